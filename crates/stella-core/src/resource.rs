@@ -1,0 +1,537 @@
+//! Resources declared as data. A [`ResourceSpec`] names a table, its fields and their types,
+//! and which are writable, sortable and filterable; the generic engine (storage + HTTP) does
+//! listing, paging, ordering, filtering, validation, tenancy and audit for all of them once.
+//!
+//! This module is the pure half: it turns untrusted JSON bodies and query strings into typed,
+//! validated values, and refuses anything it does not know (mass assignment included).
+
+use crate::error::CoreError;
+use crate::validate::FieldError;
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FieldType {
+    Text {
+        max_len: usize,
+    },
+    Int {
+        min: i64,
+        max: i64,
+    },
+    Float,
+    Bool,
+    Enum(&'static [&'static str]),
+    /// Milliseconds in storage, RFC 3339 on the wire.
+    Timestamp,
+    /// Any JSON value, stored as text.
+    Json,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct FieldSpec {
+    pub name: &'static str,
+    pub ty: FieldType,
+    /// Must be present on create (unless it has a default).
+    pub required: bool,
+    /// May be set by a client on create and update.
+    pub writable: bool,
+    pub sortable: bool,
+    pub filterable: bool,
+    /// Applied on create when the client leaves the field out.
+    pub default: Option<DefaultValue>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DefaultValue {
+    Text(&'static str),
+    Int(i64),
+    Bool(bool),
+}
+
+impl FieldSpec {
+    pub const fn text(name: &'static str, max_len: usize) -> Self {
+        Self {
+            name,
+            ty: FieldType::Text { max_len },
+            required: false,
+            writable: true,
+            sortable: true,
+            filterable: false,
+            default: None,
+        }
+    }
+    pub const fn enumeration(name: &'static str, values: &'static [&'static str]) -> Self {
+        Self {
+            name,
+            ty: FieldType::Enum(values),
+            required: false,
+            writable: true,
+            sortable: true,
+            filterable: true,
+            default: None,
+        }
+    }
+    pub const fn int(name: &'static str, min: i64, max: i64) -> Self {
+        Self {
+            name,
+            ty: FieldType::Int { min, max },
+            required: false,
+            writable: true,
+            sortable: true,
+            filterable: true,
+            default: None,
+        }
+    }
+    pub const fn json(name: &'static str) -> Self {
+        Self {
+            name,
+            ty: FieldType::Json,
+            required: false,
+            writable: true,
+            sortable: false,
+            filterable: false,
+            default: None,
+        }
+    }
+    pub const fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+    pub const fn read_only(mut self) -> Self {
+        self.writable = false;
+        self
+    }
+    pub const fn filterable(mut self) -> Self {
+        self.filterable = true;
+        self
+    }
+    pub const fn with_default(mut self, d: DefaultValue) -> Self {
+        self.default = Some(d);
+        self
+    }
+}
+
+/// Where an object's tenant comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tenancy {
+    /// The row *is* a tenant: the tenant filter applies to its id.
+    IsTenant,
+    /// The row belongs to one tenant, kept in a `tenant_id` column.
+    Owned,
+}
+
+#[derive(Debug)]
+pub struct ResourceSpec {
+    /// The plural name used in URLs and messages (`tenants`, `cases`).
+    pub name: &'static str,
+    pub table: &'static str,
+    pub tenancy: Tenancy,
+    /// Fields besides the implicit `id`, `tenant_id`, `created_at`, `updated_at`.
+    pub fields: &'static [FieldSpec],
+    pub default_sort: &'static str,
+    pub read_permission: &'static str,
+    pub write_permission: &'static str,
+}
+
+pub const IMPLICIT_FIELDS: &[&str] = &["id", "tenant_id", "created_at", "updated_at"];
+
+/// A validated value bound for a column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldValue {
+    Null,
+    Text(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    /// Serialised JSON text.
+    Json(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    Asc,
+    Desc,
+}
+
+impl Order {
+    pub fn sql(self) -> &'static str {
+        match self {
+            Order::Asc => "ASC",
+            Order::Desc => "DESC",
+        }
+    }
+}
+
+/// A validated list request: every name in it is a declared column, so SQL can be built from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListQuery {
+    pub limit: i64,
+    pub offset: i64,
+    pub sort: &'static str,
+    pub order: Order,
+    pub filters: Vec<(&'static str, FieldValue)>,
+    /// The `tenantid` parameter, if given.
+    pub tenant_id: Option<String>,
+}
+
+pub const DEFAULT_PAGE: i64 = 100;
+pub const MAX_OFFSET: i64 = 100_000_000;
+
+impl ResourceSpec {
+    pub fn field(&self, name: &str) -> Option<&FieldSpec> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    fn sortable_name(&self, name: &str) -> Option<&'static str> {
+        if let Some(n) = ["id", "created_at", "updated_at"]
+            .iter()
+            .find(|n| **n == name)
+        {
+            return Some(n);
+        }
+        self.fields
+            .iter()
+            .find(|f| f.name == name && f.sortable)
+            .map(|f| f.name)
+    }
+
+    /// Validates a create body. Returns the column values (defaults applied) and the
+    /// `tenant_id` the client named, if any (the caller decides whether it may).
+    pub fn parse_create(
+        &self,
+        body: &Value,
+    ) -> Result<(Vec<(&'static str, FieldValue)>, Option<String>), CoreError> {
+        let (mut values, tenant, mut errors) = self.parse_fields(body)?;
+        let present = |name: &str| body.get(name).is_some();
+        for f in self.fields.iter().filter(|f| f.writable) {
+            if present(f.name) {
+                continue;
+            }
+            match f.default {
+                Some(DefaultValue::Text(s)) => {
+                    values.push((f.name, FieldValue::Text(s.to_owned())))
+                }
+                Some(DefaultValue::Int(i)) => values.push((f.name, FieldValue::Int(i))),
+                Some(DefaultValue::Bool(b)) => values.push((f.name, FieldValue::Bool(b))),
+                None if f.required => errors.push(FieldError::new(f.name, "is required")),
+                None => {}
+            }
+        }
+        if errors.is_empty() {
+            Ok((values, tenant))
+        } else {
+            Err(CoreError::Invalid(errors))
+        }
+    }
+
+    /// Validates an update body: only writable fields, at least one of them.
+    pub fn parse_update(&self, body: &Value) -> Result<Vec<(&'static str, FieldValue)>, CoreError> {
+        let (values, tenant, mut errors) = self.parse_fields(body)?;
+        if tenant.is_some() {
+            errors.push(FieldError::new(
+                "tenant_id",
+                "cannot be changed; an object stays in its tenant",
+            ));
+        }
+        if values.is_empty() && errors.is_empty() {
+            errors.push(FieldError::new("$", "names no field to change"));
+        }
+        if errors.is_empty() {
+            Ok(values)
+        } else {
+            Err(CoreError::Invalid(errors))
+        }
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn parse_fields(
+        &self,
+        body: &Value,
+    ) -> Result<
+        (
+            Vec<(&'static str, FieldValue)>,
+            Option<String>,
+            Vec<FieldError>,
+        ),
+        CoreError,
+    > {
+        let Value::Object(map) = body else {
+            return Err(CoreError::invalid("$", "must be a JSON object"));
+        };
+        let mut values = Vec::new();
+        let mut errors = Vec::new();
+        let mut tenant = None;
+        for (key, value) in map {
+            if key == "tenant_id" && self.tenancy == Tenancy::Owned {
+                match value.as_str() {
+                    Some(t) => tenant = Some(t.to_owned()),
+                    None => errors.push(FieldError::new("tenant_id", "must be a string")),
+                }
+                continue;
+            }
+            match self.field(key) {
+                Some(f) if f.writable => match coerce(f, value) {
+                    Ok(v) => values.push((f.name, v)),
+                    Err(e) => errors.push(e),
+                },
+                Some(_) => errors.push(FieldError::new(key.as_str(), "is read-only")),
+                None if IMPLICIT_FIELDS.contains(&key.as_str()) => {
+                    errors.push(FieldError::new(key.as_str(), "is read-only"))
+                }
+                None => errors.push(FieldError::new(
+                    key.as_str(),
+                    format!("is not a field of {}", self.name),
+                )),
+            }
+        }
+        Ok((values, tenant, errors))
+    }
+
+    /// Validates list parameters. Unknown parameters are refused so that a typo in a filter
+    /// does not silently return everything.
+    pub fn parse_list(
+        &self,
+        params: &[(String, String)],
+        max_page: i64,
+    ) -> Result<ListQuery, CoreError> {
+        let mut q = ListQuery {
+            limit: DEFAULT_PAGE.min(max_page),
+            offset: 0,
+            sort: self
+                .sortable_name(self.default_sort)
+                .unwrap_or("created_at"),
+            order: Order::Desc,
+            filters: Vec::new(),
+            tenant_id: None,
+        };
+        let mut errors = Vec::new();
+        for (k, v) in params {
+            match k.as_str() {
+                "limit" => match v.parse::<i64>() {
+                    Ok(n) if (1..=max_page).contains(&n) => q.limit = n,
+                    _ => errors.push(FieldError::new("limit", format!("must be an integer from 1 to {max_page}"))),
+                },
+                "offset" => match v.parse::<i64>() {
+                    Ok(n) if (0..=MAX_OFFSET).contains(&n) => q.offset = n,
+                    _ => errors.push(FieldError::new("offset", format!("must be an integer from 0 to {MAX_OFFSET}"))),
+                },
+                "sort" => match self.sortable_name(v) {
+                    Some(n) => q.sort = n,
+                    None => errors.push(FieldError::new("sort", format!("cannot sort {} by '{v}'", self.name))),
+                },
+                "order" => match v.to_ascii_lowercase().as_str() {
+                    "asc" => q.order = Order::Asc,
+                    "desc" => q.order = Order::Desc,
+                    _ => errors.push(FieldError::new("order", "must be 'asc' or 'desc'")),
+                },
+                "tenantid" | "tenant_id" => q.tenant_id = Some(v.clone()),
+                other => match self.fields.iter().find(|f| f.name == other && f.filterable) {
+                    Some(f) => match coerce(f, &Value::String(v.clone())).or_else(|e| match f.ty {
+                        FieldType::Int { .. } => v
+                            .parse::<i64>()
+                            .map_err(|_| e)
+                            .and_then(|n| coerce(f, &Value::from(n))),
+                        FieldType::Bool => match v.as_str() {
+                            "true" => Ok(FieldValue::Bool(true)),
+                            "false" => Ok(FieldValue::Bool(false)),
+                            _ => Err(e),
+                        },
+                        _ => Err(e),
+                    }) {
+                        Ok(value) => q.filters.push((f.name, value)),
+                        Err(e) => errors.push(e),
+                    },
+                    None => errors.push(FieldError::new(other, format!("is not a parameter of this list; use limit, offset, sort, order, tenantid{}", self.filter_names()))),
+                },
+            }
+        }
+        if errors.is_empty() {
+            Ok(q)
+        } else {
+            Err(CoreError::Invalid(errors))
+        }
+    }
+
+    fn filter_names(&self) -> String {
+        self.fields
+            .iter()
+            .filter(|f| f.filterable)
+            .map(|f| format!(", {}", f.name))
+            .collect()
+    }
+}
+
+fn coerce(f: &FieldSpec, value: &Value) -> Result<FieldValue, FieldError> {
+    if value.is_null() {
+        return if f.required {
+            Err(FieldError::new(f.name, "must not be null"))
+        } else {
+            Ok(FieldValue::Null)
+        };
+    }
+    match f.ty {
+        FieldType::Text { max_len } => match value.as_str() {
+            Some(s) if s.chars().count() <= max_len => {
+                if f.required && s.trim().is_empty() {
+                    Err(FieldError::new(f.name, "must not be empty"))
+                } else {
+                    Ok(FieldValue::Text(s.to_owned()))
+                }
+            }
+            Some(_) => Err(FieldError::new(
+                f.name,
+                format!("must be at most {max_len} characters"),
+            )),
+            None => Err(FieldError::new(f.name, "must be a string")),
+        },
+        FieldType::Enum(allowed) => match value.as_str() {
+            Some(s) if allowed.contains(&s) => Ok(FieldValue::Text(s.to_owned())),
+            _ => Err(FieldError::new(
+                f.name,
+                format!("must be one of: {}", allowed.join(", ")),
+            )),
+        },
+        FieldType::Int { min, max } => match value.as_i64() {
+            Some(n) if (min..=max).contains(&n) => Ok(FieldValue::Int(n)),
+            _ => Err(FieldError::new(
+                f.name,
+                format!("must be an integer from {min} to {max}"),
+            )),
+        },
+        FieldType::Float => value
+            .as_f64()
+            .map(FieldValue::Float)
+            .ok_or_else(|| FieldError::new(f.name, "must be a number")),
+        FieldType::Bool => value
+            .as_bool()
+            .map(FieldValue::Bool)
+            .ok_or_else(|| FieldError::new(f.name, "must be true or false")),
+        FieldType::Timestamp => value
+            .as_str()
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| FieldValue::Int(t.timestamp_millis()))
+            .ok_or_else(|| FieldError::new(f.name, "must be an RFC 3339 date-time")),
+        FieldType::Json => Ok(FieldValue::Json(value.to_string())),
+    }
+}
+
+/// Builds a JSON object from `(name, value)` pairs; used by tests and hooks.
+pub fn to_object(pairs: Vec<(&str, Value)>) -> Map<String, Value> {
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    static SPEC: ResourceSpec = ResourceSpec {
+        name: "cases",
+        table: "cases",
+        tenancy: Tenancy::Owned,
+        fields: &[
+            FieldSpec::text("name", 200).required(),
+            FieldSpec::enumeration("status", &["open", "closed"])
+                .with_default(DefaultValue::Text("open")),
+            FieldSpec::int("score", 0, 100),
+            FieldSpec::int("alert_count", 0, i64::MAX).read_only(),
+        ],
+        default_sort: "created_at",
+        read_permission: "cases:read",
+        write_permission: "cases:write",
+    };
+
+    fn errors(r: Result<impl std::fmt::Debug, CoreError>) -> Vec<String> {
+        match r {
+            Err(CoreError::Invalid(e)) => e.into_iter().map(|e| e.path).collect(),
+            other => panic!("expected validation errors, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn create_applies_defaults_and_takes_tenant() {
+        let (values, tenant) = SPEC
+            .parse_create(&json!({"name": "c1", "tenant_id": "t1"}))
+            .unwrap_or_default();
+        assert_eq!(tenant.as_deref(), Some("t1"));
+        assert!(values.contains(&("status", FieldValue::Text("open".into()))));
+    }
+
+    #[test]
+    fn create_refuses_unknown_read_only_and_wrong_types() {
+        let e = errors(SPEC.parse_create(
+            &json!({"name": 5, "status": "weird", "id": "x", "alert_count": 3, "role": "admin"}),
+        ));
+        assert_eq!(
+            e,
+            vec!["$.alert_count", "$.id", "$.name", "$.role", "$.status"]
+        );
+        assert_eq!(errors(SPEC.parse_create(&json!({}))), vec!["$.name"]);
+        assert_eq!(errors(SPEC.parse_create(&json!([1]))), vec!["$"]);
+    }
+
+    #[test]
+    fn update_cannot_move_tenant_or_be_empty() {
+        assert_eq!(
+            errors(SPEC.parse_update(&json!({"tenant_id": "other"}))),
+            vec!["$.tenant_id"]
+        );
+        assert_eq!(errors(SPEC.parse_update(&json!({}))), vec!["$"]);
+    }
+
+    #[test]
+    fn list_parses_paging_sort_and_filters() {
+        let p = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+                .collect::<Vec<_>>()
+        };
+        let q = SPEC.parse_list(
+            &p(&[
+                ("limit", "10"),
+                ("sort", "score"),
+                ("order", "desc"),
+                ("status", "open"),
+                ("tenantid", "t"),
+            ]),
+            1000,
+        );
+        let q = q.unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!((q.limit, q.sort, q.order), (10, "score", Order::Desc));
+        assert_eq!(q.filters, vec![("status", FieldValue::Text("open".into()))]);
+        assert_eq!(
+            errors(SPEC.parse_list(
+                &p(&[("limit", "0"), ("sort", "password"), ("bogus", "1")]),
+                1000
+            )),
+            vec!["$.limit", "$.sort", "$.bogus"]
+        );
+        assert_eq!(
+            errors(SPEC.parse_list(&p(&[("limit", "1001")]), 1000)),
+            vec!["$.limit"]
+        );
+        assert_eq!(
+            SPEC.parse_list(&p(&[("score", "7")]), 1000)
+                .map(|q| q.filters)
+                .ok(),
+            Some(vec![("score", FieldValue::Int(7))])
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_json_never_panics(s in "\\PC{0,200}") {
+            if let Ok(v) = serde_json::from_str::<Value>(&s) {
+                let _ = SPEC.parse_create(&v);
+                let _ = SPEC.parse_update(&v);
+            }
+        }
+
+        #[test]
+        fn arbitrary_params_never_panic(k in "[a-z_]{1,12}", v in "\\PC{0,20}") {
+            let _ = SPEC.parse_list(&[(k, v)], 1000);
+        }
+    }
+}

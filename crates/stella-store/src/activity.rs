@@ -1,0 +1,170 @@
+use crate::sql::Sql;
+use crate::{Database, Result};
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use stella_core::TenantFilter;
+
+/// One API call as the user activity log keeps it. The body is already redacted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActivityRecord {
+    pub id: i64,
+    pub ts: i64,
+    pub user_id: Option<String>,
+    pub email: Option<String>,
+    pub tenant_id: Option<String>,
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub status: i64,
+    pub client_ip: Option<String>,
+    pub body: Option<String>,
+    pub duration_us: i64,
+    pub trace_id: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ActivityFilter {
+    pub user_id: Option<String>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    /// Matches paths starting with this prefix.
+    pub path_prefix: Option<String>,
+    pub status: Option<i64>,
+    /// Only records with an id below this (keyset paging for exports).
+    pub before_id: Option<i64>,
+}
+
+const COLUMNS: &str = "id, ts, user_id, email, tenant_id, method, path, query, status, client_ip, body, duration_us, trace_id";
+/// Rows per multi-row INSERT; 13 binds each stays under SQLite's and PostgreSQL's limits.
+const INSERT_CHUNK: usize = 200;
+
+fn from_row(r: &AnyRow) -> Result<ActivityRecord> {
+    Ok(ActivityRecord {
+        id: r.try_get("id")?,
+        ts: r.try_get("ts")?,
+        user_id: r.try_get("user_id")?,
+        email: r.try_get("email")?,
+        tenant_id: r.try_get("tenant_id")?,
+        method: r.try_get("method")?,
+        path: r.try_get("path")?,
+        query: r.try_get("query")?,
+        status: r.try_get("status")?,
+        client_ip: r.try_get("client_ip")?,
+        body: r.try_get("body")?,
+        duration_us: r.try_get("duration_us")?,
+        trace_id: r.try_get("trace_id")?,
+    })
+}
+
+impl Database {
+    /// Writes a batch in one transaction (multi-row INSERTs), so the log's cost is per batch,
+    /// not per request.
+    pub async fn insert_activity(&self, records: &[ActivityRecord]) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for chunk in records.chunks(INSERT_CHUNK) {
+            let mut q = Sql::new(
+                "INSERT INTO activity_log (ts, user_id, email, tenant_id, method, path, query, status, client_ip, body, duration_us, trace_id) VALUES ",
+            );
+            for (i, r) in chunk.iter().enumerate() {
+                if i > 0 {
+                    q.push(", ");
+                }
+                q.push("(")
+                    .bind(r.ts)
+                    .push(", ")
+                    .bind(r.user_id.clone())
+                    .push(", ")
+                    .bind(r.email.clone())
+                    .push(", ")
+                    .bind(r.tenant_id.clone())
+                    .push(", ")
+                    .bind(r.method.as_str())
+                    .push(", ")
+                    .bind(r.path.as_str())
+                    .push(", ")
+                    .bind(r.query.clone())
+                    .push(", ")
+                    .bind(r.status)
+                    .push(", ")
+                    .bind(r.client_ip.clone())
+                    .push(", ")
+                    .bind(r.body.clone())
+                    .push(", ")
+                    .bind(r.duration_us)
+                    .push(", ")
+                    .bind(r.trace_id.as_str())
+                    .push(")");
+            }
+            q.query().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    fn activity_where(filter: &TenantFilter, caller_id: &str, f: &ActivityFilter) -> Sql {
+        let mut w = Sql::new(" WHERE 1 = 1");
+        if let TenantFilter::Only(_) = filter {
+            // Below root scope: calls made within one's tenants, and one's own calls.
+            w.push(" AND (user_id = ")
+                .bind(caller_id)
+                .push(" OR (1 = 1");
+            w.tenant_filter("tenant_id", filter);
+            w.push("))");
+        }
+        if let Some(u) = &f.user_id {
+            w.push(" AND user_id = ").bind(u.as_str());
+        }
+        if let Some(t) = f.from_ms {
+            w.push(" AND ts >= ").bind(t);
+        }
+        if let Some(t) = f.to_ms {
+            w.push(" AND ts < ").bind(t);
+        }
+        if let Some(p) = &f.path_prefix {
+            // substr instead of LIKE: no wildcard escaping, same semantics on both backends.
+            w.push(" AND substr(path, 1, ")
+                .bind(p.chars().count() as i64)
+                .push(") = ")
+                .bind(p.as_str());
+        }
+        if let Some(s) = f.status {
+            w.push(" AND status = ").bind(s);
+        }
+        if let Some(b) = f.before_id {
+            w.push(" AND id < ").bind(b);
+        }
+        w
+    }
+
+    /// Newest first.
+    pub async fn list_activity(
+        &self,
+        filter: &TenantFilter,
+        caller_id: &str,
+        f: &ActivityFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<ActivityRecord>, i64)> {
+        let w = Self::activity_where(filter, caller_id, f);
+        let mut count = Sql::new("SELECT COUNT(*) AS n FROM activity_log");
+        count.push(&w.text);
+        count.binds = w.binds.clone();
+        let total: i64 = count.query().fetch_one(&self.pool).await?.try_get("n")?;
+        let mut page = Sql::new(&format!("SELECT {COLUMNS} FROM activity_log"));
+        page.push(&w.text);
+        page.binds = w.binds;
+        page.push(" ORDER BY id DESC LIMIT ")
+            .bind(limit)
+            .push(" OFFSET ")
+            .bind(offset);
+        let rows = page.query().fetch_all(&self.pool).await?;
+        Ok((
+            rows.iter().map(from_row).collect::<Result<Vec<_>>>()?,
+            total,
+        ))
+    }
+}

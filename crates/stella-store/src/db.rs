@@ -1,0 +1,129 @@
+use crate::error::StoreError;
+use crate::Result;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor};
+use std::path::Path;
+use std::sync::Once;
+use std::time::Duration;
+
+static MIGRATE_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static MIGRATE_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The handle every repository function hangs off. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Database {
+    pub(crate) pool: AnyPool,
+    backend: Backend,
+}
+
+fn install_drivers() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(sqlx::any::install_default_drivers);
+}
+
+impl Database {
+    /// The embedded default: `stella.db` (SQLite, WAL) inside `data_dir`, created if missing.
+    pub async fn open_data_dir(data_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(data_dir)?;
+        let file = data_dir.join("stella.db");
+        Self::connect(&format!("sqlite://{}?mode=rwc", file.display())).await
+    }
+
+    /// Connects to `sqlite://…` or `postgres://…` and applies the embedded migrations.
+    pub async fn connect(url: &str) -> Result<Self> {
+        install_drivers();
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            return Err(StoreError::Database(sqlx::Error::Configuration(
+                format!(
+                    "unsupported database URL '{}': use sqlite://PATH or postgres://…",
+                    redact_url(url)
+                )
+                .into(),
+            )));
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 8,
+                Backend::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(10));
+        let options = if backend == Backend::Sqlite {
+            options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    // WAL lets readers proceed while the activity writer commits; the busy
+                    // timeout turns writer contention into a short wait instead of an error. synchronous stays
+                    // FULL (the default): an acknowledged write survives a power cut.
+                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
+                        .await?;
+                    Ok(())
+                })
+            })
+        } else {
+            options
+        };
+        let pool = options.connect(url).await?;
+        let db = Self { pool, backend };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => MIGRATE_SQLITE.run(&self.pool).await?,
+            Backend::Postgres => MIGRATE_POSTGRES.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Readiness: one round trip.
+    pub async fn ping(&self) -> Result<()> {
+        let _: AnyRow = sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Hides a password in a database URL before it reaches a message or a log.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn urls_lose_their_password() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

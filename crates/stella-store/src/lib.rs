@@ -1,0 +1,27 @@
+//! Storage for Stella Ops: one [`Database`] over SQLite (the embedded default) or PostgreSQL.
+//!
+//! Queries are runtime-checked sqlx through the `Any` driver and written once in `$N`
+//! placeholder form, which both backends accept, so a single test suite covers both.
+//! Every function that reads tenant-owned rows takes a [`stella_core::TenantFilter`] and puts it
+//! in the `WHERE` clause: isolation lives in the query, not in the caller's good intentions.
+
+mod activity;
+mod api_keys;
+mod db;
+mod error;
+mod oauth;
+mod offline;
+mod profiles;
+mod resource;
+mod sql;
+mod users;
+
+pub use activity::{ActivityFilter, ActivityRecord};
+pub use api_keys::ApiKeyRecord;
+pub use db::{Backend, Database};
+pub use error::StoreError;
+pub use oauth::OAuthClientRecord;
+pub use offline::OfflineTokenRecord;
+pub use users::{NewUser, UserPatch, UserRecord};
+
+pub type Result<T> = std::result::Result<T, StoreError>;

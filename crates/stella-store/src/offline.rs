@@ -1,0 +1,85 @@
+use crate::{Database, Result};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use stella_core::PermissionSet;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfflineTokenRecord {
+    pub id: String,
+    pub user_id: String,
+    pub permissions: PermissionSet,
+    pub max_scans_per_day: i64,
+    pub expires_at: i64,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+fn from_row(r: &AnyRow) -> Result<OfflineTokenRecord> {
+    Ok(OfflineTokenRecord {
+        id: r.try_get("id")?,
+        user_id: r.try_get("user_id")?,
+        permissions: PermissionSet::from_json(&r.try_get::<String, _>("permissions")?),
+        max_scans_per_day: r.try_get("max_scans_per_day")?,
+        expires_at: r.try_get("expires_at")?,
+        created_at: r.try_get("created_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+    })
+}
+
+impl Database {
+    pub async fn insert_offline_token(&self, t: &OfflineTokenRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO offline_tokens (id, user_id, permissions, max_scans_per_day, expires_at, created_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&t.id)
+        .bind(&t.user_id)
+        .bind(t.permissions.to_json())
+        .bind(t.max_scans_per_day)
+        .bind(t.expires_at)
+        .bind(t.created_at)
+        .bind(t.revoked_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn get_offline_token(&self, id: &str) -> Result<Option<OfflineTokenRecord>> {
+        let row = sqlx::query(
+            "SELECT id, user_id, permissions, max_scans_per_day, expires_at, created_at, revoked_at FROM offline_tokens WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Units of a token's daily quota used on `day` (`YYYY-MM-DD`, UTC).
+    pub async fn quota_used(&self, token_id: &str, day: &str) -> Result<i64> {
+        let row = sqlx::query("SELECT used FROM quota_usage WHERE token_id = $1 AND day = $2")
+            .bind(token_id)
+            .bind(day)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row
+            .map(|r| r.try_get::<i64, _>("used"))
+            .transpose()?
+            .unwrap_or(0))
+    }
+
+    /// Takes one unit of quota if any is left; returns the units used after the attempt and
+    /// whether it was granted. Atomic on both backends (single conditional upsert).
+    pub async fn quota_take(&self, token_id: &str, day: &str, max: i64) -> Result<(i64, bool)> {
+        let done = sqlx::query(
+            "INSERT INTO quota_usage (token_id, day, used) VALUES ($1, $2, 1) \
+             ON CONFLICT (token_id, day) DO UPDATE SET used = quota_usage.used + 1 WHERE quota_usage.used < $3",
+        )
+        .bind(token_id)
+        .bind(day)
+        .bind(max)
+        .execute(&self.pool)
+        .await?;
+        let used = self.quota_used(token_id, day).await?;
+        Ok((used, done.rows_affected() > 0 && used <= max))
+    }
+}

@@ -1,0 +1,325 @@
+use crate::sql::{get_bool, Sql};
+use crate::{Database, Result};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use stella_core::{Scope, TenantFilter};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub password_hash: Option<String>,
+    pub sso: bool,
+    pub disabled: bool,
+    pub scope: Scope,
+    /// Tenant scope: its tenant. Partner: the associated tenants. Root: empty.
+    pub tenant_ids: Vec<String>,
+    pub profile: String,
+    pub has_legacy_token: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub password_hash: Option<String>,
+    pub sso: bool,
+    pub scope: Scope,
+    pub tenant_ids: Vec<String>,
+    pub profile: String,
+}
+
+/// Columns to change; `None` leaves a column alone.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub name: Option<String>,
+    pub password_hash: Option<String>,
+    pub disabled: Option<bool>,
+    pub profile: Option<String>,
+    /// Scope and tenants change together.
+    pub tenancy: Option<(Scope, Vec<String>)>,
+}
+
+const COLUMNS: &str = "id, email, name, password_hash, sso, disabled, scope, tenant_id, profile, legacy_token_hash, created_at, updated_at";
+
+impl Database {
+    async fn user_from_row(&self, row: AnyRow) -> Result<UserRecord> {
+        let id: String = row.try_get("id")?;
+        let scope = Scope::parse(&row.try_get::<String, _>("scope")?).unwrap_or(Scope::Tenant);
+        let tenant_ids = match scope {
+            Scope::Root => Vec::new(),
+            Scope::Tenant => row
+                .try_get::<Option<String>, _>("tenant_id")?
+                .into_iter()
+                .collect(),
+            Scope::Partner => self.partner_tenants(&id).await?,
+        };
+        Ok(UserRecord {
+            email: row.try_get("email")?,
+            name: row.try_get("name")?,
+            password_hash: row.try_get("password_hash")?,
+            sso: get_bool(&row, "sso")?,
+            disabled: get_bool(&row, "disabled")?,
+            scope,
+            tenant_ids,
+            profile: row.try_get("profile")?,
+            has_legacy_token: row
+                .try_get::<Option<String>, _>("legacy_token_hash")?
+                .is_some(),
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            id,
+        })
+    }
+
+    async fn partner_tenants(&self, user_id: &str) -> Result<Vec<String>> {
+        let rows =
+            sqlx::query("SELECT tenant_id FROM user_tenants WHERE user_id = $1 ORDER BY tenant_id")
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| r.try_get("tenant_id").map_err(Into::into))
+            .collect()
+    }
+
+    pub async fn count_users(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM users")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?)
+    }
+
+    /// Creates the user and, for partners, its tenant associations, in one transaction.
+    pub async fn insert_user(&self, u: &NewUser, now_ms: i64) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let tenant = if u.scope == Scope::Tenant {
+            u.tenant_ids.first().cloned()
+        } else {
+            None
+        };
+        sqlx::query(
+            "INSERT INTO users (id, email, name, password_hash, sso, disabled, scope, tenant_id, profile, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, 0, $6, $7, $8, $9, $9)",
+        )
+        .bind(&u.id)
+        .bind(&u.email)
+        .bind(&u.name)
+        .bind(u.password_hash.clone())
+        .bind(i64::from(u.sso))
+        .bind(u.scope.as_str())
+        .bind(tenant)
+        .bind(&u.profile)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        if u.scope == Scope::Partner {
+            for t in &u.tenant_ids {
+                sqlx::query("INSERT INTO user_tenants (user_id, tenant_id) VALUES ($1, $2)")
+                    .bind(&u.id)
+                    .bind(t)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Any user by id, without a tenancy filter: for authentication, which has no caller yet.
+    pub async fn get_user(&self, id: &str) -> Result<Option<UserRecord>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(r) => Ok(Some(self.user_from_row(r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn get_user_by_email(&self, email: &str) -> Result<Option<UserRecord>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
+            .bind(email.to_lowercase())
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(r) => Ok(Some(self.user_from_row(r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn get_user_by_legacy_token_hash(&self, hash: &str) -> Result<Option<UserRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM users WHERE legacy_token_hash = $1"
+        ))
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(r) => Ok(Some(self.user_from_row(r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The stored hash of a user's legacy token, for a constant-time comparison.
+    pub async fn legacy_token_hash(&self, user_id: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT legacy_token_hash FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row
+            .map(|r| r.try_get::<Option<String>, _>("legacy_token_hash"))
+            .transpose()?
+            .flatten())
+    }
+
+    pub async fn set_legacy_token_hash(
+        &self,
+        user_id: &str,
+        hash: Option<&str>,
+        now_ms: i64,
+    ) -> Result<()> {
+        sqlx::query("UPDATE users SET legacy_token_hash = $1, updated_at = $2 WHERE id = $3")
+            .bind(hash.map(str::to_owned))
+            .bind(now_ms)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    fn visible_users(sql: &mut Sql, filter: &TenantFilter, caller_id: &str) {
+        // Below root scope a caller sees itself and the tenant-scope users of its tenants.
+        if let TenantFilter::Only(_) = filter {
+            sql.push(" AND (users.id = ")
+                .bind(caller_id)
+                .push(" OR (1 = 1");
+            sql.tenant_filter("users.tenant_id", filter);
+            sql.push("))");
+        }
+    }
+
+    /// A user visible to a caller with `filter`; `None` for missing and invisible alike.
+    pub async fn get_user_visible(
+        &self,
+        filter: &TenantFilter,
+        caller_id: &str,
+        id: &str,
+    ) -> Result<Option<UserRecord>> {
+        let mut q = Sql::new(&format!("SELECT {COLUMNS} FROM users WHERE users.id = "));
+        q.bind(id);
+        Self::visible_users(&mut q, filter, caller_id);
+        match q.query().fetch_optional(&self.pool).await? {
+            Some(r) => Ok(Some(self.user_from_row(r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn list_users(
+        &self,
+        filter: &TenantFilter,
+        caller_id: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<UserRecord>, i64)> {
+        let mut wher = Sql::new(" WHERE 1 = 1");
+        Self::visible_users(&mut wher, filter, caller_id);
+        let mut count = Sql::new("SELECT COUNT(*) AS n FROM users");
+        count.push(&wher.text);
+        count.binds = wher.binds.clone();
+        let total: i64 = count.query().fetch_one(&self.pool).await?.try_get("n")?;
+        let mut page = Sql::new(&format!("SELECT {COLUMNS} FROM users"));
+        page.push(&wher.text);
+        page.binds = wher.binds;
+        page.push(" ORDER BY created_at, id LIMIT ")
+            .bind(limit)
+            .push(" OFFSET ")
+            .bind(offset);
+        let rows = page.query().fetch_all(&self.pool).await?;
+        let mut users = Vec::with_capacity(rows.len());
+        for r in rows {
+            users.push(self.user_from_row(r).await?);
+        }
+        Ok((users, total))
+    }
+
+    pub async fn update_user(&self, id: &str, patch: &UserPatch, now_ms: i64) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let mut q = Sql::new("UPDATE users SET updated_at = ");
+        q.bind(now_ms);
+        if let Some(name) = &patch.name {
+            q.push(", name = ").bind(name.as_str());
+        }
+        if let Some(hash) = &patch.password_hash {
+            q.push(", password_hash = ").bind(hash.as_str());
+        }
+        if let Some(disabled) = patch.disabled {
+            q.push(", disabled = ").bind(i64::from(disabled));
+        }
+        if let Some(profile) = &patch.profile {
+            q.push(", profile = ").bind(profile.as_str());
+        }
+        if let Some((scope, tenants)) = &patch.tenancy {
+            let tenant = if *scope == Scope::Tenant {
+                tenants.first().cloned()
+            } else {
+                None
+            };
+            q.push(", scope = ")
+                .bind(scope.as_str())
+                .push(", tenant_id = ")
+                .bind(tenant);
+        }
+        q.push(" WHERE id = ").bind(id);
+        q.query().execute(&mut *tx).await?;
+        if let Some((scope, tenants)) = &patch.tenancy {
+            sqlx::query("DELETE FROM user_tenants WHERE user_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            if *scope == Scope::Partner {
+                for t in tenants {
+                    sqlx::query("INSERT INTO user_tenants (user_id, tenant_id) VALUES ($1, $2)")
+                        .bind(id)
+                        .bind(t)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn delete_user(&self, id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn tenant_exists(&self, id: &str) -> Result<bool> {
+        Ok(sqlx::query("SELECT 1 AS one FROM tenants WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
+    }
+
+    /// Users still placed in a tenant (a tenant with users cannot be deleted).
+    pub async fn tenant_in_use(&self, id: &str) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT 1 AS one FROM users WHERE tenant_id = $1 UNION ALL SELECT 1 AS one FROM user_tenants WHERE tenant_id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+}
