@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use parking_lot::Mutex;
 use std::sync::Arc;
 
-pub trait Clock: Send + Sync + 'static {
+pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
     fn now(&self) -> DateTime<Utc>;
 
     /// Milliseconds since the Unix epoch; the unit the database stores.

@@ -1,1 +1,35 @@
+//! Services of Stella Ops: authentication, token minting and verification, identity
+//! administration with its authorisation rules, abuse limits. No HTTP here: the server crate
+//! translates requests into these calls and [`ServiceError`] into responses.
 
+mod admin;
+mod api_keys;
+mod auth;
+mod bootstrap;
+mod cache;
+pub mod crypto;
+mod error;
+pub mod guard;
+pub mod keys;
+mod oauth;
+mod offline;
+pub mod ratelimit;
+mod resources;
+mod settings;
+mod state;
+pub mod tokens;
+mod users;
+
+pub use admin::{NewProfile, ResetUser};
+pub use api_keys::{ApiKeyView, CreatedApiKey, NewApiKey};
+pub use auth::{AccessToken, AuthAttempt};
+pub use bootstrap::InitCredentials;
+pub use error::ServiceError;
+pub use oauth::{NewOAuthClient, OAuthClientView, OAuthError, OAuthGrant, OAuthTokenResponse};
+pub use offline::OfflineToken;
+pub use resources::TENANTS;
+pub use settings::Settings;
+pub use state::Stella;
+pub use users::{NewUserRequest, UpdateUserRequest, UserView};
+
+pub type Result<T> = std::result::Result<T, ServiceError>;

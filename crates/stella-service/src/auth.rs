@@ -1,0 +1,321 @@
+//! Authentication: API key → JWT exchange, JWT verification (access, OAuth and offline
+//! tokens), and the legacy token over HTTP Basic or `Authorization: Token`.
+
+use crate::crypto::{constant_time_eq, sha256_hex};
+use crate::tokens::{Claims, TokenKind};
+use crate::{Result, ServiceError, Stella};
+use serde::Serialize;
+use stella_core::ids::new_id;
+use stella_core::principal::{CredentialKind, Quota};
+use stella_core::{PermissionSet, Principal, Scope};
+use stella_store::UserRecord;
+
+pub const API_KEY_PREFIX: &str = "stk_";
+
+/// Where an authentication attempt comes from, for brute-force accounting.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthAttempt<'a> {
+    pub client_ip: &'a str,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AccessToken {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+}
+
+/// Splits `stk_<id>_<secret>` into id and secret.
+pub(crate) fn parse_api_key(raw: &str) -> Option<(&str, &str)> {
+    let rest = raw.strip_prefix(API_KEY_PREFIX)?;
+    if rest.len() < 34 || !rest.is_char_boundary(32) {
+        return None;
+    }
+    let (id, secret) = rest.split_at(32);
+    let secret = secret.strip_prefix('_')?;
+    Some((id, secret))
+}
+
+fn ip_key(ip: &str) -> String {
+    format!("ip:{ip}")
+}
+
+fn account_key(account: &str) -> String {
+    format!("acct:{account}")
+}
+
+impl Stella {
+    pub fn is_api_key(raw: &str) -> bool {
+        raw.starts_with(API_KEY_PREFIX)
+    }
+
+    /// 429 if the address or the account is blocked.
+    pub(crate) fn check_blocked(&self, at: AuthAttempt<'_>, account: Option<&str>) -> Result<()> {
+        let now = self.now_ms();
+        let blocked = self
+            .guard
+            .blocked_for(&ip_key(at.client_ip), now)
+            .or_else(|| account.and_then(|a| self.guard.blocked_for(&account_key(a), now)));
+        match blocked {
+            Some(secs) => Err(ServiceError::TooManyRequests {
+                retry_after_secs: secs,
+                detail: "too many failed authentications; try again later".into(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts a failed authentication and returns the 401 to answer with.
+    pub(crate) fn auth_failed(
+        &self,
+        at: AuthAttempt<'_>,
+        account: Option<&str>,
+        msg: &str,
+    ) -> ServiceError {
+        let now = self.now_ms();
+        self.guard.record_failure(&ip_key(at.client_ip), now);
+        if let Some(a) = account {
+            self.guard.record_failure(&account_key(a), now);
+        }
+        ServiceError::Unauthorized(msg.to_owned())
+    }
+
+    fn usable(user: &UserRecord) -> std::result::Result<(), &'static str> {
+        if user.disabled {
+            Err("the account is disabled")
+        } else if user.sso {
+            Err("single sign-on accounts cannot use the API; use a local account")
+        } else {
+            Ok(())
+        }
+    }
+
+    /// `POST /access_token`: checks the API key and mints a JWT that expires after the
+    /// configured lifetime (never after the key itself).
+    pub async fn exchange_api_key(&self, raw: &str, at: AuthAttempt<'_>) -> Result<AccessToken> {
+        let Some((key_id, secret)) = parse_api_key(raw) else {
+            self.check_blocked(at, None)?;
+            return Err(self.auth_failed(at, None, "the bearer credential is not an API key"));
+        };
+        self.check_blocked(at, Some(key_id))?;
+        let now = self.now_ms();
+        let key = match self.db.get_api_key(key_id).await? {
+            Some(k) if constant_time_eq(&k.secret_hash, &sha256_hex(secret.as_bytes())) => k,
+            _ => return Err(self.auth_failed(at, Some(key_id), "the API key is not valid")),
+        };
+        if key.revoked_at.is_some() {
+            return Err(ServiceError::Unauthorized(
+                "the API key has been revoked".into(),
+            ));
+        }
+        if key.expires_at.is_some_and(|e| e <= now) {
+            return Err(ServiceError::Unauthorized("the API key has expired".into()));
+        }
+        let user = self.db.get_user(&key.user_id).await?.ok_or_else(|| {
+            ServiceError::Unauthorized("the API key's user no longer exists".into())
+        })?;
+        Self::usable(&user).map_err(|m| ServiceError::Unauthorized(m.into()))?;
+        self.guard.record_success(&account_key(key_id));
+
+        let iat = now / 1000;
+        let mut exp = iat + self.settings.access_token_ttl_secs;
+        if let Some(key_exp) = key.expires_at {
+            exp = exp.min(key_exp / 1000);
+        }
+        let claims = Claims {
+            iss: self.settings.issuer.clone(),
+            sub: user.id.clone(),
+            typ: TokenKind::Access,
+            cid: key.id.clone(),
+            iat,
+            exp,
+            jti: new_id(),
+            scope: None,
+            max_scans_per_day: None,
+        };
+        Ok(AccessToken {
+            access_token: self.tokens.sign(&claims)?,
+            token_type: "bearer",
+            expires_in: exp - iat,
+        })
+    }
+
+    /// Verifies a JWT and resolves the caller, checking that the credential behind it is still
+    /// valid now (so revocation applies to tokens already minted).
+    pub async fn authenticate_jwt(&self, token: &str, at: AuthAttempt<'_>) -> Result<Principal> {
+        self.check_blocked(at, None)?;
+        let Some(claims) = self.tokens.verify(token) else {
+            return Err(self.auth_failed(at, None, "the token is not valid"));
+        };
+        let now = self.now_ms();
+        if claims.exp * 1000 <= now {
+            return Err(ServiceError::Unauthorized(
+                "the token has expired; get a new one from /connect/api/v1/access_token".into(),
+            ));
+        }
+        if claims.iss != self.settings.issuer {
+            return Err(self.auth_failed(at, None, "the token was not issued by this server"));
+        }
+        let expires = Some(claims.exp * 1000);
+        match claims.typ {
+            TokenKind::Access => {
+                let key = self.cached_key(&claims.cid).await?;
+                let key = match key {
+                    Some(k) if k.revoked_at.is_none() && k.user_id == claims.sub => k,
+                    Some(k) if k.revoked_at.is_some() => {
+                        return Err(ServiceError::Unauthorized(
+                            "the API key behind this token has been revoked".into(),
+                        ))
+                    }
+                    _ => {
+                        return Err(ServiceError::Unauthorized(
+                            "the API key behind this token no longer exists".into(),
+                        ))
+                    }
+                };
+                let user = self.active_user(&claims.sub).await?;
+                self.principal_for_user(
+                    &user,
+                    CredentialKind::AccessToken,
+                    Some(key.id.clone()),
+                    key.permissions.as_ref(),
+                    expires,
+                    None,
+                )
+                .await
+            }
+            TokenKind::Offline => {
+                let record = match self.offline.get(&claims.cid, now) {
+                    Some(r) => Some(r),
+                    None => {
+                        let r = self
+                            .db
+                            .get_offline_token(&claims.cid)
+                            .await?
+                            .map(std::sync::Arc::new);
+                        if let Some(r) = &r {
+                            self.offline.put(&claims.cid, r.clone(), now);
+                        }
+                        r
+                    }
+                };
+                let record = match record {
+                    Some(r) if r.revoked_at.is_none() => r,
+                    _ => {
+                        return Err(ServiceError::Unauthorized(
+                            "the offline token has been revoked".into(),
+                        ))
+                    }
+                };
+                let user = self.active_user(&claims.sub).await?;
+                let quota = Some(Quota {
+                    max_per_day: record.max_scans_per_day,
+                });
+                self.principal_for_user(
+                    &user,
+                    CredentialKind::OfflineToken,
+                    Some(record.id.clone()),
+                    Some(&record.permissions),
+                    expires,
+                    quota,
+                )
+                .await
+            }
+            TokenKind::Client => self.client_principal(&claims, expires).await,
+        }
+    }
+
+    async fn active_user(&self, id: &str) -> Result<std::sync::Arc<UserRecord>> {
+        let user = self.cached_user(id).await?.ok_or_else(|| {
+            ServiceError::Unauthorized("the token's user no longer exists".into())
+        })?;
+        Self::usable(&user).map_err(|m| ServiceError::Unauthorized(m.into()))?;
+        Ok(user)
+    }
+
+    /// The legacy token over HTTP Basic: the account's email and its 40-hex token.
+    pub async fn authenticate_basic(
+        &self,
+        email: &str,
+        token: &str,
+        at: AuthAttempt<'_>,
+    ) -> Result<Principal> {
+        let email = email.to_lowercase();
+        self.check_blocked(at, Some(&email))?;
+        let user = self.db.get_user_by_email(&email).await?;
+        let stored = match &user {
+            Some(u) => self.db.legacy_token_hash(&u.id).await?,
+            None => None,
+        };
+        let given = sha256_hex(token.as_bytes());
+        // Compare against a dummy when there is no user so both paths do the same work.
+        let ok = constant_time_eq(stored.as_deref().unwrap_or("-"), &given) && stored.is_some();
+        let user = match user {
+            Some(u) if ok => u,
+            _ => {
+                return Err(self.auth_failed(
+                    at,
+                    Some(&email),
+                    "the email or legacy token is not valid",
+                ))
+            }
+        };
+        self.legacy_principal(&user).await
+    }
+
+    /// The legacy token as `Authorization: Token <token>` (the `/rest/` API).
+    pub async fn authenticate_legacy_token(
+        &self,
+        token: &str,
+        at: AuthAttempt<'_>,
+    ) -> Result<Principal> {
+        self.check_blocked(at, None)?;
+        let hash = sha256_hex(token.as_bytes());
+        match self.db.get_user_by_legacy_token_hash(&hash).await? {
+            Some(u) => self.legacy_principal(&u).await,
+            None => Err(self.auth_failed(at, None, "the token is not valid")),
+        }
+    }
+
+    async fn legacy_principal(&self, user: &UserRecord) -> Result<Principal> {
+        Self::usable(user).map_err(|m| ServiceError::Unauthorized(m.into()))?;
+        // Legacy tokens belong to root super admins; a demoted account loses them.
+        if user.scope != Scope::Root || user.profile != stella_core::profile::SUPER_ADMIN {
+            return Err(ServiceError::Unauthorized(
+                "legacy tokens are only valid for super admins with root scope".into(),
+            ));
+        }
+        self.principal_for_user(
+            user,
+            CredentialKind::LegacyToken,
+            None,
+            None::<&PermissionSet>,
+            None,
+            None,
+        )
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_api_key;
+    use proptest::prelude::*;
+
+    #[test]
+    fn api_key_shape() {
+        let id = "0123456789abcdef0123456789abcdef";
+        let raw = format!("stk_{id}_secret_with_underscores");
+        assert_eq!(parse_api_key(&raw), Some((id, "secret_with_underscores")));
+        assert_eq!(parse_api_key("stk_short"), None);
+        assert_eq!(parse_api_key("eyJhbGciOi.x.y"), None);
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(s in "\\PC{0,80}") {
+            let _ = parse_api_key(&s);
+            let _ = parse_api_key(&format!("stk_{s}"));
+        }
+    }
+}

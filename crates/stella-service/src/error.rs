@@ -1,0 +1,61 @@
+use stella_core::{CoreError, FieldError};
+use stella_store::StoreError;
+
+/// Every failure a service call can report. The HTTP layer maps each variant to one status.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("the request has invalid fields")]
+    Invalid(Vec<FieldError>),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{detail}")]
+    TooManyRequests {
+        retry_after_secs: u64,
+        detail: String,
+    },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ServiceError {
+    pub fn invalid(path: &str, msg: impl Into<String>) -> Self {
+        ServiceError::Invalid(vec![FieldError::new(path, msg)])
+    }
+}
+
+impl From<CoreError> for ServiceError {
+    fn from(e: CoreError) -> Self {
+        match e {
+            CoreError::Invalid(errors) => ServiceError::Invalid(errors),
+            CoreError::Forbidden(m) => ServiceError::Forbidden(m),
+        }
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(m) => ServiceError::Conflict(conflict_message(&m)),
+            StoreError::InUse(_) => ServiceError::Conflict(
+                "the object is still referenced by others; remove those first".into(),
+            ),
+            other => ServiceError::Internal(other.to_string()),
+        }
+    }
+}
+
+fn conflict_message(db_message: &str) -> String {
+    if db_message.contains("email") {
+        "a user with this email already exists".into()
+    } else if db_message.contains("name") {
+        "an object with this name already exists".into()
+    } else {
+        "an object with the same key already exists".into()
+    }
+}

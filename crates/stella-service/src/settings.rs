@@ -1,0 +1,38 @@
+/// Service-level settings (the server's configuration file maps onto these).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Lifetime of a JWT minted from an API key.
+    pub access_token_ttl_secs: i64,
+    /// Lifetime of an OAuth client-credentials token.
+    pub oauth_token_ttl_secs: i64,
+    pub offline_default_days: i64,
+    pub offline_max_days: i64,
+    pub max_scans_per_day: i64,
+    /// Failed authentications allowed per window before a block.
+    pub max_auth_failures: u32,
+    pub auth_failure_window_secs: i64,
+    pub auth_block_secs: i64,
+    /// How long a cached user or key may be served without re-reading it. Changes made through
+    /// this server invalidate at once; this bounds staleness from other servers sharing the DB.
+    pub cache_ttl_ms: i64,
+    pub max_page: i64,
+    pub issuer: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            access_token_ttl_secs: 600,
+            oauth_token_ttl_secs: 3600,
+            offline_default_days: 30,
+            offline_max_days: 90,
+            max_scans_per_day: 333,
+            max_auth_failures: 10,
+            auth_failure_window_secs: 300,
+            auth_block_secs: 900,
+            cache_ttl_ms: 1000,
+            max_page: 1000,
+            issuer: "stella-ops".into(),
+        }
+    }
+}

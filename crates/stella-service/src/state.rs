@@ -1,0 +1,153 @@
+use crate::cache::TtlCache;
+use crate::guard::BruteForceGuard;
+use crate::keys::SigningKeys;
+use crate::settings::Settings;
+use crate::tokens::TokenVerifier;
+use crate::Result;
+use std::sync::Arc;
+use stella_core::principal::{CredentialKind, Quota};
+use stella_core::{profile, PermissionSet, Principal, SharedClock};
+use stella_store::{ApiKeyRecord, Database, OAuthClientRecord, OfflineTokenRecord, UserRecord};
+
+/// The service layer's shared state. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Stella(pub(crate) Arc<Inner>);
+
+#[derive(Debug)]
+pub struct Inner {
+    pub(crate) db: Database,
+    pub(crate) clock: SharedClock,
+    pub(crate) settings: Settings,
+    pub(crate) tokens: TokenVerifier,
+    pub(crate) guard: BruteForceGuard,
+    pub(crate) users: TtlCache<UserRecord>,
+    pub(crate) keys: TtlCache<ApiKeyRecord>,
+    pub(crate) profiles: TtlCache<PermissionSet>,
+    pub(crate) clients: TtlCache<OAuthClientRecord>,
+    pub(crate) offline: TtlCache<OfflineTokenRecord>,
+}
+
+impl std::ops::Deref for Stella {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl Stella {
+    pub fn new(db: Database, clock: SharedClock, keys: SigningKeys, settings: Settings) -> Self {
+        let ttl = settings.cache_ttl_ms;
+        Self(Arc::new(Inner {
+            guard: BruteForceGuard::new(
+                settings.max_auth_failures,
+                settings.auth_failure_window_secs,
+                settings.auth_block_secs,
+            ),
+            db,
+            clock,
+            settings,
+            tokens: TokenVerifier::new(keys),
+            users: TtlCache::new(ttl),
+            keys: TtlCache::new(ttl),
+            profiles: TtlCache::new(ttl),
+            clients: TtlCache::new(ttl),
+            offline: TtlCache::new(ttl),
+        }))
+    }
+
+    pub fn db(&self) -> &Database {
+        &self.0.db
+    }
+
+    pub fn clock(&self) -> &SharedClock {
+        &self.0.clock
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.0.settings
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.0.clock.now_ms()
+    }
+
+    pub fn jwks(&self) -> serde_json::Value {
+        self.0.tokens.keys().jwks()
+    }
+
+    /// Permissions of a profile by name: built-in or custom; an unknown name grants nothing.
+    pub(crate) async fn profile_permissions(&self, name: &str) -> Result<PermissionSet> {
+        if let Some(p) = profile::builtin(name) {
+            return Ok(p.permissions);
+        }
+        let now = self.now_ms();
+        if let Some(p) = self.profiles.get(name, now) {
+            return Ok((*p).clone());
+        }
+        let perms = self
+            .db
+            .get_profile_by_name(name)
+            .await?
+            .map(|p| p.permissions)
+            .unwrap_or_default();
+        self.profiles.put(name, Arc::new(perms.clone()), now);
+        Ok(perms)
+    }
+
+    pub(crate) async fn cached_user(&self, id: &str) -> Result<Option<Arc<UserRecord>>> {
+        let now = self.now_ms();
+        if let Some(u) = self.users.get(id, now) {
+            return Ok(Some(u));
+        }
+        match self.db.get_user(id).await? {
+            Some(u) => {
+                let u = Arc::new(u);
+                self.users.put(id, u.clone(), now);
+                Ok(Some(u))
+            }
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) async fn cached_key(&self, id: &str) -> Result<Option<Arc<ApiKeyRecord>>> {
+        let now = self.now_ms();
+        if let Some(k) = self.keys.get(id, now) {
+            return Ok(Some(k));
+        }
+        match self.db.get_api_key(id).await? {
+            Some(k) => {
+                let k = Arc::new(k);
+                self.keys.put(id, k.clone(), now);
+                Ok(Some(k))
+            }
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) async fn principal_for_user(
+        &self,
+        user: &UserRecord,
+        credential: CredentialKind,
+        credential_id: Option<String>,
+        narrowing: Option<&PermissionSet>,
+        token_expires_ms: Option<i64>,
+        quota: Option<Quota>,
+    ) -> Result<Principal> {
+        let mut permissions = self.profile_permissions(&user.profile).await?;
+        if let Some(n) = narrowing {
+            permissions = permissions.intersect(n);
+        }
+        Ok(Principal {
+            user_id: user.id.clone(),
+            email: user.email.clone(),
+            scope: user.scope,
+            tenant_ids: user.tenant_ids.clone(),
+            profile: user.profile.clone(),
+            permissions,
+            credential,
+            credential_id,
+            token_expires_ms,
+            quota,
+        })
+    }
+}

@@ -1,0 +1,89 @@
+//! The claims Stella Ops puts in its JWTs, and a verifier with a bounded cache of tokens whose
+//! signature has already been checked (a repeated token costs a hash lookup, not a verify).
+
+use crate::crypto::sha256;
+use crate::keys::SigningKeys;
+use dashmap::DashMap;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenKind {
+    /// Minted from an API key by `/access_token`.
+    Access,
+    /// OAuth 2.0 client credentials.
+    Client,
+    /// `/token/offline`.
+    Offline,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    /// User id, or OAuth client id for `Client` tokens.
+    pub sub: String,
+    pub typ: TokenKind,
+    /// The credential behind the token: API key id, client id or offline token id.
+    pub cid: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(
+        rename = "maxScansPerDay",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_scans_per_day: Option<i64>,
+}
+
+const CACHE_CAPACITY: usize = 100_000;
+
+pub struct TokenVerifier {
+    keys: SigningKeys,
+    verified: DashMap<[u8; 32], Arc<Claims>>,
+}
+
+impl std::fmt::Debug for TokenVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenVerifier")
+            .field("keys", &self.keys)
+            .field("cached", &self.verified.len())
+            .finish()
+    }
+}
+
+impl TokenVerifier {
+    pub fn new(keys: SigningKeys) -> Self {
+        Self {
+            keys,
+            verified: DashMap::new(),
+        }
+    }
+
+    pub fn keys(&self) -> &SigningKeys {
+        &self.keys
+    }
+
+    pub fn sign(&self, claims: &Claims) -> crate::Result<String> {
+        self.keys.sign(claims)
+    }
+
+    /// Signature check (cached). The caller checks expiry with its clock and revocation with
+    /// the credential store.
+    pub fn verify(&self, token: &str) -> Option<Arc<Claims>> {
+        let digest = sha256(token.as_bytes());
+        if let Some(c) = self.verified.get(&digest) {
+            return Some(c.clone());
+        }
+        let claims = Arc::new(self.keys.verify::<Claims>(token)?);
+        if self.verified.len() >= CACHE_CAPACITY {
+            // Crude but bounded: start over rather than grow without limit.
+            self.verified.clear();
+        }
+        self.verified.insert(digest, claims.clone());
+        Some(claims)
+    }
+}
