@@ -18,12 +18,13 @@ pub const BUILTIN_NAMES: &[&str] = &[
     READ_ONLY,
 ];
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PrivilegeProfile {
     pub id: String,
     pub name: String,
     pub description: String,
     pub builtin: bool,
+    #[schema(value_type = Vec<String>)]
     pub permissions: PermissionSet,
 }
 

@@ -124,6 +124,10 @@ pub enum Tenancy {
 pub struct ResourceSpec {
     /// The plural name used in URLs and messages (`tenants`, `cases`).
     pub name: &'static str,
+    /// The singular, capitalised, for operation ids and schema names (`Tenant`, `Case`).
+    pub singular: &'static str,
+    /// The OpenAPI tag the operations are listed under.
+    pub tag: &'static str,
     pub table: &'static str,
     pub tenancy: Tenancy,
     /// Fields besides the implicit `id`, `tenant_id`, `created_at`, `updated_at`.
@@ -428,6 +432,8 @@ mod tests {
 
     static SPEC: ResourceSpec = ResourceSpec {
         name: "cases",
+        singular: "Case",
+        tag: "Cases",
         table: "cases",
         tenancy: Tenancy::Owned,
         fields: &[

@@ -1,1 +1,15 @@
+//! The Stella Ops HTTP server: routes, the request gateway (limits, authentication, audit),
+//! problem+json errors and the generated OpenAPI document.
 
+pub mod activity;
+mod app;
+pub mod config;
+pub mod extract;
+pub mod gateway;
+pub mod metrics;
+pub mod problem;
+mod routes;
+pub mod state;
+
+pub use app::{build_router, RunningServer, Server, ServerError};
+pub use config::{Config, DEFAULT_CONFIG_TOML};

@@ -9,7 +9,7 @@ use stella_core::validate::check_password;
 use stella_core::{profile, PermissionSet, Principal, PrivilegeProfile};
 use stella_store::{ActivityFilter, ActivityRecord, UserPatch};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewProfile {
     pub name: String,
@@ -18,7 +18,7 @@ pub struct NewProfile {
     pub permissions: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetUser {
     #[serde(default)]

@@ -11,7 +11,7 @@ use stella_core::principal::CredentialKind;
 use stella_core::{PermissionSet, Principal};
 use stella_store::ApiKeyRecord;
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApiKey {
     #[serde(default)]
@@ -29,7 +29,7 @@ pub struct NewApiKey {
     pub user_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct CreatedApiKey {
     pub id: String,
     pub name: String,
@@ -40,7 +40,7 @@ pub struct CreatedApiKey {
     pub created_at: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ApiKeyView {
     pub id: String,
     pub user_id: String,

@@ -18,7 +18,7 @@ pub struct AuthAttempt<'a> {
     pub client_ip: &'a str,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct AccessToken {
     pub access_token: String,
     pub token_type: &'static str,

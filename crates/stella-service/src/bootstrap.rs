@@ -10,7 +10,7 @@ use stella_core::{profile, Scope};
 use stella_store::{ApiKeyRecord, NewUser};
 
 /// Printed once by `stella init` (and written to a 0600 file by `stella serve` on first start).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct InitCredentials {
     pub email: String,
     pub api_key: String,

@@ -14,7 +14,7 @@ use stella_store::OAuthClientRecord;
 /// The scope that grants a client everything its profile allows.
 pub const FULL_SCOPE: &str = "stella.api";
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOAuthClient {
     pub name: String,
@@ -29,7 +29,7 @@ pub struct NewOAuthClient {
     pub tenant_ids: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct OAuthClientView {
     pub client_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -70,7 +70,7 @@ pub struct OAuthGrant {
     pub ambiguous: bool,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct OAuthTokenResponse {
     pub access_token: String,
     pub token_type: &'static str,

@@ -10,7 +10,7 @@ use stella_core::principal::CredentialKind;
 use stella_core::{PermissionSet, Principal};
 use stella_store::OfflineTokenRecord;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct OfflineToken {
     pub jwt: String,
     pub expires: String,

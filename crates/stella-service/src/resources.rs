@@ -10,6 +10,8 @@ use stella_core::{Principal, Scope, TenantFilter};
 
 pub static TENANTS: ResourceSpec = ResourceSpec {
     name: "tenants",
+    singular: "Tenant",
+    tag: "Tenants",
     table: "tenants",
     tenancy: Tenancy::IsTenant,
     fields: &[

@@ -10,7 +10,7 @@ use stella_core::validate::{check_password, is_plausible_email};
 use stella_core::{FieldError, Principal, Scope};
 use stella_store::{NewUser, UserPatch, UserRecord};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserRequest {
     pub email: String,
@@ -29,7 +29,7 @@ pub struct NewUserRequest {
     pub privilege_profile: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
     #[serde(default)]
@@ -48,7 +48,7 @@ pub struct UpdateUserRequest {
     pub disabled: Option<bool>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct UserView {
     pub id: String,
     pub email: String,

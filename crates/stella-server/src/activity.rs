@@ -1,0 +1,139 @@
+//! The user activity log's writer. Requests hand their record to a bounded queue and move on;
+//! one task redacts and writes them in batches. When the queue is full, requests wait rather
+//! than drop records, and a graceful shutdown drains the queue before the database closes.
+
+use crate::metrics::Metrics;
+use bytes::Bytes;
+use std::sync::Arc;
+use std::time::Duration;
+use stella_core::redact::{redact_body, redact_pairs};
+use stella_store::{ActivityRecord, Database};
+use tokio::sync::{mpsc, oneshot};
+
+/// A call as the gateway saw it, before redaction (done off the request path).
+#[derive(Debug)]
+pub struct PendingActivity {
+    pub ts: i64,
+    pub user_id: Option<String>,
+    pub email: Option<String>,
+    pub tenant_id: Option<String>,
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub status: u16,
+    pub client_ip: String,
+    pub content_type: Option<String>,
+    pub body: Bytes,
+    pub duration_us: i64,
+    pub trace_id: String,
+}
+
+enum Msg {
+    Record(Box<PendingActivity>),
+    Flush(oneshot::Sender<()>),
+}
+
+#[derive(Clone, Debug)]
+pub struct ActivityRecorder {
+    tx: mpsc::Sender<Msg>,
+}
+
+const BATCH: usize = 1000;
+
+impl std::fmt::Debug for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Msg")
+    }
+}
+
+impl ActivityRecorder {
+    pub fn start(db: Database, capacity: usize, body_limit: usize, metrics: Arc<Metrics>) -> Self {
+        let (tx, rx) = mpsc::channel(capacity);
+        tokio::spawn(writer(db, rx, body_limit, metrics));
+        Self { tx }
+    }
+
+    pub async fn record(&self, a: PendingActivity) {
+        // Waiting here (queue full) slows requests instead of losing records.
+        if self.tx.send(Msg::Record(Box::new(a))).await.is_err() {
+            tracing::error!("activity log writer has stopped; a record was not written");
+        }
+    }
+
+    /// Waits until everything queued before this call is written.
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Msg::Flush(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+fn finish(p: PendingActivity, body_limit: usize) -> ActivityRecord {
+    ActivityRecord {
+        id: 0,
+        ts: p.ts,
+        user_id: p.user_id,
+        email: p.email,
+        tenant_id: p.tenant_id,
+        method: p.method,
+        path: p.path,
+        query: p.query.map(|q| redact_pairs(&q)),
+        status: i64::from(p.status),
+        client_ip: Some(p.client_ip),
+        body: redact_body(p.content_type.as_deref(), &p.body, body_limit),
+        duration_us: p.duration_us,
+        trace_id: p.trace_id,
+    }
+}
+
+async fn write(db: &Database, batch: &mut Vec<ActivityRecord>, metrics: &Metrics) {
+    if batch.is_empty() {
+        return;
+    }
+    for attempt in 0..5u32 {
+        match db.insert_activity(batch).await {
+            Ok(()) => {
+                batch.clear();
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, attempt, records = batch.len(), "activity log write failed; retrying");
+                tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+            }
+        }
+    }
+    tracing::error!(
+        records = batch.len(),
+        "activity log write failed repeatedly; records lost"
+    );
+    metrics.activity_lost.inc_by(batch.len() as u64);
+    batch.clear();
+}
+
+async fn writer(
+    db: Database,
+    mut rx: mpsc::Receiver<Msg>,
+    body_limit: usize,
+    metrics: Arc<Metrics>,
+) {
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Record(p) => batch.push(finish(*p, body_limit)),
+                Msg::Flush(done) => waiting.push(done),
+            }
+            if batch.len() >= BATCH {
+                write(&db, &mut batch, &metrics).await;
+            }
+            next = rx.try_recv().ok();
+        }
+        write(&db, &mut batch, &metrics).await;
+        for done in waiting.drain(..) {
+            let _ = done.send(());
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Assembling and running the server: state, router, listener and graceful shutdown.
+
+use crate::activity::ActivityRecorder;
+use crate::config::Config;
+use crate::gateway::gateway;
+use crate::metrics::Metrics;
+use crate::problem::ApiError;
+use crate::routes;
+use crate::state::AppState;
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use stella_core::SharedClock;
+use stella_service::keys::SigningKeys;
+use stella_service::Stella;
+use stella_store::Database;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Store(#[from] stella_store::StoreError),
+    #[error(transparent)]
+    Service(#[from] stella_service::ServiceError),
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A configured server, ready to bind.
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub state: AppState,
+}
+
+impl Server {
+    /// Opens the store named by `config` (SQLite in the data directory unless a database URL
+    /// is set) and loads or creates the signing keys in the data directory.
+    pub async fn open(config: Config, clock: SharedClock) -> Result<Self, ServerError> {
+        config.validate().map_err(ServerError::Config)?;
+        let db = match &config.database_url {
+            Some(url) => Database::connect(url).await?,
+            None => Database::open_data_dir(&config.data_dir).await?,
+        };
+        let keys = SigningKeys::load_or_generate(&config.data_dir.join("keys"))?;
+        Self::with_parts(config, db, clock, keys)
+    }
+
+    pub fn with_parts(
+        config: Config,
+        db: Database,
+        clock: SharedClock,
+        keys: SigningKeys,
+    ) -> Result<Self, ServerError> {
+        config.validate().map_err(ServerError::Config)?;
+        let metrics = Arc::new(Metrics::new()?);
+        let activity = ActivityRecorder::start(
+            db.clone(),
+            config.activity_queue,
+            config.activity_body_max_bytes,
+            metrics.clone(),
+        );
+        let stella = Stella::new(db, clock, keys, config.settings());
+        Ok(Self {
+            state: AppState::new(stella, config, metrics, activity),
+        })
+    }
+
+    pub fn stella(&self) -> &Stella {
+        &self.state.stella
+    }
+
+    /// Serves on `listener` until [`RunningServer::stop`] is called.
+    pub fn spawn(self, listener: TcpListener) -> Result<RunningServer, ServerError> {
+        let addr = listener.local_addr()?;
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let app = build_router(self.state.clone());
+        let task = tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stop_rx.await;
+            };
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await
+        });
+        Ok(RunningServer {
+            addr,
+            state: self.state,
+            stop: Some(stop_tx),
+            task,
+        })
+    }
+}
+
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Graceful stop: no new connections, in-flight requests finish, the activity log is
+    /// written out, then the database closes.
+    pub async fn stop(mut self) -> Result<(), ServerError> {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        let served = (&mut self.task)
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        self.state.activity.flush().await;
+        self.state.stella.db().close().await;
+        served.map_err(ServerError::from)
+    }
+
+    /// Waits until the server ends by itself (it does not, unless it fails).
+    pub async fn wait(mut self) -> Result<(), ServerError> {
+        let served = (&mut self.task)
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        served.map_err(ServerError::from)
+    }
+}
+
+pub fn build_router(state: AppState) -> Router {
+    let (router, openapi) = routes::router(&state);
+    let yaml = openapi
+        .to_yaml()
+        .unwrap_or_else(|e| format!("# could not render the OpenAPI document: {e}\n"));
+    let _ = state.openapi_yaml.set(yaml);
+    router
+        .fallback(|| async { ApiError::RouteNotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), gateway))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .with_state(state)
+}

@@ -1,0 +1,118 @@
+//! Operations: liveness, readiness, metrics, version, the OpenAPI document and its Swagger page
+//! (assets compiled into the binary; nothing is fetched at run time).
+
+use crate::problem::{ApiError, ApiResult};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use stella_service::ServiceError;
+use utoipa::ToSchema;
+
+/// Liveness.
+#[utoipa::path(get, path = "/healthz", tag = "Operations", security(()), responses((status = 200, body = String, example = "ok")))]
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the store answers.
+#[utoipa::path(get, path = "/readyz", tag = "Operations", security(()), responses((status = 200, body = String), (status = 503, body = super::Problem)))]
+pub async fn readyz(State(app): State<AppState>) -> Response {
+    match app.stella.db().ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            let mut r = ApiError::Service(ServiceError::Internal(format!(
+                "storage is not answering: {e}"
+            )))
+            .into_response();
+            *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            r
+        }
+    }
+}
+
+/// Prometheus exposition.
+#[utoipa::path(get, path = "/metrics", tag = "Operations", security(()), responses((status = 200, content_type = "text/plain", body = String)))]
+pub async fn metrics(State(app): State<AppState>) -> Response {
+    let mut r = app.metrics.render().into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    r
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Version {
+    pub name: &'static str,
+    pub version: &'static str,
+    pub git_sha: &'static str,
+    pub build_date: &'static str,
+}
+
+#[utoipa::path(get, path = "/version", tag = "Operations", security(()), responses((status = 200, body = Version)))]
+pub async fn version() -> Json<Version> {
+    Json(Version {
+        name: "stella-ops",
+        version: env!("CARGO_PKG_VERSION"),
+        git_sha: env!("STELLA_GIT_SHA"),
+        build_date: env!("STELLA_BUILD_DATE"),
+    })
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi/v1.yaml", tag = "Operations", security(()), responses((status = 200, content_type = "application/yaml", body = String)))]
+pub async fn openapi(State(app): State<AppState>) -> Response {
+    let yaml = app.openapi_yaml.get().cloned().unwrap_or_default();
+    let mut r = yaml.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/yaml"),
+    );
+    r
+}
+
+const DOCS_HTML: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Stella Ops API</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
+<script src="/docs/init.js"></script>
+</body></html>"#;
+
+const DOCS_INIT: &str = r##"window.ui = SwaggerUIBundle({ url: "/openapi/v1.yaml", dom_id: "#swagger-ui", deepLinking: true, persistAuthorization: true });"##;
+
+/// Interactive API page (Swagger UI).
+#[utoipa::path(get, path = "/docs", tag = "Operations", security(()), responses((status = 200, content_type = "text/html", body = String)))]
+pub async fn docs() -> Html<&'static str> {
+    Html(DOCS_HTML)
+}
+
+/// Assets of the API page.
+#[utoipa::path(get, path = "/docs/{file}", tag = "Operations", security(()), params(("file" = String, Path)),
+    responses((status = 200, description = "asset"), (status = 404, body = super::Problem)))]
+pub async fn docs_asset(Path(file): Path<String>) -> ApiResult<Response> {
+    let (body, ct): (&'static [u8], &'static str) = match file.as_str() {
+        "swagger-ui-bundle.js" => (
+            include_bytes!("../../assets/swagger-ui/swagger-ui-bundle.js"),
+            "text/javascript",
+        ),
+        "swagger-ui.css" => (
+            include_bytes!("../../assets/swagger-ui/swagger-ui.css"),
+            "text/css",
+        ),
+        "init.js" => (DOCS_INIT.as_bytes(), "text/javascript"),
+        _ => return Err(ApiError::RouteNotFound),
+    };
+    let mut r = body.into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    Ok(r)
+}

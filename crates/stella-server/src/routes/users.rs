@@ -1,0 +1,95 @@
+use super::Page;
+use crate::extract::{Auth, JsonBody, Params};
+use crate::problem::ApiResult;
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Serialize;
+use stella_service::{NewUserRequest, ResetUser, UpdateUserRequest, UserView};
+use utoipa::ToSchema;
+
+/// List the users visible to you.
+#[utoipa::path(get, path = "/connect/api/v1/users", tag = "Users",
+    params(("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
+    responses((status = 200, body = Page<UserView>), (status = 403, body = super::Problem)))]
+pub async fn list_users(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    params: Params,
+) -> ApiResult<Json<Page<UserView>>> {
+    let (limit, offset) = params.paging(app.config.max_page_size, &[])?;
+    let (data, total) = app.stella.list_users(&p, limit, offset).await?;
+    Ok(Json(Page {
+        data,
+        total,
+        limit,
+        offset,
+    }))
+}
+
+/// Create a user (never with more privileges, or wider tenancy, than yours).
+#[utoipa::path(post, path = "/connect/api/v1/users", tag = "Users", request_body = NewUserRequest,
+    responses((status = 201, body = UserView), (status = 400, body = super::Problem), (status = 403, body = super::Problem), (status = 409, body = super::Problem)))]
+pub async fn create_user(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    JsonBody(body): JsonBody<NewUserRequest>,
+) -> ApiResult<(StatusCode, Json<UserView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(app.stella.create_user(&p, body).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/connect/api/v1/users/{userId}", tag = "Users", params(("userId" = String, Path)),
+    responses((status = 200, body = UserView), (status = 404, body = super::Problem)))]
+pub async fn get_user(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<UserView>> {
+    Ok(Json(app.stella.get_user(&p, &id).await?))
+}
+
+#[utoipa::path(put, path = "/connect/api/v1/users/{userId}", tag = "Users", params(("userId" = String, Path)), request_body = UpdateUserRequest,
+    responses((status = 200, body = UserView), (status = 400, body = super::Problem), (status = 403, body = super::Problem), (status = 404, body = super::Problem)))]
+pub async fn update_user(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<UpdateUserRequest>,
+) -> ApiResult<Json<UserView>> {
+    Ok(Json(app.stella.update_user(&p, &id, body).await?))
+}
+
+#[utoipa::path(delete, path = "/connect/api/v1/users/{userId}", tag = "Users", params(("userId" = String, Path)),
+    responses((status = 204), (status = 403, body = super::Problem), (status = 404, body = super::Problem)))]
+pub async fn delete_user(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    app.stella.delete_user(&p, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ResetResult {
+    pub user_id: String,
+    /// Present when the server generated the password; shown only here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+/// Reset a user's password. Restricted to super admins with root scope.
+#[utoipa::path(post, path = "/connect/api/v1/reset_user", tag = "Users", request_body = ResetUser,
+    responses((status = 200, body = ResetResult), (status = 403, body = super::Problem), (status = 404, body = super::Problem)))]
+pub async fn reset_user(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    JsonBody(body): JsonBody<ResetUser>,
+) -> ApiResult<Json<ResetResult>> {
+    let (user_id, password) = app.stella.reset_user(&p, body).await?;
+    Ok(Json(ResetResult { user_id, password }))
+}

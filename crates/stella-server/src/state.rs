@@ -1,0 +1,46 @@
+use crate::activity::ActivityRecorder;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use std::sync::{Arc, OnceLock};
+use stella_service::ratelimit::RateLimiter;
+use stella_service::Stella;
+
+/// Everything a handler may need. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<AppInner>);
+
+#[derive(Debug)]
+pub struct AppInner {
+    pub stella: Stella,
+    pub config: Config,
+    pub limiter: RateLimiter,
+    pub metrics: Arc<Metrics>,
+    pub activity: ActivityRecorder,
+    /// The OpenAPI document, rendered once when the router is built.
+    pub openapi_yaml: OnceLock<String>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(
+        stella: Stella,
+        config: Config,
+        metrics: Arc<Metrics>,
+        activity: ActivityRecorder,
+    ) -> Self {
+        Self(Arc::new(AppInner {
+            limiter: RateLimiter::new(config.rate_limit_per_second),
+            stella,
+            config,
+            metrics,
+            activity,
+            openapi_yaml: OnceLock::new(),
+        }))
+    }
+}

@@ -1,0 +1,95 @@
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use stella_server::Config;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "stella",
+    version,
+    about = "Stella Ops: self-hosted, multi-tenant security operations platform"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (creates the root administrator on the first start).
+    Serve {
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+    /// Create the root super admin and print its email, API key and legacy token as JSON.
+    Init {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// Email of the root super admin.
+        #[arg(long, env = "STELLA_ADMIN_EMAIL")]
+        email: String,
+    },
+    /// Print a commented configuration file with every default.
+    DefaultConfig,
+}
+
+/// Settings shared by `serve` and `init`. Each is optional so the file and the defaults show
+/// through when a flag or variable is not given.
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// TOML configuration file (see `stella default-config`).
+    #[arg(long, env = "STELLA_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Data directory: SQLite database, signing keys, first-run credentials.
+    #[arg(long, env = "STELLA_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, env = "STELLA_LISTEN")]
+    pub listen: Option<String>,
+    /// PostgreSQL URL for shared deployments (default: SQLite in the data directory).
+    #[arg(long, env = "STELLA_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Requests per second per token (per address when unauthenticated).
+    #[arg(long, env = "STELLA_RATE_LIMIT_PER_SECOND")]
+    pub rate_limit_per_second: Option<u32>,
+    /// Largest request body in bytes.
+    #[arg(long, env = "STELLA_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Lifetime of JWTs from /access_token, in seconds.
+    #[arg(long, env = "STELLA_ACCESS_TOKEN_TTL_SECS")]
+    pub access_token_ttl_secs: Option<i64>,
+    /// Root administrator email for the first start of `serve`.
+    #[arg(long, env = "STELLA_ADMIN_EMAIL", hide = true)]
+    pub admin_email: Option<String>,
+    /// Log filter (tracing syntax).
+    #[arg(long, env = "STELLA_LOG")]
+    pub log: Option<String>,
+}
+
+impl CommonArgs {
+    pub fn apply(&self, c: &mut Config) {
+        if let Some(v) = &self.data_dir {
+            c.data_dir = v.clone();
+        }
+        if let Some(v) = &self.listen {
+            c.listen = v.clone();
+        }
+        if let Some(v) = &self.database_url {
+            c.database_url = Some(v.clone());
+        }
+        if let Some(v) = self.rate_limit_per_second {
+            c.rate_limit_per_second = v;
+        }
+        if let Some(v) = self.max_body_bytes {
+            c.max_body_bytes = v;
+        }
+        if let Some(v) = self.access_token_ttl_secs {
+            c.access_token_ttl_secs = v;
+        }
+        if let Some(v) = &self.admin_email {
+            c.admin_email = v.clone();
+        }
+        if let Some(v) = &self.log {
+            c.log = v.clone();
+        }
+    }
+}
