@@ -126,9 +126,10 @@ impl Database {
         }
         if let Some(p) = &f.path_prefix {
             // substr instead of LIKE: no wildcard escaping, same semantics on both backends.
-            w.push(" AND substr(path, 1, ")
+            // The CAST: PostgreSQL has substr(text, int, int) but no bigint overload.
+            w.push(" AND substr(path, 1, CAST(")
                 .bind(p.chars().count() as i64)
-                .push(") = ")
+                .push(" AS INTEGER)) = ")
                 .bind(p.as_str());
         }
         if let Some(s) = f.status {

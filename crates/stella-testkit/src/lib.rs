@@ -1,1 +1,265 @@
+//! A real Stella Ops server for tests: bound to `127.0.0.1:0`, on SQLite in a temporary data
+//! directory, or on a fresh PostgreSQL database when `STELLA_TEST_POSTGRES_URL` is set, with a
+//! [`ManualClock`] the test moves by hand.
 
+use anyhow::{anyhow, Context};
+use serde_json::{json, Value};
+use sqlx::Connection;
+use std::sync::Arc;
+use stella_core::ManualClock;
+use stella_server::{Config, RunningServer, Server};
+use stella_service::keys::SigningKeys;
+use stella_service::InitCredentials;
+use stella_store::Database;
+use tempfile::TempDir;
+
+pub use reqwest;
+pub use serde_json;
+
+pub const POSTGRES_ENV: &str = "STELLA_TEST_POSTGRES_URL";
+pub const ROOT_EMAIL: &str = "root@stella.test";
+
+pub struct TestServer {
+    pub base: String,
+    pub clock: Arc<ManualClock>,
+    pub root: InitCredentials,
+    pub client: reqwest::Client,
+    pub data_dir: TempDir,
+    running: Option<RunningServer>,
+    /// (admin URL, database name, database URL) of the fresh PostgreSQL database.
+    postgres: Option<(String, String, String)>,
+}
+
+/// Which backend the suite runs on, for messages.
+pub fn backend() -> &'static str {
+    if std::env::var(POSTGRES_ENV).is_ok() {
+        "postgres"
+    } else {
+        "sqlite"
+    }
+}
+
+/// Creates `stella_test_<random>` next to the database in `admin_url`; returns its URL.
+async fn fresh_postgres(admin_url: &str) -> anyhow::Result<(String, String)> {
+    let name = format!("stella_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(admin_url)
+        .await
+        .with_context(|| format!("connecting to {POSTGRES_ENV}"))?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    let (prefix, _) = admin_url
+        .rsplit_once('/')
+        .ok_or_else(|| anyhow!("{POSTGRES_ENV} has no database path"))?;
+    Ok((format!("{prefix}/{name}"), name))
+}
+
+/// Settings that keep ordinary tests away from the abuse limits; tests of those limits set
+/// their own.
+pub fn test_config() -> Config {
+    Config {
+        rate_limit_per_second: 100_000,
+        max_auth_failures: 1000,
+        ..Config::default()
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        match Self::try_start(adjust).await {
+            Ok(s) => s,
+            Err(e) => panic!("test server did not start ({}): {e:#}", backend()),
+        }
+    }
+
+    async fn try_start(adjust: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
+        let data_dir = tempfile::tempdir()?;
+        let mut config = test_config();
+        config.data_dir = data_dir.path().to_path_buf();
+        config.listen = "127.0.0.1:0".into();
+        adjust(&mut config);
+        let postgres = match std::env::var(POSTGRES_ENV) {
+            Ok(admin) => Some((admin.clone(), fresh_postgres(&admin).await?)),
+            Err(_) => None,
+        };
+        let db = match &postgres {
+            Some((_, (url, _))) => Database::connect(url).await?,
+            None => Database::open_data_dir(data_dir.path()).await?,
+        };
+        let clock = Arc::new(ManualClock::at_epoch_2026());
+        let keys = SigningKeys::load_or_generate(&data_dir.path().join("keys"))?;
+        let server = Server::with_parts(config, db, clock.clone(), keys)?;
+        let root = server.stella().init_root(ROOT_EMAIL).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let running = server.spawn(listener)?;
+        let base = format!("http://{}", running.addr);
+        Ok(Self {
+            base,
+            clock,
+            root,
+            client: reqwest::Client::new(),
+            data_dir,
+            running: Some(running),
+            postgres: postgres.map(|(admin, (url, name))| (admin, name, url)),
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// `POST /connect/api/v1/access_token` with `api_key`; panics unless it answers 200.
+    pub async fn jwt(&self, api_key: &str) -> String {
+        let r = self
+            .client
+            .post(self.url("/connect/api/v1/access_token"))
+            .bearer_auth(api_key)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let status = r.status();
+        let body: Value = r.json().await.unwrap_or_default();
+        assert_eq!(status, 200, "access_token refused: {body}");
+        body["access_token"].as_str().unwrap_or_default().to_owned()
+    }
+
+    pub async fn root_jwt(&self) -> String {
+        self.jwt(&self.root.api_key).await
+    }
+
+    /// Sends a JSON request with a bearer token and returns the status and the parsed body
+    /// (`Value::Null` when the body is empty or not JSON).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap_or_else(|e| panic!("{e}"));
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn create_tenant(&self, jwt: &str, name: &str) -> String {
+        let (s, body) = self
+            .call(
+                "POST",
+                "/connect/api/v1/tenants",
+                Some(jwt),
+                Some(json!({ "name": name })),
+            )
+            .await;
+        assert_eq!(s, 201, "{body}");
+        body["id"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Creates a user and an API key for it (through its own JWT), returning (user id, key).
+    pub async fn user_with_key(&self, admin_jwt: &str, user: Value) -> (String, String) {
+        let mut user = user;
+        if user.get("password").is_none() && user.get("sso").is_none() {
+            user["password"] = json!("correct horse battery staple");
+        }
+        let (s, body) = self
+            .call("POST", "/connect/api/v1/users", Some(admin_jwt), Some(user))
+            .await;
+        assert_eq!(s, 201, "{body}");
+        let id = body["id"].as_str().unwrap_or_default().to_owned();
+        // A user's first key is made by the server on its behalf: the API has no way to act as
+        // another user (by design), so tests use the service directly for this one step.
+        let key = self.issue_key_for(&id).await;
+        (id, key)
+    }
+
+    async fn issue_key_for(&self, user_id: &str) -> String {
+        let stella = self
+            .running
+            .as_ref()
+            .map(|r| r.state.stella.clone())
+            .unwrap_or_else(|| panic!("server stopped"));
+        let user = stella
+            .db()
+            .get_user(user_id)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("no user {user_id}"));
+        let principal = stella_core::Principal {
+            user_id: user.id.clone(),
+            email: user.email.clone(),
+            scope: user.scope,
+            tenant_ids: user.tenant_ids.clone(),
+            profile: user.profile.clone(),
+            permissions: stella_core::PermissionSet::all(),
+            credential: stella_core::CredentialKind::AccessToken,
+            credential_id: None,
+            token_expires_ms: None,
+            quota: None,
+        };
+        let created = stella
+            .create_api_key(&principal, stella_service::NewApiKey::default())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        created.api_key
+    }
+
+    pub fn stella(&self) -> stella_service::Stella {
+        self.running
+            .as_ref()
+            .map(|r| r.state.stella.clone())
+            .unwrap_or_else(|| panic!("server stopped"))
+    }
+
+    /// Graceful stop; the activity log is fully written when this returns.
+    pub async fn stop(self) {
+        self.stop_then(|_| async {}).await;
+    }
+
+    /// Stops gracefully, then hands a fresh connection to the same store to `inspect`, so a
+    /// test can check what survived the shutdown.
+    pub async fn stop_then<F, Fut, T>(mut self, inspect: F) -> T
+    where
+        F: FnOnce(Database) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        if let Some(r) = self.running.take() {
+            let _ = r.stop().await;
+        }
+        let db = match &self.postgres {
+            Some((_, _, url)) => Database::connect(url).await,
+            None => Database::open_data_dir(self.data_dir.path()).await,
+        }
+        .unwrap_or_else(|e| panic!("reopening the store: {e}"));
+        let out = inspect(db.clone()).await;
+        db.close().await;
+        if let Some((admin, name, _)) = self.postgres.take() {
+            if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut c)
+                    .await;
+            }
+        }
+        out
+    }
+
+    /// Waits until every call made so far is in the activity log.
+    pub async fn flush_activity(&self) {
+        if let Some(r) = &self.running {
+            r.state.activity.flush().await;
+        }
+    }
+}
