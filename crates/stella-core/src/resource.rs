@@ -139,6 +139,9 @@ pub struct ResourceSpec {
 
 pub const IMPLICIT_FIELDS: &[&str] = &["id", "tenant_id", "created_at", "updated_at"];
 
+/// Validated `(column, value)` pairs, ready for SQL.
+pub type Columns = Vec<(&'static str, FieldValue)>;
+
 /// A validated value bound for a column.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FieldValue {
@@ -201,10 +204,7 @@ impl ResourceSpec {
 
     /// Validates a create body. Returns the column values (defaults applied) and the
     /// `tenant_id` the client named, if any (the caller decides whether it may).
-    pub fn parse_create(
-        &self,
-        body: &Value,
-    ) -> Result<(Vec<(&'static str, FieldValue)>, Option<String>), CoreError> {
+    pub fn parse_create(&self, body: &Value) -> Result<(Columns, Option<String>), CoreError> {
         let (mut values, tenant, mut errors) = self.parse_fields(body)?;
         let present = |name: &str| body.get(name).is_some();
         for f in self.fields.iter().filter(|f| f.writable) {
@@ -229,7 +229,7 @@ impl ResourceSpec {
     }
 
     /// Validates an update body: only writable fields, at least one of them.
-    pub fn parse_update(&self, body: &Value) -> Result<Vec<(&'static str, FieldValue)>, CoreError> {
+    pub fn parse_update(&self, body: &Value) -> Result<Columns, CoreError> {
         let (values, tenant, mut errors) = self.parse_fields(body)?;
         if tenant.is_some() {
             errors.push(FieldError::new(
@@ -247,18 +247,10 @@ impl ResourceSpec {
         }
     }
 
-    #[allow(clippy::type_complexity)]
     fn parse_fields(
         &self,
         body: &Value,
-    ) -> Result<
-        (
-            Vec<(&'static str, FieldValue)>,
-            Option<String>,
-            Vec<FieldError>,
-        ),
-        CoreError,
-    > {
+    ) -> Result<(Columns, Option<String>, Vec<FieldError>), CoreError> {
         let Value::Object(map) = body else {
             return Err(CoreError::invalid("$", "must be a JSON object"));
         };

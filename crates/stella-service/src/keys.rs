@@ -88,7 +88,7 @@ impl SigningKeys {
             write_private(&path, pem.as_bytes())?;
             return Ok(Self::from_pairs(vec![pair]));
         }
-        files.sort_by(|a, b| b.0.cmp(&a.0));
+        files.sort_by_key(|f| std::cmp::Reverse(f.0));
         let mut keys = Vec::new();
         for (_, path) in files {
             let pem = std::fs::read_to_string(&path).map_err(key_error)?;

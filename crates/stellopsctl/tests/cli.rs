@@ -1,0 +1,361 @@
+//! Runs the compiled `stellopsctl` against a real server and checks both its exit code and
+//! what changed on the server.
+
+use serde_json::{json, Value};
+use stella_testkit::TestServer;
+use tokio::process::Command;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
+    }
+}
+
+/// `stellopsctl --server <server> [--token <token>] <args>`, with `STELLA_TOKEN` cleared so the
+/// caller's environment cannot leak in.
+async fn ctl_at(server: &str, token: Option<&str>, args: &[&str]) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stellopsctl"));
+    cmd.env_remove("STELLA_TOKEN").args(["--server", server]);
+    if let Some(t) = token {
+        cmd.args(["--token", t]);
+    }
+    let out = cmd
+        .args(args)
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+async fn ctl(server: &TestServer, token: &str, args: &[&str]) -> Run {
+    ctl_at(&server.base, Some(token), args).await
+}
+
+async fn emails(server: &TestServer, jwt: &str) -> Vec<String> {
+    let (s, body) = server
+        .call("GET", "/connect/api/v1/users?limit=100", Some(jwt), None)
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let users = body["data"].as_array().cloned().unwrap_or_default();
+    users
+        .iter()
+        .filter_map(|u| u["email"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn tenant_add_then_list_shows_it() {
+    let server = TestServer::start().await;
+    let key = server.root.api_key.clone();
+    let add = ctl(
+        &server,
+        &key,
+        &["tenant", "add", "acme", "--description", "Acme Corp"],
+    )
+    .await;
+    assert_eq!(add.code, 0, "{}", add.stderr);
+    assert!(add.stdout.contains("created tenant"), "{}", add.stdout);
+
+    let jwt = server.root_jwt().await;
+    let (s, body) = server
+        .call("GET", "/connect/api/v1/tenants", Some(&jwt), None)
+        .await;
+    assert_eq!(s, 200);
+    let tenant = body["data"]
+        .as_array()
+        .and_then(|d| d.iter().find(|t| t["name"] == "acme"))
+        .cloned();
+    let tenant = tenant.unwrap_or_else(|| panic!("acme not created: {body}"));
+    assert_eq!(tenant["description"], "Acme Corp");
+    let id = tenant["id"].as_str().unwrap_or_default();
+    assert!(add.stdout.contains(id), "{}", add.stdout);
+
+    let list = ctl(&server, &key, &["tenant", "list"]).await;
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert!(
+        list.stdout.contains("acme") && list.stdout.contains(id),
+        "{}",
+        list.stdout
+    );
+
+    let list = ctl(&server, &key, &["--json", "tenant", "list", "--limit", "5"]).await;
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let page = list.json();
+    assert_eq!(page["limit"], 5);
+    assert!(
+        page["data"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|t| t["id"] == id)),
+        "{page}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn user_add_with_tenant_then_list_includes_it() {
+    let server = TestServer::start().await;
+    let jwt = server.root_jwt().await;
+    let tenant = server.create_tenant(&jwt, "acme").await;
+    let key = server.root.api_key.clone();
+
+    let add = ctl(
+        &server,
+        &key,
+        &[
+            "user",
+            "add",
+            "ada@acme.test",
+            "--role",
+            "analyst",
+            "--tenant",
+            &tenant,
+        ],
+    )
+    .await;
+    assert_eq!(add.code, 0, "{}", add.stderr);
+    // A password was generated and printed once.
+    let password = add
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .unwrap_or_default();
+    assert_eq!(password.len(), 24, "{}", add.stdout);
+
+    let (s, body) = server
+        .call("GET", "/connect/api/v1/users?limit=100", Some(&jwt), None)
+        .await;
+    assert_eq!(s, 200);
+    let user = body["data"]
+        .as_array()
+        .and_then(|d| d.iter().find(|u| u["email"] == "ada@acme.test"))
+        .cloned();
+    let user = user.unwrap_or_else(|| panic!("user not created: {body}"));
+    assert_eq!(user["privilege_profile"], "analyst");
+    assert_eq!(user["tenant_ids"], json!([tenant]));
+
+    let list = ctl(&server, &key, &["user", "list"]).await;
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert!(list.stdout.contains("ada@acme.test"), "{}", list.stdout);
+    assert!(list.stdout.contains(&tenant), "{}", list.stdout);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn user_add_with_unknown_role_is_refused() {
+    let server = TestServer::start().await;
+    let run = ctl(
+        &server,
+        &server.root.api_key,
+        &["user", "add", "bob@acme.test", "--role", "overlord"],
+    )
+    .await;
+    assert_eq!(run.code, 1, "stdout: {} stderr: {}", run.stdout, run.stderr);
+    assert!(run.stderr.starts_with("error: 400 "), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("privilege_profile: ") && run.stderr.contains("overlord"),
+        "{}",
+        run.stderr
+    );
+    let jwt = server.root_jwt().await;
+    assert!(!emails(&server, &jwt)
+        .await
+        .contains(&"bob@acme.test".to_owned()));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn read_only_user_cannot_add_users() {
+    let server = TestServer::start().await;
+    let jwt = server.root_jwt().await;
+    let tenant = server.create_tenant(&jwt, "acme").await;
+    let (_, viewer_key) = server
+        .user_with_key(&jwt, json!({"email": "viewer@acme.test", "privilege_profile": "read_only", "tenant_id": tenant}))
+        .await;
+
+    let run = ctl(
+        &server,
+        &viewer_key,
+        &[
+            "user",
+            "add",
+            "eve@acme.test",
+            "--role",
+            "read_only",
+            "--tenant",
+            &tenant,
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 1, "stdout: {} stderr: {}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.starts_with("error: 403 Forbidden"),
+        "{}",
+        run.stderr
+    );
+    assert!(!emails(&server, &jwt)
+        .await
+        .contains(&"eve@acme.test".to_owned()));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn created_api_key_works_and_is_listed() {
+    let server = TestServer::start().await;
+    let create = ctl(
+        &server,
+        &server.root.api_key,
+        &["apikey", "create", "--name", "ci"],
+    )
+    .await;
+    assert_eq!(create.code, 0, "{}", create.stderr);
+    assert!(
+        create.stdout.contains("will not be shown again"),
+        "{}",
+        create.stdout
+    );
+    let new_key = create
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("api_key: "))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(new_key.starts_with("stk_"), "{}", create.stdout);
+
+    let list = ctl(&server, &new_key, &["--json", "apikey", "list"]).await;
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let keys = list.json();
+    let ci = keys["data"]
+        .as_array()
+        .and_then(|d| d.iter().find(|k| k["name"] == "ci"))
+        .cloned();
+    let ci = ci.unwrap_or_else(|| panic!("no key named ci: {keys}"));
+    assert_eq!(ci["status"], "active");
+    assert!(!list.stdout.contains(&new_key), "secrets are never listed");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn revoked_api_key_is_refused() {
+    let server = TestServer::start().await;
+    let root = server.root.api_key.clone();
+    let create = ctl(
+        &server,
+        &root,
+        &["--json", "apikey", "create", "--name", "temp"],
+    )
+    .await;
+    assert_eq!(create.code, 0, "{}", create.stderr);
+    let created = create.json();
+    let (id, key) = (
+        created["id"].as_str().unwrap_or_default(),
+        created["api_key"].as_str().unwrap_or_default(),
+    );
+    assert_eq!(ctl(&server, key, &["apikey", "list"]).await.code, 0);
+
+    let revoke = ctl(&server, &root, &["apikey", "revoke", id]).await;
+    assert_eq!(revoke.code, 0, "{}", revoke.stderr);
+    assert!(revoke.stdout.contains("revoked"), "{}", revoke.stdout);
+    let jwt = server.root_jwt().await;
+    let (_, keys) = server
+        .call("GET", "/connect/api/v1/api_keys", Some(&jwt), None)
+        .await;
+    let status = keys["data"]
+        .as_array()
+        .and_then(|d| d.iter().find(|k| k["id"] == id))
+        .map(|k| k["status"].clone());
+    assert_eq!(status, Some(json!("revoked")), "{keys}");
+
+    let run = ctl(&server, key, &["apikey", "list"]).await;
+    assert_eq!(run.code, 1, "stdout: {} stderr: {}", run.stdout, run.stderr);
+    assert!(run.stderr.starts_with("error: 401 "), "{}", run.stderr);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn client_add_prints_a_secret_that_gets_a_token() {
+    let server = TestServer::start().await;
+    let run = ctl(
+        &server,
+        &server.root.api_key,
+        &["client", "add", "scanner", "--role", "read_only"],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let value = |label: &str| {
+        let line = run
+            .stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_default();
+        line.split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (id, secret) = (value("client_id:"), value("client_secret:"));
+    assert!(!id.is_empty() && !secret.is_empty(), "{}", run.stdout);
+    assert!(run.stdout.contains("/connect/token"), "{}", run.stdout);
+
+    let r = server
+        .client
+        .post(server.url("/connect/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &id),
+            ("client_secret", &secret),
+        ])
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_jwt_token_is_used_as_is() {
+    let server = TestServer::start().await;
+    let jwt = server.root_jwt().await;
+    let run = ctl(&server, &jwt, &["user", "list"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(stella_testkit::ROOT_EMAIL),
+        "{}",
+        run.stdout
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn unreachable_server_exits_2() {
+    let run = ctl_at(
+        "http://127.0.0.1:1",
+        Some("stk_0123456789abcdef0123456789abcdef_secret"),
+        &["user", "list"],
+    )
+    .await;
+    assert_eq!(run.code, 2, "stdout: {} stderr: {}", run.stdout, run.stderr);
+    assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn missing_token_exits_2() {
+    let server = TestServer::start().await;
+    let run = ctl_at(&server.base, None, &["user", "list"]).await;
+    assert_eq!(run.code, 2, "stdout: {} stderr: {}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("--token") && run.stderr.contains("STELLA_TOKEN"),
+        "{}",
+        run.stderr
+    );
+    server.stop().await;
+}
