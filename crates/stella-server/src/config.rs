@@ -26,6 +26,9 @@ pub struct Config {
     pub activity_body_max_bytes: usize,
     /// Calls waiting to be written to the activity log before requests wait for the writer.
     pub activity_queue: usize,
+    /// Record every call in the user activity log. Turning it off loses the audit trail; it
+    /// exists to measure the log's cost (BENCHMARKS.md) and the server warns at start.
+    pub activity_log: bool,
     pub log: String,
 }
 
@@ -47,6 +50,7 @@ impl Default for Config {
             auth_block_secs: 900,
             activity_body_max_bytes: 64 * 1024,
             activity_queue: 65_536,
+            activity_log: true,
             log: "info".into(),
         }
     }
@@ -144,6 +148,10 @@ activity_body_max_bytes = 65536
 
 # Calls buffered for the activity-log writer before requests wait for it (nothing is dropped).
 activity_queue = 65536
+
+# Record every API call in the user activity log. Keep this on: turning it off loses the audit
+# trail and exists only to measure the log's cost.
+activity_log = true
 
 # Log filter, tracing-subscriber syntax (STELLA_LOG, RUST_LOG).
 log = "info"

@@ -80,35 +80,43 @@ fn strip_position(msg: &str) -> String {
     }
 }
 
+/// The body (already bounded and buffered by the gateway) and its declared content type.
+async fn body_of<S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<(Option<String>, Bytes), ApiError> {
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let bytes = Bytes::from_request(req, state)
+        .await
+        .map_err(|e| ApiError::BadRequest(format!("could not read the body: {e}")))?;
+    Ok((ct, bytes))
+}
+
+fn parse_json_body<T: DeserializeOwned>(ct: Option<&str>, bytes: &[u8]) -> Result<T, ApiError> {
+    match ct {
+        Some(ct) if is_json(ct) => parse_json(bytes),
+        Some(ct) => Err(ApiError::UnsupportedMediaType(format!(
+            "send the body as application/json, not {ct}"
+        ))),
+        None => Err(ApiError::UnsupportedMediaType(
+            "send the body with Content-Type: application/json".into(),
+        )),
+    }
+}
+
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let ct = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::BadRequest(format!("could not read the body: {e}")))?;
+        let (ct, bytes) = body_of(req, state).await?;
         if bytes.is_empty() {
             return Err(ApiError::BadRequest("a JSON body is required".into()));
         }
-        match ct {
-            Some(ct) if is_json(&ct) => {}
-            Some(ct) => {
-                return Err(ApiError::UnsupportedMediaType(format!(
-                    "send the body as application/json, not {ct}"
-                )))
-            }
-            None => {
-                return Err(ApiError::UnsupportedMediaType(
-                    "send the body with Content-Type: application/json".into(),
-                ))
-            }
-        }
-        parse_json(&bytes).map(JsonBody)
+        parse_json_body(ct.as_deref(), &bytes).map(JsonBody)
     }
 }
 
@@ -120,32 +128,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJsonBody<T>
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let has_body = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v != "0")
-            || req.headers().contains_key(header::TRANSFER_ENCODING);
-        if !has_body {
-            return Ok(OptionalJsonBody(None));
-        }
-        let ct = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::BadRequest(format!("could not read the body: {e}")))?;
+        let (ct, bytes) = body_of(req, state).await?;
         if bytes.is_empty() {
             return Ok(OptionalJsonBody(None));
         }
-        if !ct.as_deref().is_some_and(is_json) {
-            return Err(ApiError::UnsupportedMediaType(
-                "send the body as application/json".into(),
-            ));
-        }
-        parse_json(&bytes).map(|v| OptionalJsonBody(Some(v)))
+        parse_json_body(ct.as_deref(), &bytes).map(|v| OptionalJsonBody(Some(v)))
     }
 }
 

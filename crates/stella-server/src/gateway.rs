@@ -159,7 +159,8 @@ async fn handle(app: AppState, req: Request, next: Next, trace_id: String) -> Re
             .inc();
     }
 
-    if !NOT_LOGGED.contains(&path.as_str()) && !path.starts_with("/docs") {
+    if app.config.activity_log && !NOT_LOGGED.contains(&path.as_str()) && !path.starts_with("/docs")
+    {
         let who = principal
             .as_deref()
             .map(ActivityUser::of)

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use stella_core::ids::new_id;
 use stella_core::principal::CredentialKind;
 use stella_core::validate::check_password;
-use stella_core::{profile, PermissionSet, Principal, PrivilegeProfile};
+use stella_core::{profile, Principal, PrivilegeProfile};
 use stella_store::{ActivityFilter, ActivityRecord, UserPatch};
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -61,19 +61,7 @@ impl Stella {
                 "'{name}' is a built-in profile"
             )));
         }
-        let permissions = PermissionSet::from_names(req.permissions);
-        let unknown = permissions.unknown();
-        if !unknown.is_empty() {
-            return Err(ServiceError::invalid(
-                "permissions",
-                format!("unknown permissions: {}", unknown.join(", ")),
-            ));
-        }
-        if !permissions.is_subset(&caller.permissions) {
-            return Err(ServiceError::Forbidden(
-                "a profile cannot grant permissions you do not hold".into(),
-            ));
-        }
+        let permissions = Self::grantable_permissions(caller, req.permissions, "a profile")?;
         let description = req.description.unwrap_or_default();
         if description.chars().count() > 1000 {
             return Err(ServiceError::invalid(

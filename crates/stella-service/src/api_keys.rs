@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use stella_core::clock::rfc3339_ms;
 use stella_core::ids::new_id;
 use stella_core::principal::CredentialKind;
-use stella_core::{PermissionSet, Principal};
+use stella_core::Principal;
 use stella_store::ApiKeyRecord;
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -105,22 +105,7 @@ impl Stella {
             ));
         }
         let permissions = match req.permissions {
-            Some(p) => {
-                let set = PermissionSet::from_names(p);
-                let unknown = set.unknown();
-                if !unknown.is_empty() {
-                    return Err(ServiceError::invalid(
-                        "permissions",
-                        format!("unknown permissions: {}", unknown.join(", ")),
-                    ));
-                }
-                if !set.is_subset(&caller.permissions) {
-                    return Err(ServiceError::Forbidden(
-                        "a key cannot hold permissions its user does not have".into(),
-                    ));
-                }
-                Some(set)
-            }
+            Some(p) => Some(Self::grantable_permissions(caller, p, "a key")?),
             None if caller.credential == CredentialKind::AccessToken => {
                 // A JWT from a narrowed key mints keys no wider than that key.
                 let user = self

@@ -44,22 +44,7 @@ impl Stella {
             ));
         }
         let perms = match permissions {
-            Some(p) => {
-                let set = PermissionSet::from_names(p);
-                let unknown = set.unknown();
-                if !unknown.is_empty() {
-                    return Err(ServiceError::invalid(
-                        "permissions",
-                        format!("unknown permissions: {}", unknown.join(", ")),
-                    ));
-                }
-                if !set.is_subset(&caller.permissions) {
-                    return Err(ServiceError::Forbidden(
-                        "a token cannot hold permissions you do not have".into(),
-                    ));
-                }
-                set
-            }
+            Some(p) => Self::grantable_permissions(caller, p, "a token")?,
             None => PermissionSet::from_names(DEFAULT_OFFLINE_PERMISSIONS.iter().copied())
                 .intersect(&caller.permissions),
         };

@@ -94,6 +94,29 @@ impl Stella {
         Ok(perms)
     }
 
+    /// Validates permission names a caller wants to hand out (to a key, token or profile):
+    /// all must exist and none may exceed what the caller holds.
+    pub(crate) fn grantable_permissions(
+        caller: &Principal,
+        names: Vec<String>,
+        what: &str,
+    ) -> Result<PermissionSet> {
+        let set = PermissionSet::from_names(names);
+        let unknown = set.unknown();
+        if !unknown.is_empty() {
+            return Err(crate::ServiceError::invalid(
+                "permissions",
+                format!("unknown permissions: {}", unknown.join(", ")),
+            ));
+        }
+        if !set.is_subset(&caller.permissions) {
+            return Err(crate::ServiceError::Forbidden(format!(
+                "{what} cannot hold permissions you do not have"
+            )));
+        }
+        Ok(set)
+    }
+
     pub(crate) async fn cached_user(&self, id: &str) -> Result<Option<Arc<UserRecord>>> {
         let now = self.now_ms();
         if let Some(u) = self.users.get(id, now) {

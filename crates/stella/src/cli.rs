@@ -60,6 +60,9 @@ pub struct CommonArgs {
     /// Root administrator email for the first start of `serve`.
     #[arg(long, env = "STELLA_ADMIN_EMAIL", hide = true)]
     pub admin_email: Option<String>,
+    /// Turn the user activity log off (measuring its cost only; loses the audit trail).
+    #[arg(long, env = "STELLA_NO_ACTIVITY_LOG", hide = true)]
+    pub no_activity_log: bool,
     /// Log filter (tracing syntax).
     #[arg(long, env = "STELLA_LOG")]
     pub log: Option<String>,
@@ -87,6 +90,9 @@ impl CommonArgs {
         }
         if let Some(v) = &self.admin_email {
             c.admin_email = v.clone();
+        }
+        if self.no_activity_log {
+            c.activity_log = false;
         }
         if let Some(v) = &self.log {
             c.log = v.clone();

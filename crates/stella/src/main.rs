@@ -86,6 +86,9 @@ fn init_logging(filter: &str) {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     init_logging(&config.log);
+    if !config.activity_log {
+        tracing::warn!("the user activity log is OFF: API calls are not being recorded");
+    }
     let listen = config.listen.clone();
     let data_dir = config.data_dir.clone();
     let server = Server::open(config, Arc::new(SystemClock)).await?;

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Reproduces the HTTP load figures in BENCHMARKS.md. Loopback only; each run is bounded by
+# DURATION. Needs wrk (Debian: apt-get install wrk) and python3.
+#
+#   bench/load.sh                  # all three measurements
+#   DURATION=30s CONNS=64 bench/load.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-15s}
+CONNS=${CONNS:-32}
+THREADS=${THREADS:-1}
+PORT=${PORT:-18090}
+BASE="http://127.0.0.1:$PORT"
+command -v wrk >/dev/null || { echo "wrk is required: apt-get install wrk" >&2; exit 2; }
+
+cargo build --release -q -p stella
+BIN="${CARGO_TARGET_DIR:-target}/release/stella"
+WORK=$(mktemp -d)
+PID=""
+cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+start() { # $@: extra serve flags
+  rm -rf "$WORK/data"
+  "$BIN" init --data-dir "$WORK/data" --email bench@example.com > "$WORK/creds.json"
+  # The rate limit is raised so the load generator measures the server, not the limiter.
+  "$BIN" serve --data-dir "$WORK/data" --listen "127.0.0.1:$PORT" --rate-limit-per-second 1000000000 --log warn "$@" &
+  PID=$!
+  for _ in $(seq 50); do curl -fs "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+  API_KEY=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["api_key"])' "$WORK/creds.json")
+  JWT=$(curl -fs -X POST "$BASE/connect/api/v1/access_token" -H "Authorization: Bearer $API_KEY" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  TENANT=$(curl -fs -X POST "$BASE/connect/api/v1/tenants" -H "Authorization: Bearer $JWT" -H 'content-type: application/json' -d '{"name":"bench","description":"load test tenant"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  export API_KEY JWT TENANT
+}
+
+stop() { kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""; }
+
+summary() { # wrk output on stdin -> "req/s p50 p99"
+  python3 -c '
+import re, sys
+t = sys.stdin.read()
+rps = re.search(r"Requests/sec:\s+([\d.]+)", t).group(1)
+lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", t, re.M))
+non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+print(f"{float(rps):>10.0f} req/s   p50 {lat.get(\"50\")}   p99 {lat.get(\"99\")}   non-2xx {non2xx.group(1) if non2xx else 0}")
+'
+}
+
+cat > "$WORK/access_token.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("API_KEY")
+LUA
+
+echo "== warm-up and measurements: ${DURATION} each, ${CONNS} connections, ${THREADS} wrk thread(s), $(nproc) cores"
+start
+wrk -t"$THREADS" -c"$CONNS" -d3s -H "Authorization: Bearer $JWT" "$BASE/connect/api/v1/tenants/$TENANT" >/dev/null
+echo -n "GET /connect/api/v1/tenants/{id} (JWT, activity log on):  "
+wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "Authorization: Bearer $JWT" "$BASE/connect/api/v1/tenants/$TENANT" | summary
+echo -n "POST /connect/api/v1/access_token (activity log on):       "
+wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$WORK/access_token.lua" "$BASE/connect/api/v1/access_token" | summary
+logged=$(curl -fs "$BASE/connect/api/v1/user_activity_log?limit=1" -H "Authorization: Bearer $(curl -fs -X POST "$BASE/connect/api/v1/access_token" -H "Authorization: Bearer $API_KEY" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
+echo "   activity log rows written so far: $logged"
+stop
+
+start --no-activity-log
+wrk -t"$THREADS" -c"$CONNS" -d3s -H "Authorization: Bearer $JWT" "$BASE/connect/api/v1/tenants/$TENANT" >/dev/null
+echo -n "GET /connect/api/v1/tenants/{id} (JWT, activity log off): "
+wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "Authorization: Bearer $JWT" "$BASE/connect/api/v1/tenants/$TENANT" | summary
+stop
