@@ -42,7 +42,8 @@ t = sys.stdin.read()
 rps = re.search(r"Requests/sec:\s+([\d.]+)", t).group(1)
 lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", t, re.M))
 non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
-print(f"{float(rps):>10.0f} req/s   p50 {lat.get(\"50\")}   p99 {lat.get(\"99\")}   non-2xx {non2xx.group(1) if non2xx else 0}")
+bad = non2xx.group(1) if non2xx else 0
+print("%10.0f req/s   p50 %s   p99 %s   non-2xx %s" % (float(rps), lat.get("50"), lat.get("99"), bad))
 '
 }
 

@@ -244,16 +244,16 @@ async fn authenticate(
         }
         "bearer" => app.stella.authenticate_jwt(credential, at).await,
         "basic" if path.starts_with("/connect/api/v1") => match decode_basic(credential) {
-            Some((email, token)) => app.stella.authenticate_basic(&email, &token, at).await,
+            Some((email, token)) => app.stella.authenticate_basic(&email, &token, at).await.map(Arc::new),
             None => return Ok(AuthState::Failed("the Basic credentials are not base64 of 'email:token'".into())),
         },
         "basic" => return Ok(AuthState::Failed("HTTP Basic (email and legacy token) is accepted under /connect/api/v1 only".into())),
-        "token" if path.starts_with("/rest/") => app.stella.authenticate_legacy_token(credential, at).await,
+        "token" if path.starts_with("/rest/") => app.stella.authenticate_legacy_token(credential, at).await.map(Arc::new),
         "token" => return Ok(AuthState::Failed("'Authorization: Token' is accepted under /rest/ only; send a Bearer JWT here".into())),
         _ => return Ok(AuthState::Failed("unsupported Authorization scheme; send 'Bearer <JWT>'".into())),
     };
     match outcome {
-        Ok(p) => Ok(AuthState::Authenticated(Arc::new(p))),
+        Ok(p) => Ok(AuthState::Authenticated(p)),
         Err(ServiceError::Unauthorized(m)) => Ok(AuthState::Failed(m)),
         Err(e) => Err(e.into()),
     }

@@ -78,6 +78,7 @@ impl Stella {
         };
         self.db.insert_profile(&p, self.now_ms()).await?;
         self.profiles.invalidate(&p.name);
+        self.identity_changed();
         Ok(p)
     }
 
@@ -99,6 +100,7 @@ impl Stella {
             )));
         }
         self.profiles.invalidate(name);
+        self.identity_changed();
         Ok(())
     }
 
@@ -119,6 +121,7 @@ impl Stella {
             )
             .await?;
         self.users.invalidate(&caller.user_id);
+        self.identity_changed();
         Ok(token)
     }
 
@@ -165,6 +168,7 @@ impl Stella {
         };
         self.db.update_user(&user.id, &patch, self.now_ms()).await?;
         self.users.invalidate(&user.id);
+        self.identity_changed();
         Ok((user.id, generated))
     }
 

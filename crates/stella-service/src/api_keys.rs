@@ -232,6 +232,7 @@ impl Stella {
         let now = self.now_ms();
         self.db.revoke_api_key(key_id, &caller.user_id, now).await?;
         self.keys.invalidate(key_id);
+        self.identity_changed();
         let key = self.db.get_api_key(key_id).await?.ok_or_else(not_found)?;
         Ok(view(&key, now))
     }

@@ -5,10 +5,13 @@ use crate::crypto::{constant_time_eq, sha256_hex};
 use crate::tokens::{Claims, TokenKind};
 use crate::{Result, ServiceError, Stella};
 use serde::Serialize;
+use std::sync::Arc;
 use stella_core::ids::new_id;
 use stella_core::principal::{CredentialKind, Quota};
 use stella_core::{PermissionSet, Principal, Scope};
 use stella_store::UserRecord;
+
+const PRINCIPAL_CACHE_CAPACITY: usize = 100_000;
 
 pub const API_KEY_PREFIX: &str = "stk_";
 
@@ -92,7 +95,12 @@ impl Stella {
 
     /// `POST /access_token`: checks the API key and mints a JWT that expires after the
     /// configured lifetime (never after the key itself).
-    pub async fn exchange_api_key(&self, raw: &str, at: AuthAttempt<'_>) -> Result<AccessToken> {
+    /// Returns the token and the user it was minted for (for the activity log).
+    pub async fn exchange_api_key(
+        &self,
+        raw: &str,
+        at: AuthAttempt<'_>,
+    ) -> Result<(AccessToken, UserRecord)> {
         let Some((key_id, secret)) = parse_api_key(raw) else {
             self.check_blocked(at, None)?;
             return Err(self.auth_failed(at, None, "the bearer credential is not an API key"));
@@ -133,18 +141,23 @@ impl Stella {
             scope: None,
             max_scans_per_day: None,
         };
-        Ok(AccessToken {
+        let token = AccessToken {
             access_token: self.tokens.sign(&claims)?,
             token_type: "bearer",
             expires_in: exp - iat,
-        })
+        };
+        Ok((token, user))
     }
 
     /// Verifies a JWT and resolves the caller, checking that the credential behind it is still
     /// valid now (so revocation applies to tokens already minted).
-    pub async fn authenticate_jwt(&self, token: &str, at: AuthAttempt<'_>) -> Result<Principal> {
+    pub async fn authenticate_jwt(
+        &self,
+        token: &str,
+        at: AuthAttempt<'_>,
+    ) -> Result<Arc<Principal>> {
         self.check_blocked(at, None)?;
-        let Some(claims) = self.tokens.verify(token) else {
+        let Some((digest, claims)) = self.tokens.verify(token) else {
             return Err(self.auth_failed(at, None, "the token is not valid"));
         };
         let now = self.now_ms();
@@ -156,11 +169,30 @@ impl Stella {
         if claims.iss != self.settings.issuer {
             return Err(self.auth_failed(at, None, "the token was not issued by this server"));
         }
+        // The same token within the cache TTL and with no identity change since: reuse the
+        // resolved caller instead of re-reading its credential, user and profile.
+        let generation = self.generation();
+        if let Some(hit) = self.principals.get(&digest) {
+            let (g, at_ms, p) = hit.value();
+            if *g == generation && now >= *at_ms && now - at_ms < self.settings.cache_ttl_ms {
+                return Ok(p.clone());
+            }
+        }
+        let principal = Arc::new(self.resolve_claims(&claims, now).await?);
+        if self.principals.len() >= PRINCIPAL_CACHE_CAPACITY {
+            self.principals.clear();
+        }
+        self.principals
+            .insert(digest, (generation, now, principal.clone()));
+        Ok(principal)
+    }
+
+    /// Who a verified token speaks for, checking that its credential is still valid now.
+    async fn resolve_claims(&self, claims: &Claims, now: i64) -> Result<Principal> {
         let expires = Some(claims.exp * 1000);
         match claims.typ {
             TokenKind::Access => {
-                let key = self.cached_key(&claims.cid).await?;
-                let key = match key {
+                let key = match self.cached_key(&claims.cid).await? {
                     Some(k) if k.revoked_at.is_none() && k.user_id == claims.sub => k,
                     Some(k) if k.revoked_at.is_some() => {
                         return Err(ServiceError::Unauthorized(
@@ -188,11 +220,7 @@ impl Stella {
                 let record = match self.offline.get(&claims.cid, now) {
                     Some(r) => Some(r),
                     None => {
-                        let r = self
-                            .db
-                            .get_offline_token(&claims.cid)
-                            .await?
-                            .map(std::sync::Arc::new);
+                        let r = self.db.get_offline_token(&claims.cid).await?.map(Arc::new);
                         if let Some(r) = &r {
                             self.offline.put(&claims.cid, r.clone(), now);
                         }
@@ -221,11 +249,11 @@ impl Stella {
                 )
                 .await
             }
-            TokenKind::Client => self.client_principal(&claims, expires).await,
+            TokenKind::Client => self.client_principal(claims, expires).await,
         }
     }
 
-    async fn active_user(&self, id: &str) -> Result<std::sync::Arc<UserRecord>> {
+    async fn active_user(&self, id: &str) -> Result<Arc<UserRecord>> {
         let user = self.cached_user(id).await?.ok_or_else(|| {
             ServiceError::Unauthorized("the token's user no longer exists".into())
         })?;

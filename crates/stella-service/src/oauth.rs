@@ -209,6 +209,7 @@ impl Stella {
             .revoke_oauth_client(client_id, self.now_ms())
             .await?;
         self.clients.invalidate(client_id);
+        self.identity_changed();
         Ok(())
     }
 

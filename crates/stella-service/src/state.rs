@@ -4,6 +4,8 @@ use crate::keys::SigningKeys;
 use crate::settings::Settings;
 use crate::tokens::TokenVerifier;
 use crate::Result;
+use dashmap::DashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use stella_core::principal::{CredentialKind, Quota};
 use stella_core::{profile, PermissionSet, Principal, SharedClock};
@@ -25,6 +27,10 @@ pub struct Inner {
     pub(crate) profiles: TtlCache<PermissionSet>,
     pub(crate) clients: TtlCache<OAuthClientRecord>,
     pub(crate) offline: TtlCache<OfflineTokenRecord>,
+    /// Resolved callers by token digest: (identity generation, resolved at ms, principal).
+    pub(crate) principals: DashMap<[u8; 32], (u64, i64, Arc<Principal>)>,
+    /// Bumped by every identity write; a cached principal from an older generation is stale.
+    pub(crate) generation: AtomicU64,
 }
 
 impl std::ops::Deref for Stella {
@@ -52,6 +58,8 @@ impl Stella {
             profiles: TtlCache::new(ttl),
             clients: TtlCache::new(ttl),
             offline: TtlCache::new(ttl),
+            principals: DashMap::new(),
+            generation: AtomicU64::new(0),
         }))
     }
 
@@ -69,6 +77,15 @@ impl Stella {
 
     pub fn now_ms(&self) -> i64 {
         self.0.clock.now_ms()
+    }
+
+    /// Marks every cached principal stale: a user, key, profile or client changed here.
+    pub(crate) fn identity_changed(&self) {
+        self.0.generation.fetch_add(1, Ordering::Release);
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.0.generation.load(Ordering::Acquire)
     }
 
     pub fn jwks(&self) -> serde_json::Value {

@@ -73,10 +73,11 @@ impl TokenVerifier {
 
     /// Signature check (cached). The caller checks expiry with its clock and revocation with
     /// the credential store.
-    pub fn verify(&self, token: &str) -> Option<Arc<Claims>> {
+    /// Returns the token's SHA-256 digest (a key for per-token caches) with its claims.
+    pub fn verify(&self, token: &str) -> Option<([u8; 32], Arc<Claims>)> {
         let digest = sha256(token.as_bytes());
         if let Some(c) = self.verified.get(&digest) {
-            return Some(c.clone());
+            return Some((digest, c.clone()));
         }
         let claims = Arc::new(self.keys.verify::<Claims>(token)?);
         if self.verified.len() >= CACHE_CAPACITY {
@@ -84,6 +85,6 @@ impl TokenVerifier {
             self.verified.clear();
         }
         self.verified.insert(digest, claims.clone());
-        Some(claims)
+        Some((digest, claims))
     }
 }

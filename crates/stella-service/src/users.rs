@@ -377,6 +377,7 @@ impl Stella {
         }
         self.db.update_user(id, &patch, self.now_ms()).await?;
         self.users.invalidate(id);
+        self.identity_changed();
         let user = self
             .db
             .get_user(id)
@@ -400,6 +401,7 @@ impl Stella {
         }
         self.db.delete_user(id).await?;
         self.users.invalidate(id);
+        self.identity_changed();
         // The user's keys went with it (ON DELETE CASCADE); drop any cached copies too.
         self.keys.clear();
         Ok(())

@@ -1,8 +1,7 @@
+use crate::read::Row;
 use crate::sql::Sql;
 use crate::{Database, Result};
 use serde::Serialize;
-use sqlx::any::AnyRow;
-use sqlx::Row;
 use stella_core::TenantFilter;
 
 /// One API call as the user activity log keeps it. The body is already redacted.
@@ -39,21 +38,21 @@ const COLUMNS: &str = "id, ts, user_id, email, tenant_id, method, path, query, s
 /// Rows per multi-row INSERT; 13 binds each stays under SQLite's and PostgreSQL's limits.
 const INSERT_CHUNK: usize = 200;
 
-fn from_row(r: &AnyRow) -> Result<ActivityRecord> {
+fn from_row(r: &Row) -> Result<ActivityRecord> {
     Ok(ActivityRecord {
-        id: r.try_get("id")?,
-        ts: r.try_get("ts")?,
-        user_id: r.try_get("user_id")?,
-        email: r.try_get("email")?,
-        tenant_id: r.try_get("tenant_id")?,
-        method: r.try_get("method")?,
-        path: r.try_get("path")?,
-        query: r.try_get("query")?,
-        status: r.try_get("status")?,
-        client_ip: r.try_get("client_ip")?,
-        body: r.try_get("body")?,
-        duration_us: r.try_get("duration_us")?,
-        trace_id: r.try_get("trace_id")?,
+        id: r.int("id")?,
+        ts: r.int("ts")?,
+        user_id: r.opt_text("user_id")?,
+        email: r.opt_text("email")?,
+        tenant_id: r.opt_text("tenant_id")?,
+        method: r.text("method")?,
+        path: r.text("path")?,
+        query: r.opt_text("query")?,
+        status: r.int("status")?,
+        client_ip: r.opt_text("client_ip")?,
+        body: r.opt_text("body")?,
+        duration_us: r.int("duration_us")?,
+        trace_id: r.text("trace_id")?,
     })
 }
 
@@ -154,7 +153,7 @@ impl Database {
         let mut count = Sql::new("SELECT COUNT(*) AS n FROM activity_log");
         count.push(&w.text);
         count.binds = w.binds.clone();
-        let total: i64 = count.query().fetch_one(&self.pool).await?.try_get("n")?;
+        let total = self.fetch_one(&count).await?.int("n")?;
         let mut page = Sql::new(&format!("SELECT {COLUMNS} FROM activity_log"));
         page.push(&w.text);
         page.binds = w.binds;
@@ -162,7 +161,7 @@ impl Database {
             .bind(limit)
             .push(" OFFSET ")
             .bind(offset);
-        let rows = page.query().fetch_all(&self.pool).await?;
+        let rows = self.fetch_all(&page).await?;
         Ok((
             rows.iter().map(from_row).collect::<Result<Vec<_>>>()?,
             total,

@@ -1,6 +1,6 @@
+use crate::read::Row;
+use crate::sql::Sql;
 use crate::{Database, Result};
-use sqlx::any::AnyRow;
-use sqlx::Row;
 use stella_core::PermissionSet;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,18 +19,18 @@ pub struct ApiKeyRecord {
 const COLUMNS: &str =
     "id, user_id, name, secret_hash, permissions, expires_at, revoked_at, created_at";
 
-fn from_row(r: &AnyRow) -> Result<ApiKeyRecord> {
+fn from_row(r: &Row) -> Result<ApiKeyRecord> {
     Ok(ApiKeyRecord {
-        id: r.try_get("id")?,
-        user_id: r.try_get("user_id")?,
-        name: r.try_get("name")?,
-        secret_hash: r.try_get("secret_hash")?,
+        id: r.text("id")?,
+        user_id: r.text("user_id")?,
+        name: r.text("name")?,
+        secret_hash: r.text("secret_hash")?,
         permissions: r
-            .try_get::<Option<String>, _>("permissions")?
+            .opt_text("permissions")?
             .map(|s| PermissionSet::from_json(&s)),
-        expires_at: r.try_get("expires_at")?,
-        revoked_at: r.try_get("revoked_at")?,
-        created_at: r.try_get("created_at")?,
+        expires_at: r.opt_int("expires_at")?,
+        revoked_at: r.opt_int("revoked_at")?,
+        created_at: r.int("created_at")?,
     })
 }
 
@@ -53,21 +53,23 @@ impl Database {
     }
 
     pub async fn get_api_key(&self, id: &str) -> Result<Option<ApiKeyRecord>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(from_row).transpose()
+        let q = Sql::with(
+            &format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1"),
+            [id.into()],
+        );
+        self.fetch_optional(&q)
+            .await?
+            .as_ref()
+            .map(from_row)
+            .transpose()
     }
 
     pub async fn list_api_keys(&self, user_id: &str) -> Result<Vec<ApiKeyRecord>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM api_keys WHERE user_id = $1 ORDER BY created_at, id"
-        ))
-        .bind(user_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(from_row).collect()
+        let q = Sql::with(
+            &format!("SELECT {COLUMNS} FROM api_keys WHERE user_id = $1 ORDER BY created_at, id"),
+            [user_id.into()],
+        );
+        self.fetch_all(&q).await?.iter().map(from_row).collect()
     }
 
     /// Marks a key revoked; `false` if it was already revoked or does not exist.

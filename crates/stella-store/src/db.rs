@@ -19,6 +19,7 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 pub struct Database {
     pub(crate) pool: AnyPool,
+    pub(crate) reader: crate::read::Reader,
     backend: Backend,
 }
 
@@ -56,7 +57,11 @@ impl Database {
                 Backend::Sqlite => 8,
                 Backend::Postgres => 16,
             })
-            .acquire_timeout(Duration::from_secs(10));
+            .acquire_timeout(Duration::from_secs(10))
+            // No ping before each use: on SQLite a ping is a round trip to the connection's
+            // worker thread, which doubled the cost of every point read. A broken connection
+            // still surfaces as an error on its query, and PostgreSQL reconnects on the next.
+            .test_before_acquire(false);
         let options = if backend == Backend::Sqlite {
             options.after_connect(|conn, _| {
                 Box::pin(async move {
@@ -72,7 +77,15 @@ impl Database {
             options
         };
         let pool = options.connect(url).await?;
-        let db = Self { pool, backend };
+        let reader = match backend {
+            Backend::Sqlite => crate::read::Reader::Sqlite(sqlite_path(url)),
+            Backend::Postgres => crate::read::Reader::Postgres,
+        };
+        let db = Self {
+            pool,
+            reader,
+            backend,
+        };
         db.migrate().await?;
         Ok(db)
     }
@@ -91,13 +104,25 @@ impl Database {
 
     /// Readiness: one round trip.
     pub async fn ping(&self) -> Result<()> {
+        // Both paths: the pool (writes) and the reader.
         let _: AnyRow = sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
+        self.fetch_one(&crate::sql::Sql::new("SELECT 1 AS one"))
+            .await?;
         Ok(())
     }
 
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// The file of a `sqlite://PATH?options` or `sqlite:PATH` URL.
+fn sqlite_path(url: &str) -> std::path::PathBuf {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    std::path::PathBuf::from(rest.split('?').next().unwrap_or(rest))
 }
 
 /// Hides a password in a database URL before it reaches a message or a log.

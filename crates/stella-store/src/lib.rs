@@ -12,6 +12,7 @@ mod error;
 mod oauth;
 mod offline;
 mod profiles;
+mod read;
 mod resource;
 mod sql;
 mod users;
@@ -22,6 +23,7 @@ pub use db::{Backend, Database};
 pub use error::StoreError;
 pub use oauth::OAuthClientRecord;
 pub use offline::OfflineTokenRecord;
+pub use read::Row;
 pub use users::{NewUser, UserPatch, UserRecord};
 
 pub type Result<T> = std::result::Result<T, StoreError>;

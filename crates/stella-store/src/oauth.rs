@@ -1,6 +1,6 @@
+use crate::read::Row;
+use crate::sql::Sql;
 use crate::{Database, Result};
-use sqlx::any::AnyRow;
-use sqlx::Row;
 use stella_core::Scope;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,19 +22,18 @@ pub struct OAuthClientRecord {
 const COLUMNS: &str =
     "id, name, secret_hash, scopes, profile, scope, tenant_ids, created_by, created_at, revoked_at";
 
-fn from_row(r: &AnyRow) -> Result<OAuthClientRecord> {
+fn from_row(r: &Row) -> Result<OAuthClientRecord> {
     Ok(OAuthClientRecord {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        secret_hash: r.try_get("secret_hash")?,
-        scopes: serde_json::from_str(&r.try_get::<String, _>("scopes")?).unwrap_or_default(),
-        profile: r.try_get("profile")?,
-        scope: Scope::parse(&r.try_get::<String, _>("scope")?).unwrap_or(Scope::Tenant),
-        tenant_ids: serde_json::from_str(&r.try_get::<String, _>("tenant_ids")?)
-            .unwrap_or_default(),
-        created_by: r.try_get("created_by")?,
-        created_at: r.try_get("created_at")?,
-        revoked_at: r.try_get("revoked_at")?,
+        id: r.text("id")?,
+        name: r.text("name")?,
+        secret_hash: r.text("secret_hash")?,
+        scopes: serde_json::from_str(&r.text("scopes")?).unwrap_or_default(),
+        profile: r.text("profile")?,
+        scope: Scope::parse(&r.text("scope")?).unwrap_or(Scope::Tenant),
+        tenant_ids: serde_json::from_str(&r.text("tenant_ids")?).unwrap_or_default(),
+        created_by: r.text("created_by")?,
+        created_at: r.int("created_at")?,
+        revoked_at: r.opt_int("revoked_at")?,
     })
 }
 
@@ -57,22 +56,22 @@ impl Database {
     }
 
     pub async fn get_oauth_client(&self, id: &str) -> Result<Option<OAuthClientRecord>> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM oauth_clients WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(from_row).transpose()
+        let q = Sql::with(
+            &format!("SELECT {COLUMNS} FROM oauth_clients WHERE id = $1"),
+            [id.into()],
+        );
+        self.fetch_optional(&q)
+            .await?
+            .as_ref()
+            .map(from_row)
+            .transpose()
     }
 
     pub async fn list_oauth_clients(&self) -> Result<Vec<OAuthClientRecord>> {
-        let rows = sqlx::query(&format!(
+        let q = Sql::new(&format!(
             "SELECT {COLUMNS} FROM oauth_clients ORDER BY created_at, id"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(from_row).collect()
+        ));
+        self.fetch_all(&q).await?.iter().map(from_row).collect()
     }
 
     pub async fn revoke_oauth_client(&self, id: &str, now_ms: i64) -> Result<bool> {

@@ -1,6 +1,6 @@
+use crate::read::Row;
+use crate::sql::Sql;
 use crate::{Database, Result};
-use sqlx::any::AnyRow;
-use sqlx::Row;
 use stella_core::PermissionSet;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,15 +14,15 @@ pub struct OfflineTokenRecord {
     pub revoked_at: Option<i64>,
 }
 
-fn from_row(r: &AnyRow) -> Result<OfflineTokenRecord> {
+fn from_row(r: &Row) -> Result<OfflineTokenRecord> {
     Ok(OfflineTokenRecord {
-        id: r.try_get("id")?,
-        user_id: r.try_get("user_id")?,
-        permissions: PermissionSet::from_json(&r.try_get::<String, _>("permissions")?),
-        max_scans_per_day: r.try_get("max_scans_per_day")?,
-        expires_at: r.try_get("expires_at")?,
-        created_at: r.try_get("created_at")?,
-        revoked_at: r.try_get("revoked_at")?,
+        id: r.text("id")?,
+        user_id: r.text("user_id")?,
+        permissions: PermissionSet::from_json(&r.text("permissions")?),
+        max_scans_per_day: r.int("max_scans_per_day")?,
+        expires_at: r.int("expires_at")?,
+        created_at: r.int("created_at")?,
+        revoked_at: r.opt_int("revoked_at")?,
     })
 }
 
@@ -45,24 +45,27 @@ impl Database {
     }
 
     pub async fn get_offline_token(&self, id: &str) -> Result<Option<OfflineTokenRecord>> {
-        let row = sqlx::query(
+        let q = Sql::with(
             "SELECT id, user_id, permissions, max_scans_per_day, expires_at, created_at, revoked_at FROM offline_tokens WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(from_row).transpose()
+            [id.into()],
+        );
+        self.fetch_optional(&q)
+            .await?
+            .as_ref()
+            .map(from_row)
+            .transpose()
     }
 
     /// Units of a token's daily quota used on `day` (`YYYY-MM-DD`, UTC).
     pub async fn quota_used(&self, token_id: &str, day: &str) -> Result<i64> {
-        let row = sqlx::query("SELECT used FROM quota_usage WHERE token_id = $1 AND day = $2")
-            .bind(token_id)
-            .bind(day)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row
-            .map(|r| r.try_get::<i64, _>("used"))
+        let q = Sql::with(
+            "SELECT used FROM quota_usage WHERE token_id = $1 AND day = $2",
+            [token_id.into(), day.into()],
+        );
+        Ok(self
+            .fetch_optional(&q)
+            .await?
+            .map(|r| r.int("used"))
             .transpose()?
             .unwrap_or(0))
     }

@@ -1,15 +1,15 @@
+use crate::read::Row;
+use crate::sql::Sql;
 use crate::{Database, Result};
-use sqlx::any::AnyRow;
-use sqlx::Row;
 use stella_core::{PermissionSet, PrivilegeProfile};
 
-fn from_row(r: &AnyRow) -> Result<PrivilegeProfile> {
+fn from_row(r: &Row) -> Result<PrivilegeProfile> {
     Ok(PrivilegeProfile {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        description: r.try_get("description")?,
+        id: r.text("id")?,
+        name: r.text("name")?,
+        description: r.text("description")?,
         builtin: false,
-        permissions: PermissionSet::from_json(&r.try_get::<String, _>("permissions")?),
+        permissions: PermissionSet::from_json(&r.text("permissions")?),
     })
 }
 
@@ -28,22 +28,22 @@ impl Database {
 
     /// Custom profiles only; the built-ins live in code.
     pub async fn list_profiles(&self) -> Result<Vec<PrivilegeProfile>> {
-        let rows = sqlx::query(
+        let q = Sql::new(
             "SELECT id, name, description, permissions FROM privilege_profiles ORDER BY name",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(from_row).collect()
+        );
+        self.fetch_all(&q).await?.iter().map(from_row).collect()
     }
 
     pub async fn get_profile_by_name(&self, name: &str) -> Result<Option<PrivilegeProfile>> {
-        let row = sqlx::query(
+        let q = Sql::with(
             "SELECT id, name, description, permissions FROM privilege_profiles WHERE name = $1",
-        )
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(from_row).transpose()
+            [name.into()],
+        );
+        self.fetch_optional(&q)
+            .await?
+            .as_ref()
+            .map(from_row)
+            .transpose()
     }
 
     pub async fn delete_profile(&self, name: &str) -> Result<bool> {
@@ -55,10 +55,10 @@ impl Database {
     }
 
     pub async fn profile_in_use(&self, name: &str) -> Result<bool> {
-        let row = sqlx::query("SELECT 1 AS one FROM users WHERE profile = $1 UNION ALL SELECT 1 AS one FROM oauth_clients WHERE profile = $1")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.is_some())
+        let q = Sql::with(
+            "SELECT 1 AS one FROM users WHERE profile = $1 UNION ALL SELECT 1 AS one FROM oauth_clients WHERE profile = $1",
+            [name.into()],
+        );
+        Ok(self.fetch_optional(&q).await?.is_some())
     }
 }

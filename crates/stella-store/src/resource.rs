@@ -1,11 +1,10 @@
 //! The SQL half of the generic resource engine: list, get, insert, update and delete for any
 //! [`ResourceSpec`], always under a [`TenantFilter`].
 
+use crate::read::Row;
 use crate::sql::Sql;
 use crate::{Database, Result};
 use serde_json::{Map, Value};
-use sqlx::any::AnyRow;
-use sqlx::Row;
 use stella_core::clock::rfc3339_ms;
 use stella_core::resource::{FieldType, FieldValue, ListQuery, ResourceSpec, Tenancy};
 use stella_core::TenantFilter;
@@ -26,36 +25,33 @@ fn select_list(spec: &ResourceSpec) -> String {
     cols.join(", ")
 }
 
-fn row_to_json(spec: &ResourceSpec, row: &AnyRow) -> Result<Value> {
+fn row_to_json(spec: &ResourceSpec, row: &Row) -> Result<Value> {
     let mut obj = Map::new();
-    obj.insert("id".into(), Value::String(row.try_get("id")?));
+    obj.insert("id".into(), Value::String(row.text("id")?));
     if spec.tenancy == Tenancy::Owned {
-        obj.insert("tenant_id".into(), Value::String(row.try_get("tenant_id")?));
+        obj.insert("tenant_id".into(), Value::String(row.text("tenant_id")?));
     }
     for f in spec.fields {
         let v = match f.ty {
             FieldType::Text { .. } | FieldType::Enum(_) => row
-                .try_get::<Option<String>, _>(f.name)?
+                .opt_text(f.name)?
                 .map(Value::String)
                 .unwrap_or(Value::Null),
             FieldType::Json => row
-                .try_get::<Option<String>, _>(f.name)?
+                .opt_text(f.name)?
                 .and_then(|s| serde_json::from_str(&s).ok())
                 .unwrap_or(Value::Null),
-            FieldType::Int { .. } => row
-                .try_get::<Option<i64>, _>(f.name)?
-                .map(Value::from)
-                .unwrap_or(Value::Null),
+            FieldType::Int { .. } => row.opt_int(f.name)?.map(Value::from).unwrap_or(Value::Null),
             FieldType::Float => row
-                .try_get::<Option<f64>, _>(f.name)?
+                .opt_real(f.name)?
                 .map(Value::from)
                 .unwrap_or(Value::Null),
             FieldType::Bool => row
-                .try_get::<Option<i64>, _>(f.name)?
+                .opt_int(f.name)?
                 .map(|i| Value::Bool(i != 0))
                 .unwrap_or(Value::Null),
             FieldType::Timestamp => row
-                .try_get::<Option<i64>, _>(f.name)?
+                .opt_int(f.name)?
                 .map(|ms| Value::String(rfc3339_ms(ms)))
                 .unwrap_or(Value::Null),
         };
@@ -63,11 +59,11 @@ fn row_to_json(spec: &ResourceSpec, row: &AnyRow) -> Result<Value> {
     }
     obj.insert(
         "created_at".into(),
-        Value::String(rfc3339_ms(row.try_get("created_at")?)),
+        Value::String(rfc3339_ms(row.int("created_at")?)),
     );
     obj.insert(
         "updated_at".into(),
-        Value::String(rfc3339_ms(row.try_get("updated_at")?)),
+        Value::String(rfc3339_ms(row.int("updated_at")?)),
     );
     Ok(Value::Object(obj))
 }
@@ -92,7 +88,7 @@ impl Database {
         let mut count = Sql::new(&format!("SELECT COUNT(*) AS n FROM {}", spec.table));
         count.push(&wher.text);
         count.binds = wher.binds.clone();
-        let total: i64 = count.query().fetch_one(&self.pool).await?.try_get("n")?;
+        let total = self.fetch_one(&count).await?.int("n")?;
 
         let mut page = Sql::new(&format!("SELECT {} FROM {}", select_list(spec), spec.table));
         page.push(&wher.text);
@@ -107,7 +103,7 @@ impl Database {
         .bind(q.limit)
         .push(" OFFSET ")
         .bind(q.offset);
-        let rows = page.query().fetch_all(&self.pool).await?;
+        let rows = self.fetch_all(&page).await?;
         let data = rows
             .iter()
             .map(|r| row_to_json(spec, r))
@@ -127,7 +123,7 @@ impl Database {
             spec.table
         ));
         q.bind(id).tenant_filter(tenant_column(spec), filter);
-        let row = q.query().fetch_optional(&self.pool).await?;
+        let row = self.fetch_optional(&q).await?;
         row.map(|r| row_to_json(spec, &r)).transpose()
     }
 

@@ -1,9 +1,9 @@
 //! A tiny statement builder that numbers `$N` placeholders itself (sqlx's `QueryBuilder` would
 //! emit `?` for the `Any` driver, which PostgreSQL refuses).
 
-use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::any::AnyArguments;
 use sqlx::query::Query;
-use sqlx::{Any, Row};
+use sqlx::Any;
 use stella_core::resource::FieldValue;
 use stella_core::TenantFilter;
 
@@ -66,6 +66,14 @@ impl Sql {
         }
     }
 
+    /// A statement whose `$N` placeholders are already written, with their values in order.
+    pub fn with<const N: usize>(text: &str, binds: [Bind; N]) -> Self {
+        Self {
+            text: text.to_owned(),
+            binds: binds.into(),
+        }
+    }
+
     pub fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
         self
@@ -110,9 +118,4 @@ impl Sql {
         }
         q
     }
-}
-
-/// Reads a 0/1 column as a bool.
-pub fn get_bool(row: &AnyRow, col: &str) -> Result<bool, sqlx::Error> {
-    Ok(row.try_get::<i64, _>(col)? != 0)
 }

@@ -1,7 +1,6 @@
-use crate::sql::{get_bool, Sql};
+use crate::read::Row;
+use crate::sql::Sql;
 use crate::{Database, Result};
-use sqlx::any::AnyRow;
-use sqlx::Row;
 use stella_core::{Scope, TenantFilter};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,51 +46,46 @@ pub struct UserPatch {
 const COLUMNS: &str = "id, email, name, password_hash, sso, disabled, scope, tenant_id, profile, legacy_token_hash, created_at, updated_at";
 
 impl Database {
-    async fn user_from_row(&self, row: AnyRow) -> Result<UserRecord> {
-        let id: String = row.try_get("id")?;
-        let scope = Scope::parse(&row.try_get::<String, _>("scope")?).unwrap_or(Scope::Tenant);
+    async fn user_from_row(&self, row: Row) -> Result<UserRecord> {
+        let id = row.text("id")?;
+        let scope = Scope::parse(&row.text("scope")?).unwrap_or(Scope::Tenant);
         let tenant_ids = match scope {
             Scope::Root => Vec::new(),
-            Scope::Tenant => row
-                .try_get::<Option<String>, _>("tenant_id")?
-                .into_iter()
-                .collect(),
+            Scope::Tenant => row.opt_text("tenant_id")?.into_iter().collect(),
             Scope::Partner => self.partner_tenants(&id).await?,
         };
         Ok(UserRecord {
-            email: row.try_get("email")?,
-            name: row.try_get("name")?,
-            password_hash: row.try_get("password_hash")?,
-            sso: get_bool(&row, "sso")?,
-            disabled: get_bool(&row, "disabled")?,
+            email: row.text("email")?,
+            name: row.text("name")?,
+            password_hash: row.opt_text("password_hash")?,
+            sso: row.bool("sso")?,
+            disabled: row.bool("disabled")?,
             scope,
             tenant_ids,
-            profile: row.try_get("profile")?,
-            has_legacy_token: row
-                .try_get::<Option<String>, _>("legacy_token_hash")?
-                .is_some(),
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
+            profile: row.text("profile")?,
+            has_legacy_token: row.opt_text("legacy_token_hash")?.is_some(),
+            created_at: row.int("created_at")?,
+            updated_at: row.int("updated_at")?,
             id,
         })
     }
 
     async fn partner_tenants(&self, user_id: &str) -> Result<Vec<String>> {
-        let rows =
-            sqlx::query("SELECT tenant_id FROM user_tenants WHERE user_id = $1 ORDER BY tenant_id")
-                .bind(user_id)
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter()
-            .map(|r| r.try_get("tenant_id").map_err(Into::into))
+        let q = Sql::with(
+            "SELECT tenant_id FROM user_tenants WHERE user_id = $1 ORDER BY tenant_id",
+            [user_id.into()],
+        );
+        self.fetch_all(&q)
+            .await?
+            .iter()
+            .map(|r| r.text("tenant_id"))
             .collect()
     }
 
     pub async fn count_users(&self) -> Result<i64> {
-        Ok(sqlx::query("SELECT COUNT(*) AS n FROM users")
-            .fetch_one(&self.pool)
+        self.fetch_one(&Sql::new("SELECT COUNT(*) AS n FROM users"))
             .await?
-            .try_get("n")?)
+            .int("n")
     }
 
     /// Creates the user and, for partners, its tenant associations, in one transaction.
@@ -132,48 +126,38 @@ impl Database {
 
     /// Any user by id, without a tenancy filter: for authentication, which has no caller yet.
     pub async fn get_user(&self, id: &str) -> Result<Option<UserRecord>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        match row {
+        self.user_where("id", id).await
+    }
+
+    async fn user_where(&self, column: &str, value: &str) -> Result<Option<UserRecord>> {
+        let q = Sql::with(
+            &format!("SELECT {COLUMNS} FROM users WHERE {column} = $1"),
+            [value.into()],
+        );
+        match self.fetch_optional(&q).await? {
             Some(r) => Ok(Some(self.user_from_row(r).await?)),
             None => Ok(None),
         }
     }
 
     pub async fn get_user_by_email(&self, email: &str) -> Result<Option<UserRecord>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
-            .bind(email.to_lowercase())
-            .fetch_optional(&self.pool)
-            .await?;
-        match row {
-            Some(r) => Ok(Some(self.user_from_row(r).await?)),
-            None => Ok(None),
-        }
+        self.user_where("email", &email.to_lowercase()).await
     }
 
     pub async fn get_user_by_legacy_token_hash(&self, hash: &str) -> Result<Option<UserRecord>> {
-        let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM users WHERE legacy_token_hash = $1"
-        ))
-        .bind(hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        match row {
-            Some(r) => Ok(Some(self.user_from_row(r).await?)),
-            None => Ok(None),
-        }
+        self.user_where("legacy_token_hash", hash).await
     }
 
     /// The stored hash of a user's legacy token, for a constant-time comparison.
     pub async fn legacy_token_hash(&self, user_id: &str) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT legacy_token_hash FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row
-            .map(|r| r.try_get::<Option<String>, _>("legacy_token_hash"))
+        let q = Sql::with(
+            "SELECT legacy_token_hash FROM users WHERE id = $1",
+            [user_id.into()],
+        );
+        Ok(self
+            .fetch_optional(&q)
+            .await?
+            .map(|r| r.opt_text("legacy_token_hash"))
             .transpose()?
             .flatten())
     }
@@ -214,7 +198,7 @@ impl Database {
         let mut q = Sql::new(&format!("SELECT {COLUMNS} FROM users WHERE users.id = "));
         q.bind(id);
         Self::visible_users(&mut q, filter, caller_id);
-        match q.query().fetch_optional(&self.pool).await? {
+        match self.fetch_optional(&q).await? {
             Some(r) => Ok(Some(self.user_from_row(r).await?)),
             None => Ok(None),
         }
@@ -232,7 +216,7 @@ impl Database {
         let mut count = Sql::new("SELECT COUNT(*) AS n FROM users");
         count.push(&wher.text);
         count.binds = wher.binds.clone();
-        let total: i64 = count.query().fetch_one(&self.pool).await?.try_get("n")?;
+        let total = self.fetch_one(&count).await?.int("n")?;
         let mut page = Sql::new(&format!("SELECT {COLUMNS} FROM users"));
         page.push(&wher.text);
         page.binds = wher.binds;
@@ -240,9 +224,8 @@ impl Database {
             .bind(limit)
             .push(" OFFSET ")
             .bind(offset);
-        let rows = page.query().fetch_all(&self.pool).await?;
-        let mut users = Vec::with_capacity(rows.len());
-        for r in rows {
+        let mut users = Vec::new();
+        for r in self.fetch_all(&page).await? {
             users.push(self.user_from_row(r).await?);
         }
         Ok((users, total))
@@ -305,21 +288,21 @@ impl Database {
     }
 
     pub async fn tenant_exists(&self, id: &str) -> Result<bool> {
-        Ok(sqlx::query("SELECT 1 AS one FROM tenants WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
+        Ok(self
+            .fetch_optional(&Sql::with(
+                "SELECT 1 AS one FROM tenants WHERE id = $1",
+                [id.into()],
+            ))
             .await?
             .is_some())
     }
 
     /// Users still placed in a tenant (a tenant with users cannot be deleted).
     pub async fn tenant_in_use(&self, id: &str) -> Result<bool> {
-        let row = sqlx::query(
+        let q = Sql::with(
             "SELECT 1 AS one FROM users WHERE tenant_id = $1 UNION ALL SELECT 1 AS one FROM user_tenants WHERE tenant_id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.is_some())
+            [id.into()],
+        );
+        Ok(self.fetch_optional(&q).await?.is_some())
     }
 }

@@ -37,19 +37,19 @@ pub async fn access_token(
         ));
     };
     let ip = addr.ip().to_string();
-    let token = app
+    let (token, user) = app
         .stella
         .exchange_api_key(key, AuthAttempt { client_ip: &ip })
         .await?;
     let mut response = Json(&token).into_response();
     // Record who asked, for the activity log (the gateway does not authenticate this path).
-    if let Ok(p) = app
-        .stella
-        .authenticate_jwt(&token.access_token, AuthAttempt { client_ip: &ip })
-        .await
-    {
-        response.extensions_mut().insert(ActivityUser::of(&p));
-    }
+    response.extensions_mut().insert(ActivityUser {
+        tenant_id: (user.scope == stella_core::Scope::Tenant)
+            .then(|| user.tenant_ids.first().cloned())
+            .flatten(),
+        user_id: user.id,
+        email: Some(user.email),
+    });
     Ok(response)
 }
 
