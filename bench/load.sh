@@ -52,19 +52,37 @@ wrk.method = "POST"
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("API_KEY")
 LUA
 
-echo "== warm-up and measurements: ${DURATION} each, ${CONNS} connections, ${THREADS} wrk thread(s), $(nproc) cores"
-start
-wrk -t"$THREADS" -c"$CONNS" -d3s -H "Authorization: Bearer $JWT" "$BASE/connect/api/v1/tenants/$TENANT" >/dev/null
-echo -n "GET /connect/api/v1/tenants/{id} (JWT, activity log on):  "
-wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "Authorization: Bearer $JWT" "$BASE/connect/api/v1/tenants/$TENANT" | summary
-echo -n "POST /connect/api/v1/access_token (activity log on):       "
-wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$WORK/access_token.lua" "$BASE/connect/api/v1/access_token" | summary
-logged=$(curl -fs "$BASE/connect/api/v1/user_activity_log?limit=1" -H "Authorization: Bearer $(curl -fs -X POST "$BASE/connect/api/v1/access_token" -H "Authorization: Bearer $API_KEY" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
-echo "   activity log rows written so far: $logged"
-stop
+RUNS=${RUNS:-3}
+TOKEN_CONNS=${TOKEN_CONNS:-8}
+get_run() { # $1 label; rest: serve flags. One server, both GET endpoints.
+  local label=$1; shift
+  start "$@"
+  wrk -t"$THREADS" -c"$CONNS" -d3s -H "Authorization: Bearer $JWT" "$BASE/connect/api/v1/tenants/$TENANT" >/dev/null
+  for ep in me tenant; do
+    local path="/connect/api/v1/me"
+    [ "$ep" = tenant ] && path="/connect/api/v1/tenants/$TENANT"
+    printf '%-44s log %-3s ' "GET ${path/$TENANT/{id\}}" "$label"
+    wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "Authorization: Bearer $JWT" "$BASE$path" | summary | tee -a "$WORK/$ep-$label"
+  done
+  stop
+}
 
-start --no-activity-log
-wrk -t"$THREADS" -c"$CONNS" -d3s -H "Authorization: Bearer $JWT" "$BASE/connect/api/v1/tenants/$TENANT" >/dev/null
-echo -n "GET /connect/api/v1/tenants/{id} (JWT, activity log off): "
-wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "Authorization: Bearer $JWT" "$BASE/connect/api/v1/tenants/$TENANT" | summary
+echo "== ${DURATION} per run, ${CONNS} connections, ${THREADS} wrk thread(s), $(nproc) cores; log on/off alternate, ${RUNS} runs each"
+for _ in $(seq "$RUNS"); do
+  get_run on
+  get_run off --no-activity-log
+done
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+for ep in me tenant; do
+  on=$(awk '{print $1}' "$WORK/$ep-on" | median)
+  off=$(awk '{print $1}' "$WORK/$ep-off" | median)
+  echo "median $ep: log on $on req/s, log off $off req/s; the log costs $(python3 -c "print(f'{(1 - $on / $off) * 100:.1f}')")% of throughput"
+done
+
+start
+wrk -t1 -c"$TOKEN_CONNS" -d3s -s "$WORK/access_token.lua" "$BASE/connect/api/v1/access_token" >/dev/null
+echo -n "POST /connect/api/v1/access_token, ${TOKEN_CONNS} connections:  "
+wrk -t1 -c"$TOKEN_CONNS" -d"$DURATION" --latency -s "$WORK/access_token.lua" "$BASE/connect/api/v1/access_token" | summary
+echo -n "POST /connect/api/v1/access_token, ${CONNS} connections: "
+wrk -t1 -c"$CONNS" -d"$DURATION" --latency -s "$WORK/access_token.lua" "$BASE/connect/api/v1/access_token" | summary
 stop

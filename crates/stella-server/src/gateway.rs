@@ -142,11 +142,12 @@ async fn handle(app: AppState, req: Request, next: Next, trace_id: String) -> Re
     if let Ok(v) = HeaderValue::from_str(&trace_id) {
         response.headers_mut().insert("x-trace-id", v);
     }
-    let status = response.status().as_u16();
+    let status_code = response.status();
+    let status = status_code.as_u16();
     let route_label = route.as_deref().unwrap_or("unmatched");
     app.metrics
         .requests
-        .with_label_values(&[method.as_str(), route_label, &status.to_string()])
+        .with_label_values(&[method.as_str(), route_label, status_code.as_str()])
         .inc();
     app.metrics
         .latency

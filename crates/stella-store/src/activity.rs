@@ -1,7 +1,12 @@
-use crate::read::Row;
+use crate::read::{Reader, Row};
 use crate::sql::Sql;
+use crate::StoreError;
 use crate::{Database, Result};
 use serde::Serialize;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use stella_core::TenantFilter;
 
 /// One API call as the user activity log keeps it. The body is already redacted.
@@ -38,6 +43,73 @@ const COLUMNS: &str = "id, ts, user_id, email, tenant_id, method, path, query, s
 /// Rows per multi-row INSERT; 13 binds each stays under SQLite's and PostgreSQL's limits.
 const INSERT_CHUNK: usize = 200;
 
+const INSERT_COLUMNS: &str = "ts, user_id, email, tenant_id, method, path, query, status, client_ip, body, duration_us, trace_id";
+
+const SQLITE_SCHEMA: &str = include_str!("activity_sqlite.sql");
+
+/// On SQLite the activity log has its own file beside the main one, so its constant appends,
+/// commits and checkpoints neither hold the main database's single write lock nor churn the
+/// WAL that API reads go through.
+pub(crate) fn sqlite_activity_path(main: &Path) -> PathBuf {
+    let stem = main
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("stella");
+    main.with_file_name(format!("{stem}-activity.db"))
+}
+
+/// Creates the activity file and its schema if missing (idempotent).
+pub(crate) fn create_sqlite_activity_file(path: &Path) -> Result<()> {
+    let err = |e: rusqlite::Error| {
+        StoreError::Database(sqlx::Error::Protocol(format!(
+            "activity log file {}: {e}",
+            path.display()
+        )))
+    };
+    let conn = rusqlite::Connection::open(path).map_err(err)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(err)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(err)?;
+    conn.execute_batch(SQLITE_SCHEMA).map_err(err)
+}
+
+thread_local! {
+    /// The blocking threads' write connections, one per database file.
+    static SQLITE_WRITERS: RefCell<HashMap<PathBuf, rusqlite::Connection>> = RefCell::new(HashMap::new());
+}
+
+fn sqlite_insert(path: &Path, records: &[ActivityRecord]) -> Result<()> {
+    let err = |e: rusqlite::Error| {
+        StoreError::Database(sqlx::Error::Protocol(format!("activity insert: {e}")))
+    };
+    SQLITE_WRITERS.with(|cell| {
+        let mut writers = cell.borrow_mut();
+        if !writers.contains_key(path) {
+            let conn = rusqlite::Connection::open(path).map_err(err)?;
+            conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(err)?;
+            writers.insert(path.to_owned(), conn);
+        }
+        let conn = writers.get_mut(path).ok_or_else(|| StoreError::Database(sqlx::Error::PoolClosed))?;
+        let tx = conn.transaction().map_err(err)?;
+        {
+            let mut stmt = tx
+                .prepare_cached(&format!(
+                    "INSERT INTO activity_log ({INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                ))
+                .map_err(err)?;
+            for r in records {
+                stmt.execute(rusqlite::params![
+                    r.ts, r.user_id, r.email, r.tenant_id, r.method, r.path, r.query, r.status, r.client_ip, r.body,
+                    r.duration_us, r.trace_id
+                ])
+                .map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)
+    })
+}
+
 fn from_row(r: &Row) -> Result<ActivityRecord> {
     Ok(ActivityRecord {
         id: r.int("id")?,
@@ -57,17 +129,26 @@ fn from_row(r: &Row) -> Result<ActivityRecord> {
 }
 
 impl Database {
-    /// Writes a batch in one transaction (multi-row INSERTs), so the log's cost is per batch,
-    /// not per request.
-    pub async fn insert_activity(&self, records: &[ActivityRecord]) -> Result<()> {
+    /// Writes a batch in one transaction, so the log's cost is per batch, not per request.
+    /// On SQLite a prepared rusqlite statement runs on a blocking thread (no per-value
+    /// conversions through the Any driver); on PostgreSQL, multi-row INSERTs through sqlx.
+    pub async fn insert_activity(&self, records: Arc<Vec<ActivityRecord>>) -> Result<()> {
         if records.is_empty() {
             return Ok(());
         }
+        if let Reader::Sqlite(path) = &self.activity_reader {
+            let path = path.clone();
+            return tokio::task::spawn_blocking(move || sqlite_insert(&path, &records))
+                .await
+                .map_err(|e| {
+                    StoreError::Database(sqlx::Error::Protocol(format!("activity writer: {e}")))
+                })?;
+        }
         let mut tx = self.pool.begin().await?;
         for chunk in records.chunks(INSERT_CHUNK) {
-            let mut q = Sql::new(
-                "INSERT INTO activity_log (ts, user_id, email, tenant_id, method, path, query, status, client_ip, body, duration_us, trace_id) VALUES ",
-            );
+            let mut q = Sql::new(&format!(
+                "INSERT INTO activity_log ({INSERT_COLUMNS}) VALUES "
+            ));
             for (i, r) in chunk.iter().enumerate() {
                 if i > 0 {
                     q.push(", ");
@@ -153,7 +234,13 @@ impl Database {
         let mut count = Sql::new("SELECT COUNT(*) AS n FROM activity_log");
         count.push(&w.text);
         count.binds = w.binds.clone();
-        let total = self.fetch_one(&count).await?.int("n")?;
+        let total = self
+            .fetch_in(&self.activity_reader, &count, Some(1))
+            .await?
+            .first()
+            .map(|r| r.int("n"))
+            .transpose()?
+            .unwrap_or(0);
         let mut page = Sql::new(&format!("SELECT {COLUMNS} FROM activity_log"));
         page.push(&w.text);
         page.binds = w.binds;
@@ -161,7 +248,7 @@ impl Database {
             .bind(limit)
             .push(" OFFSET ")
             .bind(offset);
-        let rows = self.fetch_all(&page).await?;
+        let rows = self.fetch_in(&self.activity_reader, &page, None).await?;
         Ok((
             rows.iter().map(from_row).collect::<Result<Vec<_>>>()?,
             total,

@@ -20,6 +20,8 @@ pub enum Backend {
 pub struct Database {
     pub(crate) pool: AnyPool,
     pub(crate) reader: crate::read::Reader,
+    /// Where the activity log is read from: its own file on SQLite, the main DB on PostgreSQL.
+    pub(crate) activity_reader: crate::read::Reader,
     backend: Backend,
 }
 
@@ -65,9 +67,9 @@ impl Database {
         let options = if backend == Backend::Sqlite {
             options.after_connect(|conn, _| {
                 Box::pin(async move {
-                    // WAL lets readers proceed while the activity writer commits; the busy
-                    // timeout turns writer contention into a short wait instead of an error. synchronous stays
-                    // FULL (the default): an acknowledged write survives a power cut.
+                    // WAL lets readers proceed while a writer commits; the busy timeout turns
+                    // writer contention into a short wait instead of an error. synchronous
+                    // stays FULL (the default): an acknowledged write survives a power cut.
                     conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;")
                         .await?;
                     Ok(())
@@ -77,13 +79,22 @@ impl Database {
             options
         };
         let pool = options.connect(url).await?;
-        let reader = match backend {
-            Backend::Sqlite => crate::read::Reader::Sqlite(sqlite_path(url)),
-            Backend::Postgres => crate::read::Reader::Postgres,
+        let (reader, activity_reader) = match backend {
+            Backend::Sqlite => {
+                let main = sqlite_path(url);
+                let activity = crate::activity::sqlite_activity_path(&main);
+                crate::activity::create_sqlite_activity_file(&activity)?;
+                (
+                    crate::read::Reader::Sqlite(main),
+                    crate::read::Reader::Sqlite(activity),
+                )
+            }
+            Backend::Postgres => (crate::read::Reader::Postgres, crate::read::Reader::Postgres),
         };
         let db = Self {
             pool,
             reader,
+            activity_reader,
             backend,
         };
         db.migrate().await?;
@@ -104,10 +115,16 @@ impl Database {
 
     /// Readiness: one round trip.
     pub async fn ping(&self) -> Result<()> {
-        // Both paths: the pool (writes) and the reader.
+        // Every path: the pool (writes), the reader, and the activity log's reader.
         let _: AnyRow = sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
         self.fetch_one(&crate::sql::Sql::new("SELECT 1 AS one"))
             .await?;
+        self.fetch_in(
+            &self.activity_reader,
+            &crate::sql::Sql::new("SELECT 1 AS one"),
+            Some(1),
+        )
+        .await?;
         Ok(())
     }
 

@@ -205,18 +205,35 @@ async fn any_fetch(pool: &AnyPool, q: &Sql) -> Result<Vec<Row>> {
 }
 
 impl crate::Database {
-    pub(crate) async fn fetch_all(&self, q: &Sql) -> Result<Vec<Row>> {
-        match &self.reader {
-            Reader::Sqlite(path) => sqlite_fetch(path, q, None),
-            Reader::Postgres => any_fetch(&self.pool, q).await,
+    /// Rows of `q` read through `reader`, at most `limit` of them.
+    pub(crate) async fn fetch_in(
+        &self,
+        reader: &Reader,
+        q: &Sql,
+        limit: Option<usize>,
+    ) -> Result<Vec<Row>> {
+        match reader {
+            Reader::Sqlite(path) => sqlite_fetch(path, q, limit),
+            Reader::Postgres => {
+                let mut rows = any_fetch(&self.pool, q).await?;
+                if let Some(l) = limit {
+                    rows.truncate(l);
+                }
+                Ok(rows)
+            }
         }
     }
 
+    pub(crate) async fn fetch_all(&self, q: &Sql) -> Result<Vec<Row>> {
+        self.fetch_in(&self.reader, q, None).await
+    }
+
     pub(crate) async fn fetch_optional(&self, q: &Sql) -> Result<Option<Row>> {
-        match &self.reader {
-            Reader::Sqlite(path) => Ok(sqlite_fetch(path, q, Some(1))?.into_iter().next()),
-            Reader::Postgres => Ok(any_fetch(&self.pool, q).await?.into_iter().next()),
-        }
+        Ok(self
+            .fetch_in(&self.reader, q, Some(1))
+            .await?
+            .into_iter()
+            .next())
     }
 
     pub(crate) async fn fetch_one(&self, q: &Sql) -> Result<Row> {

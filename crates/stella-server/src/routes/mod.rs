@@ -106,6 +106,7 @@ pub fn router(state: &AppState) -> (Router<AppState>, OpenApiDoc) {
             users::delete_user
         ))
         .routes(routes!(users::reset_user))
+        .routes(routes!(users::me))
         .routes(routes!(keys::list_keys, keys::create_key))
         .routes(routes!(keys::revoke_key))
         .routes(routes!(admin::list_profiles, admin::create_profile))

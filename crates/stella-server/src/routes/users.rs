@@ -93,3 +93,35 @@ pub async fn reset_user(
     let (user_id, password) = app.stella.reset_user(&p, body).await?;
     Ok(Json(ResetResult { user_id, password }))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    pub user_id: String,
+    pub email: String,
+    #[schema(value_type = String)]
+    pub scope: stella_core::Scope,
+    pub tenant_ids: Vec<String>,
+    pub privilege_profile: String,
+    /// Effective permissions: the profile's, narrowed by the credential in use.
+    pub permissions: Vec<String>,
+    #[schema(value_type = String)]
+    pub credential: stella_core::CredentialKind,
+    pub token_expires: Option<String>,
+}
+
+/// Who you are to the server: identity, scope, tenants and the permissions this credential
+/// carries. Answered from the authenticated caller, without a database read.
+#[utoipa::path(get, path = "/connect/api/v1/me", tag = "Users",
+    responses((status = 200, body = Me), (status = 401, body = super::Problem)))]
+pub async fn me(Auth(p): Auth) -> Json<Me> {
+    Json(Me {
+        user_id: p.user_id.clone(),
+        email: p.email.clone(),
+        scope: p.scope,
+        tenant_ids: p.tenant_ids.clone(),
+        privilege_profile: p.profile.clone(),
+        permissions: p.permissions.iter().map(str::to_owned).collect(),
+        credential: p.credential,
+        token_expires: p.token_expires_ms.map(stella_core::clock::rfc3339_ms),
+    })
+}

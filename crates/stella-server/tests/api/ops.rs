@@ -63,6 +63,7 @@ async fn openapi_covers_every_route_and_docs_are_served_locally() {
         "/connect/api/v1/users:",
         "/connect/api/v1/users/{userId}:",
         "/connect/api/v1/reset_user:",
+        "/connect/api/v1/me:",
         "/connect/api/v1/api_keys:",
         "/connect/api/v1/api_keys/{keyId}:",
         "/connect/api/v1/legacy_token:",

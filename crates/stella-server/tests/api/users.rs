@@ -218,3 +218,38 @@ async fn custom_privilege_profiles() {
     assert_problem(st, &p, 403);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn me_describes_the_caller_and_its_narrowed_permissions() {
+    let s = TestServer::start().await;
+    let root = s.root_jwt().await;
+    let (t, uid, analyst) = tenant_user(&s, &root, "acme", "ana@acme.test", "analyst").await;
+    let (st, me) = s
+        .call("GET", "/connect/api/v1/me", Some(&analyst), None)
+        .await;
+    assert_eq!(st, 200, "{me}");
+    assert_eq!(me["user_id"], json!(uid));
+    assert_eq!(me["scope"], "tenant");
+    assert_eq!(me["tenant_ids"], json!([t]));
+    assert_eq!(me["credential"], "access_token");
+    assert!(me["permissions"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("cases:write")));
+    assert_eq!(me["token_expires"], "2026-01-01T00:10:00Z");
+    let (_, key) = s
+        .call(
+            "POST",
+            "/connect/api/v1/api_keys",
+            Some(&analyst),
+            Some(json!({"permissions": ["cases:read"]})),
+        )
+        .await;
+    let narrow = s.jwt(key["api_key"].as_str().unwrap()).await;
+    let (_, me) = s
+        .call("GET", "/connect/api/v1/me", Some(&narrow), None)
+        .await;
+    assert_eq!(me["permissions"], json!(["cases:read"]));
+    assert_eq!(s.call("GET", "/connect/api/v1/me", None, None).await.0, 401);
+    s.stop().await;
+}

@@ -82,21 +82,4 @@ CREATE TABLE quota_usage (
     PRIMARY KEY (token_id, day)
 );
 
-CREATE TABLE activity_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    ts BIGINT NOT NULL,
-    user_id TEXT,
-    email TEXT,
-    tenant_id TEXT,
-    method TEXT NOT NULL,
-    path TEXT NOT NULL,
-    query TEXT,
-    status BIGINT NOT NULL,
-    client_ip TEXT,
-    body TEXT,
-    duration_us BIGINT NOT NULL,
-    trace_id TEXT NOT NULL
-);
-CREATE INDEX activity_log_ts ON activity_log(ts);
-CREATE INDEX activity_log_user ON activity_log(user_id, id);
-CREATE INDEX activity_log_tenant ON activity_log(tenant_id, id);
+-- The user activity log lives in its own file on SQLite (see src/activity.rs).

@@ -1,0 +1,20 @@
+-- Schema of the SQLite activity-log file (stella-activity.db). PostgreSQL keeps the same
+-- table in its main database (migrations/postgres).
+CREATE TABLE IF NOT EXISTS activity_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts BIGINT NOT NULL,
+    user_id TEXT,
+    email TEXT,
+    tenant_id TEXT,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    query TEXT,
+    status BIGINT NOT NULL,
+    client_ip TEXT,
+    body TEXT,
+    duration_us BIGINT NOT NULL,
+    trace_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS activity_log_ts ON activity_log(ts);
+CREATE INDEX IF NOT EXISTS activity_log_user ON activity_log(user_id, id);
+CREATE INDEX IF NOT EXISTS activity_log_tenant ON activity_log(tenant_id, id);
