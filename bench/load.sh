@@ -35,15 +35,23 @@ start() { # $@: extra serve flags
 
 stop() { kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""; }
 
-summary() { # wrk output on stdin -> "req/s p50 p99"
-  python3 -c '
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
+
+summary() { # wrk output on stdin -> "req/s p50 p99 [server CPU per request]"; CPU_BEFORE set by caller
+  SERVER_PID=$PID python3 -c '
 import re, sys
 t = sys.stdin.read()
 rps = re.search(r"Requests/sec:\s+([\d.]+)", t).group(1)
 lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", t, re.M))
 non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+import os
 bad = non2xx.group(1) if non2xx else 0
-print("%10.0f req/s   p50 %s   p99 %s   non-2xx %s" % (float(rps), lat.get("50"), lat.get("99"), bad))
+total = int(re.search(r"(\d+) requests in", t).group(1))
+# Read after stdin closed, i.e. after wrk finished (the pipe runs both at once).
+stat = open("/proc/%s/stat" % os.environ["SERVER_PID"]).read().rsplit(")", 1)[1].split()
+ticks = int(stat[11]) + int(stat[12]) - int(os.environ.get("CPU_BEFORE", 0))
+cpu_us = ticks / os.sysconf("SC_CLK_TCK") * 1e6 / max(total, 1)
+print("%10.0f req/s   p50 %s   p99 %s   non-2xx %s   server CPU %.1f us/request" % (float(rps), lat.get("50"), lat.get("99"), bad, cpu_us))
 '
 }
 
@@ -62,6 +70,7 @@ get_run() { # $1 label; rest: serve flags. One server, both GET endpoints.
     local path="/connect/api/v1/me"
     [ "$ep" = tenant ] && path="/connect/api/v1/tenants/$TENANT"
     printf '%-44s log %-3s ' "GET ${path/$TENANT/{id\}}" "$label"
+    export CPU_BEFORE=$(cpu_ticks)
     wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -H "Authorization: Bearer $JWT" "$BASE$path" | summary | tee -a "$WORK/$ep-$label"
   done
   stop
@@ -76,13 +85,17 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for ep in me tenant; do
   on=$(awk '{print $1}' "$WORK/$ep-on" | median)
   off=$(awk '{print $1}' "$WORK/$ep-off" | median)
-  echo "median $ep: log on $on req/s, log off $off req/s; the log costs $(python3 -c "print(f'{(1 - $on / $off) * 100:.1f}')")% of throughput"
+  con=$(awk '{print $(NF-1)}' "$WORK/$ep-on" | median)
+  coff=$(awk '{print $(NF-1)}' "$WORK/$ep-off" | median)
+  echo "median $ep: log on $on req/s, log off $off req/s (throughput cost $(python3 -c "print(f'{(1 - $on / $off) * 100:.1f}')")%); CPU per request $con vs $coff us (cost $(python3 -c "print(f'{(1 - $coff / $con) * 100:.1f}')")%)"
 done
 
 start
 wrk -t1 -c"$TOKEN_CONNS" -d3s -s "$WORK/access_token.lua" "$BASE/connect/api/v1/access_token" >/dev/null
 echo -n "POST /connect/api/v1/access_token, ${TOKEN_CONNS} connections:  "
+export CPU_BEFORE=$(cpu_ticks)
 wrk -t1 -c"$TOKEN_CONNS" -d"$DURATION" --latency -s "$WORK/access_token.lua" "$BASE/connect/api/v1/access_token" | summary
 echo -n "POST /connect/api/v1/access_token, ${CONNS} connections: "
+export CPU_BEFORE=$(cpu_ticks)
 wrk -t1 -c"$CONNS" -d"$DURATION" --latency -s "$WORK/access_token.lua" "$BASE/connect/api/v1/access_token" | summary
 stop

@@ -122,32 +122,23 @@ async fn writer(
 ) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
+    let take = |msg: Msg,
+                batch: &mut Vec<ActivityRecord>,
+                waiting: &mut Vec<oneshot::Sender<()>>| match msg {
+        Msg::Record(p) => batch.push(finish(*p, body_limit)),
+        Msg::Flush(done) => waiting.push(done),
+    };
     while let Some(first) = rx.recv().await {
-        let deadline = tokio::time::Instant::now() + GATHER;
-        let mut next = Some(first);
-        loop {
-            match next.take() {
-                Some(Msg::Record(p)) => batch.push(finish(*p, body_limit)),
-                Some(Msg::Flush(done)) => {
-                    waiting.push(done);
-                    break;
-                }
-                None => {}
-            }
-            if batch.len() >= BATCH {
-                break;
-            }
-            next = match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(msg)) => Some(msg),
-                // Deadline reached, or every sender is gone: write what we have.
-                Ok(None) | Err(_) => break,
-            };
+        take(first, &mut batch, &mut waiting);
+        // One timer per batch: while the writer sleeps, senders only enqueue (nothing to wake),
+        // so a busy server pays neither a task wake-up nor a timer per record.
+        if waiting.is_empty() {
+            tokio::time::sleep(GATHER).await;
         }
-        // Anything already queued goes into this commit too.
         while let Ok(msg) = rx.try_recv() {
-            match msg {
-                Msg::Record(p) => batch.push(finish(*p, body_limit)),
-                Msg::Flush(done) => waiting.push(done),
+            take(msg, &mut batch, &mut waiting);
+            if batch.len() >= BATCH {
+                write(&db, &mut batch, &metrics).await;
             }
         }
         write(&db, &mut batch, &metrics).await;

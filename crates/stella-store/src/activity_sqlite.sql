@@ -1,5 +1,7 @@
 -- Schema of the SQLite activity-log file (stella-activity.db). PostgreSQL keeps the same
 -- table in its main database (migrations/postgres).
+-- No index on ts: every insert would pay for it, and the log is listed newest first by id,
+-- which follows time, so time-window filters stop early on that order.
 CREATE TABLE IF NOT EXISTS activity_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     ts BIGINT NOT NULL,
@@ -15,6 +17,5 @@ CREATE TABLE IF NOT EXISTS activity_log (
     duration_us BIGINT NOT NULL,
     trace_id TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS activity_log_ts ON activity_log(ts);
 CREATE INDEX IF NOT EXISTS activity_log_user ON activity_log(user_id, id);
 CREATE INDEX IF NOT EXISTS activity_log_tenant ON activity_log(tenant_id, id);
