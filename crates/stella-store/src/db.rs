@@ -33,7 +33,14 @@ fn install_drivers() {
 impl Database {
     /// The embedded default: `stella.db` (SQLite, WAL) inside `data_dir`, created if missing.
     pub async fn open_data_dir(data_dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(data_dir)?;
+        if !data_dir.exists() {
+            // Owner-only: the directory holds credential hashes and the signing keys.
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder.create(data_dir)?;
+        }
         let file = data_dir.join("stella.db");
         Self::connect(&format!("sqlite://{}?mode=rwc", file.display())).await
     }
