@@ -6,8 +6,9 @@ use crate::crypto::sha256_hex;
 use crate::{Result, ServiceError};
 use base64::Engine;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use ed25519_dalek::Signer;
 use ed25519_dalek::SigningKey;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -16,7 +17,9 @@ use std::path::Path;
 struct KeyPair {
     kid: String,
     x: String,
-    encoding: EncodingKey,
+    /// Kept parsed: signing through `jsonwebtoken` would re-parse the PKCS#8 document (and
+    /// re-derive the public key) on every token.
+    signing: SigningKey,
     decoding: DecodingKey,
 }
 
@@ -45,9 +48,8 @@ fn pair_from(signing: &SigningKey) -> Result<KeyPair> {
     let public = signing.verifying_key().to_bytes();
     let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(public);
     let kid = sha256_hex(&public)[..16].to_owned();
-    let der = signing.to_pkcs8_der().map_err(key_error)?;
     Ok(KeyPair {
-        encoding: EncodingKey::from_ed_der(der.as_bytes()),
+        signing: signing.clone(),
         decoding: DecodingKey::from_ed_components(&x).map_err(key_error)?,
         kid,
         x,
@@ -99,14 +101,19 @@ impl SigningKeys {
         Ok(Self::from_pairs(keys))
     }
 
+    /// A compact JWS (RFC 7515) with header `{"alg":"EdDSA","kid":…,"typ":"JWT"}`.
     pub fn sign<C: Serialize>(&self, claims: &C) -> Result<String> {
         let key = self
             .keys
             .first()
             .ok_or_else(|| key_error("no signing key"))?;
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = Some(key.kid.clone());
-        jsonwebtoken::encode(&header, claims, &key.encoding).map_err(key_error)
+        let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let header = serde_json::to_vec(&json!({"alg": "EdDSA", "kid": key.kid, "typ": "JWT"}))
+            .map_err(key_error)?;
+        let payload = serde_json::to_vec(claims).map_err(key_error)?;
+        let signing_input = format!("{}.{}", b64(&header), b64(&payload));
+        let signature = key.signing.sign(signing_input.as_bytes());
+        Ok(format!("{signing_input}.{}", b64(&signature.to_bytes())))
     }
 
     /// Checks the signature (by `kid`) and decodes the claims. Expiry is not checked here.
