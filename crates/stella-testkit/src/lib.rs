@@ -155,6 +155,11 @@ impl TestServer {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// Just the status of a body-less request.
+    pub async fn status(&self, method: &str, path: &str, token: Option<&str>) -> u16 {
+        self.call(method, path, token, None).await.0
+    }
+
     pub async fn create_tenant(&self, jwt: &str, name: &str) -> String {
         let (s, body) = self
             .call(

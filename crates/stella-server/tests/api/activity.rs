@@ -208,14 +208,8 @@ async fn export_is_ndjson_and_tenancy_limits_what_is_seen() {
     let (_, _, analyst) =
         crate::tenant_user(&s, &root, "initech", "ana@initech.test", "analyst").await;
     assert_eq!(
-        s.call(
-            "GET",
-            "/connect/api/v1/user_activity_log",
-            Some(&analyst),
-            None
-        )
-        .await
-        .0,
+        s.status("GET", "/connect/api/v1/user_activity_log", Some(&analyst))
+            .await,
         403
     );
     s.stop().await;

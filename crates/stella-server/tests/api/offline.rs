@@ -60,9 +60,8 @@ async fn offline_tokens_carry_quota_and_expiry_headers() {
     );
     // Narrowed: nothing beyond tenants:read.
     assert_eq!(
-        s.call("GET", "/connect/api/v1/users", Some(offline), None)
-            .await
-            .0,
+        s.status("GET", "/connect/api/v1/users", Some(offline))
+            .await,
         403
     );
 

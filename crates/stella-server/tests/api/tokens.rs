@@ -26,14 +26,8 @@ async fn jwt_expires_600_seconds_after_issue_on_the_injected_clock() {
     // Valid one second before expiry, refused at expiry.
     s.clock.advance(chrono::Duration::seconds(599));
     assert_eq!(
-        s.call(
-            "GET",
-            "/connect/api/v1/privilege_profiles",
-            Some(&jwt),
-            None
-        )
-        .await
-        .0,
+        s.status("GET", "/connect/api/v1/privilege_profiles", Some(&jwt))
+            .await,
         200
     );
     s.clock.advance(chrono::Duration::seconds(1));
@@ -99,9 +93,8 @@ async fn api_key_is_refused_everywhere_but_access_token() {
         );
     }
     assert_eq!(
-        s.call("POST", "/connect/api/v1/access_token", Some(&key), None)
-            .await
-            .0,
+        s.status("POST", "/connect/api/v1/access_token", Some(&key))
+            .await,
         200
     );
     s.stop().await;
@@ -145,9 +138,8 @@ async fn revoking_a_key_stops_it_and_the_jwts_it_minted_on_the_next_request() {
     let key = created["api_key"].as_str().unwrap().to_owned();
     let minted = s.jwt(&key).await;
     assert_eq!(
-        s.call("GET", "/connect/api/v1/users", Some(&minted), None)
-            .await
-            .0,
+        s.status("GET", "/connect/api/v1/users", Some(&minted))
+            .await,
         200
     );
 
@@ -188,9 +180,7 @@ async fn revoking_a_key_stops_it_and_the_jwts_it_minted_on_the_next_request() {
     assert_eq!(st, 401);
     // The root's own initial key is unaffected.
     assert_eq!(
-        s.call("GET", "/connect/api/v1/users", Some(&root), None)
-            .await
-            .0,
+        s.status("GET", "/connect/api/v1/users", Some(&root)).await,
         200
     );
     s.stop().await;
@@ -261,9 +251,8 @@ async fn scoped_key_cannot_exceed_its_user() {
     assert_eq!(child["permissions"], json!(["cases:read"]));
     // The analyst itself can read users.
     assert_eq!(
-        s.call("GET", "/connect/api/v1/users", Some(&analyst), None)
-            .await
-            .0,
+        s.status("GET", "/connect/api/v1/users", Some(&analyst))
+            .await,
         200
     );
     s.stop().await;
@@ -293,9 +282,8 @@ async fn key_expiry_caps_the_jwt_and_expired_keys_are_refused() {
     );
     s.clock.advance(chrono::Duration::seconds(60));
     assert_eq!(
-        s.call("POST", "/connect/api/v1/access_token", Some(&key), None)
-            .await
-            .0,
+        s.status("POST", "/connect/api/v1/access_token", Some(&key))
+            .await,
         401
     );
     let (st, body) = s
@@ -374,14 +362,8 @@ async fn admins_revoke_keys_of_lower_users_only_within_scope() {
         .await;
     assert_problem(st, &body, 404);
     assert_eq!(
-        s.call(
-            "POST",
-            "/connect/api/v1/access_token",
-            Some(&foreign_key),
-            None
-        )
-        .await
-        .0,
+        s.status("POST", "/connect/api/v1/access_token", Some(&foreign_key))
+            .await,
         200
     );
     s.stop().await;
@@ -495,15 +477,12 @@ async fn sso_and_disabled_accounts_cannot_use_the_api() {
         .await;
     assert_eq!(st, 200);
     assert_eq!(
-        s.call("GET", "/connect/api/v1/tenants", Some(&jwt), None)
-            .await
-            .0,
+        s.status("GET", "/connect/api/v1/tenants", Some(&jwt)).await,
         401
     );
     assert_eq!(
-        s.call("POST", "/connect/api/v1/access_token", Some(&key), None)
-            .await
-            .0,
+        s.status("POST", "/connect/api/v1/access_token", Some(&key))
+            .await,
         401
     );
     s.stop().await;
