@@ -2,8 +2,10 @@
 -- table in its main database (migrations/postgres).
 -- No index on ts: every insert would pay for it, and the log is listed newest first by id,
 -- which follows time, so time-window filters stop early on that order.
+-- INTEGER PRIMARY KEY without AUTOINCREMENT: ids still only grow (the newest row is never
+-- deleted), and inserts skip the sqlite_sequence update AUTOINCREMENT costs each time.
 CREATE TABLE IF NOT EXISTS activity_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     ts BIGINT NOT NULL,
     user_id TEXT,
     email TEXT,

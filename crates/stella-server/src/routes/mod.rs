@@ -72,6 +72,15 @@ impl Modify for SecuritySchemes {
             ),
         );
         components.add_security_scheme(
+            "legacy_token",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    "Authorization",
+                    "'Token <legacy token>' (the /rest/ API)",
+                ),
+            )),
+        );
+        components.add_security_scheme(
             "basic",
             SecurityScheme::Http(
                 HttpBuilder::new()
@@ -122,6 +131,7 @@ pub fn router(state: &AppState) -> (Router<AppState>, OpenApiDoc) {
         .routes(routes!(ops::openapi))
         .routes(routes!(ops::docs))
         .routes(routes!(ops::docs_asset))
+        .routes(routes!(ops::rest_root))
         .split_for_parts();
     let mut router = router;
     for spec in resources::RESOURCES {

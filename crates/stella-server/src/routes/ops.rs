@@ -116,3 +116,13 @@ pub async fn docs_asset(Path(file): Path<String>) -> ApiResult<Response> {
     );
     Ok(r)
 }
+
+/// Root of the probe-management REST API (Django REST style): the resources it serves, by
+/// name and URL. Accepts `Authorization: Token <legacy token>` as well as a JWT.
+#[utoipa::path(get, path = "/rest/", tag = "Probe management", security(("legacy_token" = []), ("jwt" = [])),
+    responses((status = 200, description = "resource name → URL (none yet)"), (status = 401, body = super::Problem)))]
+pub async fn rest_root(
+    _auth: crate::extract::Auth,
+) -> Json<serde_json::Map<String, serde_json::Value>> {
+    Json(serde_json::Map::new())
+}

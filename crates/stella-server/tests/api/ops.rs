@@ -81,6 +81,7 @@ async fn openapi_covers_every_route_and_docs_are_served_locally() {
         "/version:",
         "/openapi/v1.yaml:",
         "/docs:",
+        "/rest/:",
     ] {
         assert!(yaml.contains(path), "OpenAPI lacks {path}");
     }

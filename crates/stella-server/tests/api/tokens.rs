@@ -487,3 +487,43 @@ async fn sso_and_disabled_accounts_cannot_use_the_api() {
     );
     s.stop().await;
 }
+
+#[tokio::test]
+async fn legacy_token_scheme_authenticates_the_rest_api() {
+    let s = TestServer::start().await;
+    let legacy = s.root.legacy_token.clone();
+    let get = |auth: String| {
+        s.client
+            .get(s.url("/rest/"))
+            .header("authorization", auth)
+            .send()
+    };
+    let r = get(format!("Token {legacy}")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap(), json!({}));
+    assert_eq!(
+        get(format!("Token {}", "0".repeat(40)))
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        get(format!("Bearer {}", s.root_jwt().await))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(s.status("GET", "/rest/", None).await, 401);
+    // Basic belongs to /connect/api/v1, not /rest/.
+    let r = s
+        .client
+        .get(s.url("/rest/"))
+        .basic_auth(stella_testkit::ROOT_EMAIL, Some(&legacy))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    s.stop().await;
+}
