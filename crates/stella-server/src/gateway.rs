@@ -49,10 +49,12 @@ const SELF_AUTHENTICATING: &[&str] = &["/connect/api/v1/access_token", "/connect
 /// Monitoring endpoints are not API calls and are left out of the activity log.
 const NOT_LOGGED: &[&str] = &["/healthz", "/readyz", "/metrics"];
 
+/// A W3C trace-context id (`00-<trace>-<span>-01`) from the thread-local fast RNG behind
+/// `uuid`'s v4, formatted once.
 fn new_trace_id() -> String {
-    let a = uuid::Uuid::new_v4().simple().to_string();
-    let b = uuid::Uuid::new_v4().simple().to_string();
-    format!("00-{a}-{}-01", &b[..16])
+    let trace = uuid::Uuid::new_v4().as_u128();
+    let span = uuid::Uuid::new_v4().as_u128() as u64;
+    format!("00-{trace:032x}-{span:016x}-01")
 }
 
 fn rate_key(auth: Option<&str>, ip: &str) -> u64 {
@@ -282,5 +284,37 @@ async fn add_token_headers(stella: &Stella, p: &Principal, headers: &mut HeaderM
                 headers.insert("x-stella-reset", v);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{decode_basic, new_trace_id};
+
+    #[test]
+    fn trace_ids_follow_w3c_trace_context() {
+        let t = new_trace_id();
+        let parts: Vec<&str> = t.split('-').collect();
+        assert_eq!(parts.len(), 4, "{t}");
+        assert_eq!(
+            (parts[0], parts[1].len(), parts[2].len(), parts[3]),
+            ("00", 32, 16, "01")
+        );
+        assert!(parts[1]
+            .bytes()
+            .chain(parts[2].bytes())
+            .all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(t, new_trace_id());
+    }
+
+    #[test]
+    fn basic_credentials_split_at_the_first_colon() {
+        // base64("a@b.co:tok:en")
+        assert_eq!(
+            decode_basic("YUBiLmNvOnRvazplbg=="),
+            Some(("a@b.co".into(), "tok:en".into()))
+        );
+        assert_eq!(decode_basic("not base64!"), None);
+        assert_eq!(decode_basic("bm9jb2xvbg=="), None);
     }
 }
