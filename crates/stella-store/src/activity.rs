@@ -79,6 +79,42 @@ thread_local! {
     static SQLITE_WRITERS: RefCell<HashMap<PathBuf, rusqlite::Connection>> = RefCell::new(HashMap::new());
 }
 
+const SQLITE_ROWS_PER_INSERT: usize = 50;
+
+/// `INSERT … VALUES ($1, …, $12), ($13, …), …` for `rows` rows.
+fn sqlite_insert_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|r| {
+            let cols: Vec<String> = (1..=12).map(|c| format!("${}", r * 12 + c)).collect();
+            format!("({})", cols.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO activity_log ({INSERT_COLUMNS}) VALUES {}",
+        values.join(", ")
+    )
+}
+
+/// Binds one record's twelve values starting after parameter `offset` (1-based positions).
+fn bind_row(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    offset: usize,
+    r: &ActivityRecord,
+) -> rusqlite::Result<()> {
+    stmt.raw_bind_parameter(offset + 1, r.ts)?;
+    stmt.raw_bind_parameter(offset + 2, &r.user_id)?;
+    stmt.raw_bind_parameter(offset + 3, &r.email)?;
+    stmt.raw_bind_parameter(offset + 4, &r.tenant_id)?;
+    stmt.raw_bind_parameter(offset + 5, &r.method)?;
+    stmt.raw_bind_parameter(offset + 6, &r.path)?;
+    stmt.raw_bind_parameter(offset + 7, &r.query)?;
+    stmt.raw_bind_parameter(offset + 8, r.status)?;
+    stmt.raw_bind_parameter(offset + 9, &r.client_ip)?;
+    stmt.raw_bind_parameter(offset + 10, &r.body)?;
+    stmt.raw_bind_parameter(offset + 11, r.duration_us)?;
+    stmt.raw_bind_parameter(offset + 12, &r.trace_id)
+}
+
 fn sqlite_insert(path: &Path, records: &[ActivityRecord]) -> Result<()> {
     let err = |e: rusqlite::Error| {
         StoreError::Database(sqlx::Error::Protocol(format!("activity insert: {e}")))
@@ -99,17 +135,20 @@ fn sqlite_insert(path: &Path, records: &[ActivityRecord]) -> Result<()> {
         let conn = writers.get_mut(path).ok_or_else(|| StoreError::Database(sqlx::Error::PoolClosed))?;
         let tx = conn.transaction().map_err(err)?;
         {
-            let mut stmt = tx
-                .prepare_cached(&format!(
-                    "INSERT INTO activity_log ({INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-                ))
-                .map_err(err)?;
-            for r in records {
-                stmt.execute(rusqlite::params![
-                    r.ts, r.user_id, r.email, r.tenant_id, r.method, r.path, r.query, r.status, r.client_ip, r.body,
-                    r.duration_us, r.trace_id
-                ])
-                .map_err(err)?;
+            // Whole chunks through one statement of ROWS rows (one VDBE program run per chunk
+            // instead of per row); the remainder row by row.
+            let mut chunks = records.chunks_exact(SQLITE_ROWS_PER_INSERT);
+            let mut multi = tx.prepare_cached(&sqlite_insert_sql(SQLITE_ROWS_PER_INSERT)).map_err(err)?;
+            for chunk in chunks.by_ref() {
+                for (i, r) in chunk.iter().enumerate() {
+                    bind_row(&mut multi, i * 12, r).map_err(err)?;
+                }
+                multi.raw_execute().map_err(err)?;
+            }
+            let mut single = tx.prepare_cached(&sqlite_insert_sql(1)).map_err(err)?;
+            for r in chunks.remainder() {
+                bind_row(&mut single, 0, r).map_err(err)?;
+                single.raw_execute().map_err(err)?;
             }
         }
         tx.commit().map_err(err)
