@@ -7,7 +7,7 @@
 
 use crate::error::CoreError;
 use crate::validate::FieldError;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum FieldType {
@@ -409,11 +409,6 @@ fn coerce(f: &FieldSpec, value: &Value) -> Result<FieldValue, FieldError> {
             .ok_or_else(|| FieldError::new(f.name, "must be an RFC 3339 date-time")),
         FieldType::Json => Ok(FieldValue::Json(value.to_string())),
     }
-}
-
-/// Builds a JSON object from `(name, value)` pairs; used by tests and hooks.
-pub fn to_object(pairs: Vec<(&str, Value)>) -> Map<String, Value> {
-    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
 
 #[cfg(test)]

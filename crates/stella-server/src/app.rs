@@ -121,18 +121,10 @@ impl RunningServer {
         self.state.stella.db().close().await;
         served.map_err(ServerError::from)
     }
-
-    /// Waits until the server ends by itself (it does not, unless it fails).
-    pub async fn wait(mut self) -> Result<(), ServerError> {
-        let served = (&mut self.task)
-            .await
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
-        served.map_err(ServerError::from)
-    }
 }
 
 pub fn build_router(state: AppState) -> Router {
-    let (router, openapi) = routes::router(&state);
+    let (router, openapi) = routes::router();
     let yaml = openapi
         .to_yaml()
         .unwrap_or_else(|e| format!("# could not render the OpenAPI document: {e}\n"));

@@ -6,7 +6,7 @@ use crate::{Result, ServiceError, Stella};
 use serde_json::Value;
 use stella_core::ids::{looks_like_id, new_id};
 use stella_core::resource::{FieldSpec, ResourceSpec, Tenancy};
-use stella_core::{Principal, Scope, TenantFilter};
+use stella_core::{Principal, Scope};
 
 pub static TENANTS: ResourceSpec = ResourceSpec {
     name: "tenants",
@@ -194,10 +194,5 @@ impl Stella {
             return Err(not_found(spec, id));
         }
         Ok(())
-    }
-
-    /// Used by callers that must check one tenant without a full principal.
-    pub fn tenant_visible(filter: &TenantFilter, tenant_id: &str) -> bool {
-        filter.allows(tenant_id)
     }
 }

@@ -69,20 +69,4 @@ impl Database {
             .transpose()?
             .unwrap_or(0))
     }
-
-    /// Takes one unit of quota if any is left; returns the units used after the attempt and
-    /// whether it was granted. Atomic on both backends (single conditional upsert).
-    pub async fn quota_take(&self, token_id: &str, day: &str, max: i64) -> Result<(i64, bool)> {
-        let done = sqlx::query(
-            "INSERT INTO quota_usage (token_id, day, used) VALUES ($1, $2, 1) \
-             ON CONFLICT (token_id, day) DO UPDATE SET used = quota_usage.used + 1 WHERE quota_usage.used < $3",
-        )
-        .bind(token_id)
-        .bind(day)
-        .bind(max)
-        .execute(&self.pool)
-        .await?;
-        let used = self.quota_used(token_id, day).await?;
-        Ok((used, done.rows_affected() > 0 && used <= max))
-    }
 }

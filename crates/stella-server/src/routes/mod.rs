@@ -101,7 +101,7 @@ impl Modify for SecuritySchemes {
 )]
 struct ApiDoc;
 
-pub fn router(state: &AppState) -> (Router<AppState>, OpenApiDoc) {
+pub fn router() -> (Router<AppState>, OpenApiDoc) {
     let (router, mut doc) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::access_token))
         .routes(routes!(auth::oauth_token))
@@ -141,6 +141,5 @@ pub fn router(state: &AppState) -> (Router<AppState>, OpenApiDoc) {
             doc.paths.add_path_operation(path, vec![method], operation);
         }
     }
-    let _ = state;
     (router, doc)
 }
