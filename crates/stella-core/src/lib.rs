@@ -3,6 +3,7 @@
 //! Everything here is plain data and pure functions so that storage, services and the HTTP
 //! layer share one definition of "who may do what" and tests can exercise it without a server.
 
+pub mod catalog;
 pub mod clock;
 pub mod error;
 pub mod ids;

@@ -57,6 +57,19 @@ pub fn redact_body(content_type: Option<&str>, body: &[u8], limit: usize) -> Opt
         return None;
     }
     let ct = content_type.unwrap_or("").to_ascii_lowercase();
+    // A body many times the kept size (a bulk ingest) is summarised rather than parsed: a cut
+    // prefix could not be redacted reliably, and parsing megabytes per call would slow the log.
+    if body.len() > limit.saturating_mul(4) {
+        let kind = if ct.is_empty() {
+            "unknown type"
+        } else {
+            ct.as_str()
+        };
+        return Some(format!(
+            "[{} bytes of {kind}, too large to record]",
+            body.len()
+        ));
+    }
     let text = if let Ok(mut v) = serde_json::from_slice::<Value>(body) {
         redact_json(&mut v);
         v.to_string()

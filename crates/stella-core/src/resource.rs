@@ -25,6 +25,17 @@ pub enum FieldType {
     Timestamp,
     /// Any JSON value, stored as text.
     Json,
+    /// A JSON object, stored as text.
+    Object,
+    /// A list of strings, stored as JSON text.
+    TextList {
+        max_items: usize,
+        max_len: usize,
+    },
+    /// A list of JSON objects, stored as JSON text.
+    ObjectList {
+        max_items: usize,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +50,8 @@ pub struct FieldSpec {
     pub filterable: bool,
     /// Applied on create when the client leaves the field out.
     pub default: Option<DefaultValue>,
+    /// Accepted on writes but never answered (it may hold credentials).
+    pub write_only: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -58,6 +71,7 @@ impl FieldSpec {
             sortable: true,
             filterable: false,
             default: None,
+            write_only: false,
         }
     }
     pub const fn enumeration(name: &'static str, values: &'static [&'static str]) -> Self {
@@ -69,6 +83,7 @@ impl FieldSpec {
             sortable: true,
             filterable: true,
             default: None,
+            write_only: false,
         }
     }
     pub const fn int(name: &'static str, min: i64, max: i64) -> Self {
@@ -80,6 +95,7 @@ impl FieldSpec {
             sortable: true,
             filterable: true,
             default: None,
+            write_only: false,
         }
     }
     pub const fn json(name: &'static str) -> Self {
@@ -91,7 +107,38 @@ impl FieldSpec {
             sortable: false,
             filterable: false,
             default: None,
+            write_only: false,
         }
+    }
+    pub const fn of_type(name: &'static str, ty: FieldType) -> Self {
+        Self {
+            name,
+            ty,
+            required: false,
+            writable: true,
+            sortable: false,
+            filterable: false,
+            default: None,
+            write_only: false,
+        }
+    }
+    pub const fn timestamp(name: &'static str) -> Self {
+        let mut f = Self::of_type(name, FieldType::Timestamp);
+        f.sortable = true;
+        f
+    }
+    pub const fn boolean(name: &'static str) -> Self {
+        let mut f = Self::of_type(name, FieldType::Bool);
+        f.sortable = true;
+        f.filterable = true;
+        f
+    }
+    pub const fn text_list(name: &'static str, max_items: usize, max_len: usize) -> Self {
+        Self::of_type(name, FieldType::TextList { max_items, max_len })
+    }
+    pub const fn write_only(mut self) -> Self {
+        self.write_only = true;
+        self
     }
     pub const fn required(mut self) -> Self {
         self.required = true;
@@ -118,6 +165,39 @@ pub enum Tenancy {
     IsTenant,
     /// The row belongs to one tenant, kept in a `tenant_id` column.
     Owned,
+    /// Like `Owned`, but a root user may leave `tenant_id` empty to make the row apply to
+    /// all tenants: every tenant reads it, only root scope changes it.
+    OwnedOrGlobal,
+    /// Platform configuration about tenants (tenant groups): root scope only.
+    Platform,
+}
+
+impl Tenancy {
+    /// Whether rows carry a `tenant_id` column.
+    pub fn has_tenant_column(self) -> bool {
+        matches!(self, Tenancy::Owned | Tenancy::OwnedOrGlobal)
+    }
+}
+
+/// The operations the engine serves for a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    List,
+    Create,
+    Get,
+    Update,
+    Delete,
+}
+
+pub const CRUD: &[Op] = &[Op::List, Op::Create, Op::Get, Op::Update, Op::Delete];
+
+/// A resource that lives under one object of another (`/cases/{caseId}/observables`): the
+/// child's tenant is the parent's, and listing is always within one parent.
+#[derive(Debug)]
+pub struct ParentSpec {
+    pub spec: &'static ResourceSpec,
+    /// The child's column holding the parent id (`case_id`).
+    pub column: &'static str,
 }
 
 #[derive(Debug)]
@@ -135,6 +215,8 @@ pub struct ResourceSpec {
     pub default_sort: &'static str,
     pub read_permission: &'static str,
     pub write_permission: &'static str,
+    pub ops: &'static [Op],
+    pub parent: Option<&'static ParentSpec>,
 }
 
 pub const IMPLICIT_FIELDS: &[&str] = &["id", "tenant_id", "created_at", "updated_at"];
@@ -181,10 +263,59 @@ pub struct ListQuery {
     pub tenant_id: Option<String>,
 }
 
-pub const DEFAULT_PAGE: i64 = 100;
+/// The contract's default page size.
+pub const DEFAULT_PAGE: i64 = 50;
 pub const MAX_OFFSET: i64 = 100_000_000;
 
 impl ResourceSpec {
+    /// A tenant-owned resource with all five operations, sorted newest first; adjust with the
+    /// builder methods below.
+    pub const fn owned(
+        name: &'static str,
+        singular: &'static str,
+        tag: &'static str,
+        fields: &'static [FieldSpec],
+        permissions: (&'static str, &'static str),
+    ) -> Self {
+        Self {
+            name,
+            singular,
+            tag,
+            table: name,
+            tenancy: Tenancy::Owned,
+            fields,
+            default_sort: "created_at",
+            read_permission: permissions.0,
+            write_permission: permissions.1,
+            ops: CRUD,
+            parent: None,
+        }
+    }
+    pub const fn table(mut self, table: &'static str) -> Self {
+        self.table = table;
+        self
+    }
+    pub const fn tenancy(mut self, tenancy: Tenancy) -> Self {
+        self.tenancy = tenancy;
+        self
+    }
+    pub const fn ops(mut self, ops: &'static [Op]) -> Self {
+        self.ops = ops;
+        self
+    }
+    pub const fn parent(mut self, parent: &'static ParentSpec) -> Self {
+        self.parent = Some(parent);
+        self
+    }
+    pub fn serves(&self, op: Op) -> bool {
+        self.ops.contains(&op)
+    }
+
+    /// Fields answered to clients (all but write-only ones).
+    pub fn visible_fields(&self) -> impl Iterator<Item = &FieldSpec> {
+        self.fields.iter().filter(|f| !f.write_only)
+    }
+
     pub fn field(&self, name: &str) -> Option<&FieldSpec> {
         self.fields.iter().find(|f| f.name == name)
     }
@@ -258,9 +389,10 @@ impl ResourceSpec {
         let mut errors = Vec::new();
         let mut tenant = None;
         for (key, value) in map {
-            if key == "tenant_id" && self.tenancy == Tenancy::Owned {
+            if key == "tenant_id" && self.tenancy.has_tenant_column() {
                 match value.as_str() {
                     Some(t) => tenant = Some(t.to_owned()),
+                    None if value.is_null() => {}
                     None => errors.push(FieldError::new("tenant_id", "must be a string")),
                 }
                 continue;
@@ -408,6 +540,57 @@ fn coerce(f: &FieldSpec, value: &Value) -> Result<FieldValue, FieldError> {
             .map(|t| FieldValue::Int(t.timestamp_millis()))
             .ok_or_else(|| FieldError::new(f.name, "must be an RFC 3339 date-time")),
         FieldType::Json => Ok(FieldValue::Json(value.to_string())),
+        FieldType::Object => match value {
+            Value::Object(_) => Ok(FieldValue::Json(value.to_string())),
+            _ => Err(FieldError::new(f.name, "must be a JSON object")),
+        },
+        FieldType::TextList { max_items, max_len } => {
+            let items = value
+                .as_array()
+                .ok_or_else(|| FieldError::new(f.name, "must be an array of strings"))?;
+            if items.len() > max_items {
+                return Err(FieldError::new(
+                    f.name,
+                    format!("must have at most {max_items} items"),
+                ));
+            }
+            for (i, item) in items.iter().enumerate() {
+                match item.as_str() {
+                    Some(s) if s.chars().count() <= max_len => {}
+                    Some(_) => {
+                        return Err(FieldError::new(
+                            format!("{}[{i}]", f.name),
+                            format!("must be at most {max_len} characters"),
+                        ))
+                    }
+                    None => {
+                        return Err(FieldError::new(
+                            format!("{}[{i}]", f.name),
+                            "must be a string",
+                        ))
+                    }
+                }
+            }
+            Ok(FieldValue::Json(value.to_string()))
+        }
+        FieldType::ObjectList { max_items } => {
+            let items = value
+                .as_array()
+                .ok_or_else(|| FieldError::new(f.name, "must be an array of objects"))?;
+            if items.len() > max_items {
+                return Err(FieldError::new(
+                    f.name,
+                    format!("must have at most {max_items} items"),
+                ));
+            }
+            match items.iter().position(|i| !i.is_object()) {
+                Some(i) => Err(FieldError::new(
+                    format!("{}[{i}]", f.name),
+                    "must be a JSON object",
+                )),
+                None => Ok(FieldValue::Json(value.to_string())),
+            }
+        }
     }
 }
 
@@ -433,6 +616,8 @@ mod tests {
         default_sort: "created_at",
         read_permission: "cases:read",
         write_permission: "cases:write",
+        ops: CRUD,
+        parent: None,
     };
 
     fn errors(r: Result<impl std::fmt::Debug, CoreError>) -> Vec<String> {

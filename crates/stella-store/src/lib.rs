@@ -16,6 +16,7 @@ mod read;
 mod resource;
 mod sql;
 mod users;
+mod xdr;
 
 pub use activity::{ActivityFilter, ActivityRecord};
 pub use api_keys::ApiKeyRecord;
@@ -24,6 +25,8 @@ pub use error::StoreError;
 pub use oauth::OAuthClientRecord;
 pub use offline::OfflineTokenRecord;
 pub use read::Row;
+pub use resource::Conditions;
 pub use users::{NewUser, UserPatch, UserRecord};
+pub use xdr::NewAlert;
 
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -9,35 +9,67 @@ use stella_core::clock::rfc3339_ms;
 use stella_core::resource::{FieldType, FieldValue, ListQuery, ResourceSpec, Tenancy};
 use stella_core::TenantFilter;
 
-fn tenant_column(spec: &ResourceSpec) -> &'static str {
+/// Extra equality conditions on a statement (a child's parent id).
+pub type Conditions<'a> = &'a [(&'static str, FieldValue)];
+
+/// Appends the tenancy condition of `spec` for `filter`. `reading` lets shared rows (no
+/// tenant) through for resources that have them; writes to those need root scope.
+fn tenancy(sql: &mut Sql, spec: &ResourceSpec, filter: &TenantFilter, reading: bool) {
     match spec.tenancy {
-        Tenancy::IsTenant => "id",
-        Tenancy::Owned => "tenant_id",
+        Tenancy::IsTenant => {
+            sql.tenant_filter("id", filter);
+        }
+        Tenancy::Owned => {
+            sql.tenant_filter("tenant_id", filter);
+        }
+        Tenancy::OwnedOrGlobal if reading => {
+            sql.tenant_filter_or_shared("tenant_id", filter);
+        }
+        Tenancy::OwnedOrGlobal => {
+            sql.tenant_filter("tenant_id", filter);
+        }
+        // Platform rows are root-only; the service refuses everyone else before this.
+        Tenancy::Platform => {
+            if *filter != TenantFilter::All {
+                sql.push(" AND 1 = 0");
+            }
+        }
+    }
+}
+
+fn conditions(sql: &mut Sql, extra: Conditions<'_>) {
+    for (name, value) in extra {
+        sql.push(" AND ").push(name).push(" = ").bind(value);
     }
 }
 
 fn select_list(spec: &ResourceSpec) -> String {
     let mut cols = vec!["id", "created_at", "updated_at"];
-    if spec.tenancy == Tenancy::Owned {
+    if spec.tenancy.has_tenant_column() {
         cols.push("tenant_id");
     }
-    cols.extend(spec.fields.iter().map(|f| f.name));
+    cols.extend(spec.visible_fields().map(|f| f.name));
     cols.join(", ")
 }
 
 fn row_to_json(spec: &ResourceSpec, row: &Row) -> Result<Value> {
     let mut obj = Map::new();
     obj.insert("id".into(), Value::String(row.text("id")?));
-    if spec.tenancy == Tenancy::Owned {
-        obj.insert("tenant_id".into(), Value::String(row.text("tenant_id")?));
+    if spec.tenancy.has_tenant_column() {
+        if let Some(t) = row.opt_text("tenant_id")? {
+            obj.insert("tenant_id".into(), Value::String(t));
+        }
     }
-    for f in spec.fields {
+    for f in spec.visible_fields() {
         let v = match f.ty {
             FieldType::Text { .. } | FieldType::Enum(_) => row
                 .opt_text(f.name)?
                 .map(Value::String)
                 .unwrap_or(Value::Null),
-            FieldType::Json => row
+            FieldType::Json
+            | FieldType::Object
+            | FieldType::TextList { .. }
+            | FieldType::ObjectList { .. } => row
                 .opt_text(f.name)?
                 .and_then(|s| serde_json::from_str(&s).ok())
                 .unwrap_or(Value::Null),
@@ -55,7 +87,11 @@ fn row_to_json(spec: &ResourceSpec, row: &Row) -> Result<Value> {
                 .map(|ms| Value::String(rfc3339_ms(ms)))
                 .unwrap_or(Value::Null),
         };
-        obj.insert(f.name.into(), v);
+        // Absent values are left out rather than sent as null: the contract types them as
+        // plain strings and numbers, which null would violate.
+        if !v.is_null() {
+            obj.insert(f.name.into(), v);
+        }
     }
     obj.insert(
         "created_at".into(),
@@ -81,28 +117,29 @@ impl Database {
             None => filter.clone(),
         };
         let mut wher = Sql::new(" WHERE 1 = 1");
-        wher.tenant_filter(tenant_column(spec), &filter);
-        for (name, value) in &q.filters {
-            wher.push(" AND ").push(name).push(" = ").bind(value);
-        }
+        tenancy(&mut wher, spec, &filter, true);
+        conditions(&mut wher, &q.filters);
         let mut count = Sql::new(&format!("SELECT COUNT(*) AS n FROM {}", spec.table));
         count.push(&wher.text);
         count.binds = wher.binds.clone();
         let total = self.fetch_one(&count).await?.int("n")?;
 
-        let mut page = Sql::new(&format!("SELECT {} FROM {}", select_list(spec), spec.table));
+        // Deferred join: the page's ids come from walking an index alone (no row reads for
+        // the skipped offset), then only the page's rows are read.
+        let order = format!("{} {}, id {}", q.sort, q.order.sql(), q.order.sql());
+        let mut page = Sql::new(&format!(
+            "SELECT {} FROM {} WHERE id IN (SELECT id FROM {}",
+            select_list(spec),
+            spec.table,
+            spec.table
+        ));
         page.push(&wher.text);
         page.binds = wher.binds;
-        // `id` breaks ties so pages never overlap or skip when the sort key repeats.
-        page.push(&format!(
-            " ORDER BY {} {}, id {} LIMIT ",
-            q.sort,
-            q.order.sql(),
-            q.order.sql()
-        ))
-        .bind(q.limit)
-        .push(" OFFSET ")
-        .bind(q.offset);
+        page.push(&format!(" ORDER BY {order} LIMIT "))
+            .bind(q.limit)
+            .push(" OFFSET ")
+            .bind(q.offset)
+            .push(&format!(") ORDER BY {order}"));
         let rows = self.fetch_all(&page).await?;
         let data = rows
             .iter()
@@ -115,6 +152,7 @@ impl Database {
         &self,
         spec: &ResourceSpec,
         filter: &TenantFilter,
+        extra: Conditions<'_>,
         id: &str,
     ) -> Result<Option<Value>> {
         let mut q = Sql::new(&format!(
@@ -122,7 +160,9 @@ impl Database {
             select_list(spec),
             spec.table
         ));
-        q.bind(id).tenant_filter(tenant_column(spec), filter);
+        q.bind(id);
+        tenancy(&mut q, spec, filter, true);
+        conditions(&mut q, extra);
         let row = self.fetch_optional(&q).await?;
         row.map(|r| row_to_json(spec, &r)).transpose()
     }
@@ -146,7 +186,7 @@ impl Database {
             .bind(now_ms)
             .push(", ")
             .bind(now_ms);
-        if spec.tenancy == Tenancy::Owned {
+        if spec.tenancy.has_tenant_column() {
             cols.push("tenant_id");
             placeholders.push(", ").bind(tenant_id.map(str::to_owned));
         }
@@ -163,8 +203,7 @@ impl Database {
         .push(")");
         q.binds = placeholders.binds;
         q.query().execute(&self.pool).await?;
-        let filter = TenantFilter::All;
-        self.resource_get(spec, &filter, id)
+        self.resource_get(spec, &TenantFilter::All, &[], id)
             .await?
             .ok_or(crate::StoreError::Database(sqlx::Error::RowNotFound))
     }
@@ -174,6 +213,7 @@ impl Database {
         &self,
         spec: &ResourceSpec,
         filter: &TenantFilter,
+        extra: Conditions<'_>,
         id: &str,
         values: &[(&'static str, FieldValue)],
         now_ms: i64,
@@ -183,14 +223,14 @@ impl Database {
         for (name, value) in values {
             q.push(", ").push(name).push(" = ").bind(value);
         }
-        q.push(" WHERE id = ")
-            .bind(id)
-            .tenant_filter(tenant_column(spec), filter);
+        q.push(" WHERE id = ").bind(id);
+        tenancy(&mut q, spec, filter, false);
+        conditions(&mut q, extra);
         let done = q.query().execute(&self.pool).await?;
         if done.rows_affected() == 0 {
             return Ok(None);
         }
-        self.resource_get(spec, filter, id).await
+        self.resource_get(spec, filter, extra, id).await
     }
 
     /// Deletes a row visible through `filter`. `false`: no such row.
@@ -198,10 +238,50 @@ impl Database {
         &self,
         spec: &ResourceSpec,
         filter: &TenantFilter,
+        extra: Conditions<'_>,
         id: &str,
     ) -> Result<bool> {
         let mut q = Sql::new(&format!("DELETE FROM {} WHERE id = ", spec.table));
-        q.bind(id).tenant_filter(tenant_column(spec), filter);
+        q.bind(id);
+        tenancy(&mut q, spec, filter, false);
+        conditions(&mut q, extra);
         Ok(q.query().execute(&self.pool).await?.rows_affected() > 0)
+    }
+}
+
+impl Database {
+    /// Every row of one tenant matching `extra` and created within `created` (milliseconds,
+    /// end exclusive), at most `cap`, newest first: the rules an ingest checks (watchlists,
+    /// filters, playbooks) and the rows a report covers.
+    pub async fn resource_all(
+        &self,
+        spec: &ResourceSpec,
+        tenant_id: &str,
+        extra: Conditions<'_>,
+        created: Option<(i64, i64)>,
+        cap: i64,
+    ) -> Result<Vec<Value>> {
+        let mut q = Sql::new(&format!(
+            "SELECT {} FROM {} WHERE 1 = 1",
+            select_list(spec),
+            spec.table
+        ));
+        tenancy(
+            &mut q,
+            spec,
+            &TenantFilter::Only(vec![tenant_id.to_owned()]),
+            true,
+        );
+        conditions(&mut q, extra);
+        if let Some((from, to)) = created {
+            q.push(" AND created_at >= ").bind(from);
+            q.push(" AND created_at < ").bind(to);
+        }
+        q.push(" ORDER BY created_at DESC LIMIT ").bind(cap);
+        self.fetch_all(&q)
+            .await?
+            .iter()
+            .map(|r| row_to_json(spec, r))
+            .collect()
     }
 }

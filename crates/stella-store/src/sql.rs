@@ -94,17 +94,34 @@ impl Sql {
             if ids.is_empty() {
                 self.push(" AND 1 = 0");
             } else {
-                self.push(" AND ").push(column).push(" IN (");
-                for (i, id) in ids.iter().enumerate() {
-                    if i > 0 {
-                        self.push(", ");
-                    }
-                    self.bind(id.as_str());
-                }
-                self.push(")");
+                self.push(" AND ").in_list(column, ids);
             }
         }
         self
+    }
+
+    /// Like [`Sql::tenant_filter`], but rows without a tenant (shared by all tenants) also
+    /// pass a restricted filter.
+    pub fn tenant_filter_or_shared(&mut self, column: &str, filter: &TenantFilter) -> &mut Self {
+        if let TenantFilter::Only(ids) = filter {
+            self.push(" AND (").push(column).push(" IS NULL");
+            if !ids.is_empty() {
+                self.push(" OR ").in_list(column, ids);
+            }
+            self.push(")");
+        }
+        self
+    }
+
+    fn in_list(&mut self, column: &str, ids: &[String]) -> &mut Self {
+        self.push(column).push(" IN (");
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind(id.as_str());
+        }
+        self.push(")")
     }
 
     pub fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {

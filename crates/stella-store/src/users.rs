@@ -300,7 +300,13 @@ impl Database {
     /// Users still placed in a tenant (a tenant with users cannot be deleted).
     pub async fn tenant_in_use(&self, id: &str) -> Result<bool> {
         let q = Sql::with(
-            "SELECT 1 AS one FROM users WHERE tenant_id = $1 UNION ALL SELECT 1 AS one FROM user_tenants WHERE tenant_id = $1",
+            "SELECT 1 AS one FROM users WHERE tenant_id = $1 UNION ALL SELECT 1 AS one FROM user_tenants WHERE tenant_id = $1 \
+             UNION ALL SELECT 1 AS one FROM cases WHERE tenant_id = $1 UNION ALL SELECT 1 AS one FROM alerts WHERE tenant_id = $1 \
+             UNION ALL SELECT 1 AS one FROM connectors WHERE tenant_id = $1 UNION ALL SELECT 1 AS one FROM queries WHERE tenant_id = $1 \
+             UNION ALL SELECT 1 AS one FROM watchlists WHERE tenant_id = $1 UNION ALL SELECT 1 AS one FROM sensors WHERE tenant_id = $1 \
+             UNION ALL SELECT 1 AS one FROM reports WHERE tenant_id = $1 UNION ALL SELECT 1 AS one FROM playbooks WHERE tenant_id = $1 \
+             UNION ALL SELECT 1 AS one FROM lookup_tables WHERE tenant_id = $1 UNION ALL SELECT 1 AS one FROM event_filters WHERE tenant_id = $1 \
+             UNION ALL SELECT 1 AS one FROM ingestion_stats WHERE tenant_id = $1",
             [id.into()],
         );
         Ok(self.fetch_optional(&q).await?.is_some())

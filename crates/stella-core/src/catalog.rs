@@ -1,0 +1,295 @@
+//! Every resource the generic engine serves, declared as data. Field names, enums and
+//! operations follow the Open XDR contract (`stellar-cyber-openapi.yaml`); the extras from the
+//! capability list (tenant groups, observables, lookup tables, event filters, playbook runs)
+//! are declared the same way.
+
+use crate::resource::{DefaultValue, FieldSpec, FieldType, Op, ParentSpec, ResourceSpec, Tenancy};
+
+const NAME: FieldSpec = FieldSpec::text("name", 200).required();
+const DESCRIPTION: FieldSpec = FieldSpec::text("description", 10_000);
+
+pub const CASE_STATUSES: &[&str] = &["open", "closed", "investigating"];
+pub const PRIORITIES: &[&str] = &["critical", "high", "medium", "low"];
+pub const SEVERITIES: &[&str] = &["critical", "high", "medium", "low", "informational"];
+
+pub static TENANTS: ResourceSpec = ResourceSpec::owned(
+    "tenants",
+    "Tenant",
+    "Tenants",
+    &[NAME, FieldSpec::text("description", 2000)],
+    ("tenants:read", "tenants:write"),
+)
+.tenancy(Tenancy::IsTenant);
+
+pub static TENANT_GROUPS: ResourceSpec = ResourceSpec::owned(
+    "tenant_groups",
+    "TenantGroup",
+    "Tenants",
+    &[
+        NAME,
+        DESCRIPTION,
+        FieldSpec::text_list("tenants", 10_000, 64),
+    ],
+    ("tenants:read", "tenants:write"),
+)
+.tenancy(Tenancy::Platform);
+
+pub static CASES: ResourceSpec = ResourceSpec::owned(
+    "cases",
+    "Case",
+    "Cases",
+    &[
+        NAME,
+        DESCRIPTION,
+        FieldSpec::enumeration("status", CASE_STATUSES).with_default(DefaultValue::Text("open")),
+        FieldSpec::enumeration("priority", PRIORITIES).with_default(DefaultValue::Text("medium")),
+        FieldSpec::text("assignee", 200).filterable(),
+        FieldSpec::int("score", 0, 100).with_default(DefaultValue::Int(0)),
+        FieldSpec::int("alert_count", 0, i64::MAX).read_only(),
+    ],
+    ("cases:read", "cases:write"),
+);
+
+static CASE_PARENT: ParentSpec = ParentSpec {
+    spec: &CASES,
+    column: "case_id",
+};
+
+pub const OBSERVABLE_TYPES: &[&str] = &[
+    "ip", "domain", "url", "hash", "user", "email", "host", "file", "process", "other",
+];
+
+pub static CASE_OBSERVABLES: ResourceSpec = ResourceSpec::owned(
+    "observables",
+    "CaseObservable",
+    "Cases",
+    &[
+        FieldSpec::text("case_id", 64).read_only(),
+        FieldSpec::enumeration("type", OBSERVABLE_TYPES).required(),
+        FieldSpec::text("value", 2000).required().filterable(),
+        DESCRIPTION,
+    ],
+    ("cases:read", "cases:write"),
+)
+.table("case_observables")
+.ops(&[Op::List, Op::Create, Op::Get, Op::Delete])
+.parent(&CASE_PARENT);
+
+pub static ALERTS: ResourceSpec = ResourceSpec::owned(
+    "alerts",
+    "Alert",
+    "Alerts",
+    &[
+        FieldSpec::text("name", 500).read_only(),
+        FieldSpec::enumeration("severity", SEVERITIES).read_only(),
+        // The contract leaves alert status free-form; analysts' workflows name their own.
+        FieldSpec::text("status", 200).filterable(),
+        FieldSpec::text_list("tags", 100, 200),
+        FieldSpec::text("source", 200).read_only().filterable(),
+        FieldSpec::text("alert_type", 100).read_only().filterable(),
+        FieldSpec::text("case_id", 64).read_only().filterable(),
+        FieldSpec::of_type("event", FieldType::Object).read_only(),
+        FieldSpec::of_type("comments", FieldType::ObjectList { max_items: 1000 }).read_only(),
+    ],
+    ("alerts:read", "alerts:write"),
+)
+.ops(&[Op::List, Op::Get, Op::Update]);
+
+pub static CONNECTORS: ResourceSpec = ResourceSpec::owned(
+    "connectors",
+    "Connector",
+    "Connectors",
+    &[
+        NAME,
+        FieldSpec::text("type", 100).required().filterable(),
+        FieldSpec::enumeration("status", &["active", "inactive", "error"])
+            .with_default(DefaultValue::Text("active")),
+        FieldSpec::timestamp("checkpoint"),
+        // Connector settings carry third-party credentials: accepted, never answered.
+        FieldSpec::of_type("config", FieldType::Object).write_only(),
+    ],
+    ("connectors:read", "connectors:write"),
+);
+
+pub static QUERIES: ResourceSpec = ResourceSpec::owned(
+    "queries",
+    "Query",
+    "Queries",
+    &[
+        NAME,
+        DESCRIPTION,
+        FieldSpec::text("query", 100_000).required(),
+    ],
+    ("queries:read", "queries:write"),
+);
+
+pub static WATCHLISTS: ResourceSpec = ResourceSpec::owned(
+    "watchlists",
+    "Watchlist",
+    "Watchlists",
+    &[
+        NAME,
+        DESCRIPTION,
+        FieldSpec::text_list("entries", 10_000, 512),
+        FieldSpec::enumeration("severity", SEVERITIES).with_default(DefaultValue::Text("high")),
+    ],
+    ("watchlists:read", "watchlists:write"),
+);
+
+pub static SENSORS: ResourceSpec = ResourceSpec::owned(
+    "sensors",
+    "Sensor",
+    "Sensors",
+    &[
+        NAME,
+        FieldSpec::text("type", 100).filterable(),
+        FieldSpec::enumeration("status", &["online", "offline", "error"])
+            .with_default(DefaultValue::Text("offline")),
+        FieldSpec::text("ip_address", 64).filterable(),
+        FieldSpec::text("version", 64),
+        FieldSpec::timestamp("last_seen"),
+    ],
+    ("sensors:read", "sensors:write"),
+);
+
+pub static REPORTS: ResourceSpec = ResourceSpec::owned(
+    "reports",
+    "Report",
+    "Reports",
+    &[
+        NAME,
+        FieldSpec::text("type", 100).required().filterable(),
+        FieldSpec::enumeration("status", &["pending", "completed", "failed"]).read_only(),
+        FieldSpec::of_type("parameters", FieldType::Object),
+        FieldSpec::text("url", 500).read_only(),
+        FieldSpec::text("error", 2000).read_only(),
+    ],
+    ("reports:read", "reports:write"),
+)
+.ops(&[Op::List, Op::Create, Op::Get, Op::Delete]);
+
+pub static PLAYBOOKS: ResourceSpec = ResourceSpec::owned(
+    "playbooks",
+    "Playbook",
+    "Playbooks",
+    &[
+        NAME,
+        DESCRIPTION,
+        FieldSpec::text("trigger", 500).required(),
+        FieldSpec::of_type("actions", FieldType::ObjectList { max_items: 50 }).required(),
+        FieldSpec::boolean("enabled").with_default(DefaultValue::Bool(true)),
+    ],
+    ("playbooks:read", "playbooks:write"),
+);
+
+static PLAYBOOK_PARENT: ParentSpec = ParentSpec {
+    spec: &PLAYBOOKS,
+    column: "playbook_id",
+};
+
+pub static PLAYBOOK_RUNS: ResourceSpec = ResourceSpec::owned(
+    "runs",
+    "PlaybookRun",
+    "Playbooks",
+    &[
+        FieldSpec::text("playbook_id", 64).read_only(),
+        FieldSpec::text("alert_id", 64).read_only().filterable(),
+        FieldSpec::enumeration("status", &["running", "succeeded", "failed"])
+            .read_only()
+            .filterable(),
+        FieldSpec::of_type("results", FieldType::ObjectList { max_items: 50 }).read_only(),
+        FieldSpec::text("error", 4000).read_only(),
+    ],
+    ("playbooks:read", "playbooks:write"),
+)
+.table("playbook_runs")
+.ops(&[Op::List, Op::Get])
+.parent(&PLAYBOOK_PARENT);
+
+pub static LOOKUP_TABLES: ResourceSpec = ResourceSpec::owned(
+    "lookup_tables",
+    "LookupTable",
+    "Lookup Tables",
+    &[
+        NAME,
+        DESCRIPTION,
+        FieldSpec::text_list("columns", 100, 200),
+        FieldSpec::of_type("rows", FieldType::ObjectList { max_items: 100_000 }),
+    ],
+    ("lookup_tables:read", "lookup_tables:write"),
+)
+.tenancy(Tenancy::OwnedOrGlobal);
+
+pub static EVENT_FILTERS: ResourceSpec = ResourceSpec::owned(
+    "security_event_filters",
+    "SecurityEventFilter",
+    "Events",
+    &[
+        NAME,
+        DESCRIPTION,
+        // Field → value pairs an event must all match for the filter to drop it at ingest.
+        FieldSpec::of_type("conditions", FieldType::Object).required(),
+        FieldSpec::boolean("enabled").with_default(DefaultValue::Bool(true)),
+        FieldSpec::int("hits", 0, i64::MAX).read_only(),
+    ],
+    ("events:read", "events:write"),
+)
+.table("event_filters");
+
+/// Every resource the engine serves, in the order the OpenAPI document lists them.
+pub static ALL: &[&ResourceSpec] = &[
+    &TENANTS,
+    &TENANT_GROUPS,
+    &CASES,
+    &CASE_OBSERVABLES,
+    &ALERTS,
+    &CONNECTORS,
+    &QUERIES,
+    &WATCHLISTS,
+    &SENSORS,
+    &REPORTS,
+    &PLAYBOOKS,
+    &PLAYBOOK_RUNS,
+    &LOOKUP_TABLES,
+    &EVENT_FILTERS,
+];
+
+/// Alert types the platform raises, with the fields that identify one alert of the type.
+pub static ALERT_TYPES: &[(&str, &str, &[&str])] = &[(
+    "watchlist_match",
+    "An ingested event carries a value listed on a watchlist",
+    &["watchlist_id", "entry", "event_id"],
+)];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_default_sort_and_filter_names_a_field() {
+        for spec in ALL {
+            assert!(
+                spec.default_sort == "created_at" || spec.field(spec.default_sort).is_some(),
+                "{}",
+                spec.name
+            );
+            if let Some(p) = spec.parent {
+                assert!(spec.field(p.column).is_some(), "{}", spec.name);
+                assert!(p.spec.tenancy.has_tenant_column(), "{}", spec.name);
+            }
+            for f in spec.fields {
+                assert!(
+                    !(f.required && !f.writable),
+                    "{}.{} is required but read-only",
+                    spec.name,
+                    f.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn connector_config_is_never_answered() {
+        assert!(CONNECTORS.visible_fields().all(|f| f.name != "config"));
+    }
+}
