@@ -1,0 +1,202 @@
+//! One search over several tenant indexes: each index is searched with a single pass that
+//! counts, collects its top `from + size` and its intermediate aggregation results; hits are
+//! then merged by the sort order and aggregations by tantivy's distributed merge, exactly as
+//! Elasticsearch merges shards.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::{json, Value};
+use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
+use tantivy::aggregation::{AggregationLimitsGuard, DistributedAggregationCollector};
+use tantivy::collector::{Count, MultiCollector, TopDocs};
+use tantivy::columnar::ColumnType;
+use tantivy::{DocAddress, Searcher};
+
+use super::compile::Compiler;
+use super::fetch::{filter_source, load};
+use super::sort::{compare, FieldKind, FieldTop, SortValue};
+use crate::dsl::{SearchRequest, SortKey, SourceFilter};
+use crate::error::SearchError;
+use crate::schema::{Fields, EVENT};
+use crate::tenants::TenantIndex;
+
+/// Aggregation bounds for one request: memory for buckets (tantivy checks it before filling
+/// histogram gaps, so a 1 ms histogram over a week fails fast instead of allocating), and
+/// bucket count (Elasticsearch's `search.max_buckets` is 65 536).
+const AGG_MEMORY_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const AGG_MAX_BUCKETS: u32 = 65_000;
+
+/// The name hits report in `_index` (Stellar Cyber's event index, per tenant).
+pub fn index_name(tenant: &str) -> String {
+    format!("{}-{tenant}", crate::INDEX_NAME)
+}
+
+struct Hit {
+    tenant: usize,
+    key: SortValue,
+    addr: DocAddress,
+}
+
+pub(crate) fn run(
+    tenants: &[Arc<TenantIndex>],
+    req: &SearchRequest,
+    fields: Fields,
+    started: Instant,
+) -> Result<Value, SearchError> {
+    let limit = req.from + req.size;
+    let desc = req.sort.desc;
+    let agg_limits = AggregationLimitsGuard::new(Some(AGG_MEMORY_BYTES), Some(AGG_MAX_BUCKETS));
+    let mut searchers: Vec<Searcher> = Vec::with_capacity(tenants.len());
+    let mut total: u64 = 0;
+    let mut hits: Vec<Hit> = Vec::new();
+    let mut aggs_acc: Option<IntermediateAggregationResults> = None;
+
+    for (ti, t) in tenants.iter().enumerate() {
+        let searcher = t.reader.searcher();
+        let paths = Arc::clone(&t.text_paths.read());
+        let query = Compiler {
+            fields,
+            text_paths: &paths,
+        }
+        .compile(&req.query);
+
+        let mut multi = MultiCollector::new();
+        let count = multi.add_collector(Count);
+        let (by_score, by_field) = match (&req.sort.key, limit) {
+            (_, 0) => (None, None),
+            (SortKey::Score, _) => (Some(multi.add_collector(TopDocs::with_limit(limit))), None),
+            (key, _) => {
+                let kind = match key {
+                    SortKey::Path { path, keyword } => field_kind(&searcher, path, *keyword),
+                    _ => FieldKind::Timestamp,
+                };
+                let top = FieldTop { kind, desc, limit };
+                (None, Some(multi.add_collector(top)))
+            }
+        };
+        // An index without segments yields an empty intermediate result, which tantivy's merge
+        // (a zip over aggregation names) would treat as "no aggregations": leave it out.
+        let aggs = match &req.aggs {
+            Some(a) if !searcher.segment_readers().is_empty() => Some(multi.add_collector(
+                DistributedAggregationCollector::from_aggs(a.clone(), agg_limits.clone()),
+            )),
+            _ => None,
+        };
+
+        let mut fruit = searcher.search(&*query, &multi)?;
+        total += count.extract(&mut fruit) as u64;
+        if let Some(h) = by_score {
+            hits.extend(h.extract(&mut fruit).into_iter().map(|(s, addr)| Hit {
+                tenant: ti,
+                key: SortValue::Score(s),
+                addr,
+            }));
+        }
+        if let Some(h) = by_field {
+            hits.extend(h.extract(&mut fruit).into_iter().map(|(key, addr)| Hit {
+                tenant: ti,
+                key,
+                addr,
+            }));
+        }
+        if let Some(h) = aggs {
+            let part = h.extract(&mut fruit);
+            match &mut aggs_acc {
+                None => aggs_acc = Some(part),
+                Some(acc) => acc.merge_fruits(part)?,
+            }
+        }
+        searchers.push(searcher);
+    }
+
+    hits.sort_by(|a, b| {
+        compare(&a.key, &b.key, desc).then((a.tenant, a.addr).cmp(&(b.tenant, b.addr)))
+    });
+    let by_score = req.sort.key == SortKey::Score;
+    let max_score = match hits.first() {
+        Some(Hit {
+            key: SortValue::Score(s),
+            ..
+        }) if by_score => json!(s),
+        _ => Value::Null,
+    };
+    let mut out_hits = Vec::with_capacity(req.size.min(hits.len()));
+    for hit in hits.into_iter().skip(req.from).take(req.size) {
+        let stored = load(&searchers[hit.tenant], fields, hit.addr)?;
+        let mut h = serde_json::Map::new();
+        h.insert("_index".into(), json!(index_name(&tenants[hit.tenant].id)));
+        h.insert("_id".into(), json!(stored.id));
+        if by_score {
+            h.insert("_score".into(), hit.key.to_json());
+        } else {
+            h.insert("_score".into(), Value::Null);
+        }
+        match &req.source {
+            SourceFilter::All => {
+                h.insert("_source".into(), stored.source);
+            }
+            SourceFilter::Include(paths) => {
+                h.insert("_source".into(), filter_source(&stored.source, paths));
+            }
+            SourceFilter::None => {}
+        }
+        if !by_score {
+            h.insert("sort".into(), json!([hit.key.to_json()]));
+        }
+        out_hits.push(Value::Object(h));
+    }
+
+    let mut response = json!({
+        "took": started.elapsed().as_millis() as u64,
+        "timed_out": false,
+        "_shards": {
+            "total": tenants.len(),
+            "successful": tenants.len(),
+            "skipped": 0,
+            "failed": 0,
+        },
+        "hits": {
+            "total": {"value": total, "relation": "eq"},
+            "max_score": max_score,
+            "hits": out_hits,
+        },
+    });
+    if let Some(req_aggs) = &req.aggs {
+        let results = aggs_acc
+            .unwrap_or_default()
+            .into_final_result(req_aggs.clone(), agg_limits)?;
+        let value = serde_json::to_value(results)
+            .map_err(|e| SearchError::invalid(format!("aggregation results: {e}")))?;
+        response["aggregations"] = value;
+    }
+    Ok(response)
+}
+
+/// Numeric if any segment holds numbers at the path (unless the request said otherwise).
+fn field_kind(searcher: &Searcher, path: &str, keyword: Option<bool>) -> FieldKind {
+    let numeric = match keyword {
+        Some(k) => !k,
+        None => {
+            let name = format!("{EVENT}.{path}");
+            searcher.segment_readers().iter().any(|seg| {
+                seg.fast_fields()
+                    .dynamic_column_handles(&name)
+                    .map(|handles| {
+                        handles.iter().any(|h| {
+                            matches!(
+                                h.column_type(),
+                                ColumnType::I64 | ColumnType::U64 | ColumnType::F64
+                            )
+                        })
+                    })
+                    .unwrap_or(false)
+            })
+        }
+    };
+    if numeric {
+        FieldKind::Numeric(path.to_owned())
+    } else {
+        FieldKind::Keyword(path.to_owned())
+    }
+}

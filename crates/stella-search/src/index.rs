@@ -1,0 +1,394 @@
+//! `EventIndex`: the public handle. Writes go WAL first (durable on return), then to the
+//! indexer thread; reads go straight to the tenant indexes' readers.
+
+use std::fs::{self, File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use fs4::fs_std::FileExt;
+use parking_lot::Mutex;
+use serde_json::Value;
+use stella_core::TenantFilter;
+
+use crate::error::SearchError;
+use crate::event::{check_shape, timestamp_of, valid_event_id, valid_tenant_id, IdGen};
+use crate::exec::{fetch, search};
+use crate::indexer::{Indexer, Msg, Reply};
+use crate::options::IndexOptions;
+use crate::recovery;
+use crate::schema::{self, Fields};
+use crate::tenants::{dir_bytes, Tenants};
+use crate::wal::record::{Kind, RecordBuf, RECORD_SPLIT_BYTES};
+use crate::wal::{SealedSegments, Wal};
+
+/// An event that `ingest` accepted (and made durable), for the caller's follow-up work such as
+/// watchlist matching.
+#[derive(Debug, Clone)]
+pub struct AcceptedEvent {
+    pub id: String,
+    pub timestamp_ms: i64,
+    /// Shared with the indexer, so handing it back costs no copy.
+    pub source: Arc<Value>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct IngestOutcome {
+    pub ingested: usize,
+    pub failed: usize,
+    /// One message per refused event, e.g. `events[3]: must be a JSON object`.
+    pub errors: Vec<String>,
+    pub accepted: Vec<AcceptedEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantUsage {
+    pub tenant_id: String,
+    /// Searchable events (as of the last refresh).
+    pub docs: u64,
+    /// Bytes of the tenant's index files on disk (the shared WAL is not counted).
+    pub bytes: u64,
+}
+
+/// The event index. Cheap to clone; all clones share one set of indexes and one indexer thread.
+#[derive(Clone)]
+pub struct EventIndex {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    opts: IndexOptions,
+    fields: Fields,
+    ids: IdGen,
+    tenants: Arc<Tenants>,
+    wal: Wal,
+    control: SyncSender<Msg>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    closed: AtomicBool,
+    /// Held (advisory lock) for as long as the index is open.
+    _lock: File,
+}
+
+impl EventIndex {
+    /// Opens or creates the index in `dir`, replaying the write-ahead log.
+    pub fn open(dir: &Path, opts: IndexOptions) -> Result<EventIndex, SearchError> {
+        let opts = opts.normalized();
+        fs::create_dir_all(dir)
+            .map_err(|e| SearchError::io(format!("creating {}", dir.display()), e))?;
+        let lock = lock_dir(dir)?;
+        let (schema, fields) = schema::build();
+        let tenants = Arc::new(Tenants::new(
+            dir.join("tenants"),
+            schema,
+            opts.search_threads,
+        )?);
+        let wal_dir = dir.join("wal");
+        fs::create_dir_all(&wal_dir)
+            .map_err(|e| SearchError::io(format!("creating {}", wal_dir.display()), e))?;
+
+        let mut indexer = Indexer::new(Arc::clone(&tenants), fields, opts.clone());
+        let recovered = recovery::replay(&wal_dir, &mut indexer)?;
+        if recovered.records_replayed > 0 {
+            tracing::info!(
+                records = recovered.records_replayed,
+                "replayed write-ahead log"
+            );
+        }
+        let sealed = Arc::new(SealedSegments::new(wal_dir.clone(), recovered.sealed));
+        indexer
+            .commit_all(Some(&sealed))
+            .map_err(|e| SearchError::Index(tantivy::TantivyError::InternalError(e)))?;
+
+        let (tx, rx) = sync_channel(opts.queue_batches);
+        let wal = Wal::start(
+            wal_dir,
+            opts.wal_segment_bytes,
+            recovered.next_lsn,
+            Arc::clone(&sealed),
+            tx.clone(),
+        )?;
+        let thread = std::thread::Builder::new()
+            .name("stella-search-indexer".into())
+            .spawn(move || indexer.run(rx, sealed))
+            .map_err(|e| SearchError::io("starting the indexer thread", e))?;
+        Ok(EventIndex {
+            inner: Arc::new(Inner {
+                dir: dir.to_owned(),
+                opts,
+                fields,
+                ids: IdGen::new(),
+                tenants,
+                wal,
+                control: tx,
+                thread: Mutex::new(Some(thread)),
+                closed: AtomicBool::new(false),
+                _lock: lock,
+            }),
+        })
+    }
+
+    /// The directory this index lives in.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// Validates and stores a bulk of events for one tenant. Blocking: returns once every
+    /// accepted event is fsynced in the write-ahead log (callers sharing the moment share the
+    /// fsync). Events become searchable at the next refresh (background, every
+    /// `commit_interval_ms`, or `refresh()`).
+    ///
+    /// Ids are always assigned here (32 lowercase hex); an event carrying `_id` is refused,
+    /// as Elasticsearch refuses metadata fields inside a document.
+    pub fn ingest(
+        &self,
+        tenant_id: &str,
+        docs: Vec<Value>,
+        now_ms: i64,
+    ) -> Result<IngestOutcome, SearchError> {
+        self.check_open()?;
+        check_tenant(tenant_id)?;
+        let opts = &self.inner.opts;
+        if docs.len() > opts.max_bulk {
+            return Err(SearchError::invalid(format!(
+                "a bulk of {} events is more than the limit of {}",
+                docs.len(),
+                opts.max_bulk
+            )));
+        }
+        let tenant: Arc<str> = Arc::from(tenant_id);
+        let mut out = IngestOutcome::default();
+        let mut records = vec![RecordBuf::new(Kind::Add, Arc::clone(&tenant))];
+        for (i, doc) in docs.into_iter().enumerate() {
+            let rec = match records.last_mut() {
+                Some(r) if r.len() < RECORD_SPLIT_BYTES => r,
+                _ => {
+                    records.push(RecordBuf::new(Kind::Add, Arc::clone(&tenant)));
+                    records
+                        .last_mut()
+                        .ok_or_else(|| SearchError::invalid("no record"))?
+                }
+            };
+            match prepare(rec, doc, now_ms, opts, &self.inner.ids) {
+                Ok(accepted) => out.accepted.push(accepted),
+                Err(msg) => out.errors.push(format!("events[{i}]: {msg}")),
+            }
+        }
+        out.ingested = out.accepted.len();
+        out.failed = out.errors.len();
+        records.retain(|r| !r.is_empty());
+        if !records.is_empty() {
+            self.inner.wal.append(records)?;
+        }
+        Ok(out)
+    }
+
+    /// Makes everything acknowledged so far searchable (commit and reader reload), like
+    /// Elasticsearch's `_refresh`.
+    pub fn refresh(&self) -> Result<(), SearchError> {
+        self.check_open()?;
+        self.ask(Msg::Refresh)
+    }
+
+    /// Elasticsearch `_search` over the tenants `filter` allows. `now_ms` anchors date math
+    /// such as `now-24h`.
+    pub fn search(
+        &self,
+        filter: &TenantFilter,
+        body: &Value,
+        now_ms: i64,
+    ) -> Result<Value, SearchError> {
+        let started = Instant::now();
+        let req = crate::dsl::parse_request(body, now_ms)?;
+        let mut indexes = Vec::new();
+        for id in self.inner.tenants.allowed(filter) {
+            if let Some(t) = self.inner.tenants.get(&id)? {
+                indexes.push(t);
+            }
+        }
+        search::run(&indexes, &req, self.inner.fields, started)
+    }
+
+    /// One event by id, within the tenants `filter` allows: `(tenant_id, source)`.
+    pub fn get(
+        &self,
+        filter: &TenantFilter,
+        id: &str,
+    ) -> Result<Option<(String, Value)>, SearchError> {
+        if !valid_event_id(id) {
+            return Ok(None);
+        }
+        for tenant in self.inner.tenants.allowed(filter) {
+            let Some(t) = self.inner.tenants.get(&tenant)? else {
+                continue;
+            };
+            let searcher = t.reader.searcher();
+            if let Some((addr, _)) = fetch::find(&searcher, self.inner.fields, id)? {
+                let stored = fetch::load(&searcher, self.inner.fields, addr)?;
+                return Ok(Some((tenant, stored.source)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Replaces the source of an existing (searchable) event, keeping its id; durable on
+    /// return, searchable after the next refresh. If the new source has no timestamp, the
+    /// event keeps its old one. `NotFound` if the tenant has no such event.
+    pub fn replace(&self, tenant_id: &str, id: &str, source: Value) -> Result<(), SearchError> {
+        self.check_open()?;
+        check_tenant(tenant_id)?;
+        if !valid_event_id(id) {
+            return Err(SearchError::NotFound);
+        }
+        let Some(t) = self.inner.tenants.get(tenant_id)? else {
+            return Err(SearchError::NotFound);
+        };
+        let Some((_, old_ts)) = fetch::find(&t.reader.searcher(), self.inner.fields, id)? else {
+            return Err(SearchError::NotFound);
+        };
+        let opts = &self.inner.opts;
+        check_shape(&source, opts.max_doc_depth).map_err(SearchError::Invalid)?;
+        let ts = timestamp_of(&source, old_ts).map_err(SearchError::Invalid)?;
+        let mut rec = RecordBuf::new(Kind::Replace, Arc::from(tenant_id));
+        let value = Arc::new(source);
+        rec.push(id.to_owned(), ts, Arc::clone(&value), |buf| {
+            write_json(buf, &value, opts.max_doc_bytes)
+        })
+        .map_err(SearchError::Invalid)?;
+        self.inner.wal.append(vec![rec])
+    }
+
+    /// Searchable events and bytes on disk per tenant `filter` allows.
+    pub fn usage(&self, filter: &TenantFilter) -> Result<Vec<TenantUsage>, SearchError> {
+        let mut out = Vec::new();
+        for tenant in self.inner.tenants.allowed(filter) {
+            let Some(t) = self.inner.tenants.get(&tenant)? else {
+                continue;
+            };
+            out.push(TenantUsage {
+                docs: t.reader.searcher().num_docs(),
+                bytes: dir_bytes(&t.dir),
+                tenant_id: tenant,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Commits everything and stops the indexer thread. Later writes answer `Closed`; searches
+    /// still work on what was committed. Calling it again does nothing.
+    pub fn close(&self) -> Result<(), SearchError> {
+        self.inner.shutdown(Msg::Close)
+    }
+
+    /// Stops the indexer without committing, leaving the directory as a crash would.
+    #[cfg(test)]
+    pub(crate) fn abandon(&self) -> Result<(), SearchError> {
+        self.inner.shutdown(Msg::Abandon)
+    }
+
+    fn check_open(&self) -> Result<(), SearchError> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(SearchError::Closed("close() was called".into()));
+        }
+        Ok(())
+    }
+
+    fn ask(&self, msg: fn(Reply) -> Msg) -> Result<(), SearchError> {
+        let (tx, rx) = sync_channel(1);
+        let stopped = || SearchError::Closed("the indexer thread has stopped".into());
+        self.inner.control.send(msg(tx)).map_err(|_| stopped())?;
+        rx.recv()
+            .map_err(|_| stopped())?
+            .map_err(|e| SearchError::Index(tantivy::TantivyError::InternalError(e)))
+    }
+}
+
+impl Inner {
+    fn shutdown(&self, msg: fn(Reply) -> Msg) -> Result<(), SearchError> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        self.wal.stop("close() was called");
+        let (tx, rx) = sync_channel(1);
+        let sent = self.control.send(msg(tx)).is_ok();
+        let result = if sent { rx.recv().ok() } else { None };
+        if let Some(handle) = self.thread.lock().take() {
+            let _ = handle.join();
+        }
+        match result {
+            Some(Ok(())) => Ok(()),
+            Some(Err(e)) => Err(SearchError::Index(tantivy::TantivyError::InternalError(e))),
+            None => Err(SearchError::Closed("the indexer thread had stopped".into())),
+        }
+    }
+}
+
+impl Drop for Inner {
+    /// Dropping the last handle is a graceful close.
+    fn drop(&mut self) {
+        if let Err(e) = self.shutdown(Msg::Close) {
+            tracing::error!(error = %e, "closing the event index on drop failed");
+        }
+    }
+}
+
+fn check_tenant(tenant_id: &str) -> Result<(), SearchError> {
+    if valid_tenant_id(tenant_id) {
+        Ok(())
+    } else {
+        Err(SearchError::invalid(format!(
+            "invalid tenant id {tenant_id:?}: use 1 to 64 of A-Z a-z 0-9 _ -"
+        )))
+    }
+}
+
+/// Checks one event and appends it to the record; the message says why it was refused.
+fn prepare(
+    rec: &mut RecordBuf,
+    doc: Value,
+    now_ms: i64,
+    opts: &IndexOptions,
+    ids: &IdGen,
+) -> Result<AcceptedEvent, String> {
+    check_shape(&doc, opts.max_doc_depth)?;
+    let ts = timestamp_of(&doc, now_ms)?;
+    let id = ids.next(now_ms);
+    let value = Arc::new(doc);
+    rec.push(id.clone(), ts, Arc::clone(&value), |buf| {
+        write_json(buf, &value, opts.max_doc_bytes)
+    })?;
+    Ok(AcceptedEvent {
+        id,
+        timestamp_ms: ts,
+        source: value,
+    })
+}
+
+/// Serializes straight into the record; over the size limit, the caller rolls it back.
+fn write_json(buf: &mut Vec<u8>, v: &Value, max: usize) -> Result<(), String> {
+    let start = buf.len();
+    serde_json::to_writer(&mut *buf, v).map_err(|e| format!("cannot serialize: {e}"))?;
+    let len = buf.len() - start;
+    if len > max {
+        return Err(format!("is {len} bytes, more than the limit of {max}"));
+    }
+    Ok(())
+}
+
+fn lock_dir(dir: &Path) -> Result<File, SearchError> {
+    let path = dir.join("LOCK");
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| SearchError::io(format!("opening {}", path.display()), e))?;
+    match f.try_lock_exclusive() {
+        Ok(true) => Ok(f),
+        Ok(false) => Err(SearchError::Locked(dir.display().to_string())),
+        Err(e) => Err(SearchError::io(format!("locking {}", path.display()), e)),
+    }
+}

@@ -1,0 +1,271 @@
+//! The indexer thread: owns every tenant's `IndexWriter`, applies durable WAL records in order,
+//! and commits on a timer or on `refresh`. Tantivy's own worker threads do the indexing work;
+//! this thread only routes documents and commits, so ingest callers never wait for a commit.
+//!
+//! Each tenant commit stores the last WAL sequence number applied (see `CommitPayload`). All
+//! dirty tenants are committed together, so after a successful round every record up to that
+//! number is in some commit and the WAL segments before it can go.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tantivy::indexer::IndexWriterOptions;
+use tantivy::{IndexWriter, Term};
+
+use crate::doc::{EventDoc, TextPaths};
+use crate::error::SearchError;
+use crate::options::IndexOptions;
+use crate::schema::Fields;
+use crate::tenants::{CommitPayload, TenantIndex, Tenants};
+use crate::wal::record::{DocMeta, Kind, RecordBuf};
+use crate::wal::SealedSegments;
+
+/// A durable WAL record on its way into the index.
+pub(crate) struct IndexOp {
+    pub lsn: u64,
+    pub kind: Kind,
+    pub tenant: Arc<str>,
+    pub frame: Arc<Vec<u8>>,
+    pub docs: Vec<DocMeta>,
+}
+
+impl IndexOp {
+    pub fn from_record(lsn: u64, rec: RecordBuf) -> IndexOp {
+        IndexOp {
+            lsn,
+            kind: rec.kind,
+            tenant: rec.tenant,
+            frame: Arc::new(rec.buf),
+            docs: rec.docs,
+        }
+    }
+}
+
+pub(crate) type Reply = SyncSender<Result<(), String>>;
+
+pub(crate) enum Msg {
+    Apply(IndexOp),
+    /// Commit everything applied so far and reload the readers.
+    Refresh(Reply),
+    /// Commit, then stop.
+    Close(Reply),
+    /// Stop without committing, as a crash would (tests only).
+    #[cfg(test)]
+    Abandon(Reply),
+}
+
+struct TenantWriter {
+    index: Arc<TenantIndex>,
+    writer: IndexWriter<EventDoc>,
+    /// Records up to this lsn are in the last commit (replay skips them).
+    committed_lsn: u64,
+    dirty: bool,
+    paths: TextPaths,
+}
+
+pub(crate) struct Indexer {
+    tenants: Arc<Tenants>,
+    fields: Fields,
+    opts: IndexOptions,
+    writers: HashMap<Arc<str>, TenantWriter>,
+    applied_lsn: u64,
+    committed_lsn: u64,
+    /// Set when a record could not be applied: the WAL is then kept (nothing released) until a
+    /// restart replays it.
+    failed: Option<String>,
+}
+
+impl Indexer {
+    pub fn new(tenants: Arc<Tenants>, fields: Fields, opts: IndexOptions) -> Indexer {
+        Indexer {
+            tenants,
+            fields,
+            opts,
+            writers: HashMap::new(),
+            applied_lsn: 0,
+            committed_lsn: 0,
+            failed: None,
+        }
+    }
+
+    fn writer(&mut self, tenant: &Arc<str>) -> Result<&mut TenantWriter, SearchError> {
+        if !self.writers.contains_key(tenant) {
+            let index = self.tenants.get_or_create(tenant)?;
+            let committed = index.committed()?;
+            let options = IndexWriterOptions::builder()
+                .num_worker_threads(self.opts.indexing_threads)
+                .memory_budget_per_thread(
+                    self.opts.writer_memory_bytes / self.opts.indexing_threads,
+                )
+                .num_merge_threads(1)
+                .build();
+            let writer = index.index.writer_with_options(options)?;
+            self.writers.insert(
+                Arc::clone(tenant),
+                TenantWriter {
+                    index,
+                    writer,
+                    committed_lsn: committed.wal_lsn,
+                    dirty: false,
+                    paths: TextPaths::from_paths(committed.text_paths),
+                },
+            );
+        }
+        self.writers
+            .get_mut(tenant)
+            .ok_or_else(|| SearchError::invalid("tenant writer vanished"))
+    }
+
+    /// Whether replay must apply this record (the tenant's last commit does not include it).
+    pub fn needs(&mut self, tenant: &str, lsn: u64) -> Result<bool, SearchError> {
+        if !crate::event::valid_tenant_id(tenant) {
+            return Err(SearchError::Corrupt(format!(
+                "WAL record {lsn} names an invalid tenant {tenant:?}"
+            )));
+        }
+        let tenant: Arc<str> = Arc::from(tenant);
+        Ok(lsn > self.writer(&tenant)?.committed_lsn)
+    }
+
+    /// Replay passed over a record that is already committed.
+    pub fn skip(&mut self, lsn: u64) {
+        self.applied_lsn = self.applied_lsn.max(lsn);
+    }
+
+    /// Applies one record (live, or replayed at startup).
+    pub fn apply(&mut self, op: IndexOp) {
+        if let Err(e) = self.try_apply(&op) {
+            let why = format!(
+                "indexing WAL record {} for tenant {} failed: {e}",
+                op.lsn, op.tenant
+            );
+            tracing::error!("{why}");
+            self.failed.get_or_insert(why);
+        }
+        self.applied_lsn = self.applied_lsn.max(op.lsn);
+    }
+
+    fn try_apply(&mut self, op: &IndexOp) -> Result<(), SearchError> {
+        let fields = self.fields;
+        let tw = self.writer(&op.tenant)?;
+        if op.lsn <= tw.committed_lsn {
+            return Ok(()); // replay of something the index already has
+        }
+        for d in &op.docs {
+            if op.kind == Kind::Replace {
+                tw.writer
+                    .delete_term(Term::from_field_text(fields.id, &d.id));
+            }
+            tw.paths.add(&d.value);
+            tw.writer.add_document(EventDoc {
+                fields,
+                id: d.id.clone(),
+                ts_ms: d.ts_ms,
+                value: Arc::clone(&d.value),
+                frame: Arc::clone(&op.frame),
+                json: d.json.clone(),
+            })?;
+        }
+        tw.dirty = true;
+        Ok(())
+    }
+
+    fn dirty(&self) -> bool {
+        self.writers.values().any(|w| w.dirty)
+    }
+
+    /// Commits every tenant with new documents, makes them searchable, and releases WAL
+    /// segments that are now fully committed.
+    pub fn commit_all(&mut self, wal: Option<&SealedSegments>) -> Result<(), String> {
+        let lsn = self.applied_lsn;
+        let mut errors = Vec::new();
+        for (tenant, tw) in self.writers.iter_mut().filter(|(_, w)| w.dirty) {
+            match commit_one(tw, lsn) {
+                Ok(()) => {}
+                Err(e) => errors.push(format!("tenant {tenant}: {e}")),
+            }
+        }
+        if let Some(why) = &self.failed {
+            errors.push(why.clone());
+        }
+        if !errors.is_empty() {
+            let msg = errors.join("; ");
+            tracing::error!(error = %msg, "commit failed; WAL kept for replay");
+            return Err(msg);
+        }
+        self.committed_lsn = lsn;
+        if let Some(wal) = wal {
+            wal.release_upto(self.committed_lsn);
+        }
+        Ok(())
+    }
+
+    /// The thread body. `interval` of zero means commit only when asked.
+    pub fn run(mut self, rx: Receiver<Msg>, wal: Arc<SealedSegments>) {
+        let interval = (self.opts.commit_interval_ms > 0)
+            .then(|| Duration::from_millis(self.opts.commit_interval_ms));
+        let mut deadline: Option<Instant> = None;
+        loop {
+            let msg = match deadline {
+                Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now())),
+                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            match msg {
+                Ok(Msg::Apply(op)) => {
+                    self.apply(op);
+                    if let (None, Some(i)) = (deadline, interval) {
+                        deadline = Some(Instant::now() + i);
+                    }
+                }
+                Ok(Msg::Refresh(reply)) => {
+                    let _ = reply.send(self.commit_all(Some(&wal)));
+                    deadline = None;
+                }
+                Ok(Msg::Close(reply)) => {
+                    let res = self.commit_all(Some(&wal));
+                    drop(self.writers);
+                    let _ = reply.send(res);
+                    return;
+                }
+                #[cfg(test)]
+                Ok(Msg::Abandon(reply)) => {
+                    drop(self.writers);
+                    let _ = reply.send(Ok(()));
+                    return;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    let _ = self.commit_all(Some(&wal));
+                    return;
+                }
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                if self.dirty() {
+                    // Errors are logged inside and returned again by the next refresh.
+                    let _ = self.commit_all(Some(&wal));
+                }
+                deadline = None;
+            }
+        }
+    }
+}
+
+fn commit_one(tw: &mut TenantWriter, lsn: u64) -> Result<(), SearchError> {
+    let mut paths: Vec<String> = tw.paths.paths.iter().cloned().collect();
+    paths.sort();
+    let payload = serde_json::to_string(&CommitPayload {
+        wal_lsn: lsn,
+        text_paths: paths.clone(),
+    })
+    .map_err(|e| SearchError::invalid(format!("commit payload: {e}")))?;
+    let mut prepared = tw.writer.prepare_commit()?;
+    prepared.set_payload(&payload);
+    prepared.commit()?;
+    tw.committed_lsn = lsn;
+    tw.dirty = false;
+    tw.index.reader.reload()?;
+    *tw.index.text_paths.write() = Arc::new(paths);
+    Ok(())
+}

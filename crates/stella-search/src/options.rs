@@ -1,0 +1,67 @@
+//! Tunables of an `EventIndex`, with defaults sized for the two-core target machine.
+
+/// Options for [`crate::EventIndex::open`].
+#[derive(Debug, Clone)]
+pub struct IndexOptions {
+    /// Most events one `ingest` call may carry; a larger bulk is refused whole.
+    pub max_bulk: usize,
+    /// Background commit period (near-real-time visibility). `0` disables background commits:
+    /// only `refresh()` and `close()` commit (tests use this to control timing).
+    pub commit_interval_ms: u64,
+    /// Indexing memory per tenant writer, split between its indexing threads. Tantivy flushes a
+    /// segment when a thread's share fills, so larger means fewer, bigger segments.
+    pub writer_memory_bytes: usize,
+    /// Indexing threads per tenant writer.
+    pub indexing_threads: usize,
+    /// Largest accepted event, serialized.
+    pub max_doc_bytes: usize,
+    /// Deepest accepted nesting of objects/arrays in an event.
+    pub max_doc_depth: usize,
+    /// A write-ahead-log segment is sealed and a new one started past this size.
+    pub wal_segment_bytes: u64,
+    /// Batches waiting for the indexer before `ingest` callers are made to wait (backpressure).
+    pub queue_batches: usize,
+    /// Threads one search spreads its segments over (one pool shared by all tenant indexes).
+    /// On two cores, two halves the latency of large aggregations on an idle machine.
+    pub search_threads: usize,
+}
+
+impl Default for IndexOptions {
+    fn default() -> Self {
+        IndexOptions {
+            max_bulk: 10_000,
+            commit_interval_ms: 1_000,
+            writer_memory_bytes: 256 * 1024 * 1024,
+            indexing_threads: 2,
+            max_doc_bytes: 1024 * 1024,
+            max_doc_depth: 20,
+            wal_segment_bytes: 64 * 1024 * 1024,
+            queue_batches: 32,
+            search_threads: 2,
+        }
+    }
+}
+
+/// Tantivy refuses less than 15 MB per indexing thread.
+pub(crate) const MIN_MEMORY_PER_THREAD: usize = 15_000_000;
+
+impl IndexOptions {
+    /// The values actually used: zero or too-small settings are raised to something workable
+    /// instead of failing deep inside tantivy.
+    pub(crate) fn normalized(&self) -> IndexOptions {
+        let threads = self.indexing_threads.clamp(1, 8);
+        IndexOptions {
+            max_bulk: self.max_bulk.max(1),
+            commit_interval_ms: self.commit_interval_ms,
+            writer_memory_bytes: self
+                .writer_memory_bytes
+                .max(MIN_MEMORY_PER_THREAD * threads),
+            indexing_threads: threads,
+            max_doc_bytes: self.max_doc_bytes.max(64),
+            max_doc_depth: self.max_doc_depth.max(1),
+            wal_segment_bytes: self.wal_segment_bytes.max(4096),
+            queue_batches: self.queue_batches.max(1),
+            search_threads: self.search_threads.clamp(1, 16),
+        }
+    }
+}

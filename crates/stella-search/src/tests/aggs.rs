@@ -1,0 +1,146 @@
+//! Aggregations, merged across tenant indexes.
+
+use serde_json::{json, Value};
+
+use super::*;
+
+/// Tenant a: 3 login_failure + 1 malware; tenant b: 2 login_failure + 4 dns. Times are spread
+/// over hours of 2024-05-01.
+fn two_tenants() -> Fixture {
+    let f = fixture();
+    let t0 = NOW - 12 * HOUR; // 2024-05-01T00:00:00Z
+    let a: Vec<Value> = vec![
+        json!({"timestamp": t0 + 10 * 60_000, "event_type": "login_failure", "severity": 5, "host": "h1"}),
+        json!({"timestamp": t0 + 20 * 60_000, "event_type": "login_failure", "severity": 7, "host": "h2"}),
+        json!({"timestamp": t0 + HOUR + 5, "event_type": "login_failure", "severity": 3, "host": "h1"}),
+        json!({"timestamp": t0 + 3 * HOUR, "event_type": "malware", "severity": 10, "host": "h3"}),
+    ];
+    let b: Vec<Value> = vec![
+        json!({"timestamp": t0 + 30 * 60_000, "event_type": "login_failure", "severity": 1, "host": "h1"}),
+        json!({"timestamp": t0 + HOUR, "event_type": "login_failure", "severity": 2, "host": "h9"}),
+        json!({"timestamp": t0 + HOUR + 1, "event_type": "dns", "severity": 2, "host": "h9"}),
+        json!({"timestamp": t0 + 3 * HOUR + 1, "event_type": "dns", "severity": 4, "host": "h9"}),
+        json!({"timestamp": t0 + 3 * HOUR + 2, "event_type": "dns", "severity": 4, "host": "h9"}),
+        json!({"timestamp": t0 + 3 * HOUR + 3, "event_type": "dns", "severity": 4, "host": "h9"}),
+    ];
+    assert_eq!(f.index.ingest("a", a, NOW).unwrap().ingested, 4);
+    assert_eq!(f.index.ingest("b", b, NOW).unwrap().ingested, 6);
+    f.index.refresh().unwrap();
+    f
+}
+
+fn buckets(resp: &Value, name: &str) -> Vec<(Value, u64)> {
+    resp["aggregations"][name]["buckets"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no buckets for {name} in {resp}"))
+        .iter()
+        .map(|b| (b["key"].clone(), b["doc_count"].as_u64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn terms_counts_merge_across_tenants() {
+    let f = two_tenants();
+    let body = json!({"size": 0, "aggs": {"types": {"terms": {"field": "event_type"}}}});
+    let resp = search(&f.index, &TenantFilter::All, body.clone());
+    assert_eq!(total(&resp), 10);
+    assert!(hits(&resp).is_empty());
+    assert_eq!(
+        buckets(&resp, "types"),
+        [
+            (json!("login_failure"), 5),
+            (json!("dns"), 4),
+            (json!("malware"), 1)
+        ]
+    );
+    let resp = search(&f.index, &only(&["a"]), body);
+    assert_eq!(
+        buckets(&resp, "types"),
+        [(json!("login_failure"), 3), (json!("malware"), 1)]
+    );
+    // size limits buckets; a query limits the documents counted.
+    let resp = search(
+        &f.index,
+        &TenantFilter::All,
+        json!({"query": {"range": {"severity": {"gte": 4}}}, "size": 0,
+               "aggregations": {"types": {"terms": {"field": "event_type.keyword", "size": 1}}}}),
+    );
+    assert_eq!(buckets(&resp, "types"), [(json!("dns"), 3)]);
+}
+
+#[test]
+fn date_histogram_buckets_by_hour_and_day() {
+    let f = two_tenants();
+    let resp = search(
+        &f.index,
+        &TenantFilter::All,
+        json!({"size": 0, "query": {"range": {"timestamp": {"gte": "now-24h"}}},
+               "aggs": {"per_hour": {"date_histogram": {"field": "@timestamp", "fixed_interval": "1h"}}}}),
+    );
+    let t0 = NOW - 12 * HOUR;
+    assert_eq!(
+        buckets(&resp, "per_hour"),
+        [
+            (json!(t0 as f64), 3),
+            (json!((t0 + HOUR) as f64), 3),
+            (json!((t0 + 2 * HOUR) as f64), 0),
+            (json!((t0 + 3 * HOUR) as f64), 4),
+        ]
+    );
+    assert_eq!(
+        resp["aggregations"]["per_hour"]["buckets"][0]["key_as_string"],
+        "2024-05-01T00:00:00Z"
+    );
+    let resp = search(
+        &f.index,
+        &TenantFilter::All,
+        json!({"size": 0, "aggs": {"per_day": {"date_histogram": {"field": "timestamp", "calendar_interval": "day", "min_doc_count": 1}}}}),
+    );
+    assert_eq!(buckets(&resp, "per_day"), [(json!(t0 as f64), 10)]);
+}
+
+#[test]
+fn sub_aggregations_and_metrics_merge_too() {
+    let f = two_tenants();
+    let resp = search(
+        &f.index,
+        &TenantFilter::All,
+        json!({"size": 0, "aggs": {
+            "types": {"terms": {"field": "event_type"},
+                      "aggs": {"max_sev": {"max": {"field": "severity"}},
+                               "hosts": {"terms": {"field": "host"}}}},
+            "avg_sev": {"avg": {"field": "severity"}},
+            "hosts": {"cardinality": {"field": "host"}},
+            "sev_stats": {"stats": {"field": "severity"}},
+            "count": {"value_count": {"field": "severity"}}
+        }}),
+    );
+    let aggs = &resp["aggregations"];
+    assert_eq!(aggs["avg_sev"]["value"], json!(4.2));
+    assert_eq!(aggs["count"]["value"], json!(10.0));
+    assert_eq!(aggs["sev_stats"]["max"], json!(10.0));
+    assert_eq!(aggs["sev_stats"]["min"], json!(1.0));
+    assert_eq!(aggs["hosts"]["value"].as_f64().map(f64::round), Some(4.0));
+    let types = aggs["types"]["buckets"].as_array().unwrap();
+    let login = types.iter().find(|b| b["key"] == "login_failure").unwrap();
+    assert_eq!(login["max_sev"]["value"], json!(7.0));
+    let login_hosts: Vec<(Value, u64)> = login["hosts"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["key"].clone(), b["doc_count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(login_hosts[0], (json!("h1"), 3));
+    assert_eq!(login_hosts.iter().map(|(_, c)| c).sum::<u64>(), 5);
+}
+
+#[test]
+fn no_aggregations_key_unless_asked() {
+    let f = two_tenants();
+    let resp = search(
+        &f.index,
+        &TenantFilter::All,
+        json!({"query": {"match_all": {}}}),
+    );
+    assert!(resp.get("aggregations").is_none());
+}

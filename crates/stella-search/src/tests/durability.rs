@@ -1,0 +1,220 @@
+//! What was acknowledged survives a crash; what was torn mid-write is ignored.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use super::*;
+use crate::{IndexOptions, SearchError};
+
+fn batch(range: std::ops::Range<i64>) -> Vec<Value> {
+    range
+        .map(|n| json!({"n": n, "msg": format!("event number {n}")}))
+        .collect()
+}
+
+fn all_ns(ix: &crate::EventIndex) -> Vec<i64> {
+    let resp = search(ix, &TenantFilter::All, json!({"sort": "n", "size": 1000}));
+    assert_eq!(total(&resp) as usize, hits(&resp).len());
+    ns(&resp)
+}
+
+fn wal_segments(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = fs::read_dir(dir.join("wal"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wal"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn acknowledged_events_survive_a_crash() {
+    let f = fixture();
+    let first = f.index.ingest("a", batch(0..3), NOW).unwrap();
+    f.index.refresh().unwrap();
+    // Acknowledged, never committed: only the WAL has these.
+    f.index.ingest("a", batch(3..5), NOW).unwrap();
+    f.index.ingest("b", batch(5..7), NOW).unwrap();
+    f.index.abandon().unwrap();
+    drop(f.index);
+
+    let ix = reopen(f.dir.path());
+    // Open replays and commits, so no refresh is needed; nothing is duplicated.
+    assert_eq!(all_ns(&ix), [0, 1, 2, 3, 4, 5, 6]);
+    let (tenant, src) = ix
+        .get(&TenantFilter::All, &first.accepted[0].id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (tenant.as_str(), src),
+        ("a", json!({"n": 0, "msg": "event number 0"}))
+    );
+    assert_eq!(matching(&ix, json!({"match": {"msg": "number"}})).len(), 7);
+    drop(ix);
+    // A second restart replays nothing twice.
+    assert_eq!(all_ns(&reopen(f.dir.path())), [0, 1, 2, 3, 4, 5, 6]);
+}
+
+#[test]
+fn a_copy_taken_while_running_opens_with_everything_acknowledged() {
+    let f = fixture();
+    f.index.ingest("a", batch(0..2), NOW).unwrap();
+    f.index.refresh().unwrap();
+    f.index.ingest("a", batch(2..4), NOW).unwrap();
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(f.dir.path(), copy.path());
+    let ix = reopen(copy.path());
+    assert_eq!(all_ns(&ix), [0, 1, 2, 3]);
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for e in fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_torn_tail_is_ignored_and_cut_off() {
+    let f = fixture();
+    f.index.ingest("a", batch(0..2), NOW).unwrap();
+    f.index.abandon().unwrap();
+    drop(f.index);
+    let last = wal_segments(f.dir.path()).pop().unwrap();
+    // Half a frame: a length promising more bytes than follow.
+    OpenOptions::new()
+        .append(true)
+        .open(&last)
+        .unwrap()
+        .write_all(&[200, 0, 0, 0, 1, 2, 3, 4, 9, 9])
+        .unwrap();
+
+    let ix = reopen(f.dir.path());
+    assert_eq!(all_ns(&ix), [0, 1]);
+    // New records after the cut are readable on the next replay.
+    ix.ingest("a", batch(2..3), NOW).unwrap();
+    ix.abandon().unwrap();
+    drop(ix);
+    assert_eq!(all_ns(&reopen(f.dir.path())), [0, 1, 2]);
+}
+
+#[test]
+fn a_damaged_last_record_is_dropped_alone() {
+    let f = fixture();
+    f.index.ingest("a", batch(0..2), NOW).unwrap();
+    f.index.ingest("a", batch(2..4), NOW).unwrap();
+    f.index.abandon().unwrap();
+    drop(f.index);
+    let last = wal_segments(f.dir.path()).pop().unwrap();
+    let mut bytes = fs::read(&last).unwrap();
+    let n = bytes.len();
+    bytes[n - 5] ^= 0xff; // inside the second record's JSON
+    fs::write(&last, bytes).unwrap();
+    assert_eq!(all_ns(&reopen(f.dir.path())), [0, 1]);
+}
+
+#[test]
+fn damage_before_the_newest_segment_stops_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = IndexOptions {
+        wal_segment_bytes: 4096,
+        ..opts()
+    };
+    let ix = crate::EventIndex::open(dir.path(), small.clone()).unwrap();
+    for i in 0..12 {
+        ix.ingest("a", batch(i * 10..i * 10 + 10), NOW).unwrap();
+    }
+    ix.abandon().unwrap();
+    drop(ix);
+    let segs = wal_segments(dir.path());
+    assert!(segs.len() >= 3, "{segs:?}");
+    let mut bytes = fs::read(&segs[0]).unwrap();
+    bytes[20] ^= 0xff;
+    fs::write(&segs[0], bytes).unwrap();
+    match crate::EventIndex::open(dir.path(), small) {
+        Err(SearchError::Corrupt(msg)) => assert!(msg.contains("is damaged"), "{msg}"),
+        Err(e) => panic!("expected Corrupt, got {e:?}"),
+        Ok(_) => panic!("expected Corrupt, got an open index"),
+    }
+}
+
+#[test]
+fn committed_segments_are_deleted_and_not_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = IndexOptions {
+        wal_segment_bytes: 4096,
+        ..opts()
+    };
+    let ix = crate::EventIndex::open(dir.path(), small.clone()).unwrap();
+    for i in 0..12 {
+        ix.ingest("a", batch(i * 10..i * 10 + 10), NOW).unwrap();
+    }
+    assert!(wal_segments(dir.path()).len() >= 3);
+    ix.refresh().unwrap();
+    // Only the active segment is left.
+    assert_eq!(wal_segments(dir.path()).len(), 1);
+    ix.ingest("a", batch(120..121), NOW).unwrap();
+    ix.abandon().unwrap();
+    drop(ix);
+    let ix = crate::EventIndex::open(dir.path(), small).unwrap();
+    assert_eq!(all_ns(&ix).len(), 121);
+}
+
+#[test]
+fn one_process_per_directory_and_close_stops_writes() {
+    let f = fixture();
+    match crate::EventIndex::open(f.dir.path(), opts()) {
+        Err(SearchError::Locked(_)) => {}
+        Err(e) => panic!("expected Locked, got {e:?}"),
+        Ok(_) => panic!("a second open of the same directory succeeded"),
+    }
+    f.index.ingest("a", batch(0..2), NOW).unwrap();
+    f.index.close().unwrap();
+    assert!(matches!(
+        f.index.ingest("a", batch(2..3), NOW),
+        Err(SearchError::Closed(_))
+    ));
+    assert!(matches!(f.index.refresh(), Err(SearchError::Closed(_))));
+    // close() committed: reads still work, and close is idempotent.
+    assert_eq!(all_ns(&f.index), [0, 1]);
+    f.index.close().unwrap();
+    drop(f.index);
+    assert_eq!(all_ns(&reopen(f.dir.path())), [0, 1]);
+}
+
+#[test]
+fn background_commits_make_events_visible_without_refresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let ix = crate::EventIndex::open(
+        dir.path(),
+        IndexOptions {
+            commit_interval_ms: 20,
+            ..opts()
+        },
+    )
+    .unwrap();
+    ix.ingest("a", batch(0..3), NOW).unwrap();
+    // Poll with a deadline instead of sleeping a guessed amount.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let n = total(&search(&ix, &TenantFilter::All, json!({"size": 0})));
+        if n == 3 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not visible after 10 s"
+        );
+        std::thread::yield_now();
+    }
+}

@@ -1,0 +1,192 @@
+//! The analyser for full-text matching, close enough to Elasticsearch's `standard` analyser for
+//! security events: words are runs of letters, digits and `_`; a single `.` or `'` between two
+//! word characters does not split, so `10.0.0.1`, `evil.example.com`, `1.2.3` and `don't` stay
+//! one token (as UAX #29 keeps them); everything is lower-cased. Tokens longer than
+//! [`MAX_TOKEN_BYTES`] are dropped (Elasticsearch's `max_token_length` is 255 too).
+
+use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
+
+pub const NAME: &str = "stella_standard";
+pub const MAX_TOKEN_BYTES: usize = 255;
+/// The fast-field normaliser: a string as one token, or nothing past `KEYWORD_IGNORE_ABOVE`
+/// characters, so long free text never enters the columnar dictionaries.
+pub const KEYWORD: &str = "stella_keyword";
+pub const KEYWORD_IGNORE_ABOVE: usize = 256;
+
+#[derive(Clone, Default)]
+pub struct StandardTokenizer {
+    token: Token,
+}
+
+pub struct StandardTokenStream<'a> {
+    text: &'a str,
+    pos: usize,
+    token: &'a mut Token,
+}
+
+impl Tokenizer for StandardTokenizer {
+    type TokenStream<'a> = StandardTokenStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> StandardTokenStream<'a> {
+        self.token.reset();
+        StandardTokenStream {
+            text,
+            pos: 0,
+            token: &mut self.token,
+        }
+    }
+}
+
+/// Whether the character at byte `i` is a word character, and its length. ASCII is decided
+/// from the byte alone, which is most of security-event text.
+#[inline]
+fn class_at(text: &str, i: usize) -> (bool, usize) {
+    let b = text.as_bytes()[i];
+    if b < 0x80 {
+        (b.is_ascii_alphanumeric() || b == b'_', 1)
+    } else {
+        match text[i..].chars().next() {
+            Some(c) => (c.is_alphanumeric(), c.len_utf8()),
+            None => (false, 1),
+        }
+    }
+}
+
+impl TokenStream for StandardTokenStream<'_> {
+    fn advance(&mut self) -> bool {
+        let bytes = self.text.as_bytes();
+        let n = bytes.len();
+        loop {
+            let mut start = self.pos;
+            while start < n {
+                let (word, len) = class_at(self.text, start);
+                if word {
+                    break;
+                }
+                start += len;
+            }
+            if start >= n {
+                self.pos = n;
+                return false;
+            }
+            let mut end = start;
+            while end < n {
+                let (word, len) = class_at(self.text, end);
+                if word {
+                    end += len;
+                } else if (bytes[end] == b'.' || bytes[end] == b'\'')
+                    && end + 1 < n
+                    && class_at(self.text, end + 1).0
+                {
+                    end += 1;
+                } else {
+                    break;
+                }
+            }
+            self.pos = end;
+            if end - start > MAX_TOKEN_BYTES {
+                continue;
+            }
+            let word = &self.text[start..end];
+            self.token.text.clear();
+            if word.is_ascii() {
+                self.token.text.push_str(word);
+                self.token.text.make_ascii_lowercase();
+            } else {
+                self.token
+                    .text
+                    .extend(word.chars().flat_map(char::to_lowercase));
+            }
+            self.token.offset_from = start;
+            self.token.offset_to = end;
+            self.token.position = self.token.position.wrapping_add(1);
+            return true;
+        }
+    }
+
+    fn token(&self) -> &Token {
+        self.token
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.token
+    }
+}
+
+#[derive(Clone, Default)]
+pub struct KeywordNormalizer {
+    token: Token,
+}
+
+pub struct KeywordStream<'a> {
+    token: &'a mut Token,
+    pending: bool,
+}
+
+impl Tokenizer for KeywordNormalizer {
+    type TokenStream<'a> = KeywordStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> KeywordStream<'a> {
+        self.token.reset();
+        // Byte length bounds the character count, so most strings skip counting.
+        let keep =
+            text.len() <= KEYWORD_IGNORE_ABOVE || text.chars().count() <= KEYWORD_IGNORE_ABOVE;
+        if keep {
+            self.token.text.push_str(text);
+            self.token.offset_to = text.len();
+        }
+        KeywordStream {
+            token: &mut self.token,
+            pending: keep,
+        }
+    }
+}
+
+impl TokenStream for KeywordStream<'_> {
+    fn advance(&mut self) -> bool {
+        let was = self.pending;
+        self.pending = false;
+        if was {
+            self.token.position = 0;
+        }
+        was
+    }
+
+    fn token(&self) -> &Token {
+        self.token
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.token
+    }
+}
+
+/// The tokens of `text`, as the index has them (used to build `match` queries).
+pub fn tokens(text: &str) -> Vec<String> {
+    let mut tokenizer = StandardTokenizer::default();
+    let mut stream = tokenizer.token_stream(text);
+    let mut out = Vec::new();
+    while stream.advance() {
+        out.push(stream.token().text.clone());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tokens;
+
+    #[test]
+    fn keeps_addresses_and_hostnames_whole() {
+        assert_eq!(
+            tokens("Failed password for ROOT from 10.0.0.1 port 22."),
+            ["failed", "password", "for", "root", "from", "10.0.0.1", "port", "22"]
+        );
+        assert_eq!(tokens("evil.example.com:443"), ["evil.example.com", "443"]);
+        assert_eq!(tokens("login_failure don't"), ["login_failure", "don't"]);
+        assert_eq!(tokens("a..b -x- 'q'"), ["a", "b", "x", "q"]);
+        assert_eq!(tokens("ÄÖÜ straße"), ["äöü", "straße"]);
+        assert_eq!(tokens(&"x".repeat(300)), Vec::<String>::new());
+        assert_eq!(tokens(""), Vec::<String>::new());
+    }
+}
