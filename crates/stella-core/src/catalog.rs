@@ -1,7 +1,9 @@
 //! Every resource the generic engine serves, declared as data. Field names, enums and
-//! operations follow the Open XDR contract (`stellar-cyber-openapi.yaml`); the extras from the
-//! capability list (tenant groups, observables, lookup tables, event filters, playbook runs)
-//! are declared the same way.
+//! operations follow the Open XDR contract (`stellar-cyber-openapi.yaml`): on the contract's
+//! paths the engine serves exactly the contract's methods, so clients and contract testers see
+//! no undeclared operation there. The extras from the capability list (tenant groups,
+//! observables, lookup tables, event filters, playbook runs) are declared the same way on paths
+//! of their own.
 
 use crate::resource::{DefaultValue, FieldSpec, FieldType, Op, ParentSpec, ResourceSpec, Tenancy};
 
@@ -93,7 +95,7 @@ pub static ALERTS: ResourceSpec = ResourceSpec::owned(
     ],
     ("alerts:read", "alerts:write"),
 )
-.ops(&[Op::List, Op::Get, Op::Update]);
+.ops(&[Op::List, Op::Update]);
 
 pub static CONNECTORS: ResourceSpec = ResourceSpec::owned(
     "connectors",
@@ -121,7 +123,8 @@ pub static QUERIES: ResourceSpec = ResourceSpec::owned(
         FieldSpec::text("query", 100_000).required(),
     ],
     ("queries:read", "queries:write"),
-);
+)
+.ops(&[Op::List, Op::Create, Op::Update, Op::Delete]);
 
 pub static WATCHLISTS: ResourceSpec = ResourceSpec::owned(
     "watchlists",
@@ -134,7 +137,8 @@ pub static WATCHLISTS: ResourceSpec = ResourceSpec::owned(
         FieldSpec::enumeration("severity", SEVERITIES).with_default(DefaultValue::Text("high")),
     ],
     ("watchlists:read", "watchlists:write"),
-);
+)
+.ops(&[Op::List, Op::Create, Op::Delete]);
 
 pub static SENSORS: ResourceSpec = ResourceSpec::owned(
     "sensors",
@@ -150,7 +154,9 @@ pub static SENSORS: ResourceSpec = ResourceSpec::owned(
         FieldSpec::timestamp("last_seen"),
     ],
     ("sensors:read", "sensors:write"),
-);
+)
+// Sensors register themselves at `POST /sensors/register`; the contract reads and deletes.
+.ops(&[Op::List, Op::Get, Op::Delete]);
 
 pub static REPORTS: ResourceSpec = ResourceSpec::owned(
     "reports",
@@ -166,7 +172,7 @@ pub static REPORTS: ResourceSpec = ResourceSpec::owned(
     ],
     ("reports:read", "reports:write"),
 )
-.ops(&[Op::List, Op::Create, Op::Get, Op::Delete]);
+.ops(&[Op::List, Op::Create, Op::Delete]);
 
 pub static PLAYBOOKS: ResourceSpec = ResourceSpec::owned(
     "playbooks",
@@ -279,7 +285,7 @@ mod tests {
             }
             for f in spec.fields {
                 assert!(
-                    !(f.required && !f.writable),
+                    !f.required || f.writable,
                     "{}.{} is required but read-only",
                     spec.name,
                     f.name

@@ -359,7 +359,7 @@ impl ResourceSpec {
         }
     }
 
-    /// Validates an update body: only writable fields, at least one of them.
+    /// Validates an update body: only writable fields. An update naming none changes nothing.
     pub fn parse_update(&self, body: &Value) -> Result<Columns, CoreError> {
         let (values, tenant, mut errors) = self.parse_fields(body)?;
         if tenant.is_some() {
@@ -367,9 +367,6 @@ impl ResourceSpec {
                 "tenant_id",
                 "cannot be changed; an object stays in its tenant",
             ));
-        }
-        if values.is_empty() && errors.is_empty() {
-            errors.push(FieldError::new("$", "names no field to change"));
         }
         if errors.is_empty() {
             Ok(values)
@@ -406,10 +403,9 @@ impl ResourceSpec {
                 None if IMPLICIT_FIELDS.contains(&key.as_str()) => {
                     errors.push(FieldError::new(key.as_str(), "is read-only"))
                 }
-                None => errors.push(FieldError::new(
-                    key.as_str(),
-                    format!("is not a field of {}", self.name),
-                )),
+                // Members the resource does not have are ignored, never stored: the contract's
+                // request schemas allow additional properties.
+                None => {}
             }
         }
         Ok((values, tenant, errors))
@@ -435,13 +431,15 @@ impl ResourceSpec {
         let mut errors = Vec::new();
         for (k, v) in params {
             match k.as_str() {
-                "limit" => match v.parse::<i64>() {
-                    Ok(n) if (1..=max_page).contains(&n) => q.limit = n,
-                    _ => errors.push(FieldError::new("limit", format!("must be an integer from 1 to {max_page}"))),
+                // The contract bounds neither, so any integer is taken and clamped into range
+                // (0 answers only the total); the envelope says what was applied.
+                "limit" => match saturating_int(v) {
+                    Some(n) => q.limit = n.clamp(0, max_page),
+                    None => errors.push(FieldError::new("limit", "must be an integer")),
                 },
-                "offset" => match v.parse::<i64>() {
-                    Ok(n) if (0..=MAX_OFFSET).contains(&n) => q.offset = n,
-                    _ => errors.push(FieldError::new("offset", format!("must be an integer from 0 to {MAX_OFFSET}"))),
+                "offset" => match saturating_int(v) {
+                    Some(n) => q.offset = n.clamp(0, MAX_OFFSET),
+                    None => errors.push(FieldError::new("offset", "must be an integer")),
                 },
                 "sort" => match self.sortable_name(v) {
                     Some(n) => q.sort = n,
@@ -453,6 +451,7 @@ impl ResourceSpec {
                     _ => errors.push(FieldError::new("order", "must be 'asc' or 'desc'")),
                 },
                 "tenantid" | "tenant_id" => q.tenant_id = Some(v.clone()),
+                "id" => q.filters.push(("id", FieldValue::Text(v.clone()))),
                 other => match self.fields.iter().find(|f| f.name == other && f.filterable) {
                     Some(f) => match coerce(f, &Value::String(v.clone())).or_else(|e| match f.ty {
                         FieldType::Int { .. } => v
@@ -485,27 +484,35 @@ impl ResourceSpec {
             .iter()
             .filter(|f| f.filterable)
             .map(|f| format!(", {}", f.name))
-            .collect()
+            .collect::<String>()
+            + ", id"
     }
+}
+
+/// A decimal integer, saturated to the `i64` range when it has more digits than fit.
+fn saturating_int(v: &str) -> Option<i64> {
+    let digits = v.strip_prefix('-').unwrap_or(v);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(v.parse::<i64>().unwrap_or(if v.starts_with('-') {
+        i64::MIN
+    } else {
+        i64::MAX
+    }))
 }
 
 fn coerce(f: &FieldSpec, value: &Value) -> Result<FieldValue, FieldError> {
     if value.is_null() {
-        return if f.required {
-            Err(FieldError::new(f.name, "must not be null"))
-        } else {
-            Ok(FieldValue::Null)
-        };
+        return Err(FieldError::new(
+            f.name,
+            "must not be null; leave it out to keep the current or default value",
+        ));
     }
     match f.ty {
         FieldType::Text { max_len } => match value.as_str() {
-            Some(s) if s.chars().count() <= max_len => {
-                if f.required && s.trim().is_empty() {
-                    Err(FieldError::new(f.name, "must not be empty"))
-                } else {
-                    Ok(FieldValue::Text(s.to_owned()))
-                }
-            }
+            // Empty strings are valid where the contract allows them (it sets no minimum).
+            Some(s) if s.chars().count() <= max_len => Ok(FieldValue::Text(s.to_owned())),
             Some(_) => Err(FieldError::new(
                 f.name,
                 format!("must be at most {max_len} characters"),
@@ -639,12 +646,17 @@ mod tests {
     #[test]
     fn create_refuses_unknown_read_only_and_wrong_types() {
         let e = errors(SPEC.parse_create(
-            &json!({"name": 5, "status": "weird", "id": "x", "alert_count": 3, "role": "admin"}),
+            &json!({"name": 5, "status": "weird", "id": "x", "alert_count": 3, "score": null}),
         ));
         assert_eq!(
             e,
-            vec!["$.alert_count", "$.id", "$.name", "$.role", "$.status"]
+            vec!["$.alert_count", "$.id", "$.name", "$.score", "$.status"]
         );
+        // Members the resource does not have are ignored, not stored.
+        let (values, _) = SPEC
+            .parse_create(&json!({"name": "n", "role": "admin"}))
+            .unwrap_or_default();
+        assert!(values.iter().all(|(c, _)| *c != "role"));
         assert_eq!(errors(SPEC.parse_create(&json!({}))), vec!["$.name"]);
         assert_eq!(errors(SPEC.parse_create(&json!([1]))), vec!["$"]);
     }
@@ -655,7 +667,7 @@ mod tests {
             errors(SPEC.parse_update(&json!({"tenant_id": "other"}))),
             vec!["$.tenant_id"]
         );
-        assert_eq!(errors(SPEC.parse_update(&json!({}))), vec!["$"]);
+        assert_eq!(SPEC.parse_update(&json!({})).ok(), Some(Vec::new()));
     }
 
     #[test]
@@ -681,15 +693,15 @@ mod tests {
         assert_eq!(q.filters, vec![("status", FieldValue::Text("open".into()))]);
         assert_eq!(
             errors(SPEC.parse_list(
-                &p(&[("limit", "0"), ("sort", "password"), ("bogus", "1")]),
+                &p(&[("limit", "x"), ("sort", "password"), ("bogus", "1")]),
                 1000
             )),
             vec!["$.limit", "$.sort", "$.bogus"]
         );
-        assert_eq!(
-            errors(SPEC.parse_list(&p(&[("limit", "1001")]), 1000)),
-            vec!["$.limit"]
-        );
+        let clamped = SPEC.parse_list(&p(&[("limit", "1001"), ("offset", "-5")]), 1000);
+        assert_eq!(clamped.map(|q| (q.limit, q.offset)).ok(), Some((1000, 0)));
+        let huge = SPEC.parse_list(&p(&[("limit", "87737424123944499433290418")]), 1000);
+        assert_eq!(huge.map(|q| q.limit).ok(), Some(1000));
         assert_eq!(
             SPEC.parse_list(&p(&[("score", "7")]), 1000)
                 .map(|q| q.filters)

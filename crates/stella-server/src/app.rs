@@ -28,6 +28,8 @@ pub enum ServerError {
     Service(#[from] stella_service::ServiceError),
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
+    #[error("event index: {0}")]
+    Search(#[from] stella_search::SearchError),
     #[error("cannot listen: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -65,7 +67,14 @@ impl Server {
             config.activity_body_max_bytes,
             metrics.clone(),
         );
-        let stella = Stella::new(db, clock, keys, config.settings());
+        let events = stella_search::EventIndex::open(
+            &config.data_dir.join("events"),
+            stella_search::IndexOptions {
+                max_bulk: config.max_bulk_events,
+                ..stella_search::IndexOptions::default()
+            },
+        )?;
+        let stella = Stella::new(db, clock, keys, config.settings(), events);
         Ok(Self {
             state: AppState::new(stella, config, metrics, activity),
         })
@@ -118,6 +127,14 @@ impl RunningServer {
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         self.state.activity.flush().await;
+        // Background jobs (reports, playbook runs) finish before their database goes away.
+        self.state.stella.settle().await;
+        let events = self.state.stella.events().clone();
+        match tokio::task::spawn_blocking(move || events.close()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "the event index did not close cleanly"),
+            Err(e) => tracing::error!(error = %e, "the event index did not close cleanly"),
+        }
         self.state.stella.db().close().await;
         served.map_err(ServerError::from)
     }
@@ -133,6 +150,11 @@ pub fn build_router(state: AppState) -> Router {
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(state.clone(), gateway))
-        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(DefaultBodyLimit::max(
+            state
+                .config
+                .max_body_bytes
+                .max(state.config.max_ingest_body_bytes),
+        ))
         .with_state(state)
 }

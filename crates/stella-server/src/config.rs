@@ -18,6 +18,10 @@ pub struct Config {
     pub max_scans_per_day: i64,
     pub rate_limit_per_second: u32,
     pub max_body_bytes: usize,
+    /// Body bound of `POST /connect/api/v1/events` (bulk ingest).
+    pub max_ingest_body_bytes: usize,
+    /// Documents one ingest request may carry.
+    pub max_bulk_events: usize,
     pub max_page_size: i64,
     pub max_auth_failures: u32,
     pub auth_failure_window_secs: i64,
@@ -44,6 +48,8 @@ impl Default for Config {
             max_scans_per_day: 333,
             rate_limit_per_second: 40,
             max_body_bytes: 10 * 1024 * 1024,
+            max_ingest_body_bytes: 64 * 1024 * 1024,
+            max_bulk_events: 10_000,
             max_page_size: 1000,
             max_auth_failures: 10,
             auth_failure_window_secs: 300,
@@ -66,6 +72,7 @@ impl Config {
             auth_failure_window_secs: self.auth_failure_window_secs,
             auth_block_secs: self.auth_block_secs,
             max_page: self.max_page_size,
+            max_bulk_events: self.max_bulk_events,
             ..stella_service::Settings::default()
         }
     }
@@ -84,6 +91,12 @@ impl Config {
         }
         if self.max_body_bytes < 1024 {
             bad.push("max_body_bytes must be at least 1024");
+        }
+        if self.max_ingest_body_bytes < 1024 {
+            bad.push("max_ingest_body_bytes must be at least 1024");
+        }
+        if !(1..=100_000).contains(&self.max_bulk_events) {
+            bad.push("max_bulk_events must be from 1 to 100000");
         }
         if !(1..=100_000).contains(&self.max_page_size) {
             bad.push("max_page_size must be from 1 to 100000");
@@ -133,6 +146,11 @@ rate_limit_per_second = 40
 
 # Largest request body accepted, in bytes (larger ones get 413).
 max_body_bytes = 10485760
+
+# Bulk event ingest (POST /connect/api/v1/events): the body bound, and how many documents one
+# request may carry.
+max_ingest_body_bytes = 67108864
+max_bulk_events = 10000
 
 # Largest page a list endpoint returns (the `limit` parameter).
 max_page_size = 1000

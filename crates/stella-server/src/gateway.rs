@@ -88,6 +88,7 @@ async fn handle(app: AppState, req: Request, next: Next, trace_id: String) -> Re
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string())
         .unwrap_or_else(|| "unknown".into());
+    let wants_plain_json = accepts_only_plain_json(req.headers());
     let authorization = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -118,7 +119,12 @@ async fn handle(app: AppState, req: Request, next: Next, trace_id: String) -> Re
         }
         Ok(()) => {
             let (parts, raw) = req.into_parts();
-            match read_body(&parts.headers, raw, app.config.max_body_bytes).await {
+            let limit = if path == INGEST_PATH {
+                app.config.max_ingest_body_bytes
+            } else {
+                app.config.max_body_bytes
+            };
+            match read_body(&parts.headers, raw, limit).await {
                 Err(e) => e.into_response(),
                 Ok(bytes) => {
                     body = bytes.clone();
@@ -143,6 +149,16 @@ async fn handle(app: AppState, req: Request, next: Next, trace_id: String) -> Re
     }
     if let Ok(v) = HeaderValue::from_str(&trace_id) {
         response.headers_mut().insert("x-trace-id", v);
+    }
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v == "application/problem+json");
+    if wants_plain_json && is_problem {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
     }
     let status_code = response.status();
     let status = status_code.as_u16();
@@ -189,6 +205,16 @@ async fn handle(app: AppState, req: Request, next: Next, trace_id: String) -> Re
     response
 }
 
+/// Errors are `application/problem+json`; a client whose `Accept` names `application/json` but
+/// not problem+json (as clients written to the XDR contract do) gets the same document labelled
+/// `application/json` (RFC 9457 §3 allows either).
+fn accepts_only_plain_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json") && !a.contains("application/problem+json"))
+}
+
 fn auth_kind(authorization: Option<&str>) -> &'static str {
     match authorization
         .and_then(|a| a.split_once(' '))
@@ -201,6 +227,9 @@ fn auth_kind(authorization: Option<&str>) -> &'static str {
         Some(_) => "other",
     }
 }
+
+/// Bulk event ingest carries up to `max_bulk` documents, so it has its own body bound.
+const INGEST_PATH: &str = "/connect/api/v1/events";
 
 async fn read_body(headers: &HeaderMap, raw: Body, limit: usize) -> Result<Bytes, ApiError> {
     let declared = headers

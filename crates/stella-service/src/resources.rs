@@ -1,109 +1,183 @@
-//! The generic resource engine's service half: permission checks, tenancy of new objects and
-//! per-resource hooks around the storage engine. A resource is a [`ResourceSpec`] plus, when it
-//! has special behaviour, a [`Hooks`] implementation.
+//! The generic resource engine's service half: permission checks, tenancy of new objects,
+//! parents of nested resources, and per-resource hooks around the storage engine. A resource is
+//! a [`ResourceSpec`] (declared in `stella_core::catalog`) plus, when it has special
+//! behaviour, a [`Hooks`] implementation (in `crate::xdr`).
 
+use crate::xdr::hooks_for;
 use crate::{Result, ServiceError, Stella};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use stella_core::ids::{looks_like_id, new_id};
-use stella_core::resource::{FieldSpec, ResourceSpec, Tenancy};
-use stella_core::{Principal, Scope};
-
-pub static TENANTS: ResourceSpec = ResourceSpec {
-    name: "tenants",
-    singular: "Tenant",
-    tag: "Tenants",
-    table: "tenants",
-    tenancy: Tenancy::IsTenant,
-    fields: &[
-        FieldSpec::text("name", 200).required(),
-        FieldSpec::text("description", 2000),
-    ],
-    default_sort: "created_at",
-    read_permission: "tenants:read",
-    write_permission: "tenants:write",
-};
+use stella_core::resource::{Columns, FieldValue, ResourceSpec, Tenancy};
+use stella_core::{Principal, Scope, TenantFilter};
 
 /// Special behaviour of one resource, around the generic operations.
 #[async_trait::async_trait]
 pub trait Hooks: Send + Sync {
+    /// Checks beyond the resource's permission, before anything is read or written.
+    fn authorize(&self, _caller: &Principal, _write: bool) -> Result<()> {
+        Ok(())
+    }
+    /// Validates the columns of a create or an update against other data.
+    async fn validate(&self, _s: &Stella, _caller: &Principal, _values: &Columns) -> Result<()> {
+        Ok(())
+    }
     async fn before_create(&self, _s: &Stella, _caller: &Principal) -> Result<()> {
         Ok(())
+    }
+    /// Starts work the new object asks for (a report's generation).
+    async fn after_create(&self, _s: &Stella, _created: &Value) -> Result<()> {
+        Ok(())
+    }
+    /// Takes body members that are not plain columns (an alert's `comment`) and answers the
+    /// columns they change, given the object as it is.
+    fn update_extras(
+        &self,
+        _s: &Stella,
+        _caller: &Principal,
+        _body: &mut Map<String, Value>,
+        _current: &Value,
+    ) -> Result<Columns> {
+        Ok(Vec::new())
     }
     async fn before_delete(&self, _s: &Stella, _caller: &Principal, _id: &str) -> Result<()> {
         Ok(())
     }
+    /// Removes the object; `false` when it is not there. Cases close instead.
+    async fn delete(
+        &self,
+        s: &Stella,
+        target: &Target<'_>,
+        _params: &[(String, String)],
+    ) -> Result<bool> {
+        Ok(s.db
+            .resource_delete(
+                target.spec,
+                &target.filter,
+                &target.parent_condition(),
+                target.id,
+            )
+            .await?)
+    }
 }
 
-struct NoHooks;
+/// One object an operation addresses, with the tenancy and parent it must be found under.
+pub struct Target<'a> {
+    pub spec: &'static ResourceSpec,
+    pub filter: TenantFilter,
+    pub parent_id: Option<&'a str>,
+    pub id: &'a str,
+}
+
+impl Target<'_> {
+    pub fn parent_condition(&self) -> Vec<(&'static str, FieldValue)> {
+        match (self.spec.parent, self.parent_id) {
+            (Some(p), Some(id)) => vec![(p.column, FieldValue::Text(id.to_owned()))],
+            _ => Vec::new(),
+        }
+    }
+}
+
+pub(crate) struct NoHooks;
 impl Hooks for NoHooks {}
 
-struct TenantHooks;
-
-#[async_trait::async_trait]
-impl Hooks for TenantHooks {
-    async fn before_create(&self, _s: &Stella, caller: &Principal) -> Result<()> {
-        if caller.scope != Scope::Root {
-            return Err(ServiceError::Forbidden(
-                "only root-scope users create tenants".into(),
-            ));
-        }
-        Ok(())
-    }
-
-    async fn before_delete(&self, s: &Stella, caller: &Principal, id: &str) -> Result<()> {
-        if caller.scope != Scope::Root {
-            return Err(ServiceError::Forbidden(
-                "only root-scope users delete tenants".into(),
-            ));
-        }
-        if s.db().tenant_in_use(id).await? {
-            return Err(ServiceError::Conflict(
-                "the tenant still has users; move or delete them first".into(),
-            ));
-        }
-        Ok(())
-    }
-}
-
-fn hooks_for(spec: &ResourceSpec) -> &'static dyn Hooks {
-    match spec.name {
-        "tenants" => &TenantHooks,
-        _ => &NoHooks,
-    }
-}
-
-fn not_found(spec: &ResourceSpec, id: &str) -> ServiceError {
+pub(crate) fn not_found(spec: &ResourceSpec, id: &str) -> ServiceError {
     ServiceError::NotFound(format!("no object in {} has the id '{id}'", spec.name))
 }
 
 impl Stella {
-    pub async fn resource_list(
+    fn admit(&self, caller: &Principal, spec: &ResourceSpec, write: bool) -> Result<()> {
+        caller.require(if write {
+            spec.write_permission
+        } else {
+            spec.read_permission
+        })?;
+        if spec.tenancy == Tenancy::Platform && caller.scope != Scope::Root {
+            return Err(ServiceError::Forbidden(format!(
+                "{} are platform configuration: root scope only",
+                spec.name
+            )));
+        }
+        hooks_for(spec).authorize(caller, write)
+    }
+
+    /// The parent object of a nested resource, found within the caller's tenancy.
+    async fn parent_of(
         &self,
         caller: &Principal,
         spec: &ResourceSpec,
+        parent_id: Option<&str>,
+    ) -> Result<Option<Value>> {
+        match (spec.parent, parent_id) {
+            (None, _) => Ok(None),
+            (Some(p), Some(id)) => {
+                let found = match looks_like_id(id) {
+                    true => {
+                        self.db
+                            .resource_get(p.spec, &caller.tenant_filter(), &[], id)
+                            .await?
+                    }
+                    false => None,
+                };
+                found.map(Some).ok_or_else(|| not_found(p.spec, id))
+            }
+            (Some(p), None) => Err(ServiceError::Internal(format!(
+                "{} is reached through {}",
+                spec.name, p.spec.name
+            ))),
+        }
+    }
+
+    pub async fn resource_list(
+        &self,
+        caller: &Principal,
+        spec: &'static ResourceSpec,
+        parent_id: Option<&str>,
         params: &[(String, String)],
     ) -> Result<(Vec<Value>, i64, i64, i64)> {
-        caller.require(spec.read_permission)?;
-        let q = spec.parse_list(params, self.settings.max_page)?;
-        let (data, total) = self
-            .db
-            .resource_list(spec, &caller.tenant_filter(), &q)
-            .await?;
+        self.admit(caller, spec, false)?;
+        let mut q = spec.parse_list(params, self.settings.max_page)?;
+        self.parent_of(caller, spec, parent_id).await?;
+        let target = Target {
+            spec,
+            filter: caller.tenant_filter(),
+            parent_id,
+            id: "",
+        };
+        q.filters.extend(target.parent_condition());
+        let (data, total) = self.db.resource_list(spec, &target.filter, &q).await?;
         Ok((data, total, q.limit, q.offset))
     }
 
     pub async fn resource_get(
         &self,
         caller: &Principal,
-        spec: &ResourceSpec,
+        spec: &'static ResourceSpec,
+        parent_id: Option<&str>,
         id: &str,
     ) -> Result<Value> {
-        caller.require(spec.read_permission)?;
+        self.admit(caller, spec, false)?;
+        self.find(caller, spec, parent_id, id).await
+    }
+
+    async fn find(
+        &self,
+        caller: &Principal,
+        spec: &'static ResourceSpec,
+        parent_id: Option<&str>,
+        id: &str,
+    ) -> Result<Value> {
+        self.parent_of(caller, spec, parent_id).await?;
         if !looks_like_id(id) {
             return Err(not_found(spec, id));
         }
+        let target = Target {
+            spec,
+            filter: caller.tenant_filter(),
+            parent_id,
+            id,
+        };
         self.db
-            .resource_get(spec, &caller.tenant_filter(), id)
+            .resource_get(spec, &target.filter, &target.parent_condition(), id)
             .await?
             .ok_or_else(|| not_found(spec, id))
     }
@@ -111,16 +185,39 @@ impl Stella {
     pub async fn resource_create(
         &self,
         caller: &Principal,
-        spec: &ResourceSpec,
+        spec: &'static ResourceSpec,
+        parent_id: Option<&str>,
         body: &Value,
     ) -> Result<Value> {
-        caller.require(spec.write_permission)?;
-        let (values, tenant) = spec.parse_create(body)?;
-        hooks_for(spec).before_create(self, caller).await?;
-        let tenant = match spec.tenancy {
-            Tenancy::IsTenant => None,
-            Tenancy::Owned => Some(self.owning_tenant(caller, tenant).await?),
+        self.admit(caller, spec, true)?;
+        let (mut values, named) = spec.parse_create(body)?;
+        let hooks = hooks_for(spec);
+        hooks.before_create(self, caller).await?;
+        let tenant = match self.parent_of(caller, spec, parent_id).await? {
+            Some(parent) => {
+                let owner = parent
+                    .get("tenant_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                if named.is_some() && named != owner {
+                    return Err(ServiceError::invalid(
+                        "tenant_id",
+                        "must be left out: the object goes to its parent's tenant",
+                    ));
+                }
+                if let (Some(p), Some(id)) = (spec.parent, parent_id) {
+                    values.push((p.column, FieldValue::Text(id.to_owned())));
+                }
+                owner
+            }
+            None => match spec.tenancy {
+                Tenancy::IsTenant | Tenancy::Platform => None,
+                Tenancy::Owned => Some(self.owning_tenant(caller, named).await?),
+                Tenancy::OwnedOrGlobal if named.is_none() && caller.scope == Scope::Root => None,
+                Tenancy::OwnedOrGlobal => Some(self.owning_tenant(caller, named).await?),
+            },
         };
+        hooks.validate(self, caller, &values).await?;
         let id = new_id();
         let created = self
             .db
@@ -129,12 +226,17 @@ impl Stella {
         if spec.tenancy == Tenancy::IsTenant {
             self.users.clear();
         }
+        hooks.after_create(self, &created).await?;
         Ok(created)
     }
 
     /// The tenant a new object goes to: the one named (if the caller reaches it) or the
     /// caller's only tenant.
-    async fn owning_tenant(&self, caller: &Principal, named: Option<String>) -> Result<String> {
+    pub(crate) async fn owning_tenant(
+        &self,
+        caller: &Principal,
+        named: Option<String>,
+    ) -> Result<String> {
         match named {
             Some(t) => {
                 if !caller.tenant_filter().allows(&t) {
@@ -150,8 +252,9 @@ impl Stella {
                 }
                 Ok(t)
             }
+            // A caller that reaches exactly one tenant needs not name it.
             None => match (caller.scope, caller.tenant_ids.as_slice()) {
-                (Scope::Tenant, [t]) => Ok(t.clone()),
+                (Scope::Tenant | Scope::Partner, [t]) => Ok(t.clone()),
                 _ => Err(ServiceError::invalid(
                     "tenant_id",
                     "is required: name the tenant to create this object in",
@@ -163,36 +266,77 @@ impl Stella {
     pub async fn resource_update(
         &self,
         caller: &Principal,
-        spec: &ResourceSpec,
+        spec: &'static ResourceSpec,
+        parent_id: Option<&str>,
         id: &str,
         body: &Value,
     ) -> Result<Value> {
-        caller.require(spec.write_permission)?;
-        let values = spec.parse_update(body)?;
-        if !looks_like_id(id) {
-            return Err(not_found(spec, id));
+        self.admit(caller, spec, true)?;
+        let Value::Object(map) = body else {
+            return Err(ServiceError::invalid("$", "must be a JSON object"));
+        };
+        let current = self.find(caller, spec, parent_id, id).await?;
+        let hooks = hooks_for(spec);
+        let mut rest = map.clone();
+        let extras = hooks.update_extras(self, caller, &mut rest, &current)?;
+        let mut values = spec.parse_update(&Value::Object(rest))?;
+        hooks.validate(self, caller, &values).await?;
+        values.extend(extras);
+        if values.is_empty() {
+            return Ok(current);
         }
+        let target = Target {
+            spec,
+            filter: caller.tenant_filter(),
+            parent_id,
+            id,
+        };
         self.db
-            .resource_update(spec, &caller.tenant_filter(), id, &values, self.now_ms())
+            .resource_update(
+                spec,
+                &target.filter,
+                &target.parent_condition(),
+                id,
+                &values,
+                self.now_ms(),
+            )
             .await?
-            .ok_or_else(|| not_found(spec, id))
+            .ok_or_else(|| shared_or_missing(spec, id, &current))
     }
 
     pub async fn resource_delete(
         &self,
         caller: &Principal,
-        spec: &ResourceSpec,
+        spec: &'static ResourceSpec,
+        parent_id: Option<&str>,
         id: &str,
+        params: &[(String, String)],
     ) -> Result<()> {
-        caller.require(spec.write_permission)?;
-        let filter = caller.tenant_filter();
-        if !looks_like_id(id) || self.db.resource_get(spec, &filter, id).await?.is_none() {
-            return Err(not_found(spec, id));
-        }
-        hooks_for(spec).before_delete(self, caller, id).await?;
-        if !self.db.resource_delete(spec, &filter, id).await? {
-            return Err(not_found(spec, id));
+        self.admit(caller, spec, true)?;
+        let current = self.find(caller, spec, parent_id, id).await?;
+        let hooks = hooks_for(spec);
+        hooks.before_delete(self, caller, id).await?;
+        let target = Target {
+            spec,
+            filter: caller.tenant_filter(),
+            parent_id,
+            id,
+        };
+        if !hooks.delete(self, &target, params).await? {
+            return Err(shared_or_missing(spec, id, &current));
         }
         Ok(())
+    }
+}
+
+/// A row the caller could read but not change: shared rows (no tenant) are root's to change.
+fn shared_or_missing(spec: &ResourceSpec, id: &str, current: &Value) -> ServiceError {
+    if spec.tenancy == Tenancy::OwnedOrGlobal && current.get("tenant_id").is_none() {
+        ServiceError::Forbidden(format!(
+            "this {} applies to all tenants; only root scope changes it",
+            spec.singular
+        ))
+    } else {
+        not_found(spec, id)
     }
 }

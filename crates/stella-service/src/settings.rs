@@ -16,6 +16,8 @@ pub struct Settings {
     /// this server invalidate at once; this bounds staleness from other servers sharing the DB.
     pub cache_ttl_ms: i64,
     pub max_page: i64,
+    /// Documents one event-ingest request may carry.
+    pub max_bulk_events: usize,
     pub issuer: String,
 }
 
@@ -32,6 +34,7 @@ impl Default for Settings {
             auth_block_secs: 900,
             cache_ttl_ms: 1000,
             max_page: 1000,
+            max_bulk_events: 10_000,
             issuer: "stella-ops".into(),
         }
     }

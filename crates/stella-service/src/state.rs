@@ -31,6 +31,21 @@ pub struct Inner {
     pub(crate) principals: DashMap<[u8; 32], (u64, i64, Arc<Principal>)>,
     /// Bumped by every identity write; a cached principal from an older generation is stale.
     pub(crate) generation: AtomicU64,
+    /// Background work (report generation, playbook runs), awaited on shutdown.
+    pub(crate) jobs: tokio_util::task::TaskTracker,
+    /// Outbound HTTP for playbook webhooks.
+    pub(crate) http: reqwest::Client,
+    /// The embedded, per-tenant security event index.
+    pub(crate) events: EventsHandle,
+}
+
+/// The event index, shown by its directory in debug output.
+pub(crate) struct EventsHandle(pub(crate) stella_search::EventIndex);
+
+impl std::fmt::Debug for EventsHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("EventIndex").field(&self.0.dir()).finish()
+    }
 }
 
 impl std::ops::Deref for Stella {
@@ -41,7 +56,13 @@ impl std::ops::Deref for Stella {
 }
 
 impl Stella {
-    pub fn new(db: Database, clock: SharedClock, keys: SigningKeys, settings: Settings) -> Self {
+    pub fn new(
+        db: Database,
+        clock: SharedClock,
+        keys: SigningKeys,
+        settings: Settings,
+        events: stella_search::EventIndex,
+    ) -> Self {
         let ttl = settings.cache_ttl_ms;
         Self(Arc::new(Inner {
             guard: BruteForceGuard::new(
@@ -60,7 +81,20 @@ impl Stella {
             offline: TtlCache::new(ttl),
             principals: DashMap::new(),
             generation: AtomicU64::new(0),
+            jobs: tokio_util::task::TaskTracker::new(),
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
+            events: EventsHandle(events),
         }))
+    }
+
+    /// Waits until every background job started so far has finished (shutdown, tests).
+    pub async fn settle(&self) {
+        self.0.jobs.close();
+        self.0.jobs.wait().await;
+        self.0.jobs.reopen();
     }
 
     pub fn db(&self) -> &Database {

@@ -251,7 +251,7 @@ impl Database {
 
 impl Database {
     /// Every row of one tenant matching `extra` and created within `created` (milliseconds,
-    /// end exclusive), at most `cap`, newest first: the rules an ingest checks (watchlists,
+    /// both ends included), at most `cap`, newest first: the rules an ingest checks (watchlists,
     /// filters, playbooks) and the rows a report covers.
     pub async fn resource_all(
         &self,
@@ -275,7 +275,7 @@ impl Database {
         conditions(&mut q, extra);
         if let Some((from, to)) = created {
             q.push(" AND created_at >= ").bind(from);
-            q.push(" AND created_at < ").bind(to);
+            q.push(" AND created_at <= ").bind(to);
         }
         q.push(" ORDER BY created_at DESC LIMIT ").bind(cap);
         self.fetch_all(&q)

@@ -18,6 +18,10 @@ pub struct NewAlert {
     pub dedup_key: String,
 }
 
+/// How a report's generation ended: its download URL and content per format, or the reason it
+/// failed.
+pub type ReportOutcome = std::result::Result<(String, Vec<(&'static str, String)>), String>;
+
 impl Database {
     /// Closes a case (and, with `update_alerts`, every alert linked to it) in one transaction.
     /// `false`: no such case within `filter`.
@@ -106,12 +110,7 @@ impl Database {
     }
 
     /// Records a finished report: its content per format and its status, together.
-    pub async fn finish_report(
-        &self,
-        id: &str,
-        outcome: std::result::Result<(String, Vec<(&str, String)>), String>,
-        now_ms: i64,
-    ) -> Result<()> {
+    pub async fn finish_report(&self, id: &str, outcome: ReportOutcome, now_ms: i64) -> Result<()> {
         let mut tx = self.pool.begin().await?;
         match outcome {
             Ok((url, contents)) => {
@@ -165,20 +164,18 @@ impl Database {
     }
 
     /// Adds one ingest's counts to the tenant's day.
-    pub async fn count_ingest(&self, tenant_id: &str, day: &str, counts: [i64; 4]) -> Result<()> {
-        let [ingested, failed, dropped, bytes] = counts;
+    pub async fn count_ingest(&self, tenant_id: &str, day: &str, counts: [i64; 3]) -> Result<()> {
+        let [ingested, failed, dropped] = counts;
         Sql::with(
-            "INSERT INTO ingestion_stats (tenant_id, day, ingested, failed, dropped, bytes) VALUES ($1, $2, $3, $4, $5, $6) \
+            "INSERT INTO ingestion_stats (tenant_id, day, ingested, failed, dropped) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (tenant_id, day) DO UPDATE SET ingested = ingestion_stats.ingested + excluded.ingested, \
-             failed = ingestion_stats.failed + excluded.failed, dropped = ingestion_stats.dropped + excluded.dropped, \
-             bytes = ingestion_stats.bytes + excluded.bytes",
+             failed = ingestion_stats.failed + excluded.failed, dropped = ingestion_stats.dropped + excluded.dropped",
             [
                 tenant_id.into(),
                 day.into(),
                 ingested.into(),
                 failed.into(),
                 dropped.into(),
-                bytes.into(),
             ],
         )
         .query()
@@ -194,7 +191,7 @@ impl Database {
         limit: i64,
     ) -> Result<Vec<serde_json::Value>> {
         let mut q = Sql::new(
-            "SELECT tenant_id, day, ingested, failed, dropped, bytes FROM ingestion_stats WHERE 1 = 1",
+            "SELECT tenant_id, day, ingested, failed, dropped FROM ingestion_stats WHERE 1 = 1",
         );
         q.tenant_filter("tenant_id", filter);
         q.push(" ORDER BY day DESC, tenant_id LIMIT ").bind(limit);
@@ -208,7 +205,6 @@ impl Database {
                     "ingested": r.int("ingested")?,
                     "failed": r.int("failed")?,
                     "dropped": r.int("dropped")?,
-                    "bytes": r.int("bytes")?,
                 }))
             })
             .collect()

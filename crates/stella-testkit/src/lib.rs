@@ -261,6 +261,24 @@ impl TestServer {
         out
     }
 
+    /// Waits until every background job started so far (reports, playbook runs) has finished.
+    pub async fn settle(&self) {
+        self.stella().settle().await;
+    }
+
+    /// Makes every event ingested so far searchable (Elasticsearch's `_refresh`).
+    pub async fn refresh_events(&self, jwt: &str) {
+        let (s, body) = self
+            .call(
+                "POST",
+                "/connect/api/v1/data/aella-ser/_refresh",
+                Some(jwt),
+                None,
+            )
+            .await;
+        assert_eq!(s, 200, "{body}");
+    }
+
     /// Waits until every call made so far is in the activity log.
     pub async fn flush_activity(&self) {
         if let Some(r) = &self.running {

@@ -5,10 +5,12 @@
 mod activity;
 mod admin;
 mod auth;
+mod events;
 mod keys;
 mod ops;
 mod resources;
 mod users;
+mod xdr;
 
 use crate::state::AppState;
 use axum::Router;
@@ -132,6 +134,18 @@ pub fn router() -> (Router<AppState>, OpenApiDoc) {
         .routes(routes!(ops::docs))
         .routes(routes!(ops::docs_asset))
         .routes(routes!(ops::rest_root))
+        .routes(routes!(xdr::link_case_alerts))
+        .routes(routes!(xdr::rollback_connector))
+        .routes(routes!(xdr::download_report))
+        .routes(routes!(xdr::alert_types))
+        .routes(routes!(xdr::storage_usage))
+        .routes(routes!(xdr::ingestion_stats))
+        .routes(routes!(xdr::register_sensor))
+        .routes(routes!(events::ingest_events))
+        .routes(routes!(events::update_event))
+        .routes(routes!(events::search))
+        .routes(routes!(events::refresh))
+        .routes(routes!(events::run_query))
         .split_for_parts();
     let mut router = router;
     for spec in resources::RESOURCES {

@@ -8,10 +8,10 @@ use crate::problem::ApiResult;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::MethodRouter;
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use stella_core::resource::{FieldType, ResourceSpec, Tenancy};
+use stella_core::resource::{FieldType, Op, ResourceSpec};
 use utoipa::openapi::path::{
     HttpMethod, Operation, OperationBuilder, ParameterBuilder, ParameterIn,
 };
@@ -20,15 +20,38 @@ use utoipa::openapi::schema::{ArrayBuilder, KnownFormat, ObjectBuilder, SchemaFo
 use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, Schema};
 
 /// Every resource served by the engine.
-pub static RESOURCES: &[&ResourceSpec] = &[&stella_service::TENANTS];
+pub static RESOURCES: &[&ResourceSpec] = stella_core::catalog::ALL;
+
+/// The URL of a resource's collection; nested resources sit under their parent object.
+fn collection_path(spec: &ResourceSpec, parent_param: &str) -> String {
+    match spec.parent {
+        Some(p) => format!("{API}/{}/{{{parent_param}}}/{}", p.spec.name, spec.name),
+        None => format!("{API}/{}", spec.name),
+    }
+}
+
+/// `(parent id, object id)` from the path parameters of a route.
+fn split_path(mut ids: Vec<String>, item: bool) -> (Option<String>, String) {
+    let id = if item {
+        ids.pop().unwrap_or_default()
+    } else {
+        String::new()
+    };
+    (ids.pop(), id)
+}
 
 async fn list(
     spec: &'static ResourceSpec,
     app: AppState,
     p: Auth,
+    ids: Vec<String>,
     params: Params,
 ) -> ApiResult<Json<Value>> {
-    let (data, total, limit, offset) = app.stella.resource_list(&p.0, spec, &params.0).await?;
+    let (parent, _) = split_path(ids, false);
+    let (data, total, limit, offset) = app
+        .stella
+        .resource_list(&p.0, spec, parent.as_deref(), &params.0)
+        .await?;
     Ok(Json(
         json!({ "data": data, "total": total, "limit": limit, "offset": offset }),
     ))
@@ -38,38 +61,92 @@ async fn create(
     spec: &'static ResourceSpec,
     app: AppState,
     p: Auth,
+    ids: Vec<String>,
     body: Value,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    let (parent, _) = split_path(ids, false);
     Ok((
         StatusCode::CREATED,
-        Json(app.stella.resource_create(&p.0, spec, &body).await?),
+        Json(
+            app.stella
+                .resource_create(&p.0, spec, parent.as_deref(), &body)
+                .await?,
+        ),
     ))
 }
+
+type Ids = Path<Vec<String>>;
 
 pub fn routes(
     spec: &'static ResourceSpec,
 ) -> (Router<AppState>, Vec<(String, HttpMethod, Operation)>) {
-    let base = format!("{API}/{}", spec.name);
-    let item = format!("{base}/{{id}}");
-    let router = Router::new()
-        .route(
-            &base,
-            get(move |State(app): State<AppState>, auth: Auth, params: Params| list(spec, app, auth, params))
-                .post(move |State(app): State<AppState>, auth: Auth, JsonBody(body): JsonBody<Value>| create(spec, app, auth, body)),
-        )
-        .route(
-            &item,
-            get(move |State(app): State<AppState>, Auth(p): Auth, Path(id): Path<String>| async move {
-                ApiResult::Ok(Json(app.stella.resource_get(&p, spec, &id).await?))
-            })
-            .put(move |State(app): State<AppState>, Auth(p): Auth, Path(id): Path<String>, JsonBody(body): JsonBody<Value>| async move {
-                ApiResult::Ok(Json(app.stella.resource_update(&p, spec, &id, &body).await?))
-            })
-            .delete(move |State(app): State<AppState>, Auth(p): Auth, Path(id): Path<String>| async move {
-                app.stella.resource_delete(&p, spec, &id).await?;
-                ApiResult::Ok(StatusCode::NO_CONTENT)
-            }),
+    // Every route under one collection must name its first parameter alike (`{id}`), so a
+    // nested collection's parent is `{id}` and its items are `{child}`.
+    let base = collection_path(spec, "id");
+    let item = match spec.parent {
+        Some(_) => format!("{base}/{{child}}"),
+        None => format!("{base}/{{id}}"),
+    };
+    let mut collection = MethodRouter::<AppState>::new();
+    if spec.serves(Op::List) {
+        collection = collection.get(
+            move |State(app): State<AppState>, auth: Auth, Path(ids): Ids, params: Params| {
+                list(spec, app, auth, ids, params)
+            },
         );
+    }
+    if spec.serves(Op::Create) {
+        collection = collection.post(
+            move |State(app): State<AppState>,
+                  auth: Auth,
+                  Path(ids): Ids,
+                  JsonBody(body): JsonBody<Value>| create(spec, app, auth, ids, body),
+        );
+    }
+    let mut one = MethodRouter::<AppState>::new();
+    if spec.serves(Op::Get) {
+        one = one.get(
+            move |State(app): State<AppState>, Auth(p): Auth, Path(ids): Ids| async move {
+                let (parent, id) = split_path(ids, true);
+                ApiResult::Ok(Json(
+                    app.stella
+                        .resource_get(&p, spec, parent.as_deref(), &id)
+                        .await?,
+                ))
+            },
+        );
+    }
+    if spec.serves(Op::Update) {
+        one = one.put(
+            move |State(app): State<AppState>,
+                  Auth(p): Auth,
+                  Path(ids): Ids,
+                  JsonBody(body): JsonBody<Value>| async move {
+                let (parent, id) = split_path(ids, true);
+                ApiResult::Ok(Json(
+                    app.stella
+                        .resource_update(&p, spec, parent.as_deref(), &id, &body)
+                        .await?,
+                ))
+            },
+        );
+    }
+    if spec.serves(Op::Delete) {
+        one =
+            one.delete(
+                move |State(app): State<AppState>,
+                      Auth(p): Auth,
+                      Path(ids): Ids,
+                      params: Params| async move {
+                    let (parent, id) = split_path(ids, true);
+                    app.stella
+                        .resource_delete(&p, spec, parent.as_deref(), &id, &params.0)
+                        .await?;
+                    ApiResult::Ok(StatusCode::NO_CONTENT)
+                },
+            );
+    }
+    let router = Router::new().route(&base, collection).route(&item, one);
     (router, operations(spec))
 }
 
@@ -90,6 +167,27 @@ fn field_schema(ty: FieldType) -> Schema {
             .schema_type(Type::String)
             .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
         FieldType::Json => b,
+        FieldType::Object => b.schema_type(Type::Object),
+        FieldType::TextList { max_items, max_len } => {
+            return Schema::Array(
+                ArrayBuilder::new()
+                    .items(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .max_length(Some(max_len)),
+                    )
+                    .max_items(Some(max_items))
+                    .build(),
+            )
+        }
+        FieldType::ObjectList { max_items } => {
+            return Schema::Array(
+                ArrayBuilder::new()
+                    .items(ObjectBuilder::new().schema_type(Type::Object))
+                    .max_items(Some(max_items))
+                    .build(),
+            )
+        }
     };
     Schema::Object(b.build())
 }
@@ -99,10 +197,17 @@ fn object_schema(spec: &ResourceSpec, writable_only: bool, with_required: bool) 
     if !writable_only {
         b = b.property("id", ObjectBuilder::new().schema_type(Type::String));
     }
-    if spec.tenancy == Tenancy::Owned {
+    if spec.tenancy.has_tenant_column() && spec.parent.is_none() {
         b = b.property("tenant_id", ObjectBuilder::new().schema_type(Type::String));
     }
-    for f in spec.fields.iter().filter(|f| f.writable || !writable_only) {
+    let fields = spec.fields.iter().filter(|f| {
+        if writable_only {
+            f.writable
+        } else {
+            !f.write_only
+        }
+    });
+    for f in fields {
         b = b.property(f.name, field_schema(f.ty));
         if with_required && f.required && f.default.is_none() {
             b = b.required(f.name);
@@ -135,24 +240,42 @@ fn problem(description: &str) -> utoipa::openapi::Response {
         .build()
 }
 
+/// `tenant_groups` → `TenantGroups`.
+fn camel(name: &str) -> String {
+    name.split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// `CaseObservable` → `caseObservableId`.
+fn id_param_name(singular: &str) -> String {
+    format!("{}{}Id", singular[..1].to_lowercase(), &singular[1..])
+}
+
 fn operations(spec: &ResourceSpec) -> Vec<(String, HttpMethod, Operation)> {
-    let base = format!("{API}/{}", spec.name);
-    let id_param = format!(
-        "{}{}Id",
-        spec.singular[..1].to_lowercase(),
-        &spec.singular[1..]
-    );
+    let parent_param = spec.parent.map(|p| id_param_name(p.spec.singular));
+    let base = collection_path(spec, parent_param.as_deref().unwrap_or(""));
+    let id_param = id_param_name(spec.singular);
     let item_path = format!("{base}/{{{id_param}}}");
-    let plural = format!("{}s", spec.singular);
+    let plural = match spec.parent {
+        Some(p) => format!("{}{}", p.spec.singular, camel(spec.name)),
+        None => camel(spec.name),
+    };
     let object = object_schema(spec, false, false);
-    let id = || {
+    let path_param = |name: &str| {
         ParameterBuilder::new()
-            .name(&id_param)
+            .name(name)
             .parameter_in(ParameterIn::Path)
             .required(Required::True)
             .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
             .build()
     };
+    let id = || path_param(&id_param);
     let query = |name: &str, ty: Type| {
         ParameterBuilder::new()
             .name(name)
@@ -192,10 +315,14 @@ fn operations(spec: &ResourceSpec) -> Vec<(String, HttpMethod, Operation)> {
             .build(),
     );
     let op = |id_name: String, summary: String| {
-        OperationBuilder::new()
+        let b = OperationBuilder::new()
             .operation_id(Some(id_name))
             .summary(Some(summary))
-            .tag(spec.tag)
+            .tag(spec.tag);
+        match &parent_param {
+            Some(p) => b.parameter(path_param(p)),
+            None => b,
+        }
     };
     let with_errors = |b: OperationBuilder, codes: &[(&str, &str)]| {
         codes.iter().fold(b, |b, (c, d)| b.response(*c, problem(d)))
@@ -274,14 +401,26 @@ fn operations(spec: &ResourceSpec) -> Vec<(String, HttpMethod, Operation)> {
     )
     .build();
 
-    let (c, r) = ok("204", &format!("{} deleted", spec.singular), None);
+    // The contract's DELETE on a case closes it.
+    let (verb, done) = match spec.name {
+        "cases" => ("close", "closed"),
+        _ => ("delete", "deleted"),
+    };
+    let (c, r) = ok("204", &format!("{} {done}", spec.singular), None);
+    let mut delete_op = op(
+        format!("{verb}{}", spec.singular),
+        format!(
+            "{}{} a {}",
+            verb[..1].to_uppercase(),
+            &verb[1..],
+            spec.singular.to_lowercase()
+        ),
+    );
+    if spec.name == "cases" {
+        delete_op = delete_op.parameter(query("update_alerts", Type::Boolean));
+    }
     let delete_op = with_errors(
-        op(
-            format!("delete{}", spec.singular),
-            format!("Delete a {}", spec.singular.to_lowercase()),
-        )
-        .parameter(id())
-        .response(c, r),
+        delete_op.parameter(id()).response(c, r),
         &[
             common[0],
             common[1],
@@ -291,11 +430,15 @@ fn operations(spec: &ResourceSpec) -> Vec<(String, HttpMethod, Operation)> {
     )
     .build();
 
-    vec![
-        (base.clone(), HttpMethod::Get, list_op),
-        (base, HttpMethod::Post, create_op),
-        (item_path.clone(), HttpMethod::Get, get_op),
-        (item_path.clone(), HttpMethod::Put, update_op),
-        (item_path, HttpMethod::Delete, delete_op),
+    [
+        (Op::List, base.clone(), HttpMethod::Get, list_op),
+        (Op::Create, base, HttpMethod::Post, create_op),
+        (Op::Get, item_path.clone(), HttpMethod::Get, get_op),
+        (Op::Update, item_path.clone(), HttpMethod::Put, update_op),
+        (Op::Delete, item_path, HttpMethod::Delete, delete_op),
     ]
+    .into_iter()
+    .filter(|(o, ..)| spec.serves(*o))
+    .map(|(_, path, method, operation)| (path, method, operation))
+    .collect()
 }

@@ -10,6 +10,8 @@ mod ops;
 mod tenancy;
 mod tokens;
 mod users;
+mod xdr_flows;
+mod xdr_matrix;
 
 use base64::Engine;
 use serde_json::{json, Value};

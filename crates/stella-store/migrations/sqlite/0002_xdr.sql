@@ -190,6 +190,5 @@ CREATE TABLE ingestion_stats (
     ingested BIGINT NOT NULL DEFAULT 0,
     failed BIGINT NOT NULL DEFAULT 0,
     dropped BIGINT NOT NULL DEFAULT 0,
-    bytes BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant_id, day)
 );

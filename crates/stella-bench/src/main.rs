@@ -1,0 +1,377 @@
+//! `stella-bench`: drives a running Stella Ops server over HTTP and prints the figures
+//! BENCHMARKS.md records. Each run is bounded in requests and time; it refuses non-loopback
+//! servers so a load run never leaves the machine.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+struct Cli {
+    /// Server base URL (loopback only).
+    #[arg(long, default_value = "http://127.0.0.1:18091")]
+    base: String,
+    /// An API key of a root super admin (`stella init` prints one).
+    #[arg(long, env = "API_KEY")]
+    api_key: String,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Bulk-ingest synthetic ~1 KB events into one tenant for a while; prints events/s.
+    Ingest {
+        #[arg(long)]
+        tenant: String,
+        /// Events per request.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        /// Concurrent requests.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Stop after this many events (or `seconds`, whichever first).
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Spread event timestamps over this many hours before now.
+        #[arg(long, default_value_t = 168)]
+        spread_hours: i64,
+    },
+    /// Runs the term query and the 24-hour date_histogram `runs` times each; prints p50/p95.
+    Search {
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+    },
+    /// Creates `count` cases in a tenant (if it has fewer), then walks every page.
+    ListCases {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, default_value_t = 100_000)]
+        count: usize,
+        #[arg(long, default_value_t = 100)]
+        page: usize,
+    },
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    jwt: String,
+}
+
+impl Client {
+    async fn connect(base: &str, api_key: &str) -> Result<Self> {
+        let host = base.split("://").nth(1).unwrap_or_default();
+        if !(host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]"))
+        {
+            bail!("load runs target loopback only; {base} is not");
+        }
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(64)
+            .build()?;
+        let r: Value = http
+            .post(format!("{base}/connect/api/v1/access_token"))
+            .bearer_auth(api_key)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let jwt = r["access_token"]
+            .as_str()
+            .context("no access_token")?
+            .to_owned();
+        Ok(Self {
+            http,
+            base: base.to_owned(),
+            jwt,
+        })
+    }
+
+    async fn post(&self, path: &str, body: &Value) -> Result<(Value, Duration)> {
+        let t = Instant::now();
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.jwt)
+            .json(body)
+            .send()
+            .await?;
+        let status = r.status();
+        let v: Value = r.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            bail!("{path}: {status}: {v}");
+        }
+        Ok((v, t.elapsed()))
+    }
+
+    async fn get(&self, path: &str) -> Result<(Value, Duration)> {
+        let t = Instant::now();
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.jwt)
+            .send()
+            .await?;
+        let status = r.status();
+        let v: Value = r.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            bail!("{path}: {status}: {v}");
+        }
+        Ok((v, t.elapsed()))
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// A synthetic security event of about 1 KB.
+fn event(rng: &mut impl rand::Rng, now: i64, spread_ms: i64) -> Value {
+    const TYPES: &[&str] = &[
+        "dns", "http", "ssh", "smb", "tls", "dhcp", "kerberos", "ldap", "rdp", "ftp", "smtp",
+        "ntp", "icmp", "netflow", "firewall", "proxy", "vpn", "edr", "auth", "file",
+    ];
+    let t = TYPES[rng.gen_range(0..TYPES.len())];
+    let severity = ["low", "medium", "high", "critical"][rng.gen_range(0..4)];
+    let dstport = [53, 80, 443, 22, 445, 3389][rng.gen_range(0..6)];
+    json!({
+        "timestamp": now - rng.gen_range(0..spread_ms.max(1)),
+        "event_type": t,
+        "severity": severity,
+        "srcip": format!("10.{}.{}.{}", rng.gen_range(0..4), rng.gen_range(0..32), rng.gen_range(1..255)),
+        "dstip": format!("192.0.2.{}", rng.gen_range(1..255)),
+        "srcport": rng.gen_range(1024..65535),
+        "dstport": dstport,
+        "hostname": format!("ws-{:04}", rng.gen_range(0..2000)),
+        "username": format!("user{:04}", rng.gen_range(0..5000)),
+        "bytes_in": rng.gen_range(0..1_000_000),
+        "bytes_out": rng.gen_range(0..1_000_000),
+        "process": "C:\\Windows\\System32\\svchost.exe",
+        "sha256": format!("{:064x}", rng.gen::<u128>()),
+        "message": format!("{t} session from workstation to service completed with status ok; \
+            sensor dp-{} observed {} packets in the flow window and classified it as routine traffic \
+            for the asset group finance-{}; no policy violation was recorded for this connection",
+            rng.gen_range(0..16), rng.gen_range(1..5000), rng.gen_range(0..40)),
+        "tags": ["bench", t],
+    })
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+fn report(name: &str, mut lat: Vec<Duration>) {
+    lat.sort();
+    println!(
+        "{name}: n={} p50={:.2} ms p95={:.2} ms p99={:.2} ms max={:.2} ms",
+        lat.len(),
+        percentile(&lat, 0.50),
+        percentile(&lat, 0.95),
+        percentile(&lat, 0.99),
+        percentile(&lat, 1.0)
+    );
+}
+
+async fn ingest(
+    c: &Client,
+    tenant: &str,
+    batch: usize,
+    concurrency: usize,
+    events: usize,
+    seconds: u64,
+    spread_hours: i64,
+) -> Result<()> {
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let path = format!("/connect/api/v1/events?tenant_id={tenant}");
+    let spread = spread_hours * 3_600_000;
+    let mut sent = 0usize;
+    let mut bytes = 0usize;
+    let mut lat = Vec::new();
+    // Bodies are built ahead of the timed loop so the generator's own JSON work stays out of it.
+    let mut rng = rand::thread_rng();
+    let now = now_ms();
+    let bodies: Vec<Value> = (0..concurrency * 2)
+        .map(|_| json!({"events": (0..batch).map(|_| event(&mut rng, now, spread)).collect::<Vec<_>>()}))
+        .collect();
+    let encoded: Vec<bytes_body::Body> = bodies
+        .iter()
+        .map(bytes_body::Body::of)
+        .collect::<Result<_>>()?;
+    let t0 = Instant::now();
+    let mut k = 0usize;
+    while sent < events && Instant::now() < deadline {
+        let round: Vec<_> = (0..concurrency)
+            .map(|_| {
+                k += 1;
+                let b = encoded[k % encoded.len()].clone();
+                let (http, url, jwt) = (c.http.clone(), format!("{}{path}", c.base), c.jwt.clone());
+                async move {
+                    let t = Instant::now();
+                    let r = http
+                        .post(url)
+                        .bearer_auth(jwt)
+                        .header("content-type", "application/json")
+                        .body(b.0)
+                        .send()
+                        .await?;
+                    let status = r.status();
+                    let v: Value = r.json().await.unwrap_or(Value::Null);
+                    if !status.is_success() || v["failed"].as_u64() != Some(0) {
+                        bail!("ingest: {status}: {v}");
+                    }
+                    Ok::<_, anyhow::Error>((
+                        v["ingested"].as_u64().unwrap_or(0) as usize,
+                        t.elapsed(),
+                    ))
+                }
+            })
+            .collect();
+        for r in futures::future::join_all(round).await {
+            let (n, d) = r?;
+            sent += n;
+            lat.push(d);
+        }
+        bytes += encoded[0].1 * concurrency;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    println!(
+        "ingest: {sent} events in {secs:.1} s = {:.0} events/s ({:.1} MB/s of JSON), batch {batch}, concurrency {concurrency}",
+        sent as f64 / secs,
+        bytes as f64 / secs / 1e6
+    );
+    report("ingest request", lat);
+    Ok(())
+}
+
+mod bytes_body {
+    /// A pre-encoded request body and its length.
+    #[derive(Clone)]
+    pub struct Body(pub Vec<u8>, pub usize);
+    impl Body {
+        pub fn of(v: &serde_json::Value) -> anyhow::Result<Self> {
+            let b = serde_json::to_vec(v)?;
+            let n = b.len();
+            Ok(Self(b, n))
+        }
+    }
+}
+
+async fn search(c: &Client, runs: usize) -> Result<()> {
+    let path = "/connect/api/v1/data/aella-ser/_search";
+    c.post("/connect/api/v1/data/aella-ser/_refresh", &json!({}))
+        .await?;
+    let (all, _) = c
+        .post(path, &json!({"size": 0, "query": {"match_all": {}}}))
+        .await?;
+    println!("index holds {} events", all["hits"]["total"]["value"]);
+    let term = json!({"query": {"term": {"event_type": "dns"}}, "size": 10, "sort": [{"timestamp": "desc"}]});
+    let hist = json!({"size": 0, "query": {"range": {"timestamp": {"gte": "now-24h"}}},
+        "aggs": {"per_hour": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h"}}}});
+    for (name, body) in [("term query", term), ("24h date_histogram", hist)] {
+        let mut lat = Vec::with_capacity(runs);
+        let mut sample = Value::Null;
+        for _ in 0..runs {
+            let (v, d) = c.post(path, &body).await?;
+            lat.push(d);
+            sample = v;
+        }
+        println!(
+            "{name}: hits.total={} took(server)={} ms",
+            sample["hits"]["total"]["value"], sample["took"]
+        );
+        report(name, lat);
+    }
+    Ok(())
+}
+
+async fn list_cases(c: &Client, tenant: &str, count: usize, page: usize) -> Result<()> {
+    let base = format!("/connect/api/v1/cases?tenantid={tenant}");
+    let (first, _) = c.get(&format!("{base}&limit=1")).await?;
+    let have = first["total"].as_u64().unwrap_or(0) as usize;
+    if have < count {
+        let t = Instant::now();
+        let todo = count - have;
+        let mut done = 0;
+        while done < todo {
+            let n = (todo - done).min(64);
+            let reqs: Vec<_> = (0..n)
+                .map(|i| {
+                    let priority = ["critical", "high", "medium", "low"][(done + i) % 4];
+                    let body = json!({"name": format!("case {}", have + done + i), "tenant_id": tenant,
+                        "score": (have + done + i) % 101, "priority": priority});
+                    async move { c.post("/connect/api/v1/cases", &body).await }
+                })
+                .collect();
+            for r in futures::future::join_all(reqs).await {
+                r?;
+            }
+            done += n;
+        }
+        println!("created {todo} cases in {:.1} s", t.elapsed().as_secs_f64());
+    }
+    for (label, extra) in [("newest first", ""), ("by score", "&sort=score&order=desc")] {
+        let mut lat = Vec::new();
+        let mut offset = 0;
+        let mut seen = 0;
+        loop {
+            let (v, d) = c
+                .get(&format!("{base}&limit={page}&offset={offset}{extra}"))
+                .await?;
+            lat.push(d);
+            let n = v["data"].as_array().map(Vec::len).unwrap_or(0);
+            seen += n;
+            if n < page {
+                break;
+            }
+            offset += page;
+        }
+        println!("walked {seen} cases, {page} a page ({label})");
+        report(&format!("list page ({label})"), lat);
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let c = Client::connect(&cli.base, &cli.api_key).await?;
+    match cli.cmd {
+        Cmd::Ingest {
+            tenant,
+            batch,
+            concurrency,
+            events,
+            seconds,
+            spread_hours,
+        } => {
+            ingest(
+                &c,
+                &tenant,
+                batch,
+                concurrency,
+                events,
+                seconds,
+                spread_hours,
+            )
+            .await
+        }
+        Cmd::Search { runs } => search(&c, runs).await,
+        Cmd::ListCases {
+            tenant,
+            count,
+            page,
+        } => list_cases(&c, &tenant, count, page).await,
+    }
+}

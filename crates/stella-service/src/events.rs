@@ -1,0 +1,439 @@
+//! Security events: bulk ingest into the tenant's embedded index (durable before the answer),
+//! security event filters applied at ingest, watchlist matching that raises alerts, search in
+//! the Elasticsearch DSL, saved queries, and tags/status/comments on single events.
+
+use crate::{Result, ServiceError, Stella};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use stella_core::catalog::{EVENT_FILTERS, QUERIES, WATCHLISTS};
+use stella_core::clock::rfc3339_ms;
+use stella_core::ids::new_id;
+use stella_core::Principal;
+use stella_search::SearchError;
+use stella_store::NewAlert;
+
+/// What `POST /events` answers.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct IngestReport {
+    pub ingested: usize,
+    pub failed: usize,
+    pub errors: Vec<String>,
+    /// Documents a security event filter dropped (not failures: the tenant asked for it).
+    pub dropped: usize,
+    /// Alerts raised by watchlist matches.
+    pub alerts: usize,
+}
+
+impl From<SearchError> for ServiceError {
+    fn from(e: SearchError) -> Self {
+        match e {
+            SearchError::Invalid(m) | SearchError::Unsupported(m) => {
+                ServiceError::Invalid(vec![stella_core::FieldError::new("$", m)])
+            }
+            SearchError::NotFound => ServiceError::NotFound("no such event".into()),
+            other => ServiceError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// The documents of an ingest body: `{"events": [...]}`, a bare array, or one bare event.
+fn documents(body: Value) -> Result<Vec<Value>> {
+    match body {
+        Value::Object(mut m) if m.contains_key("events") => match m.remove("events") {
+            Some(Value::Array(docs)) => Ok(docs),
+            _ => Err(ServiceError::invalid(
+                "events",
+                "must be an array of event objects",
+            )),
+        },
+        Value::Array(docs) => Ok(docs),
+        Value::Object(m) => Ok(vec![Value::Object(m)]),
+        _ => Err(ServiceError::invalid(
+            "$",
+            "must be {\"events\": [...]}, an array of events or one event object",
+        )),
+    }
+}
+
+/// Every string value of an event (nested included), for watchlist matching.
+fn string_leaves<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+    match v {
+        Value::String(s) => out.push(s),
+        Value::Array(a) => a.iter().for_each(|x| string_leaves(x, out)),
+        Value::Object(m) => m.values().for_each(|x| string_leaves(x, out)),
+        _ => {}
+    }
+}
+
+/// A security event filter: every condition's field (dotted path) equals its value.
+fn filter_matches(conditions: &Map<String, Value>, event: &Value) -> bool {
+    !conditions.is_empty()
+        && conditions.iter().all(|(path, want)| {
+            path.split('.')
+                .try_fold(event, |v, key| v.get(key))
+                .is_some_and(|got| got == want)
+        })
+}
+
+impl Stella {
+    pub fn events(&self) -> &stella_search::EventIndex {
+        &self.0.events.0
+    }
+
+    /// Ingests documents for one tenant (`tenant_id` parameter, or the caller's only tenant).
+    pub async fn ingest_events(
+        &self,
+        caller: &Principal,
+        tenant: Option<String>,
+        body: Value,
+    ) -> Result<IngestReport> {
+        caller.require("events:write")?;
+        let tenant = self.owning_tenant(caller, tenant).await?;
+        let docs = documents(body)?;
+        let max = self.settings.max_bulk_events;
+        if docs.len() > max {
+            return Err(ServiceError::invalid(
+                "events",
+                format!(
+                    "carries {} documents; at most {max} per request",
+                    docs.len()
+                ),
+            ));
+        }
+        let filters = self
+            .db
+            .resource_all(
+                &EVENT_FILTERS,
+                &tenant,
+                &[("enabled", stella_core::resource::FieldValue::Bool(true))],
+                None,
+                1000,
+            )
+            .await?;
+        let mut hits: HashMap<String, i64> = HashMap::new();
+        let mut kept = Vec::with_capacity(docs.len());
+        for doc in docs {
+            let dropped_by = filters.iter().find(|f| {
+                f["conditions"]
+                    .as_object()
+                    .is_some_and(|c| filter_matches(c, &doc))
+            });
+            match dropped_by {
+                Some(f) => {
+                    *hits
+                        .entry(f["id"].as_str().unwrap_or_default().to_owned())
+                        .or_default() += 1
+                }
+                None => kept.push(doc),
+            }
+        }
+        let dropped: i64 = hits.values().sum();
+        let index = self.events().clone();
+        let now = self.now_ms();
+        let t = tenant.clone();
+        let outcome = tokio::task::spawn_blocking(move || index.ingest(&t, kept, now))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("ingest task: {e}")))??;
+        for (id, n) in hits {
+            self.db.count_filter_hits(&id, n).await?;
+        }
+        let alerts = self.match_watchlists(&tenant, &outcome.accepted).await?;
+        let day = rfc3339_ms(now).get(..10).unwrap_or_default().to_owned();
+        self.db
+            .count_ingest(
+                &tenant,
+                &day,
+                [outcome.ingested as i64, outcome.failed as i64, dropped],
+            )
+            .await?;
+        Ok(IngestReport {
+            ingested: outcome.ingested,
+            failed: outcome.failed,
+            errors: outcome.errors,
+            dropped: dropped as usize,
+            alerts,
+        })
+    }
+
+    /// Raises an alert for each (watchlist entry, event) pair that matches, once.
+    async fn match_watchlists(
+        &self,
+        tenant: &str,
+        accepted: &[stella_search::AcceptedEvent],
+    ) -> Result<usize> {
+        let watchlists = self
+            .db
+            .resource_all(&WATCHLISTS, tenant, &[], None, 1000)
+            .await?;
+        // entry (lower-cased) → watchlists listing it
+        let mut entries: HashMap<String, Vec<&Value>> = HashMap::new();
+        for w in &watchlists {
+            for e in w["entries"].as_array().into_iter().flatten() {
+                if let Some(e) = e.as_str().filter(|e| !e.is_empty()) {
+                    entries.entry(e.to_lowercase()).or_default().push(w);
+                }
+            }
+        }
+        if entries.is_empty() {
+            return Ok(0);
+        }
+        let mut raised = 0;
+        for event in accepted {
+            let mut leaves = Vec::new();
+            string_leaves(&event.source, &mut leaves);
+            for leaf in leaves {
+                let Some(lists) = entries.get(&leaf.to_lowercase()) else {
+                    continue;
+                };
+                for w in lists {
+                    let wid = w["id"].as_str().unwrap_or_default();
+                    let alert = NewAlert {
+                        id: new_id(),
+                        tenant_id: tenant.to_owned(),
+                        name: format!("Watchlist '{}' matched {leaf}", w["name"].as_str().unwrap_or("")),
+                        severity: w["severity"].as_str().unwrap_or("high").to_owned(),
+                        source: "watchlist".into(),
+                        alert_type: "watchlist_match".into(),
+                        event: json!({"_id": event.id, "_source": event.source, "watchlist_id": wid, "entry": leaf}).to_string(),
+                        dedup_key: format!("watchlist:{wid}:{}:{}", leaf.to_lowercase(), event.id),
+                    };
+                    if self.raise_alert(alert).await?.is_some() {
+                        raised += 1;
+                    }
+                }
+            }
+        }
+        Ok(raised)
+    }
+
+    /// Elasticsearch `_search` over the events the caller's tenancy reaches.
+    pub async fn search_events(
+        &self,
+        caller: &Principal,
+        index: &str,
+        tenant: Option<&str>,
+        body: Value,
+    ) -> Result<Value> {
+        caller.require("events:read")?;
+        if !stella_search::is_known_index(index) {
+            return Err(ServiceError::NotFound(format!(
+                "no index '{index}'; security events are in 'aella-ser' (also 'aella-ser-*', 'events')"
+            )));
+        }
+        let mut filter = caller.tenant_filter();
+        if let Some(t) = tenant {
+            filter = filter.narrow_to(t);
+        }
+        let events = self.events().clone();
+        let now = self.now_ms();
+        Ok(
+            tokio::task::spawn_blocking(move || events.search(&filter, &body, now))
+                .await
+                .map_err(|e| ServiceError::Internal(format!("search task: {e}")))??,
+        )
+    }
+
+    /// Makes every acknowledged event searchable now (Elasticsearch's `_refresh`).
+    pub async fn refresh_events(&self, caller: &Principal) -> Result<()> {
+        caller.require("events:write")?;
+        let events = self.events().clone();
+        Ok(tokio::task::spawn_blocking(move || events.refresh())
+            .await
+            .map_err(|e| ServiceError::Internal(format!("refresh task: {e}")))??)
+    }
+
+    /// Runs a saved query: its `query` text is an Elasticsearch request body (JSON) or a
+    /// Lucene-style query string.
+    pub async fn run_query(
+        &self,
+        caller: &Principal,
+        id: &str,
+        params: &[(String, String)],
+    ) -> Result<Value> {
+        let saved = self.resource_get(caller, &QUERIES, None, id).await?;
+        let text = saved["query"].as_str().unwrap_or_default();
+        let mut body = match serde_json::from_str::<Value>(text) {
+            Ok(v @ Value::Object(_)) => v,
+            _ => json!({"query": {"query_string": {"query": text}}}),
+        };
+        for (k, v) in params {
+            match k.as_str() {
+                "size" | "from" => {
+                    let n: u64 = v
+                        .parse()
+                        .map_err(|_| ServiceError::invalid(k, "must be a non-negative integer"))?;
+                    body[k.as_str()] = n.into();
+                }
+                other => {
+                    return Err(ServiceError::invalid(
+                        other,
+                        "is not a parameter of running a query; use size, from",
+                    ))
+                }
+            }
+        }
+        let tenant = saved["tenant_id"].as_str().map(str::to_owned);
+        self.search_events(caller, "aella-ser", tenant.as_deref(), body)
+            .await
+    }
+
+    /// Updates an event's `tags`, `status` and appends a `comment`.
+    pub async fn update_event(&self, caller: &Principal, id: &str, body: &Value) -> Result<Value> {
+        caller.require("events:write")?;
+        let Value::Object(patch) = body else {
+            return Err(ServiceError::invalid("$", "must be a JSON object"));
+        };
+        let mut tags = None;
+        let mut status = None;
+        let mut comment = None;
+        for (k, v) in patch {
+            match k.as_str() {
+                "tags" => match v.as_array() {
+                    Some(a)
+                        if a.len() <= 100
+                            && a.iter().all(|t| t.as_str().is_some_and(|s| s.len() <= 200)) =>
+                    {
+                        tags = Some(v.clone())
+                    }
+                    _ => {
+                        return Err(ServiceError::invalid(
+                            "tags",
+                            "must be an array of at most 100 strings",
+                        ))
+                    }
+                },
+                "status" => match v.as_str() {
+                    Some(s) if !s.is_empty() && s.len() <= 200 => status = Some(v.clone()),
+                    _ => {
+                        return Err(ServiceError::invalid(
+                            "status",
+                            "must be a non-empty string",
+                        ))
+                    }
+                },
+                "comment" => match v.as_str() {
+                    Some(s) if !s.trim().is_empty() && s.len() <= 10_000 => {
+                        comment = Some(s.to_owned())
+                    }
+                    _ => {
+                        return Err(ServiceError::invalid(
+                            "comment",
+                            "must be a non-empty string",
+                        ))
+                    }
+                },
+                other => {
+                    return Err(ServiceError::invalid(
+                        other,
+                        "is not changeable on an event; use tags, status, comment",
+                    ))
+                }
+            }
+        }
+        if tags.is_none() && status.is_none() && comment.is_none() {
+            return Err(ServiceError::invalid(
+                "$",
+                "names nothing to change; use tags, status, comment",
+            ));
+        }
+        let not_found = || ServiceError::NotFound(format!("no event has the id '{id}'"));
+        if !stella_search::valid_event_id(id) {
+            return Err(not_found());
+        }
+        let events = self.events().clone();
+        let filter = caller.tenant_filter();
+        let key = id.to_owned();
+        let found = tokio::task::spawn_blocking(move || events.get(&filter, &key))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("event task: {e}")))??;
+        let (tenant, mut source) = found.ok_or_else(not_found)?;
+        if let Some(t) = tags {
+            source["tags"] = t;
+        }
+        if let Some(s) = status {
+            source["status"] = s;
+        }
+        if let Some(c) = comment {
+            let entry = json!({"comment": c, "user": caller.email, "created_at": rfc3339_ms(self.now_ms())});
+            match source.get_mut("comments").and_then(Value::as_array_mut) {
+                Some(list) => list.push(entry),
+                None => source["comments"] = json!([entry]),
+            }
+        }
+        let events = self.events().clone();
+        let key = id.to_owned();
+        let updated = source.clone();
+        tokio::task::spawn_blocking(move || events.replace(&tenant, &key, updated))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("event task: {e}")))??;
+        Ok(json!({"_id": id, "_source": source}))
+    }
+
+    /// Storage use per tenant (events in the index) and of the database. Root super admins.
+    pub async fn storage_usage(&self, caller: &Principal) -> Result<Value> {
+        caller.require_root_super_admin()?;
+        let events = self.events().clone();
+        let usage =
+            tokio::task::spawn_blocking(move || events.usage(&stella_core::TenantFilter::All))
+                .await
+                .map_err(|e| ServiceError::Internal(format!("usage task: {e}")))??;
+        let total: u64 = usage.iter().map(|u| u.bytes).sum();
+        Ok(json!({
+            "data": usage.iter().map(|u| json!({"tenant_id": u.tenant_id, "documents": u.docs, "bytes": u.bytes})).collect::<Vec<_>>(),
+            "total_bytes": total,
+        }))
+    }
+
+    /// Ingestion counters per tenant and day. Root super admins.
+    pub async fn ingestion_stats(&self, caller: &Principal, limit: i64) -> Result<Value> {
+        caller.require_root_super_admin()?;
+        let data = self
+            .db
+            .ingestion_stats(&stella_core::TenantFilter::All, limit)
+            .await?;
+        Ok(json!({"data": data, "total": data.len()}))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ingest_bodies_take_three_shapes() {
+        assert_eq!(
+            documents(json!({"events": [{"a": 1}, {"b": 2}]}))
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(documents(json!([{"a": 1}])).unwrap().len(), 1);
+        assert_eq!(documents(json!({"a": 1})).unwrap().len(), 1);
+        assert!(documents(json!({"events": {"a": 1}})).is_err());
+        assert!(documents(json!("text")).is_err());
+    }
+
+    #[test]
+    fn filters_match_every_condition_by_dotted_path() {
+        let c = json!({"event_type": "dns", "src.ip": "10.0.0.1"});
+        let c = c.as_object().unwrap();
+        assert!(filter_matches(
+            c,
+            &json!({"event_type": "dns", "src": {"ip": "10.0.0.1"}})
+        ));
+        assert!(!filter_matches(
+            c,
+            &json!({"event_type": "dns", "src": {"ip": "10.0.0.2"}})
+        ));
+        assert!(!filter_matches(&Map::new(), &json!({})));
+    }
+
+    #[test]
+    fn leaves_include_nested_strings() {
+        let v = json!({"a": "x", "b": [{"c": "y"}, 3], "d": null});
+        let mut out = Vec::new();
+        string_leaves(&v, &mut out);
+        out.sort();
+        assert_eq!(out, vec!["x", "y"]);
+    }
+}

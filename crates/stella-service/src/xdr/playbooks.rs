@@ -1,0 +1,240 @@
+//! Playbooks: a trigger that matches new alerts and actions run for each match.
+//!
+//! A trigger is `alert.created`, optionally followed by `key=value` conditions on the new
+//! alert (`alert.created severity=critical alert_type=watchlist_match`), or the name of an
+//! alert type (`watchlist_match`). Actions are `webhook` (`url`, optional `headers`),
+//! `add_tags` (`tags`) and `set_status` (`status`). The contract accepts any trigger text and
+//! any action objects, so definitions are stored as given; an action that cannot run fails in
+//! the run history with the reason, never silently.
+
+use crate::{Result, Stella};
+use serde_json::{json, Value};
+use stella_core::catalog::{ALERTS, PLAYBOOKS, PLAYBOOK_RUNS};
+use stella_core::ids::new_id;
+use stella_core::resource::FieldValue;
+use stella_core::TenantFilter;
+
+/// The conditions a new alert must all meet for a trigger to fire.
+#[derive(Debug, PartialEq)]
+pub struct Trigger(Vec<(String, String)>);
+
+impl Trigger {
+    pub fn parse(text: &str) -> Trigger {
+        let mut words = text.split_whitespace();
+        match words.next() {
+            Some("alert.created") => Trigger(
+                words
+                    .map(|w| match w.split_once('=') {
+                        Some((k, v)) => (k.to_owned(), v.to_owned()),
+                        // A bare word never matches: the trigger is malformed, not "any".
+                        None => (w.to_owned(), "\0".to_owned()),
+                    })
+                    .collect(),
+            ),
+            Some(alert_type) if words.next().is_none() => {
+                Trigger(vec![("alert_type".into(), alert_type.to_owned())])
+            }
+            _ => Trigger(vec![("\0".into(), "\0".into())]),
+        }
+    }
+
+    pub fn matches(&self, alert: &Value) -> bool {
+        self.0
+            .iter()
+            .all(|(k, v)| alert.get(k).and_then(Value::as_str) == Some(v.as_str()))
+    }
+}
+
+impl Stella {
+    /// Starts a run of every enabled playbook of the tenant whose trigger matches `alert`.
+    pub(crate) async fn run_playbooks(&self, tenant_id: &str, alert: &Value) -> Result<()> {
+        let enabled = [("enabled", FieldValue::Bool(true))];
+        for playbook in self
+            .db
+            .resource_all(&PLAYBOOKS, tenant_id, &enabled, None, 1000)
+            .await?
+        {
+            let trigger = playbook
+                .get("trigger")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if !Trigger::parse(trigger).matches(alert) {
+                continue;
+            }
+            let run_id = new_id();
+            let playbook_id = playbook["id"].as_str().unwrap_or_default().to_owned();
+            let alert_id = alert["id"].as_str().unwrap_or_default().to_owned();
+            self.db
+                .resource_insert(
+                    &PLAYBOOK_RUNS,
+                    &run_id,
+                    Some(tenant_id),
+                    &[
+                        ("playbook_id", FieldValue::Text(playbook_id)),
+                        ("alert_id", FieldValue::Text(alert_id)),
+                        ("status", FieldValue::Text("running".into())),
+                    ],
+                    self.now_ms(),
+                )
+                .await?;
+            let s = self.clone();
+            let alert = alert.clone();
+            self.jobs.spawn(async move {
+                if let Err(e) = s.execute_run(&run_id, &playbook, &alert).await {
+                    tracing::error!(run = %run_id, error = %e, "a playbook run could not be recorded");
+                }
+            });
+        }
+        Ok(())
+    }
+
+    async fn execute_run(&self, run_id: &str, playbook: &Value, alert: &Value) -> Result<()> {
+        let actions = playbook["actions"].as_array().cloned().unwrap_or_default();
+        let mut results = Vec::new();
+        let mut failures = Vec::new();
+        for (i, action) in actions.iter().enumerate() {
+            let outcome = self.execute_action(action, playbook, alert).await;
+            let kind = action["type"].as_str().unwrap_or("?");
+            match outcome {
+                Ok(detail) => results.push(
+                    json!({"action": i, "type": kind, "status": "succeeded", "detail": detail}),
+                ),
+                Err(e) => {
+                    failures.push(format!("actions[{i}] ({kind}): {e}"));
+                    results
+                        .push(json!({"action": i, "type": kind, "status": "failed", "detail": e}));
+                }
+            }
+        }
+        let status = if failures.is_empty() {
+            "succeeded"
+        } else {
+            "failed"
+        };
+        let mut values = vec![
+            ("status", FieldValue::Text(status.into())),
+            (
+                "results",
+                FieldValue::Json(Value::Array(results).to_string()),
+            ),
+        ];
+        if !failures.is_empty() {
+            tracing::warn!(run = %run_id, failures = ?failures, "playbook actions failed");
+            values.push(("error", FieldValue::Text(failures.join("; "))));
+        }
+        self.db
+            .resource_update(
+                &PLAYBOOK_RUNS,
+                &TenantFilter::All,
+                &[],
+                run_id,
+                &values,
+                self.now_ms(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn execute_action(
+        &self,
+        action: &Value,
+        playbook: &Value,
+        alert: &Value,
+    ) -> std::result::Result<String, String> {
+        let alert_id = alert["id"].as_str().unwrap_or_default();
+        match action["type"].as_str() {
+            Some("webhook") => {
+                let Some(url) = action["url"]
+                    .as_str()
+                    .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+                else {
+                    return Err("a webhook needs an http:// or https:// url".into());
+                };
+                let mut req = self
+                    .http
+                    .post(url)
+                    .json(&json!({"playbook": {"id": playbook["id"], "name": playbook["name"]}, "alert": alert}));
+                if let Some(h) = action["headers"].as_object() {
+                    for (k, v) in h {
+                        req = req.header(k.as_str(), v.as_str().unwrap_or_default());
+                    }
+                }
+                let resp = req
+                    .send()
+                    .await
+                    .map_err(|e| format!("request failed: {e}"))?;
+                let status = resp.status();
+                if status.is_success() {
+                    Ok(format!("{url} answered {}", status.as_u16()))
+                } else {
+                    Err(format!("{url} answered {}", status.as_u16()))
+                }
+            }
+            Some("add_tags") => {
+                let mut tags: Vec<Value> = alert["tags"].as_array().cloned().unwrap_or_default();
+                for t in action["tags"].as_array().into_iter().flatten() {
+                    if !tags.contains(t) {
+                        tags.push(t.clone());
+                    }
+                }
+                self.update_alert_columns(
+                    alert_id,
+                    vec![("tags", FieldValue::Json(Value::Array(tags).to_string()))],
+                )
+                .await
+            }
+            Some("set_status") => {
+                let status = action["status"].as_str().unwrap_or_default().to_owned();
+                self.update_alert_columns(alert_id, vec![("status", FieldValue::Text(status))])
+                    .await
+            }
+            Some(other) => Err(format!(
+                "unknown action type '{other}'; known: webhook, add_tags, set_status"
+            )),
+            None => Err("the action names no type; known: webhook, add_tags, set_status".into()),
+        }
+    }
+
+    async fn update_alert_columns(
+        &self,
+        alert_id: &str,
+        values: Vec<(&'static str, FieldValue)>,
+    ) -> std::result::Result<String, String> {
+        self.db
+            .resource_update(
+                &ALERTS,
+                &TenantFilter::All,
+                &[],
+                alert_id,
+                &values,
+                self.now_ms(),
+            )
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|_| "alert updated".to_owned())
+            .ok_or_else(|| "the alert no longer exists".to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn triggers_parse_and_match() {
+        let t = Trigger::parse("alert.created severity=critical");
+        assert!(t.matches(&json!({"severity": "critical"})));
+        assert!(!t.matches(&json!({"severity": "low"})));
+        assert!(Trigger::parse("alert.created").matches(&json!({})));
+        assert!(
+            Trigger::parse("watchlist_match").matches(&json!({"alert_type": "watchlist_match"}))
+        );
+        assert!(!Trigger::parse("watchlist_match").matches(&json!({"alert_type": "other"})));
+        for never in ["", "two words", "alert.created severity"] {
+            assert!(
+                !Trigger::parse(never).matches(&json!({"severity": "x", "alert_type": "two"})),
+                "{never}"
+            );
+        }
+    }
+}
