@@ -217,6 +217,9 @@ fn index(n: usize) -> EventIndex {
     let avg = pool.iter().map(Vec::len).sum::<usize>() / (POOL * BULK);
     eprintln!("building {n} events of ~{avg} bytes in {}", dir.display());
 
+    let parse_rate = parse_only(&pool);
+    let load_before = loadavg();
+    let cpu_before = process_cpu();
     let started = Instant::now();
     let (mut parse, mut ingest) = (Duration::ZERO, Duration::ZERO);
     let mut done = 0usize;
@@ -245,24 +248,67 @@ fn index(n: usize) -> EventIndex {
     let acked = started.elapsed();
     ix.refresh().expect("refresh");
     let searchable = started.elapsed();
+    let cpu = process_cpu() - cpu_before;
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
+    let cpu_us = cpu * 1e6 / n as f64;
+    let parse_us = 1e6 / parse_rate;
     let report = format!(
-        "events: {n}\n\
-         acknowledged (durable) after {:.1} s: {:.0} events/s including JSON parsing\n\
+        "events: {n} (~{avg} bytes), one producer thread parsing each bulk of {BULK} from JSON\n\
+         acknowledged (durable) after {:.1} s: {:.0} events/s\n\
          searchable after {:.1} s: {:.0} events/s end to end\n\
-         time in JSON parsing {:.1} s, in ingest() {:.1} s\n",
+         producer time in JSON parsing {:.1} s, in ingest() {:.1} s\n\
+         process CPU {cpu:.1} s = {cpu_us:.0} us/event; JSON parsing alone {parse_us:.0} us/event \
+         ({parse_rate:.0}/s on one thread)\n\
+         => ingest + indexing {:.0} us CPU/event, at most {:.0} events/s on 2 idle cores\n\
+         load average before {load_before}, after {}\n",
         acked.as_secs_f64(),
         rate(acked),
         searchable.as_secs_f64(),
         rate(searchable),
         parse.as_secs_f64(),
         ingest.as_secs_f64(),
+        cpu_us - parse_us,
+        2e6 / (cpu_us - parse_us),
+        loadavg(),
     );
     eprint!("{report}");
     ix.close().expect("close");
     drop(ix);
     std::fs::write(&marker, report).expect("marker");
     EventIndex::open(&dir, options()).expect("reopen")
+}
+
+/// Events per second `serde_json` parses from the pool on this thread (the HTTP handler's share).
+fn parse_only(pool: &[Vec<u8>]) -> f64 {
+    let t = Instant::now();
+    for bulk in pool {
+        let v: Vec<Value> = serde_json::from_slice(bulk).expect("parse");
+        std::hint::black_box(v);
+    }
+    (pool.len() * BULK) as f64 / t.elapsed().as_secs_f64()
+}
+
+/// User + system CPU seconds of this process so far (Linux; 0 elsewhere).
+fn process_cpu() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<f64> = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // Clock ticks are 100 per second on Linux.
+    f.iter().sum::<f64>() / 100.0
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 fn term_query() -> Value {
@@ -310,12 +356,15 @@ fn benches(c: &mut Criterion) {
         return;
     }
     if std::env::var_os("STELLA_BENCH_PERCENTILES_ONLY").is_some() {
+        let only = std::env::var("STELLA_BENCH_QUERY").unwrap_or_default();
         for (name, body) in [
             ("term srcip", term_query()),
             ("term event_type sorted by time", term_query_sorted()),
             ("date_histogram 24h by hour", histogram_24h()),
         ] {
-            percentiles(&ix, name, &body);
+            if name.contains(only.as_str()) {
+                percentiles(&ix, name, &body);
+            }
         }
         return;
     }

@@ -59,6 +59,12 @@ pub struct EventIndex {
     inner: Arc<Inner>,
 }
 
+// Callers share one handle across request threads; keep that a compile-time guarantee.
+const _: () = {
+    const fn shareable<T: Send + Sync + Clone + 'static>() {}
+    shareable::<EventIndex>();
+};
+
 struct Inner {
     dir: PathBuf,
     opts: IndexOptions,
@@ -161,22 +167,20 @@ impl EventIndex {
         }
         let tenant: Arc<str> = Arc::from(tenant_id);
         let mut out = IngestOutcome::default();
-        let mut records = vec![RecordBuf::new(Kind::Add, Arc::clone(&tenant))];
+        let mut records = Vec::new();
+        let mut rec = RecordBuf::new(Kind::Add, Arc::clone(&tenant));
         for (i, doc) in docs.into_iter().enumerate() {
-            let rec = match records.last_mut() {
-                Some(r) if r.len() < RECORD_SPLIT_BYTES => r,
-                _ => {
-                    records.push(RecordBuf::new(Kind::Add, Arc::clone(&tenant)));
-                    records
-                        .last_mut()
-                        .ok_or_else(|| SearchError::invalid("no record"))?
-                }
-            };
-            match prepare(rec, doc, now_ms, opts, &self.inner.ids) {
+            if rec.len() >= RECORD_SPLIT_BYTES {
+                let full =
+                    std::mem::replace(&mut rec, RecordBuf::new(Kind::Add, Arc::clone(&tenant)));
+                records.push(full);
+            }
+            match prepare(&mut rec, doc, now_ms, opts, &self.inner.ids) {
                 Ok(accepted) => out.accepted.push(accepted),
                 Err(msg) => out.errors.push(format!("events[{i}]: {msg}")),
             }
         }
+        records.push(rec);
         out.ingested = out.accepted.len();
         out.failed = out.errors.len();
         records.retain(|r| !r.is_empty());

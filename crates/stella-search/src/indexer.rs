@@ -63,6 +63,7 @@ struct TenantWriter {
     committed_lsn: u64,
     dirty: bool,
     paths: TextPaths,
+    last_write: Instant,
 }
 
 pub(crate) struct Indexer {
@@ -110,6 +111,7 @@ impl Indexer {
                     committed_lsn: committed.wal_lsn,
                     dirty: false,
                     paths: TextPaths::from_paths(committed.text_paths),
+                    last_write: Instant::now(),
                 },
             );
         }
@@ -169,6 +171,7 @@ impl Indexer {
             })?;
         }
         tw.dirty = true;
+        tw.last_write = Instant::now();
         Ok(())
     }
 
@@ -199,6 +202,10 @@ impl Indexer {
         if let Some(wal) = wal {
             wal.release_upto(self.committed_lsn);
         }
+        let idle = Duration::from_millis(self.opts.idle_writer_ms);
+        // Everything is committed here, so a closed writer loses nothing; its commit payload
+        // has what reopening needs.
+        self.writers.retain(|_, w| w.last_write.elapsed() < idle);
         Ok(())
     }
 

@@ -24,6 +24,9 @@ pub struct IndexOptions {
     /// Threads one search spreads its segments over (one pool shared by all tenant indexes).
     /// On two cores, two halves the latency of large aggregations on an idle machine.
     pub search_threads: usize,
+    /// A tenant's writer (and its tantivy threads) is closed after this long without new
+    /// events, and reopened on the next one, so many quiet tenants do not each hold threads.
+    pub idle_writer_ms: u64,
 }
 
 impl Default for IndexOptions {
@@ -38,6 +41,7 @@ impl Default for IndexOptions {
             wal_segment_bytes: 64 * 1024 * 1024,
             queue_batches: 32,
             search_threads: 2,
+            idle_writer_ms: 600_000,
         }
     }
 }
@@ -62,6 +66,7 @@ impl IndexOptions {
             wal_segment_bytes: self.wal_segment_bytes.max(4096),
             queue_batches: self.queue_batches.max(1),
             search_threads: self.search_threads.clamp(1, 16),
+            idle_writer_ms: self.idle_writer_ms,
         }
     }
 }

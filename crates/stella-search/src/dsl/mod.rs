@@ -6,6 +6,7 @@ pub mod field;
 pub(crate) mod json;
 pub mod query;
 pub(crate) mod query_string;
+pub(crate) mod range;
 
 use serde_json::Value;
 use tantivy::aggregation::agg_req::Aggregations;

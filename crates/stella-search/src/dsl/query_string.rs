@@ -15,7 +15,8 @@ use tantivy::query_grammar::{
 
 use super::field::{resolve, FieldRef};
 use super::json::{bool_of, known_keys, obj, string};
-use super::query::{path_range, term_on, with_boost, BoolQuery, Ctx, Query, Scalar};
+use super::query::{term_on, with_boost, BoolQuery, Ctx, Query, Scalar};
+use super::range::path_range;
 use crate::error::SearchError;
 use crate::time;
 

@@ -9,10 +9,11 @@ use std::time::Instant;
 use serde_json::{json, Value};
 use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
 use tantivy::aggregation::{AggregationLimitsGuard, DistributedAggregationCollector};
-use tantivy::collector::{Count, MultiCollector, TopDocs};
+use tantivy::collector::TopDocs;
 use tantivy::columnar::ColumnType;
 use tantivy::{DocAddress, Searcher};
 
+use super::collect::Combined;
 use super::compile::Compiler;
 use super::fetch::{filter_source, load};
 use super::sort::{compare, FieldKind, FieldTop, SortValue};
@@ -61,47 +62,47 @@ pub(crate) fn run(
         }
         .compile(&req.query);
 
-        let mut multi = MultiCollector::new();
-        let count = multi.add_collector(Count);
-        let (by_score, by_field) = match (&req.sort.key, limit) {
-            (_, 0) => (None, None),
-            (SortKey::Score, _) => (Some(multi.add_collector(TopDocs::with_limit(limit))), None),
+        // An index without segments yields an empty intermediate result, which tantivy's merge
+        // (a zip over aggregation names) would treat as "no aggregations": leave it out.
+        let aggs = match &req.aggs {
+            Some(a) if !searcher.segment_readers().is_empty() => Some(
+                DistributedAggregationCollector::from_aggs(a.clone(), agg_limits.clone()),
+            ),
+            _ => None,
+        };
+        let (count, found, part) = match (&req.sort.key, limit) {
+            (_, 0) => {
+                let top: Option<TopDocs> = None;
+                let f = searcher.search(&*query, &Combined { top, aggs })?;
+                (f.count, Vec::new(), f.aggs)
+            }
+            (SortKey::Score, _) => {
+                let top = Some(TopDocs::with_limit(limit));
+                let f = searcher.search(&*query, &Combined { top, aggs })?;
+                let found = f.top.unwrap_or_default().into_iter();
+                (
+                    f.count,
+                    found.map(|(s, a)| (SortValue::Score(s), a)).collect(),
+                    f.aggs,
+                )
+            }
             (key, _) => {
                 let kind = match key {
                     SortKey::Path { path, keyword } => field_kind(&searcher, path, *keyword),
                     _ => FieldKind::Timestamp,
                 };
-                let top = FieldTop { kind, desc, limit };
-                (None, Some(multi.add_collector(top)))
+                let top = Some(FieldTop { kind, desc, limit });
+                let f = searcher.search(&*query, &Combined { top, aggs })?;
+                (f.count, f.top.unwrap_or_default(), f.aggs)
             }
         };
-        // An index without segments yields an empty intermediate result, which tantivy's merge
-        // (a zip over aggregation names) would treat as "no aggregations": leave it out.
-        let aggs = match &req.aggs {
-            Some(a) if !searcher.segment_readers().is_empty() => Some(multi.add_collector(
-                DistributedAggregationCollector::from_aggs(a.clone(), agg_limits.clone()),
-            )),
-            _ => None,
-        };
-
-        let mut fruit = searcher.search(&*query, &multi)?;
-        total += count.extract(&mut fruit) as u64;
-        if let Some(h) = by_score {
-            hits.extend(h.extract(&mut fruit).into_iter().map(|(s, addr)| Hit {
-                tenant: ti,
-                key: SortValue::Score(s),
-                addr,
-            }));
-        }
-        if let Some(h) = by_field {
-            hits.extend(h.extract(&mut fruit).into_iter().map(|(key, addr)| Hit {
-                tenant: ti,
-                key,
-                addr,
-            }));
-        }
-        if let Some(h) = aggs {
-            let part = h.extract(&mut fruit);
+        total += count;
+        hits.extend(found.into_iter().map(|(key, addr)| Hit {
+            tenant: ti,
+            key,
+            addr,
+        }));
+        if let Some(part) = part {
             match &mut aggs_acc {
                 None => aggs_acc = Some(part),
                 Some(acc) => acc.merge_fruits(part)?,
