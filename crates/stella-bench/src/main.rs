@@ -159,6 +159,8 @@ fn event(rng: &mut impl rand::Rng, now: i64, spread_ms: i64) -> Value {
             sensor dp-{} observed {} packets in the flow window and classified it as routine traffic \
             for the asset group finance-{}; no policy violation was recorded for this connection",
             rng.gen_range(0..16), rng.gen_range(1..5000), rng.gen_range(0..40)),
+        "url": format!("https://intranet.example.com/apps/finance/reports/{}/download?format=pdf&session={:032x}", rng.gen_range(0..100_000), rng.gen::<u128>()),
+        "user_agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
         "tags": ["bench", t],
     })
 }
@@ -247,9 +249,10 @@ async fn ingest(
     }
     let secs = t0.elapsed().as_secs_f64();
     println!(
-        "ingest: {sent} events in {secs:.1} s = {:.0} events/s ({:.1} MB/s of JSON), batch {batch}, concurrency {concurrency}",
+        "ingest: {sent} events in {secs:.1} s = {:.0} events/s ({:.1} MB/s of JSON, {:.0} bytes an event), batch {batch}, concurrency {concurrency}",
         sent as f64 / secs,
-        bytes as f64 / secs / 1e6
+        bytes as f64 / secs / 1e6,
+        encoded[0].1 as f64 / batch as f64
     );
     report("ingest request", lat);
     Ok(())
