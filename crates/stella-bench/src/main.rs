@@ -92,30 +92,22 @@ impl Client {
     }
 
     async fn post(&self, path: &str, body: &Value) -> Result<(Value, Duration)> {
-        let t = Instant::now();
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.jwt)
-            .json(body)
-            .send()
-            .await?;
-        let status = r.status();
-        let v: Value = r.json().await.unwrap_or(Value::Null);
-        if !status.is_success() {
-            bail!("{path}: {status}: {v}");
-        }
-        Ok((v, t.elapsed()))
+        self.send(
+            self.http.post(format!("{}{path}", self.base)).json(body),
+            path,
+        )
+        .await
     }
 
     async fn get(&self, path: &str) -> Result<(Value, Duration)> {
+        self.send(self.http.get(format!("{}{path}", self.base)), path)
+            .await
+    }
+
+    /// Sends with the JWT and answers the JSON body and the round-trip time; non-2xx is an error.
+    async fn send(&self, req: reqwest::RequestBuilder, path: &str) -> Result<(Value, Duration)> {
         let t = Instant::now();
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.jwt)
-            .send()
-            .await?;
+        let r = req.bearer_auth(&self.jwt).send().await?;
         let status = r.status();
         let v: Value = r.json().await.unwrap_or(Value::Null);
         if !status.is_success() {

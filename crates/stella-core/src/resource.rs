@@ -489,6 +489,25 @@ impl ResourceSpec {
     }
 }
 
+/// The items of an array field holding at most `max_items` of `what`.
+fn bounded_array<'v>(
+    f: &FieldSpec,
+    value: &'v Value,
+    max_items: usize,
+    what: &str,
+) -> Result<&'v Vec<Value>, FieldError> {
+    let items = value
+        .as_array()
+        .ok_or_else(|| FieldError::new(f.name, format!("must be an array of {what}")))?;
+    if items.len() > max_items {
+        return Err(FieldError::new(
+            f.name,
+            format!("must have at most {max_items} items"),
+        ));
+    }
+    Ok(items)
+}
+
 /// A decimal integer, saturated to the `i64` range when it has more digits than fit.
 fn saturating_int(v: &str) -> Option<i64> {
     let digits = v.strip_prefix('-').unwrap_or(v);
@@ -552,15 +571,7 @@ fn coerce(f: &FieldSpec, value: &Value) -> Result<FieldValue, FieldError> {
             _ => Err(FieldError::new(f.name, "must be a JSON object")),
         },
         FieldType::TextList { max_items, max_len } => {
-            let items = value
-                .as_array()
-                .ok_or_else(|| FieldError::new(f.name, "must be an array of strings"))?;
-            if items.len() > max_items {
-                return Err(FieldError::new(
-                    f.name,
-                    format!("must have at most {max_items} items"),
-                ));
-            }
+            let items = bounded_array(f, value, max_items, "strings")?;
             for (i, item) in items.iter().enumerate() {
                 match item.as_str() {
                     Some(s) if s.chars().count() <= max_len => {}
@@ -581,15 +592,7 @@ fn coerce(f: &FieldSpec, value: &Value) -> Result<FieldValue, FieldError> {
             Ok(FieldValue::Json(value.to_string()))
         }
         FieldType::ObjectList { max_items } => {
-            let items = value
-                .as_array()
-                .ok_or_else(|| FieldError::new(f.name, "must be an array of objects"))?;
-            if items.len() > max_items {
-                return Err(FieldError::new(
-                    f.name,
-                    format!("must have at most {max_items} items"),
-                ));
-            }
+            let items = bounded_array(f, value, max_items, "objects")?;
             match items.iter().position(|i| !i.is_object()) {
                 Some(i) => Err(FieldError::new(
                     format!("{}[{i}]", f.name),

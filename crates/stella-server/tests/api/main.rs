@@ -62,3 +62,19 @@ pub async fn tenant_user(
     let jwt = s.jwt(&key).await;
     (t, uid, jwt)
 }
+
+/// A server with tenant `acme` and a security admin in it: (server, root JWT, (tenant, JWT)).
+pub async fn one_tenant() -> (TestServer, String, (String, String)) {
+    let s = TestServer::start().await;
+    let root = s.root_jwt().await;
+    let (t, _, jwt) = tenant_user(&s, &root, "acme", "admin@acme.test", "security_admin").await;
+    (s, root, (t, jwt))
+}
+
+/// A server with tenants `acme` and `globex`, each with a security admin.
+pub async fn two_tenants() -> (TestServer, String, [(String, String); 2]) {
+    let (s, root, a) = one_tenant().await;
+    let (b, _, b_jwt) =
+        tenant_user(&s, &root, "globex", "admin@globex.test", "security_admin").await;
+    (s, root, [a, (b, b_jwt)])
+}

@@ -2,7 +2,7 @@
 //! webhooks, closing cases with their alerts, observables, reports, saved queries, events'
 //! tags and comments, and the restricted storage and ingestion endpoints.
 
-use crate::{assert_problem, tenant_user};
+use crate::{assert_problem, one_tenant, tenant_user, two_tenants};
 use axum::routing::post;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
@@ -38,11 +38,7 @@ async fn search(s: &TestServer, jwt: &str, body: Value) -> (u16, Value) {
 
 #[tokio::test]
 async fn ingested_events_are_searchable_per_tenant_in_the_es_shape() {
-    let s = TestServer::start().await;
-    let root = s.root_jwt().await;
-    let (a, _, a_admin) = tenant_user(&s, &root, "acme", "admin@acme.test", "security_admin").await;
-    let (_, _, b_admin) =
-        tenant_user(&s, &root, "globex", "admin@globex.test", "security_admin").await;
+    let (s, root, [(a, a_admin), (_, b_admin)]) = two_tenants().await;
     let t0 = s.clock.now_ms() - 3_600_000;
     let (st, r) = s
         .call(
@@ -212,9 +208,7 @@ async fn ingest_is_bounded_and_refuses_bad_bodies_without_writing() {
 
 #[tokio::test]
 async fn acknowledged_events_survive_a_restart() {
-    let s = TestServer::start().await;
-    let root = s.root_jwt().await;
-    let (_, _, admin) = tenant_user(&s, &root, "acme", "admin@acme.test", "security_admin").await;
+    let (s, _, (_, admin)) = one_tenant().await;
     let (st, _) = s
         .call(
             "POST",
@@ -241,9 +235,7 @@ async fn acknowledged_events_survive_a_restart() {
 
 #[tokio::test]
 async fn filters_drop_events_and_watchlists_raise_one_alert_per_entry_and_event() {
-    let s = TestServer::start().await;
-    let root = s.root_jwt().await;
-    let (_, _, admin) = tenant_user(&s, &root, "acme", "admin@acme.test", "security_admin").await;
+    let (s, _, (_, admin)) = one_tenant().await;
     let (st, f) = s
         .call(
             "POST",
@@ -335,9 +327,7 @@ async fn receiver() -> (String, Receiver) {
 
 #[tokio::test]
 async fn playbooks_run_on_matching_alerts_and_record_failures() {
-    let s = TestServer::start().await;
-    let root = s.root_jwt().await;
-    let (_, _, admin) = tenant_user(&s, &root, "acme", "admin@acme.test", "security_admin").await;
+    let (s, _, (_, admin)) = one_tenant().await;
     let (url, got) = receiver().await;
     let (st, good) = s.call("POST", &format!("{API}/playbooks"), Some(&admin), Some(json!({
         "name": "notify", "trigger": "alert.created severity=critical",
@@ -408,11 +398,7 @@ async fn playbooks_run_on_matching_alerts_and_record_failures() {
 
 #[tokio::test]
 async fn closing_a_case_with_update_alerts_closes_its_alerts_together() {
-    let s = TestServer::start().await;
-    let root = s.root_jwt().await;
-    let (_, _, admin) = tenant_user(&s, &root, "acme", "admin@acme.test", "security_admin").await;
-    let (_, _, other) =
-        tenant_user(&s, &root, "globex", "admin@globex.test", "security_admin").await;
+    let (s, _, [(_, admin), (_, other)]) = two_tenants().await;
     s.call(
         "POST",
         &format!("{API}/watchlists"),
@@ -555,9 +541,7 @@ async fn closing_a_case_with_update_alerts_closes_its_alerts_together() {
 
 #[tokio::test]
 async fn reports_complete_in_the_background_and_download_as_json_and_csv() {
-    let s = TestServer::start().await;
-    let root = s.root_jwt().await;
-    let (_, _, admin) = tenant_user(&s, &root, "acme", "admin@acme.test", "security_admin").await;
+    let (s, root, (_, admin)) = one_tenant().await;
     s.call(
         "POST",
         &format!("{API}/cases"),
@@ -636,11 +620,7 @@ async fn reports_complete_in_the_background_and_download_as_json_and_csv() {
 
 #[tokio::test]
 async fn saved_queries_run_and_events_take_tags_status_and_comments() {
-    let s = TestServer::start().await;
-    let root = s.root_jwt().await;
-    let (_, _, admin) = tenant_user(&s, &root, "acme", "admin@acme.test", "security_admin").await;
-    let (_, _, other) =
-        tenant_user(&s, &root, "globex", "admin@globex.test", "security_admin").await;
+    let (s, _, [(_, admin), (_, other)]) = two_tenants().await;
     s.call(
         "POST",
         &format!("{API}/events"),

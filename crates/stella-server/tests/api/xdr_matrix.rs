@@ -2,7 +2,7 @@
 //! catalog: root, partner and tenant callers; read and write; 404 across tenants; 403 without
 //! the privilege; 400 naming the field, with nothing written.
 
-use crate::{assert_problem, tenant_user};
+use crate::{assert_problem, one_tenant, tenant_user, two_tenants};
 use serde_json::{json, Value};
 use stella_core::resource::{Op, Tenancy};
 use stella_testkit::TestServer;
@@ -59,11 +59,7 @@ async fn count(s: &TestServer, jwt: &str, name: &str) -> i64 {
 
 #[tokio::test]
 async fn every_resource_honours_the_tenancy_matrix() {
-    let s = TestServer::start().await;
-    let root = s.root_jwt().await;
-    let (a, _, a_admin) = tenant_user(&s, &root, "acme", "admin@acme.test", "security_admin").await;
-    let (b, _, b_admin) =
-        tenant_user(&s, &root, "globex", "admin@globex.test", "security_admin").await;
+    let (s, root, [(a, a_admin), (b, b_admin)]) = two_tenants().await;
     let (_, key) = s
         .user_with_key(
             &root,
@@ -219,9 +215,7 @@ async fn every_resource_honours_the_tenancy_matrix() {
 
 #[tokio::test]
 async fn lists_page_sort_and_filter_within_bounds() {
-    let s = TestServer::start().await;
-    let root = s.root_jwt().await;
-    let (t, _, admin) = tenant_user(&s, &root, "acme", "admin@acme.test", "security_admin").await;
+    let (s, root, (t, admin)) = one_tenant().await;
     for (i, status) in ["open", "closed", "open", "investigating", "open"]
         .iter()
         .enumerate()
@@ -329,9 +323,7 @@ async fn lists_page_sort_and_filter_within_bounds() {
 
 #[tokio::test]
 async fn connector_config_is_write_only_and_checkpoints_roll_back_only() {
-    let s = TestServer::start().await;
-    let root = s.root_jwt().await;
-    let (_, _, admin) = tenant_user(&s, &root, "acme", "admin@acme.test", "security_admin").await;
+    let (s, _, (_, admin)) = one_tenant().await;
     let (st, c) = s.call("POST", &format!("{API}/connectors"), Some(&admin),
         Some(json!({"name": "AWS", "type": "cloudtrail", "config": {"secret_key": "AKIA-very-secret"}, "checkpoint": "2026-01-01T00:00:00Z"}))).await;
     assert_eq!(st, 201, "{c}");
@@ -424,11 +416,7 @@ async fn tenant_groups_are_root_only_and_name_real_tenants() {
 
 #[tokio::test]
 async fn lookup_tables_for_all_tenants_are_read_by_all_and_changed_by_root() {
-    let s = TestServer::start().await;
-    let root = s.root_jwt().await;
-    let (_, _, a_admin) = tenant_user(&s, &root, "acme", "admin@acme.test", "security_admin").await;
-    let (_, _, b_admin) =
-        tenant_user(&s, &root, "globex", "admin@globex.test", "security_admin").await;
+    let (s, root, [(_, a_admin), (_, b_admin)]) = two_tenants().await;
     let base = format!("{API}/lookup_tables");
     let (st, shared) = s
         .call(
