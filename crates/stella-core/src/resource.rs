@@ -99,16 +99,7 @@ impl FieldSpec {
         }
     }
     pub const fn json(name: &'static str) -> Self {
-        Self {
-            name,
-            ty: FieldType::Json,
-            required: false,
-            writable: true,
-            sortable: false,
-            filterable: false,
-            default: None,
-            write_only: false,
-        }
+        Self::of_type(name, FieldType::Json)
     }
     pub const fn of_type(name: &'static str, ty: FieldType) -> Self {
         Self {
