@@ -23,6 +23,8 @@ pub struct Database {
     /// Where the activity log is read from: its own file on SQLite, the main DB on PostgreSQL.
     pub(crate) activity_reader: crate::read::Reader,
     backend: Backend,
+    /// List totals and page boundaries, forgotten on every write to a listed table.
+    pub(crate) pages: std::sync::Arc<crate::pages::PageCache>,
 }
 
 fn install_drivers() {
@@ -98,11 +100,14 @@ impl Database {
             }
             Backend::Postgres => (crate::read::Reader::Postgres, crate::read::Reader::Postgres),
         };
+        // Other servers may write a shared PostgreSQL database: remembered pages expire.
+        let ttl = (backend == Backend::Postgres).then(|| Duration::from_secs(1));
         let db = Self {
             pool,
             reader,
             activity_reader,
             backend,
+            pages: std::sync::Arc::new(crate::pages::PageCache::new(ttl)),
         };
         db.migrate().await?;
         Ok(db)

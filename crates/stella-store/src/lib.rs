@@ -11,6 +11,7 @@ mod db;
 mod error;
 mod oauth;
 mod offline;
+mod pages;
 mod profiles;
 mod read;
 mod resource;

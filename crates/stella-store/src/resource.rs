@@ -2,11 +2,11 @@
 //! [`ResourceSpec`], always under a [`TenantFilter`].
 
 use crate::read::Row;
-use crate::sql::Sql;
+use crate::sql::{Bind, Sql};
 use crate::{Database, Result};
 use serde_json::{Map, Value};
 use stella_core::clock::rfc3339_ms;
-use stella_core::resource::{FieldType, FieldValue, ListQuery, ResourceSpec, Tenancy};
+use stella_core::resource::{FieldType, FieldValue, ListQuery, Order, ResourceSpec, Tenancy};
 use stella_core::TenantFilter;
 
 /// Extra equality conditions on a statement (a child's parent id).
@@ -104,6 +104,31 @@ fn row_to_json(spec: &ResourceSpec, row: &Row) -> Result<Value> {
     Ok(Value::Object(obj))
 }
 
+/// The sort key of a row as a bindable value, or `None` where the seek cannot be used and the
+/// next page falls back to `OFFSET`: a column that may hold nulls (they compare as neither
+/// less nor greater, and the backends order them differently, so a seek would skip them) or
+/// of a kind the seek does not handle.
+fn page_key(spec: &ResourceSpec, sort: &str, row: &Row) -> Result<Option<Bind>> {
+    let as_int = match sort {
+        "id" => false,
+        "created_at" | "updated_at" => true,
+        name => match spec.field(name) {
+            Some(f) if !(f.required || f.default.is_some()) => return Ok(None),
+            Some(f) => match f.ty {
+                FieldType::Text { .. } | FieldType::Enum(_) => false,
+                FieldType::Int { .. } | FieldType::Timestamp => true,
+                _ => return Ok(None),
+            },
+            None => return Ok(None),
+        },
+    };
+    Ok(if as_int {
+        row.opt_int("page_key")?.map(|v| Bind::Int(Some(v)))
+    } else {
+        row.opt_text("page_key")?.map(|v| Bind::Text(Some(v)))
+    })
+}
+
 impl Database {
     /// One page of `spec` rows visible through `filter`, and the total that match.
     pub async fn resource_list(
@@ -119,28 +144,77 @@ impl Database {
         let mut wher = Sql::new(" WHERE 1 = 1");
         tenancy(&mut wher, spec, &filter, true);
         conditions(&mut wher, &q.filters);
-        let mut count = Sql::new(&format!("SELECT COUNT(*) AS n FROM {}", spec.table));
-        count.push(&wher.text);
-        count.binds = wher.binds.clone();
-        let total = self.fetch_one(&count).await?.int("n")?;
-
-        // Deferred join: the page's ids come from walking an index alone (no row reads for
-        // the skipped offset), then only the page's rows are read.
-        let order = format!("{} {}, id {}", q.sort, q.order.sql(), q.order.sql());
-        let mut page = Sql::new(&format!(
-            "SELECT {} FROM {} WHERE id IN (SELECT id FROM {}",
-            select_list(spec),
+        let key = format!(
+            "{}|{}|{:?}|{} {}",
             spec.table,
-            spec.table
-        ));
-        page.push(&wher.text);
-        page.binds = wher.binds;
-        page.push(&format!(" ORDER BY {order} LIMIT "))
-            .bind(q.limit)
-            .push(" OFFSET ")
-            .bind(q.offset)
-            .push(&format!(") ORDER BY {order}"));
+            wher.text,
+            wher.binds,
+            q.sort,
+            q.order.sql()
+        );
+        let generation = self.pages.generation();
+        let total = match self.pages.total(&key) {
+            Some(t) => t,
+            None => {
+                let mut count = Sql::new(&format!("SELECT COUNT(*) AS n FROM {}", spec.table));
+                count.push(&wher.text);
+                count.binds = wher.binds.clone();
+                let t = self.fetch_one(&count).await?.int("n")?;
+                self.pages.set_total(&key, generation, t);
+                t
+            }
+        };
+
+        let order = format!("{} {}, id {}", q.sort, q.order.sql(), q.order.sql());
+        let columns = format!("{}, {} AS page_key", select_list(spec), q.sort);
+        let boundary = match q.offset {
+            0 => None,
+            n => self.pages.boundary(&key, n),
+        };
+        let page = match boundary {
+            // Seek past the previous page's last row: no rows are walked to skip the offset.
+            Some((sort_key, id)) => {
+                let (after, ord) = match q.order {
+                    Order::Desc => ("<", "DESC"),
+                    Order::Asc => (">", "ASC"),
+                };
+                let mut page = Sql::new(&format!("SELECT {columns} FROM {}", spec.table));
+                page.push(&wher.text);
+                page.binds = wher.binds;
+                // A row-value comparison: both SQLite and PostgreSQL seek an index on it.
+                page.push(&format!(" AND ({}, id) {after} (", q.sort))
+                    .bind(sort_key)
+                    .push(", ")
+                    .bind(id)
+                    .push(&format!(") ORDER BY {} {ord}, id {ord} LIMIT ", q.sort))
+                    .bind(q.limit);
+                page
+            }
+            // Deferred join: the page's ids come from walking an index alone (no row reads
+            // for the skipped offset), then only the page's rows are read.
+            None => {
+                let mut page = Sql::new(&format!(
+                    "SELECT {columns} FROM {} WHERE id IN (SELECT id FROM {}",
+                    spec.table, spec.table
+                ));
+                page.push(&wher.text);
+                page.binds = wher.binds;
+                page.push(&format!(" ORDER BY {order} LIMIT "))
+                    .bind(q.limit)
+                    .push(" OFFSET ")
+                    .bind(q.offset)
+                    .push(&format!(") ORDER BY {order}"));
+                page
+            }
+        };
         let rows = self.fetch_all(&page).await?;
+        if let (Some(last), true) = (rows.last(), rows.len() as i64 == q.limit) {
+            if let Some(sort_key) = page_key(spec, q.sort, last)? {
+                let next = q.offset + q.limit;
+                self.pages
+                    .set_boundary(&key, generation, next, (sort_key, last.text("id")?));
+            }
+        }
         let data = rows
             .iter()
             .map(|r| row_to_json(spec, r))
@@ -203,6 +277,7 @@ impl Database {
         .push(")");
         q.binds = placeholders.binds;
         q.query().execute(&self.pool).await?;
+        self.pages.changed();
         self.resource_get(spec, &TenantFilter::All, &[], id)
             .await?
             .ok_or(crate::StoreError::Database(sqlx::Error::RowNotFound))
@@ -227,6 +302,7 @@ impl Database {
         tenancy(&mut q, spec, filter, false);
         conditions(&mut q, extra);
         let done = q.query().execute(&self.pool).await?;
+        self.pages.changed();
         if done.rows_affected() == 0 {
             return Ok(None);
         }
@@ -245,7 +321,9 @@ impl Database {
         q.bind(id);
         tenancy(&mut q, spec, filter, false);
         conditions(&mut q, extra);
-        Ok(q.query().execute(&self.pool).await?.rows_affected() > 0)
+        let done = q.query().execute(&self.pool).await?;
+        self.pages.changed();
+        Ok(done.rows_affected() > 0)
     }
 }
 

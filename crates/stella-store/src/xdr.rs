@@ -49,6 +49,7 @@ impl Database {
             .await?;
         }
         tx.commit().await?;
+        self.pages.changed();
         Ok(true)
     }
 
@@ -85,6 +86,7 @@ impl Database {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        self.pages.changed();
         Ok(true)
     }
 
@@ -106,7 +108,9 @@ impl Database {
                 now_ms.into(),
             ],
         );
-        Ok(q.query().execute(&self.pool).await?.rows_affected() > 0)
+        let inserted = q.query().execute(&self.pool).await?.rows_affected() > 0;
+        self.pages.changed();
+        Ok(inserted)
     }
 
     /// Records a finished report: its content per format and its status, together.
@@ -142,6 +146,7 @@ impl Database {
             }
         }
         tx.commit().await?;
+        self.pages.changed();
         Ok(())
     }
 
@@ -219,6 +224,7 @@ impl Database {
         .query()
         .execute(&self.pool)
         .await?;
+        self.pages.changed();
         Ok(())
     }
 }
