@@ -8,6 +8,7 @@ use crate::problem::ApiError;
 use crate::routes;
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
+use axum::serve::ListenerExt;
 use axum::Router;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -93,6 +94,13 @@ impl Server {
             let shutdown = async {
                 let _ = stop_rx.await;
             };
+            // TCP_NODELAY: a response hyper writes in more than one segment (a page of a
+            // list, say) would otherwise wait for the client's delayed ACK between them.
+            let listener = listener.tap_io(|tcp| {
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::debug!(error = %e, "could not set TCP_NODELAY");
+                }
+            });
             axum::serve(
                 listener,
                 app.into_make_service_with_connect_info::<SocketAddr>(),
