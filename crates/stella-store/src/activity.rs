@@ -6,7 +6,7 @@ use serde::Serialize;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use stella_core::TenantFilter;
 
 /// One API call as the user activity log keeps it. The body is already redacted.
@@ -95,6 +95,11 @@ fn sqlite_insert_sql(rows: usize) -> String {
     )
 }
 
+/// Built once: formatting six hundred placeholders per batch showed in profiles (callgrind:
+/// about a tenth of the server's instructions when batches are small).
+static INSERT_MANY: LazyLock<String> = LazyLock::new(|| sqlite_insert_sql(SQLITE_ROWS_PER_INSERT));
+static INSERT_ONE: LazyLock<String> = LazyLock::new(|| sqlite_insert_sql(1));
+
 /// Binds one record's twelve values starting after parameter `offset` (1-based positions).
 fn bind_row(
     stmt: &mut rusqlite::CachedStatement<'_>,
@@ -138,14 +143,14 @@ fn sqlite_insert(path: &Path, records: &[ActivityRecord]) -> Result<()> {
             // Whole chunks through one statement of ROWS rows (one VDBE program run per chunk
             // instead of per row); the remainder row by row.
             let mut chunks = records.chunks_exact(SQLITE_ROWS_PER_INSERT);
-            let mut multi = tx.prepare_cached(&sqlite_insert_sql(SQLITE_ROWS_PER_INSERT)).map_err(err)?;
+            let mut multi = tx.prepare_cached(&INSERT_MANY).map_err(err)?;
             for chunk in chunks.by_ref() {
                 for (i, r) in chunk.iter().enumerate() {
                     bind_row(&mut multi, i * 12, r).map_err(err)?;
                 }
                 multi.raw_execute().map_err(err)?;
             }
-            let mut single = tx.prepare_cached(&sqlite_insert_sql(1)).map_err(err)?;
+            let mut single = tx.prepare_cached(&INSERT_ONE).map_err(err)?;
             for r in chunks.remainder() {
                 bind_row(&mut single, 0, r).map_err(err)?;
                 single.raw_execute().map_err(err)?;
