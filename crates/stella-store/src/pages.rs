@@ -15,15 +15,26 @@ use std::time::{Duration, Instant};
 
 /// Lists remembered at once; past this the cache starts over.
 const MAX_LISTS: usize = 256;
-/// Boundaries remembered per list (a 100-row page walk of 100,000 rows needs 1,000).
-const MAX_BOUNDARIES: usize = 100_000;
+/// Boundaries remembered in all (each ~150 bytes, so ~30 MB at most): a 100-row page walk of
+/// 100,000 rows needs 1,000. Past this, new boundaries are not kept and pages fall back to
+/// `OFFSET` until the next write clears the cache.
+const MAX_BOUNDARIES: usize = 200_000;
 
 #[derive(Debug, Default)]
 pub(crate) struct PageCache {
     generation: AtomicU64,
-    lists: Mutex<HashMap<String, Remembered>>,
+    lists: Mutex<Lists>,
     /// `Some` where other processes may write the same tables.
     ttl: Option<Duration>,
+}
+
+#[derive(Debug, Default)]
+struct Lists {
+    /// The generation every entry was made in.
+    generation: u64,
+    by_key: HashMap<String, Remembered>,
+    /// Boundaries held across all lists.
+    boundaries: usize,
 }
 
 #[derive(Debug)]
@@ -33,6 +44,17 @@ struct Remembered {
     total: Option<i64>,
     /// offset → (sort key, id) of the row just before it.
     boundaries: HashMap<i64, (Bind, String)>,
+}
+
+impl Remembered {
+    fn new(generation: u64) -> Self {
+        Self {
+            generation,
+            born: Instant::now(),
+            total: None,
+            boundaries: HashMap::new(),
+        }
+    }
 }
 
 impl PageCache {
@@ -48,37 +70,39 @@ impl PageCache {
         self.generation.fetch_add(1, Ordering::Release);
     }
 
-    fn with<T>(&self, key: &str, f: impl FnOnce(&mut Remembered) -> T) -> T {
+    /// Runs `f` on the entry for `key` (fresh if stale) with the number of boundaries that
+    /// other entries may still add.
+    fn with<T>(&self, key: &str, f: impl FnOnce(&mut Remembered, &mut usize) -> T) -> T {
         let generation = self.generation.load(Ordering::Acquire);
-        let mut lists = self.lists.lock();
-        if lists.len() >= MAX_LISTS && !lists.contains_key(key) {
-            lists.clear();
-        }
-        let entry = lists.entry(key.to_owned()).or_insert_with(|| Remembered {
-            generation,
-            born: Instant::now(),
-            total: None,
-            boundaries: HashMap::new(),
-        });
-        let expired = self.ttl.is_some_and(|ttl| entry.born.elapsed() > ttl);
-        if entry.generation != generation || expired {
-            *entry = Remembered {
+        let mut guard = self.lists.lock();
+        let lists = &mut *guard;
+        let full = lists.by_key.len() >= MAX_LISTS && !lists.by_key.contains_key(key);
+        if full || lists.generation != generation {
+            // Everything is forgotten at once, so stale lists hold no part of the budget.
+            *lists = Lists {
                 generation,
-                born: Instant::now(),
-                total: None,
-                boundaries: HashMap::new(),
+                ..Lists::default()
             };
         }
-        f(entry)
+        let entry = lists
+            .by_key
+            .entry(key.to_owned())
+            .or_insert_with(|| Remembered::new(generation));
+        let expired = self.ttl.is_some_and(|ttl| entry.born.elapsed() > ttl);
+        if entry.generation != generation || expired {
+            lists.boundaries -= entry.boundaries.len();
+            *entry = Remembered::new(generation);
+        }
+        f(entry, &mut lists.boundaries)
     }
 
     pub(crate) fn total(&self, key: &str) -> Option<i64> {
-        self.with(key, |e| e.total)
+        self.with(key, |e, _| e.total)
     }
 
     /// Remembers a total counted at `generation` (a write since then makes it worthless).
     pub(crate) fn set_total(&self, key: &str, generation: u64, total: i64) {
-        self.with(key, |e| {
+        self.with(key, |e, _| {
             if e.generation == generation {
                 e.total = Some(total);
             }
@@ -86,13 +110,16 @@ impl PageCache {
     }
 
     pub(crate) fn boundary(&self, key: &str, offset: i64) -> Option<(Bind, String)> {
-        self.with(key, |e| e.boundaries.get(&offset).cloned())
+        self.with(key, |e, _| e.boundaries.get(&offset).cloned())
     }
 
     pub(crate) fn set_boundary(&self, key: &str, generation: u64, offset: i64, at: (Bind, String)) {
-        self.with(key, |e| {
-            if e.generation == generation && e.boundaries.len() < MAX_BOUNDARIES {
-                e.boundaries.insert(offset, at);
+        self.with(key, |e, held| {
+            if e.generation == generation
+                && *held < MAX_BOUNDARIES
+                && e.boundaries.insert(offset, at).is_none()
+            {
+                *held += 1;
             }
         });
     }
@@ -118,6 +145,23 @@ mod tests {
         c.changed();
         assert_eq!(c.total("k"), None);
         assert!(c.boundary("k", 100).is_none());
+    }
+
+    #[test]
+    fn boundaries_are_bounded_across_lists_and_freed_when_forgotten() {
+        let c = PageCache::new(None);
+        let g = c.generation();
+        for i in 0..MAX_BOUNDARIES as i64 + 10 {
+            let key = if i % 2 == 0 { "a" } else { "b" };
+            c.set_boundary(key, g, i, (Bind::Int(Some(i)), "id".into()));
+        }
+        assert_eq!(c.lists.lock().boundaries, MAX_BOUNDARIES);
+        assert!(c.boundary("a", MAX_BOUNDARIES as i64 + 8).is_none());
+        c.changed();
+        let g = c.generation();
+        c.set_boundary("a", g, 1, (Bind::Int(Some(1)), "id".into()));
+        assert!(c.boundary("a", 1).is_some());
+        assert_eq!(c.lists.lock().boundaries, 1);
     }
 
     #[test]
