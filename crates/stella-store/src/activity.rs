@@ -1,3 +1,4 @@
+use crate::activity_zones::{covering_ranges, zones_of, TENANT, USER};
 use crate::read::{Reader, Row};
 use crate::sql::Sql;
 use crate::StoreError;
@@ -71,8 +72,31 @@ pub(crate) fn create_sqlite_activity_file(path: &Path) -> Result<()> {
         .map_err(err)?;
     conn.pragma_update(None, "journal_mode", "WAL")
         .map_err(err)?;
-    conn.execute_batch(SQLITE_SCHEMA).map_err(err)
+    conn.execute_batch(SQLITE_SCHEMA).map_err(err)?;
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(err)?;
+    if version < ZONES_VERSION {
+        // A file from before zones: its two indexes go, and one zone per key spans its rows.
+        conn.execute_batch(&format!(
+            "BEGIN;
+             DROP INDEX IF EXISTS activity_log_user;
+             DROP INDEX IF EXISTS activity_log_tenant;
+             DELETE FROM activity_zones;
+             INSERT INTO activity_zones (kind, key, first_id, last_id)
+               SELECT {USER}, user_id, MIN(id), MAX(id) FROM activity_log WHERE user_id IS NOT NULL GROUP BY user_id;
+             INSERT INTO activity_zones (kind, key, first_id, last_id)
+               SELECT {TENANT}, tenant_id, MIN(id), MAX(id) FROM activity_log WHERE tenant_id IS NOT NULL GROUP BY tenant_id;
+             PRAGMA user_version = {ZONES_VERSION};
+             COMMIT;"
+        ))
+        .map_err(err)?;
+    }
+    Ok(())
 }
+
+/// `user_version` of an activity file whose listings use zones.
+const ZONES_VERSION: i64 = 2;
 
 thread_local! {
     /// The blocking threads' write connections, one per database file.
@@ -81,16 +105,21 @@ thread_local! {
 
 const SQLITE_ROWS_PER_INSERT: usize = 50;
 
-/// `INSERT … VALUES ($1, …, $12), ($13, …), …` for `rows` rows.
+/// Values bound per row on SQLite: the id (given, so the batch's zones are known) and the rest.
+const SQLITE_BINDS: usize = 13;
+
+/// `INSERT … VALUES ($1, …, $13), ($14, …), …` for `rows` rows.
 fn sqlite_insert_sql(rows: usize) -> String {
     let values: Vec<String> = (0..rows)
         .map(|r| {
-            let cols: Vec<String> = (1..=12).map(|c| format!("${}", r * 12 + c)).collect();
+            let cols: Vec<String> = (1..=SQLITE_BINDS)
+                .map(|c| format!("${}", r * SQLITE_BINDS + c))
+                .collect();
             format!("({})", cols.join(", "))
         })
         .collect();
     format!(
-        "INSERT INTO activity_log ({INSERT_COLUMNS}) VALUES {}",
+        "INSERT INTO activity_log (id, {INSERT_COLUMNS}) VALUES {}",
         values.join(", ")
     )
 }
@@ -100,12 +129,14 @@ fn sqlite_insert_sql(rows: usize) -> String {
 static INSERT_MANY: LazyLock<String> = LazyLock::new(|| sqlite_insert_sql(SQLITE_ROWS_PER_INSERT));
 static INSERT_ONE: LazyLock<String> = LazyLock::new(|| sqlite_insert_sql(1));
 
-/// Binds one record's twelve values starting after parameter `offset` (1-based positions).
+/// Binds one record's values, with id `id`, starting after parameter `offset` (1-based).
 fn bind_row(
     stmt: &mut rusqlite::CachedStatement<'_>,
     offset: usize,
+    id: i64,
     r: &ActivityRecord,
 ) -> rusqlite::Result<()> {
+    stmt.raw_bind_parameter(offset, id)?;
     stmt.raw_bind_parameter(offset + 1, r.ts)?;
     stmt.raw_bind_parameter(offset + 2, &r.user_id)?;
     stmt.raw_bind_parameter(offset + 3, &r.email)?;
@@ -139,21 +170,33 @@ fn sqlite_insert(path: &Path, records: &[ActivityRecord]) -> Result<()> {
         }
         let conn = writers.get_mut(path).ok_or_else(|| StoreError::Database(sqlx::Error::PoolClosed))?;
         let tx = conn.transaction().map_err(err)?;
+        // The only writer of this file, inside its transaction: ids follow on from the last.
+        let first_id: i64 = tx
+            .prepare_cached("SELECT COALESCE(MAX(id), 0) + 1 FROM activity_log")
+            .and_then(|mut q| q.query_row([], |r| r.get(0)))
+            .map_err(err)?;
         {
             // Whole chunks through one statement of ROWS rows (one VDBE program run per chunk
             // instead of per row); the remainder row by row.
+            let mut ids = first_id..;
             let mut chunks = records.chunks_exact(SQLITE_ROWS_PER_INSERT);
             let mut multi = tx.prepare_cached(&INSERT_MANY).map_err(err)?;
             for chunk in chunks.by_ref() {
-                for (i, r) in chunk.iter().enumerate() {
-                    bind_row(&mut multi, i * 12, r).map_err(err)?;
+                for ((i, r), id) in chunk.iter().enumerate().zip(ids.by_ref()) {
+                    bind_row(&mut multi, i * SQLITE_BINDS + 1, id, r).map_err(err)?;
                 }
                 multi.raw_execute().map_err(err)?;
             }
             let mut single = tx.prepare_cached(&INSERT_ONE).map_err(err)?;
-            for r in chunks.remainder() {
-                bind_row(&mut single, 0, r).map_err(err)?;
+            for (r, id) in chunks.remainder().iter().zip(ids.by_ref()) {
+                bind_row(&mut single, 1, id, r).map_err(err)?;
                 single.raw_execute().map_err(err)?;
+            }
+            let mut zone = tx
+                .prepare_cached("INSERT INTO activity_zones (kind, key, first_id, last_id) VALUES (?1, ?2, ?3, ?4)")
+                .map_err(err)?;
+            for (kind, key, first, last) in zones_of(records, first_id) {
+                zone.execute(rusqlite::params![kind, key, first, last]).map_err(err)?;
             }
         }
         tx.commit().map_err(err)
@@ -235,8 +278,66 @@ impl Database {
         Ok(())
     }
 
-    fn activity_where(filter: &TenantFilter, caller_id: &str, f: &ActivityFilter) -> Sql {
+    /// On SQLite, the id ranges that can hold the rows a listing may see (`None`: no key
+    /// narrows it, every row may match).
+    async fn activity_ranges(
+        &self,
+        filter: &TenantFilter,
+        caller_id: &str,
+        f: &ActivityFilter,
+    ) -> Result<Option<Vec<(i64, i64)>>> {
+        if !matches!(self.activity_reader, Reader::Sqlite(_)) {
+            return Ok(None);
+        }
+        let mut q = Sql::new("SELECT first_id, last_id FROM activity_zones WHERE ");
+        match (&f.user_id, filter) {
+            // A user filter alone narrows enough: the exact predicate does the rest.
+            (Some(user), _) => {
+                q.push("kind = ")
+                    .bind(USER)
+                    .push(" AND key = ")
+                    .bind(user.as_str());
+            }
+            (None, TenantFilter::Only(_)) => {
+                q.push("(kind = ")
+                    .bind(USER)
+                    .push(" AND key = ")
+                    .bind(caller_id)
+                    .push(") OR (kind = ")
+                    .bind(TENANT);
+                q.tenant_filter("key", filter);
+                q.push(")");
+            }
+            (None, TenantFilter::All) => return Ok(None),
+        }
+        let rows = self.fetch_in(&self.activity_reader, &q, None).await?;
+        let zones = rows
+            .iter()
+            .map(|r| Ok((r.int("first_id")?, r.int("last_id")?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(covering_ranges(zones)))
+    }
+
+    fn activity_where(
+        filter: &TenantFilter,
+        caller_id: &str,
+        f: &ActivityFilter,
+        ranges: Option<&[(i64, i64)]>,
+    ) -> Sql {
         let mut w = Sql::new(" WHERE 1 = 1");
+        match ranges {
+            None => {}
+            Some([]) => {
+                w.push(" AND 1 = 0");
+            }
+            Some(ranges) => {
+                for (i, (first, last)) in ranges.iter().enumerate() {
+                    w.push(if i == 0 { " AND (" } else { " OR " });
+                    w.push("id BETWEEN ").bind(*first).push(" AND ").bind(*last);
+                }
+                w.push(")");
+            }
+        }
         if let TenantFilter::Only(_) = filter {
             // Below root scope: calls made within one's tenants, and one's own calls.
             w.push(" AND (user_id = ")
@@ -280,7 +381,8 @@ impl Database {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<ActivityRecord>, i64)> {
-        let w = Self::activity_where(filter, caller_id, f);
+        let ranges = self.activity_ranges(filter, caller_id, f).await?;
+        let w = Self::activity_where(filter, caller_id, f, ranges.as_deref());
         let mut count = Sql::new("SELECT COUNT(*) AS n FROM activity_log");
         count.push(&w.text);
         count.binds = w.binds.clone();

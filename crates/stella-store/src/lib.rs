@@ -6,6 +6,7 @@
 //! in the `WHERE` clause: isolation lives in the query, not in the caller's good intentions.
 
 mod activity;
+mod activity_zones;
 mod api_keys;
 mod db;
 mod error;

@@ -255,3 +255,71 @@ async fn graceful_stop_writes_every_queued_record() {
         "every call acknowledged before the stop is in the log after it"
     );
 }
+
+/// The ids of a log listing up to `max_id` (later calls, the listings themselves, are left out).
+async fn logged_ids(s: &TestServer, jwt: &str, query: &str, max_id: i64) -> Vec<i64> {
+    let (st, page) = s
+        .call(
+            "GET",
+            &format!("/connect/api/v1/user_activity_log?limit=1000{query}"),
+            Some(jwt),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{page}");
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["id"].as_i64())
+        .filter(|id| *id <= max_id)
+        .collect()
+}
+
+#[tokio::test]
+async fn filtered_listings_find_every_call_across_batches() {
+    let s = TestServer::start().await;
+    let root = s.root_jwt().await;
+    let (acme, acme_admin_id, acme_admin) =
+        crate::tenant_user(&s, &root, "acme", "adm@acme.test", "security_admin").await;
+    let (_, analyst_id, analyst) =
+        crate::tenant_user(&s, &root, "acme2", "ana@acme.test", "analyst").await;
+    let (_, globex_admin_id, globex_admin) =
+        crate::tenant_user(&s, &root, "globex", "adm@globex.test", "security_admin").await;
+    // Calls of several users interleaved within batches, over several batches.
+    for round in 0..4 {
+        for jwt in [&acme_admin, &globex_admin, &analyst, &root] {
+            for _ in 0..=round % 2 {
+                s.call("GET", "/connect/api/v1/tenants", Some(jwt), None)
+                    .await;
+            }
+        }
+        s.flush_activity().await;
+    }
+    let (_, all) = s
+        .call(
+            "GET",
+            "/connect/api/v1/user_activity_log?limit=1000",
+            Some(&root),
+            None,
+        )
+        .await;
+    let all = all["data"].as_array().unwrap().clone();
+    let max_id = all[0]["id"].as_i64().unwrap();
+    let expect = |keep: &dyn Fn(&Value) -> bool| -> Vec<i64> {
+        all.iter()
+            .filter(|e| keep(e))
+            .map(|e| e["id"].as_i64().unwrap())
+            .collect()
+    };
+    for user in [&acme_admin_id, &analyst_id, &globex_admin_id] {
+        let want = expect(&|e| e["user_id"] == json!(user));
+        assert!(want.len() >= 6, "{}", want.len());
+        let got = logged_ids(&s, &root, &format!("&user_id={user}"), max_id).await;
+        assert_eq!(got, want, "user {user}");
+    }
+    // A tenant administrator sees its own calls and those made within its tenant.
+    let want = expect(&|e| e["user_id"] == json!(acme_admin_id) || e["tenant_id"] == json!(acme));
+    assert_eq!(logged_ids(&s, &acme_admin, "", max_id).await, want);
+    s.stop().await;
+}
