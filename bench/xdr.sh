@@ -6,6 +6,7 @@
 #   EVENTS=5000000 bench/xdr.sh          # the 5M-event search figures
 #   DATA=/var/tmp/stella-bench bench/xdr.sh   # keep the data to re-run search only:
 #   KEEP=1 SKIP_INGEST=1 DATA=/var/tmp/stella-bench bench/xdr.sh
+#   WATCH=1 bench/xdr.sh                 # with a search a second during the ingest
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS=${EVENTS:-1000000}
@@ -20,7 +21,12 @@ DATA=${DATA:-$(mktemp -d)/data}
 cargo build --release -q -p stella -p stella-bench
 BIN="${CARGO_TARGET_DIR:-target}/release"
 PID=""
-cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$DATA"; }
+WATCHER=""
+cleanup() {
+  [ -n "$WATCHER" ] && kill "$WATCHER" 2>/dev/null
+  [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+  [ -n "${KEEP:-}" ] || rm -rf "$DATA"
+}
 trap cleanup EXIT
 
 if [ ! -f "$DATA/creds.json" ]; then
@@ -41,7 +47,33 @@ fi
 
 B="$BIN/stella-bench --base $BASE"
 if [ -z "${SKIP_INGEST:-}" ]; then
+  count() { curl -fs -X POST "$BASE/connect/api/v1/data/aella-ser/_search?tenantid=$TENANT" -H "Authorization: Bearer $JWT" \
+    -H 'content-type: application/json' -d '{"size":0,"track_total_hits":true,"query":{"match_all":{}}}' \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["hits"]["total"]["value"])'; }
+  # Server CPU (user + system clock ticks) around the ingest: steadier than the rate when
+  # other work shares the machine.
+  cpu() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
+  N0=$(count)
+  C0=$(cpu)
+  T0=$(date +%s.%N)
+  if [ -n "${WATCH:-}" ]; then
+    # A search a second during the ingest, as an open dashboard would: the index then keeps
+    # committing every second instead of holding commits back while nothing reads.
+    ( while :; do curl -fs -X POST "$BASE/connect/api/v1/data/aella-ser/_search" -H "Authorization: Bearer $JWT" \
+        -H 'content-type: application/json' -d '{"size":0}' >/dev/null; sleep 1; done ) &
+    WATCHER=$!
+  fi
   $B ingest --tenant "$TENANT" --events "$EVENTS" --seconds "$SECONDS_MAX" --batch "$BATCH" --concurrency "$CONC"
+  if [ -n "$WATCHER" ]; then kill "$WATCHER"; wait "$WATCHER" 2>/dev/null || true; WATCHER=""; fi
+  # The generator's rate counts acknowledged (durable) events; the sustained rate counts until
+  # they are all searchable, so a refresh (commit of whatever the indexer still holds) is
+  # included, and the generator's setup (building its request bodies) too.
+  curl -fs -X POST "$BASE/connect/api/v1/data/aella-ser/_refresh" -H "Authorization: Bearer $JWT" >/dev/null
+  T1=$(date +%s.%N)
+  C1=$(cpu)
+  N=$(( $(count) - N0 ))
+  python3 -c 'import sys; n, s, c = int(sys.argv[1]), float(sys.argv[3]) - float(sys.argv[2]), (int(sys.argv[5]) - int(sys.argv[4])) / 100
+print(f"searchable: {n} events in {s:.1f} s = {n / s:.0f} events/s (ingest until refreshed); server CPU {c:.1f} s = {c * 1e6 / max(n, 1):.0f} us/event")' "$N" "$T0" "$T1" "$C0" "$C1"
 fi
 $B search --runs "${RUNS:-200}"
 if [ -z "${SKIP_CASES:-}" ]; then

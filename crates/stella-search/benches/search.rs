@@ -177,8 +177,10 @@ fn events_wanted() -> usize {
 }
 
 /// `IndexOptions` defaults, with `STELLA_BENCH_COMMIT_MS`, `STELLA_BENCH_THREADS`,
-/// `STELLA_BENCH_MEMORY_MB` and `STELLA_BENCH_SEARCH_THREADS` overriding the commit interval,
-/// indexing threads, writer memory and search threads.
+/// `STELLA_BENCH_MEMORY_MB`, `STELLA_BENCH_SEARCH_THREADS`, `STELLA_BENCH_MERGE_FACTOR`,
+/// `STELLA_BENCH_MERGE_MIN_DOCS` and `STELLA_BENCH_SEARCH_IDLE_MS` overriding the commit
+/// interval, indexing threads, writer memory, search threads, the merge policy and when
+/// background commits wait for a reader (`0`: never).
 fn options() -> IndexOptions {
     let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
     let mut o = IndexOptions::default();
@@ -193,6 +195,15 @@ fn options() -> IndexOptions {
     }
     if let Some(t) = env("STELLA_BENCH_SEARCH_THREADS") {
         o.search_threads = t as usize;
+    }
+    if let Some(m) = env("STELLA_BENCH_MERGE_FACTOR") {
+        o.merge_factor = m as usize;
+    }
+    if let Some(d) = env("STELLA_BENCH_MERGE_MIN_DOCS") {
+        o.merge_min_segment_docs = d as u32;
+    }
+    if let Some(ms) = env("STELLA_BENCH_SEARCH_IDLE_MS") {
+        o.search_idle_ms = ms;
     }
     o
 }

@@ -19,6 +19,7 @@ use crate::event::{check_shape, timestamp_of, valid_event_id, valid_tenant_id, I
 use crate::exec::{fetch, search};
 use crate::indexer::{Indexer, Msg, Reply};
 use crate::options::IndexOptions;
+use crate::reads::Reads;
 use crate::recovery;
 use crate::schema::{self, Fields};
 use crate::tenants::{dir_bytes, Tenants};
@@ -71,6 +72,7 @@ struct Inner {
     fields: Fields,
     ids: IdGen,
     tenants: Arc<Tenants>,
+    reads: Arc<Reads>,
     wal: Wal,
     control: SyncSender<Msg>,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -96,7 +98,13 @@ impl EventIndex {
         fs::create_dir_all(&wal_dir)
             .map_err(|e| SearchError::io(format!("creating {}", wal_dir.display()), e))?;
 
-        let mut indexer = Indexer::new(Arc::clone(&tenants), fields, opts.clone());
+        let reads = Arc::new(Reads::new());
+        let mut indexer = Indexer::new(
+            Arc::clone(&tenants),
+            fields,
+            opts.clone(),
+            Arc::clone(&reads),
+        );
         let recovered = recovery::replay(&wal_dir, &mut indexer)?;
         if recovered.records_replayed > 0 {
             tracing::info!(
@@ -128,6 +136,7 @@ impl EventIndex {
                 fields,
                 ids: IdGen::new(),
                 tenants,
+                reads,
                 wal,
                 control: tx,
                 thread: Mutex::new(Some(thread)),
@@ -207,6 +216,7 @@ impl EventIndex {
     ) -> Result<Value, SearchError> {
         let started = Instant::now();
         let req = crate::dsl::parse_request(body, now_ms)?;
+        self.catch_up();
         let mut indexes = Vec::new();
         for id in self.inner.tenants.allowed(filter) {
             if let Some(t) = self.inner.tenants.get(&id)? {
@@ -225,6 +235,7 @@ impl EventIndex {
         if !valid_event_id(id) {
             return Ok(None);
         }
+        self.catch_up();
         for tenant in self.inner.tenants.allowed(filter) {
             let Some(t) = self.inner.tenants.get(&tenant)? else {
                 continue;
@@ -247,6 +258,7 @@ impl EventIndex {
         if !valid_event_id(id) {
             return Err(SearchError::NotFound);
         }
+        self.catch_up();
         let Some(t) = self.inner.tenants.get(tenant_id)? else {
             return Err(SearchError::NotFound);
         };
@@ -267,6 +279,7 @@ impl EventIndex {
 
     /// Searchable events and bytes on disk per tenant `filter` allows.
     pub fn usage(&self, filter: &TenantFilter) -> Result<Vec<TenantUsage>, SearchError> {
+        self.catch_up();
         let mut out = Vec::new();
         for tenant in self.inner.tenants.allowed(filter) {
             let Some(t) = self.inner.tenants.get(&tenant)? else {
@@ -287,10 +300,30 @@ impl EventIndex {
         self.inner.shutdown(Msg::Close)
     }
 
+    /// Committed events of a tenant, read without committing first.
+    #[cfg(test)]
+    pub(crate) fn committed_docs(&self, tenant: &str) -> u64 {
+        match self.inner.tenants.get(tenant) {
+            Ok(Some(t)) => t.reader.searcher().num_docs(),
+            _ => 0,
+        }
+    }
+
     /// Stops the indexer without committing, leaving the directory as a crash would.
     #[cfg(test)]
     pub(crate) fn abandon(&self) -> Result<(), SearchError> {
         self.inner.shutdown(Msg::Abandon)
+    }
+
+    /// Before a read: if the indexer held back a commit while nothing was reading, commit now,
+    /// so reads see every acknowledged event as they would with regular commits. A failed
+    /// commit is logged and the read goes on with what is committed.
+    fn catch_up(&self) {
+        if self.inner.reads.touch() && !self.inner.closed.load(Ordering::Acquire) {
+            if let Err(e) = self.refresh() {
+                tracing::warn!(error = %e, "commit before a read failed");
+            }
+        }
     }
 
     fn check_open(&self) -> Result<(), SearchError> {

@@ -11,8 +11,10 @@
 //!
 //! Write path: `ingest` validates events, assigns ids, appends one checksummed record to the
 //! WAL and fsyncs (group commit), then hands the batch to the indexer thread, which feeds
-//! tantivy's writer threads and commits every `commit_interval_ms` (or on `refresh`). Each
-//! tenant commit records the WAL position it covers; on `open`, records past it are replayed.
+//! tantivy's writer threads and commits every `commit_interval_ms` (or on `refresh`); when
+//! nothing has read for `search_idle_ms`, background commits wait (up to
+//! `idle_commit_interval_ms`) and the next read commits first (`reads.rs`). Each tenant commit
+//! records the WAL position it covers; on `open`, records past it are replayed.
 //!
 //! Read path: `search` parses the request into an AST (`dsl`), compiles it per tenant index
 //! (`exec::compile`), collects counts, top hits and intermediate aggregations per index, and
@@ -26,6 +28,7 @@ mod exec;
 mod index;
 mod indexer;
 mod options;
+mod reads;
 mod recovery;
 mod schema;
 mod tenants;

@@ -27,6 +27,19 @@ pub struct IndexOptions {
     /// A tenant's writer (and its tantivy threads) is closed after this long without new
     /// events, and reopened on the next one, so many quiet tenants do not each hold threads.
     pub idle_writer_ms: u64,
+    /// Segments of about the same size merged together at once (tantivy's log merge policy).
+    /// Larger means each event is rewritten fewer times, at the cost of more segments to search.
+    pub merge_factor: usize,
+    /// Segments below this many documents all count as one size class for merging.
+    pub merge_min_segment_docs: u32,
+    /// Like Elasticsearch's `index.search.idle.after`: when nothing has read the index for this
+    /// long, background commits slow to `idle_commit_interval_ms` and the next read commits
+    /// first (so it still sees every acknowledged event). Commits are what cut segments, so a
+    /// bulk load nobody watches makes fewer, larger segments and far fewer merges. `0` turns
+    /// this off (always `commit_interval_ms`).
+    pub search_idle_ms: u64,
+    /// Background commit period while search-idle; bounds how much WAL waits for a commit.
+    pub idle_commit_interval_ms: u64,
 }
 
 impl Default for IndexOptions {
@@ -42,6 +55,10 @@ impl Default for IndexOptions {
             queue_batches: 32,
             search_threads: 2,
             idle_writer_ms: 600_000,
+            merge_factor: 16,
+            merge_min_segment_docs: 10_000,
+            search_idle_ms: 30_000,
+            idle_commit_interval_ms: 30_000,
         }
     }
 }
@@ -67,6 +84,10 @@ impl IndexOptions {
             queue_batches: self.queue_batches.max(1),
             search_threads: self.search_threads.clamp(1, 16),
             idle_writer_ms: self.idle_writer_ms,
+            merge_factor: self.merge_factor.max(2),
+            merge_min_segment_docs: self.merge_min_segment_docs,
+            search_idle_ms: self.search_idle_ms,
+            idle_commit_interval_ms: self.idle_commit_interval_ms.max(self.commit_interval_ms),
         }
     }
 }

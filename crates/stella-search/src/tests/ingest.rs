@@ -118,3 +118,38 @@ fn many_concurrent_callers_all_land() {
     );
     assert_eq!(total(&resp), 250);
 }
+
+#[test]
+fn while_nothing_reads_commits_wait_and_a_read_commits_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let ix = crate::EventIndex::open(
+        dir.path(),
+        IndexOptions {
+            commit_interval_ms: 20,
+            search_idle_ms: 100,
+            idle_commit_interval_ms: 1_000,
+            ..opts()
+        },
+    )
+    .unwrap();
+    let idle = std::time::Duration::from_millis(200);
+    std::thread::sleep(idle);
+    ix.ingest("acme", vec![json!({"n": 1})], NOW).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(ix.committed_docs("acme"), 0, "held back while idle");
+    assert_eq!(total(&search(&ix, &TenantFilter::All, json!({}))), 1);
+    assert_eq!(ix.committed_docs("acme"), 1, "the read committed first");
+
+    // Held back for at most idle_commit_interval_ms.
+    std::thread::sleep(idle);
+    ix.ingest("acme", vec![json!({"n": 2})], NOW).unwrap();
+    let started = std::time::Instant::now();
+    while ix.committed_docs("acme") < 2 {
+        assert!(started.elapsed().as_secs() < 10, "never committed");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        started.elapsed().as_millis() >= 900,
+        "committed before the idle interval"
+    );
+}
