@@ -39,7 +39,6 @@ struct Lists {
 
 #[derive(Debug)]
 struct Remembered {
-    generation: u64,
     born: Instant,
     total: Option<i64>,
     /// offset → (sort key, id) of the row just before it.
@@ -47,9 +46,8 @@ struct Remembered {
 }
 
 impl Remembered {
-    fn new(generation: u64) -> Self {
+    fn new() -> Self {
         Self {
-            generation,
             born: Instant::now(),
             total: None,
             boundaries: HashMap::new(),
@@ -70,9 +68,9 @@ impl PageCache {
         self.generation.fetch_add(1, Ordering::Release);
     }
 
-    /// Runs `f` on the entry for `key` (fresh if stale) with the number of boundaries that
-    /// other entries may still add.
-    fn with<T>(&self, key: &str, f: impl FnOnce(&mut Remembered, &mut usize) -> T) -> T {
+    /// Runs `f` on the entry for `key` (fresh if stale), with the generation the cache holds
+    /// and the number of boundaries held across all lists.
+    fn with<T>(&self, key: &str, f: impl FnOnce(&mut Remembered, u64, &mut usize) -> T) -> T {
         let generation = self.generation.load(Ordering::Acquire);
         let mut guard = self.lists.lock();
         let lists = &mut *guard;
@@ -87,35 +85,34 @@ impl PageCache {
         let entry = lists
             .by_key
             .entry(key.to_owned())
-            .or_insert_with(|| Remembered::new(generation));
-        let expired = self.ttl.is_some_and(|ttl| entry.born.elapsed() > ttl);
-        if entry.generation != generation || expired {
+            .or_insert_with(Remembered::new);
+        if self.ttl.is_some_and(|ttl| entry.born.elapsed() > ttl) {
             lists.boundaries -= entry.boundaries.len();
-            *entry = Remembered::new(generation);
+            *entry = Remembered::new();
         }
-        f(entry, &mut lists.boundaries)
+        f(entry, lists.generation, &mut lists.boundaries)
     }
 
     pub(crate) fn total(&self, key: &str) -> Option<i64> {
-        self.with(key, |e, _| e.total)
+        self.with(key, |e, _, _| e.total)
     }
 
     /// Remembers a total counted at `generation` (a write since then makes it worthless).
     pub(crate) fn set_total(&self, key: &str, generation: u64, total: i64) {
-        self.with(key, |e, _| {
-            if e.generation == generation {
+        self.with(key, |e, holds, _| {
+            if holds == generation {
                 e.total = Some(total);
             }
         });
     }
 
     pub(crate) fn boundary(&self, key: &str, offset: i64) -> Option<(Bind, String)> {
-        self.with(key, |e, _| e.boundaries.get(&offset).cloned())
+        self.with(key, |e, _, _| e.boundaries.get(&offset).cloned())
     }
 
     pub(crate) fn set_boundary(&self, key: &str, generation: u64, offset: i64, at: (Bind, String)) {
-        self.with(key, |e, held| {
-            if e.generation == generation
+        self.with(key, |e, holds, held| {
+            if holds == generation
                 && *held < MAX_BOUNDARIES
                 && e.boundaries.insert(offset, at).is_none()
             {

@@ -129,6 +129,56 @@ fn page_key(spec: &ResourceSpec, sort: &str, row: &Row) -> Result<Option<Bind>> 
     })
 }
 
+/// The statement for one page: a seek past `boundary` (the previous page's last sort key and
+/// id) when it is known, else a deferred join over `OFFSET`. Both also select the sort key as
+/// `page_key`, for the next boundary.
+fn page_query(
+    spec: &ResourceSpec,
+    q: &ListQuery,
+    wher: Sql,
+    boundary: Option<(Bind, String)>,
+) -> Sql {
+    let ord = q.order.sql();
+    let order = format!("{} {ord}, id {ord}", q.sort);
+    let columns = format!("{}, {} AS page_key", select_list(spec), q.sort);
+    match boundary {
+        // Seek past the previous page's last row: no rows are walked to skip the offset. A
+        // row-value comparison: both SQLite and PostgreSQL seek an index on it.
+        Some((sort_key, id)) => {
+            let after = match q.order {
+                Order::Desc => "<",
+                Order::Asc => ">",
+            };
+            let mut page = Sql::new(&format!("SELECT {columns} FROM {}", spec.table));
+            page.push(&wher.text);
+            page.binds = wher.binds;
+            page.push(&format!(" AND ({}, id) {after} (", q.sort))
+                .bind(sort_key)
+                .push(", ")
+                .bind(id)
+                .push(&format!(") ORDER BY {order} LIMIT "))
+                .bind(q.limit);
+            page
+        }
+        // Deferred join: the page's ids come from walking an index alone (no row reads for the
+        // skipped offset), then only the page's rows are read.
+        None => {
+            let mut page = Sql::new(&format!(
+                "SELECT {columns} FROM {} WHERE id IN (SELECT id FROM {}",
+                spec.table, spec.table
+            ));
+            page.push(&wher.text);
+            page.binds = wher.binds;
+            page.push(&format!(" ORDER BY {order} LIMIT "))
+                .bind(q.limit)
+                .push(" OFFSET ")
+                .bind(q.offset)
+                .push(&format!(") ORDER BY {order}"));
+            page
+        }
+    }
+}
+
 impl Database {
     /// One page of `spec` rows visible through `filter`, and the total that match.
     pub async fn resource_list(
@@ -165,48 +215,11 @@ impl Database {
             }
         };
 
-        let order = format!("{} {}, id {}", q.sort, q.order.sql(), q.order.sql());
-        let columns = format!("{}, {} AS page_key", select_list(spec), q.sort);
         let boundary = match q.offset {
             0 => None,
             n => self.pages.boundary(&key, n),
         };
-        let page = match boundary {
-            // Seek past the previous page's last row: no rows are walked to skip the offset.
-            Some((sort_key, id)) => {
-                let (after, ord) = match q.order {
-                    Order::Desc => ("<", "DESC"),
-                    Order::Asc => (">", "ASC"),
-                };
-                let mut page = Sql::new(&format!("SELECT {columns} FROM {}", spec.table));
-                page.push(&wher.text);
-                page.binds = wher.binds;
-                // A row-value comparison: both SQLite and PostgreSQL seek an index on it.
-                page.push(&format!(" AND ({}, id) {after} (", q.sort))
-                    .bind(sort_key)
-                    .push(", ")
-                    .bind(id)
-                    .push(&format!(") ORDER BY {} {ord}, id {ord} LIMIT ", q.sort))
-                    .bind(q.limit);
-                page
-            }
-            // Deferred join: the page's ids come from walking an index alone (no row reads
-            // for the skipped offset), then only the page's rows are read.
-            None => {
-                let mut page = Sql::new(&format!(
-                    "SELECT {columns} FROM {} WHERE id IN (SELECT id FROM {}",
-                    spec.table, spec.table
-                ));
-                page.push(&wher.text);
-                page.binds = wher.binds;
-                page.push(&format!(" ORDER BY {order} LIMIT "))
-                    .bind(q.limit)
-                    .push(" OFFSET ")
-                    .bind(q.offset)
-                    .push(&format!(") ORDER BY {order}"));
-                page
-            }
-        };
+        let page = page_query(spec, q, wher, boundary);
         let rows = self.fetch_all(&page).await?;
         if let (Some(last), true) = (rows.last(), rows.len() as i64 == q.limit) {
             if let Some(sort_key) = page_key(spec, q.sort, last)? {

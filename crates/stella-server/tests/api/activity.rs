@@ -52,15 +52,7 @@ async fn every_call_is_logged_with_secrets_redacted() {
     .await;
     s.flush_activity().await;
 
-    let (st, log) = s
-        .call(
-            "GET",
-            "/connect/api/v1/user_activity_log?limit=1000",
-            Some(&root),
-            None,
-        )
-        .await;
-    assert_eq!(st, 200, "{log}");
+    let log = log_page(&s, &root, "").await;
     let text = log.to_string();
     for secret_value in [
         password,
@@ -256,8 +248,8 @@ async fn graceful_stop_writes_every_queued_record() {
     );
 }
 
-/// The ids of a log listing up to `max_id` (later calls, the listings themselves, are left out).
-async fn logged_ids(s: &TestServer, jwt: &str, query: &str, max_id: i64) -> Vec<i64> {
+/// A page of up to 1,000 log entries as `jwt` sees them, `query` appended (`&name=value`).
+async fn log_page(s: &TestServer, jwt: &str, query: &str) -> Value {
     let (st, page) = s
         .call(
             "GET",
@@ -267,7 +259,12 @@ async fn logged_ids(s: &TestServer, jwt: &str, query: &str, max_id: i64) -> Vec<
         )
         .await;
     assert_eq!(st, 200, "{page}");
-    page["data"]
+    page
+}
+
+/// The ids of a log listing up to `max_id` (later calls, the listings themselves, are left out).
+async fn logged_ids(s: &TestServer, jwt: &str, query: &str, max_id: i64) -> Vec<i64> {
+    log_page(s, jwt, query).await["data"]
         .as_array()
         .unwrap()
         .iter()
@@ -296,15 +293,10 @@ async fn filtered_listings_find_every_call_across_batches() {
         }
         s.flush_activity().await;
     }
-    let (_, all) = s
-        .call(
-            "GET",
-            "/connect/api/v1/user_activity_log?limit=1000",
-            Some(&root),
-            None,
-        )
-        .await;
-    let all = all["data"].as_array().unwrap().clone();
+    let all = log_page(&s, &root, "").await["data"]
+        .as_array()
+        .unwrap()
+        .clone();
     let max_id = all[0]["id"].as_i64().unwrap();
     let expect = |keep: &dyn Fn(&Value) -> bool| -> Vec<i64> {
         all.iter()
