@@ -300,6 +300,12 @@ impl EventIndex {
         self.inner.shutdown(Msg::Close)
     }
 
+    /// Whether the indexer is holding back a background commit (nothing has read lately).
+    #[cfg(test)]
+    pub(crate) fn commit_held_back(&self) -> bool {
+        self.inner.reads.is_holding_back()
+    }
+
     /// Committed events of a tenant, read without committing first.
     #[cfg(test)]
     pub(crate) fn committed_docs(&self, tenant: &str) -> u64 {

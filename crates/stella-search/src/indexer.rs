@@ -200,7 +200,7 @@ impl Indexer {
             && self
                 .uncommitted_since
                 .is_some_and(|t| t.elapsed() < max_wait)
-            && self.reads.hold_back(Duration::from_millis(idle))
+            && self.reads.hold_back(idle)
     }
 
     fn dirty(&self) -> bool {

@@ -1,9 +1,12 @@
 //! Search-idle tracking (see `IndexOptions::search_idle_ms`): reads note when they happen, the
 //! indexer notes when it held back a background commit, and a read that finds one held back
 //! commits first, so holding back never makes a read miss an acknowledged event.
+//!
+//! Times are milliseconds since the tracker was made; the `_at` forms take them as arguments,
+//! so the decision is tested without waiting.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 pub(crate) struct Reads {
     start: Instant,
@@ -28,19 +31,26 @@ impl Reads {
 
     /// Records a read; true when a commit was held back and the reader should refresh first.
     pub fn touch(&self) -> bool {
+        self.touch_at(self.now_ms())
+    }
+
+    fn touch_at(&self, now_ms: u64) -> bool {
         // SeqCst on both sides: either this read sees the flag, or `hold_back` sees the read.
-        self.last_ms.store(self.now_ms(), Ordering::SeqCst);
+        self.last_ms.store(now_ms, Ordering::SeqCst);
         self.held_back.load(Ordering::SeqCst)
     }
 
     /// The indexer's side: whether it may hold back a due commit because nothing has read
-    /// for `idle`. Publishes the flag before looking, so a read racing with this either
-    /// sees it or is seen.
-    pub fn hold_back(&self, idle: Duration) -> bool {
+    /// for `idle_ms`.
+    pub fn hold_back(&self, idle_ms: u64) -> bool {
+        self.hold_back_at(self.now_ms(), idle_ms)
+    }
+
+    /// Publishes the flag before looking, so a read racing with this either sees it or is seen.
+    fn hold_back_at(&self, now_ms: u64, idle_ms: u64) -> bool {
         self.held_back.store(true, Ordering::SeqCst);
         let last = self.last_ms.load(Ordering::SeqCst);
-        let idle_ms = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
-        let held = self.now_ms().saturating_sub(last) >= idle_ms;
+        let held = now_ms.saturating_sub(last) >= idle_ms;
         if !held {
             self.held_back.store(false, Ordering::SeqCst);
         }
@@ -50,5 +60,28 @@ impl Reads {
     /// Everything applied so far is committed.
     pub fn committed(&self) {
         self.held_back.store(false, Ordering::SeqCst);
+    }
+
+    /// Whether a background commit is being held back now.
+    #[cfg(test)]
+    pub fn is_holding_back(&self) -> bool {
+        self.held_back.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Reads;
+
+    #[test]
+    fn a_commit_waits_only_after_an_idle_spell_and_the_next_read_is_told() {
+        let r = Reads::new();
+        assert!(!r.touch_at(1_000));
+        assert!(!r.hold_back_at(1_500, 1_000), "read 500 ms ago: commit now");
+        assert!(!r.touch_at(1_600), "nothing was held back");
+        assert!(r.hold_back_at(2_600, 1_000), "no read for 1 s: hold back");
+        assert!(r.touch_at(2_700), "the next read commits first");
+        r.committed();
+        assert!(!r.touch_at(2_800));
     }
 }
