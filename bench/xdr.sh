@@ -18,8 +18,11 @@ PORT=${PORT:-18091}
 BASE="http://127.0.0.1:$PORT"
 DATA=${DATA:-$(mktemp -d)/data}
 
-cargo build --release -q -p stella -p stella-bench
-BIN="${CARGO_TARGET_DIR:-target}/release"
+# BIN=<dir with stella and stella-bench> runs prebuilt binaries (e.g. to compare two builds).
+if [ -z "${BIN:-}" ]; then
+  cargo build --release -q -p stella -p stella-bench
+  BIN="${CARGO_TARGET_DIR:-target}/release"
+fi
 PID=""
 WATCHER=""
 cleanup() {

@@ -1,5 +1,5 @@
-//! How an event is handed to tantivy: a view over the already-parsed `serde_json::Value` and
-//! the JSON bytes in the WAL record, so indexing converts nothing.
+//! How an event is handed to tantivy: a view over its parsed [`Tape`] and the JSON bytes in
+//! the WAL record, so indexing converts nothing.
 
 use std::sync::Arc;
 
@@ -8,6 +8,7 @@ use tantivy::schema::{Document, Field, Value};
 use tantivy::DateTime;
 
 use crate::schema::Fields;
+use crate::tape::{Elements, Members, Node, Tape};
 
 /// One event as tantivy indexes it.
 #[derive(Debug)]
@@ -15,7 +16,7 @@ pub(crate) struct EventDoc {
     pub fields: Fields,
     pub id: String,
     pub ts_ms: i64,
-    pub value: Arc<serde_json::Value>,
+    pub tape: Arc<Tape>,
     /// The record the JSON bytes live in, and where.
     pub frame: Arc<Vec<u8>>,
     pub json: std::ops::Range<usize>,
@@ -27,7 +28,9 @@ pub(crate) enum DocValue<'a> {
     Date(DateTime),
     Bytes(&'a [u8]),
     Json {
-        v: &'a serde_json::Value,
+        tape: &'a Tape,
+        text: &'a str,
+        at: usize,
         /// At the top level, `timestamp`/`@timestamp` are left out (they are the date field).
         root: bool,
     },
@@ -39,6 +42,9 @@ impl Document for EventDoc {
 
     fn iter_fields_and_values(&self) -> Self::FieldsValuesIter<'_> {
         let f = &self.fields;
+        let bytes = self.frame.get(self.json.clone()).unwrap_or_default();
+        // The bytes were copied from a `&str` at ingest (or checked so at replay).
+        let text = std::str::from_utf8(bytes).unwrap_or_default();
         [
             (f.id, DocValue::Str(&self.id)),
             (
@@ -47,14 +53,13 @@ impl Document for EventDoc {
                     self.ts_ms.clamp(crate::time::MIN_MS, crate::time::MAX_MS),
                 )),
             ),
-            (
-                f.source,
-                DocValue::Bytes(self.frame.get(self.json.clone()).unwrap_or_default()),
-            ),
+            (f.source, DocValue::Bytes(bytes)),
             (
                 f.event,
                 DocValue::Json {
-                    v: &self.value,
+                    tape: &self.tape,
+                    text,
+                    at: 0,
                     root: true,
                 },
             ),
@@ -73,58 +78,65 @@ impl<'a> Value<'a> for DocValue<'a> {
     type ObjectIter = ObjectIter<'a>;
 
     fn as_value(&self) -> ReferenceValue<'a, Self> {
-        use serde_json::Value as J;
         match *self {
             DocValue::Str(s) => ReferenceValueLeaf::Str(s).into(),
             DocValue::Date(d) => ReferenceValueLeaf::Date(d).into(),
             DocValue::Bytes(b) => ReferenceValueLeaf::Bytes(b).into(),
-            DocValue::Json { v, root } => match v {
-                J::Object(map) => ReferenceValue::Object(ObjectIter {
-                    inner: map.iter(),
+            DocValue::Json {
+                tape,
+                text,
+                at,
+                root,
+            } => match tape.node(at) {
+                Node::Object { .. } => ReferenceValue::Object(ObjectIter {
+                    inner: tape.members(at),
+                    tape,
+                    text,
                     root,
                 }),
-                J::Array(items) => ReferenceValue::Array(ArrayIter {
-                    inner: items.iter(),
+                Node::Array { .. } => ReferenceValue::Array(ArrayIter {
+                    inner: tape.elements(at),
+                    tape,
+                    text,
                 }),
                 // Tantivy would read date-like strings as dates; they stay strings here.
-                J::String(s) => ReferenceValueLeaf::Str(s).into(),
-                J::Number(n) => number_leaf(n).into(),
-                J::Bool(b) => ReferenceValueLeaf::Bool(*b).into(),
-                J::Null => ReferenceValueLeaf::Null.into(),
+                Node::Str { .. } => ReferenceValueLeaf::Str(tape.str(text, at)).into(),
+                Node::I64(n) => ReferenceValueLeaf::I64(n).into(),
+                Node::U64(n) => ReferenceValueLeaf::U64(n).into(),
+                Node::F64(f) => ReferenceValueLeaf::F64(f).into(),
+                Node::Bool(b) => ReferenceValueLeaf::Bool(b).into(),
+                Node::Null => ReferenceValueLeaf::Null.into(),
             },
         }
     }
 }
 
-fn number_leaf(n: &serde_json::Number) -> ReferenceValueLeaf<'static> {
-    if let Some(i) = n.as_i64() {
-        ReferenceValueLeaf::I64(i)
-    } else if let Some(u) = n.as_u64() {
-        ReferenceValueLeaf::U64(u)
-    } else if let Some(f) = n.as_f64() {
-        ReferenceValueLeaf::F64(f)
-    } else {
-        ReferenceValueLeaf::Null
-    }
-}
-
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct ArrayIter<'a> {
-    inner: std::slice::Iter<'a, serde_json::Value>,
+    inner: Elements<'a>,
+    tape: &'a Tape,
+    text: &'a str,
 }
 
 impl<'a> Iterator for ArrayIter<'a> {
     type Item = DocValue<'a>;
 
     fn next(&mut self) -> Option<DocValue<'a>> {
-        let v = self.inner.next()?;
-        Some(DocValue::Json { v, root: false })
+        let at = self.inner.next()?;
+        Some(DocValue::Json {
+            tape: self.tape,
+            text: self.text,
+            at,
+            root: false,
+        })
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct ObjectIter<'a> {
-    inner: serde_json::map::Iter<'a>,
+    inner: Members<'a>,
+    tape: &'a Tape,
+    text: &'a str,
     root: bool,
 }
 
@@ -134,10 +146,19 @@ impl<'a> Iterator for ObjectIter<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             let (k, v) = self.inner.next()?;
-            if self.root && is_timestamp_key(k) {
+            let key = self.tape.str(self.text, k);
+            if self.root && is_timestamp_key(key) {
                 continue;
             }
-            return Some((k.as_str(), DocValue::Json { v, root: false }));
+            return Some((
+                key,
+                DocValue::Json {
+                    tape: self.tape,
+                    text: self.text,
+                    at: v,
+                    root: false,
+                },
+            ));
         }
     }
 }
@@ -163,11 +184,11 @@ impl TextPaths {
         }
     }
 
-    pub fn add(&mut self, v: &serde_json::Value) {
+    pub fn add(&mut self, tape: &Tape, text: &str) {
         if self.paths.len() >= MAX_TEXT_PATHS {
             return;
         }
-        let shape = shape_hash(v, 0x9e37_79b9_7f4a_7c15);
+        let shape = shape_hash(tape, text, 0, 0x9e37_79b9_7f4a_7c15);
         if self.shapes.contains(&shape) {
             return;
         }
@@ -175,7 +196,7 @@ impl TextPaths {
             self.shapes.clear();
         }
         self.shapes.insert(shape);
-        collect_text_paths(v, &mut self.paths, MAX_TEXT_PATHS);
+        collect_text_paths(tape, text, &mut self.paths, MAX_TEXT_PATHS);
     }
 }
 
@@ -185,22 +206,21 @@ fn mix(h: u64, x: u64) -> u64 {
     (h.rotate_left(5) ^ x).wrapping_mul(0x517c_c1b7_2722_0a95)
 }
 
-fn shape_hash(v: &serde_json::Value, mut h: u64) -> u64 {
-    use serde_json::Value as J;
-    match v {
-        J::String(_) => mix(h, 1),
-        J::Array(items) => {
+fn shape_hash(tape: &Tape, text: &str, at: usize, mut h: u64) -> u64 {
+    match tape.node(at) {
+        Node::Str { .. } => mix(h, 1),
+        Node::Array { .. } => {
             h = mix(h, 2);
-            for item in items {
-                h = shape_hash(item, h);
+            for item in tape.elements(at) {
+                h = shape_hash(tape, text, item, h);
             }
             mix(h, 3)
         }
-        J::Object(map) => {
+        Node::Object { .. } => {
             h = mix(h, 4);
-            for (k, child) in map {
+            for (k, child) in tape.members(at) {
                 // Length plus first and last eight bytes: enough to tell keys apart in practice.
-                let b = k.as_bytes();
+                let b = tape.str(text, k).as_bytes();
                 let mut head = [0u8; 8];
                 let mut tail = [0u8; 8];
                 let n = b.len().min(8);
@@ -209,7 +229,7 @@ fn shape_hash(v: &serde_json::Value, mut h: u64) -> u64 {
                 h = mix(h, b.len() as u64);
                 h = mix(h, u64::from_le_bytes(head));
                 h = mix(h, u64::from_le_bytes(tail));
-                h = shape_hash(child, mix(h, 5));
+                h = shape_hash(tape, text, child, mix(h, 5));
             }
             mix(h, 6)
         }
@@ -217,49 +237,63 @@ fn shape_hash(v: &serde_json::Value, mut h: u64) -> u64 {
     }
 }
 
-/// Adds the dotted paths of `v`'s string leaves to `paths` (what a field-less `query_string`
-/// searches), stopping at `cap` paths.
+/// Adds the dotted paths of the event's string leaves to `paths` (what a field-less
+/// `query_string` searches), stopping at `cap` paths.
 pub(crate) fn collect_text_paths(
-    v: &serde_json::Value,
+    tape: &Tape,
+    text: &str,
     paths: &mut std::collections::HashSet<String>,
     cap: usize,
 ) {
-    fn walk(
-        v: &serde_json::Value,
-        buf: &mut String,
-        root: bool,
-        paths: &mut std::collections::HashSet<String>,
+    struct Walk<'a> {
+        tape: &'a Tape,
+        text: &'a str,
+        buf: String,
+        paths: &'a mut std::collections::HashSet<String>,
         cap: usize,
-    ) {
-        match v {
-            serde_json::Value::String(_)
-                if !buf.is_empty() && paths.len() < cap && !paths.contains(buf.as_str()) =>
-            {
-                paths.insert(buf.clone());
-            }
-            serde_json::Value::Array(items) => {
-                for item in items {
-                    walk(item, buf, false, paths, cap);
+    }
+    impl Walk<'_> {
+        fn walk(&mut self, at: usize, root: bool) {
+            match self.tape.node(at) {
+                Node::Str { .. }
+                    if !self.buf.is_empty()
+                        && self.paths.len() < self.cap
+                        && !self.paths.contains(self.buf.as_str()) =>
+                {
+                    self.paths.insert(self.buf.clone());
                 }
-            }
-            serde_json::Value::Object(map) => {
-                for (k, child) in map {
-                    if root && is_timestamp_key(k) {
-                        continue;
+                Node::Array { .. } => {
+                    for item in self.tape.elements(at) {
+                        self.walk(item, false);
                     }
-                    let len = buf.len();
-                    if !buf.is_empty() {
-                        buf.push('.');
-                    }
-                    buf.push_str(k);
-                    walk(child, buf, false, paths, cap);
-                    buf.truncate(len);
                 }
+                Node::Object { .. } => {
+                    for (k, child) in self.tape.members(at) {
+                        let key = self.tape.str(self.text, k);
+                        if root && is_timestamp_key(key) {
+                            continue;
+                        }
+                        let len = self.buf.len();
+                        if !self.buf.is_empty() {
+                            self.buf.push('.');
+                        }
+                        self.buf.push_str(key);
+                        self.walk(child, false);
+                        self.buf.truncate(len);
+                    }
+                }
+                _ => {}
             }
-            _ => {}
         }
     }
     if paths.len() < cap {
-        walk(v, &mut String::new(), true, paths, cap);
+        Walk {
+            tape,
+            text,
+            buf: String::new(),
+            paths,
+            cap,
+        }
+        .walk(0, true);
     }
 }

@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 
+use crate::tape::{Node, Tape};
 use crate::time;
 
 /// Tenant ids name directories, so only `[A-Za-z0-9_-]{1,64}` is accepted: no `.`, `/` or
@@ -49,59 +50,25 @@ impl IdGen {
     }
 }
 
-/// Checks the shape of an event; the message names what is wrong (the caller prefixes
-/// `events[i]: `). Size is checked when the event is serialized into the WAL record.
-pub(crate) fn check_shape(doc: &Value, max_depth: usize) -> Result<(), String> {
-    let Value::Object(map) = doc else {
-        return Err("must be a JSON object".into());
-    };
-    if map.contains_key("_id") {
-        // As in Elasticsearch, `_id` is metadata, not part of the source; ids are assigned here.
-        return Err("_id is assigned by the index and cannot be part of the event".into());
-    }
-    if depth(doc, 0, max_depth) > max_depth {
-        return Err(format!("nests deeper than {max_depth} levels"));
-    }
-    Ok(())
-}
-
-/// Nesting depth of `v`, stopping early once past `limit`.
-fn depth(v: &Value, at: usize, limit: usize) -> usize {
-    if at > limit {
-        return at;
-    }
-    match v {
-        Value::Array(items) => items
-            .iter()
-            .map(|c| depth(c, at + 1, limit))
-            .max()
-            .unwrap_or(at + 1),
-        Value::Object(map) => map
-            .values()
-            .map(|c| depth(c, at + 1, limit))
-            .max()
-            .unwrap_or(at + 1),
-        _ => at,
-    }
-}
-
 /// The event's time: `timestamp`, else `@timestamp` (epoch ms or a date string), else `now_ms`.
 /// A present but unreadable timestamp refuses the event rather than silently filing it at
 /// ingest time, where no time-bounded search would find it.
-pub(crate) fn timestamp_of(doc: &Value, now_ms: i64) -> Result<i64, String> {
+pub(crate) fn timestamp_of(tape: &Tape, text: &str, now_ms: i64) -> Result<i64, String> {
     for key in ["timestamp", "@timestamp"] {
-        match doc.get(key) {
-            None | Some(Value::Null) => continue,
-            Some(v) => {
-                return time::date_from_json(v).ok_or_else(|| {
-                    format!(
-                        "{key}: cannot read {} as epoch milliseconds or an RFC 3339 date \
-                         (between years 1685 and 2255)",
-                        short(v)
-                    )
-                })
-            }
+        let Some(at) = tape.get(text, 0, key) else {
+            continue;
+        };
+        if tape.node(at) == Node::Null {
+            continue;
         }
+        let v = tape.to_value(text, at);
+        return time::date_from_json(&v).ok_or_else(|| {
+            format!(
+                "{key}: cannot read {} as epoch milliseconds or an RFC 3339 date \
+                 (between years 1685 and 2255)",
+                short(&v)
+            )
+        });
     }
     Ok(now_ms.clamp(time::MIN_MS, time::MAX_MS))
 }
@@ -124,25 +91,22 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn ts(v: Value, now: i64) -> Result<i64, String> {
+        let text = v.to_string();
+        timestamp_of(&Tape::parse(&text, 8).unwrap(), &text, now)
+    }
+
     #[test]
-    fn shapes_and_timestamps() {
-        assert!(check_shape(&json!({"a": 1}), 3).is_ok());
+    fn timestamps_and_ids() {
+        assert_eq!(ts(json!({"timestamp": 5}), 9), Ok(5));
         assert_eq!(
-            check_shape(&json!([1]), 3).unwrap_err(),
-            "must be a JSON object"
-        );
-        assert!(check_shape(&json!({"_id": "x"}), 3)
-            .unwrap_err()
-            .contains("_id"));
-        assert!(check_shape(&json!({"a": {"b": {"c": 1}}}), 3).is_ok());
-        assert!(check_shape(&json!({"a": {"b": {"c": {"d": 1}}}}), 3).is_err());
-        assert_eq!(timestamp_of(&json!({"timestamp": 5}), 9), Ok(5));
-        assert_eq!(
-            timestamp_of(&json!({"@timestamp": "1970-01-01T00:00:01Z"}), 9),
+            ts(json!({"@timestamp": "1970-01-01T00:00:01Z"}), 9),
             Ok(1000)
         );
-        assert_eq!(timestamp_of(&json!({"timestamp": null}), 9), Ok(9));
-        assert!(timestamp_of(&json!({"timestamp": "soon"}), 9).is_err());
+        assert_eq!(ts(json!({"timestamp": null, "@timestamp": 7}), 9), Ok(7));
+        assert_eq!(ts(json!({"timestamp": null}), 9), Ok(9));
+        assert_eq!(ts(json!({"nested": {"timestamp": 3}}), 9), Ok(9));
+        assert!(ts(json!({"timestamp": "soon"}), 9).is_err());
         assert!(valid_tenant_id("acme_1-x") && !valid_tenant_id("../x") && !valid_tenant_id(""));
         let ids = IdGen::new();
         let (a, b) = (ids.next(1_714_564_800_000), ids.next(1_714_564_800_000));

@@ -14,8 +14,9 @@ use parking_lot::Mutex;
 use serde_json::Value;
 use stella_core::TenantFilter;
 
+use crate::bulk::{Bulk, DocLimits, EventSource};
 use crate::error::SearchError;
-use crate::event::{check_shape, timestamp_of, valid_event_id, valid_tenant_id, IdGen};
+use crate::event::{timestamp_of, valid_event_id, valid_tenant_id, IdGen};
 use crate::exec::{fetch, search};
 use crate::indexer::{Indexer, Msg, Reply};
 use crate::options::IndexOptions;
@@ -32,8 +33,8 @@ use crate::wal::{SealedSegments, Wal};
 pub struct AcceptedEvent {
     pub id: String,
     pub timestamp_ms: i64,
-    /// Shared with the indexer, so handing it back costs no copy.
-    pub source: Arc<Value>,
+    /// The event's text and parsed form, shared with the indexer.
+    pub source: EventSource,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -151,42 +152,57 @@ impl EventIndex {
         &self.inner.dir
     }
 
-    /// Validates and stores a bulk of events for one tenant. Blocking: returns once every
-    /// accepted event is fsynced in the write-ahead log (callers sharing the moment share the
-    /// fsync). Events become searchable at the next refresh (background, every
-    /// `commit_interval_ms`, or `refresh()`).
-    ///
-    /// Ids are always assigned here (32 lowercase hex); an event carrying `_id` is refused,
-    /// as Elasticsearch refuses metadata fields inside a document.
+    /// Splits and parses an ingest request body (see [`Bulk::parse`]); at most `max_docs`
+    /// events (and never more than the index's `max_bulk`).
+    pub fn parse_bulk(&self, body: Vec<u8>, max_docs: usize) -> Result<Bulk, SearchError> {
+        Bulk::parse(body, max_docs.min(self.inner.opts.max_bulk), self.limits())
+    }
+
+    /// [`EventIndex::ingest_bulk`] of already-parsed values.
     pub fn ingest(
         &self,
         tenant_id: &str,
         docs: Vec<Value>,
         now_ms: i64,
     ) -> Result<IngestOutcome, SearchError> {
-        self.check_open()?;
-        check_tenant(tenant_id)?;
-        let opts = &self.inner.opts;
-        if docs.len() > opts.max_bulk {
+        let max = self.inner.opts.max_bulk;
+        if docs.len() > max {
             return Err(SearchError::invalid(format!(
-                "a bulk of {} events is more than the limit of {}",
-                docs.len(),
-                opts.max_bulk
+                "a bulk of {} events is more than the limit of {max}",
+                docs.len()
             )));
         }
+        self.ingest_bulk(tenant_id, Bulk::from_values(&docs, self.limits()), now_ms)
+    }
+
+    /// Stores a bulk of events for one tenant. Blocking: returns once every accepted event is
+    /// fsynced in the write-ahead log (callers sharing the moment share the fsync). Events
+    /// become searchable at the next refresh (background, every `commit_interval_ms`, or
+    /// `refresh()`).
+    ///
+    /// Ids are always assigned here (32 lowercase hex); an event carrying `_id` is refused,
+    /// as Elasticsearch refuses metadata fields inside a document.
+    pub fn ingest_bulk(
+        &self,
+        tenant_id: &str,
+        bulk: Bulk,
+        now_ms: i64,
+    ) -> Result<IngestOutcome, SearchError> {
+        self.check_open()?;
+        check_tenant(tenant_id)?;
         let tenant: Arc<str> = Arc::from(tenant_id);
         let mut out = IngestOutcome::default();
         let mut records = Vec::new();
         let mut rec = RecordBuf::new(Kind::Add, Arc::clone(&tenant));
-        for (i, doc) in docs.into_iter().enumerate() {
+        for (pos, doc) in bulk.into_docs() {
             if rec.len() >= RECORD_SPLIT_BYTES {
                 let full =
                     std::mem::replace(&mut rec, RecordBuf::new(Kind::Add, Arc::clone(&tenant)));
                 records.push(full);
             }
-            match prepare(&mut rec, doc, now_ms, opts, &self.inner.ids) {
+            match doc.and_then(|source| prepare(&mut rec, source, now_ms, &self.inner.ids)) {
                 Ok(accepted) => out.accepted.push(accepted),
-                Err(msg) => out.errors.push(format!("events[{i}]: {msg}")),
+                Err(msg) => out.errors.push(format!("events[{pos}]: {msg}")),
             }
         }
         records.push(rec);
@@ -265,15 +281,15 @@ impl EventIndex {
         let Some((_, old_ts)) = fetch::find(&t.reader.searcher(), self.inner.fields, id)? else {
             return Err(SearchError::NotFound);
         };
-        let opts = &self.inner.opts;
-        check_shape(&source, opts.max_doc_depth).map_err(SearchError::Invalid)?;
-        let ts = timestamp_of(&source, old_ts).map_err(SearchError::Invalid)?;
+        let bulk = Bulk::from_values(&[source], self.limits());
+        let Some((_, parsed)) = bulk.into_docs().next() else {
+            return Err(SearchError::invalid("no event to store"));
+        };
+        let source = parsed.map_err(SearchError::Invalid)?;
+        let (text, tape) = source.parts();
+        let ts = timestamp_of(tape, text, old_ts).map_err(SearchError::Invalid)?;
         let mut rec = RecordBuf::new(Kind::Replace, Arc::from(tenant_id));
-        let value = Arc::new(source);
-        rec.push(id.to_owned(), ts, Arc::clone(&value), |buf| {
-            write_json(buf, &value, opts.max_doc_bytes)
-        })
-        .map_err(SearchError::Invalid)?;
+        rec.push(id.to_owned(), ts, Arc::clone(tape), text.as_bytes());
         self.inner.wal.append(vec![rec])
     }
 
@@ -329,6 +345,13 @@ impl EventIndex {
             if let Err(e) = self.refresh() {
                 tracing::warn!(error = %e, "commit before a read failed");
             }
+        }
+    }
+
+    fn limits(&self) -> DocLimits {
+        DocLimits {
+            max_doc_bytes: self.inner.opts.max_doc_bytes,
+            max_doc_depth: self.inner.opts.max_doc_depth,
         }
     }
 
@@ -388,37 +411,22 @@ fn check_tenant(tenant_id: &str) -> Result<(), SearchError> {
     }
 }
 
-/// Checks one event and appends it to the record; the message says why it was refused.
+/// Timestamps one event and appends it to the record; the message says why it was refused.
 fn prepare(
     rec: &mut RecordBuf,
-    doc: Value,
+    source: EventSource,
     now_ms: i64,
-    opts: &IndexOptions,
     ids: &IdGen,
 ) -> Result<AcceptedEvent, String> {
-    check_shape(&doc, opts.max_doc_depth)?;
-    let ts = timestamp_of(&doc, now_ms)?;
+    let (text, tape) = source.parts();
+    let ts = timestamp_of(tape, text, now_ms)?;
     let id = ids.next(now_ms);
-    let value = Arc::new(doc);
-    rec.push(id.clone(), ts, Arc::clone(&value), |buf| {
-        write_json(buf, &value, opts.max_doc_bytes)
-    })?;
+    rec.push(id.clone(), ts, Arc::clone(tape), text.as_bytes());
     Ok(AcceptedEvent {
         id,
         timestamp_ms: ts,
-        source: value,
+        source,
     })
-}
-
-/// Serializes straight into the record; over the size limit, the caller rolls it back.
-fn write_json(buf: &mut Vec<u8>, v: &Value, max: usize) -> Result<(), String> {
-    let start = buf.len();
-    serde_json::to_writer(&mut *buf, v).map_err(|e| format!("cannot serialize: {e}"))?;
-    let len = buf.len() - start;
-    if len > max {
-        return Err(format!("is {len} bytes, more than the limit of {max}"));
-    }
-    Ok(())
 }
 
 fn lock_dir(dir: &Path) -> Result<File, SearchError> {

@@ -173,12 +173,14 @@ impl Indexer {
                 tw.writer
                     .delete_term(Term::from_field_text(fields.id, &d.id));
             }
-            tw.paths.add(&d.value);
+            let bytes = op.frame.get(d.json.clone()).unwrap_or_default();
+            tw.paths
+                .add(&d.tape, std::str::from_utf8(bytes).unwrap_or_default());
             tw.writer.add_document(EventDoc {
                 fields,
                 id: d.id.clone(),
                 ts_ms: d.ts_ms,
-                value: Arc::clone(&d.value),
+                tape: Arc::clone(&d.tape),
                 frame: Arc::clone(&op.frame),
                 json: d.json.clone(),
             })?;

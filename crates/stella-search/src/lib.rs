@@ -9,17 +9,20 @@
 //! <dir>/tenants/<tenant_id>/      one tantivy index per tenant
 //! ```
 //!
-//! Write path: `ingest` validates events, assigns ids, appends one checksummed record to the
-//! WAL and fsyncs (group commit), then hands the batch to the indexer thread, which feeds
-//! tantivy's writer threads and commits every `commit_interval_ms` (or on `refresh`); when
-//! nothing has read for `search_idle_ms`, background commits wait (up to
-//! `idle_commit_interval_ms`) and the next read commits first (`reads.rs`). Each tenant commit
-//! records the WAL position it covers; on `open`, records past it are replayed.
+//! Write path: `parse_bulk` splits a request body into events, each parsed once into a flat
+//! tape over the body's bytes (`tape.rs`); `ingest_bulk` assigns ids, copies each event's text
+//! as received into one checksummed WAL record and fsyncs (group commit), then hands the batch
+//! to the indexer thread, which feeds tantivy's writer threads and commits every
+//! `commit_interval_ms` (or on `refresh`); when nothing has read for `search_idle_ms`,
+//! background commits wait (up to `idle_commit_interval_ms`) and the next read commits first
+//! (`reads.rs`). Each tenant commit records the WAL position it covers; on `open`, records past
+//! it are replayed.
 //!
 //! Read path: `search` parses the request into an AST (`dsl`), compiles it per tenant index
 //! (`exec::compile`), collects counts, top hits and intermediate aggregations per index, and
 //! merges them like Elasticsearch merges shards (`exec::search`).
 
+mod bulk;
 mod doc;
 pub mod dsl;
 mod error;
@@ -31,6 +34,7 @@ mod options;
 mod reads;
 mod recovery;
 mod schema;
+mod tape;
 mod tenants;
 pub mod time;
 mod tokenizer;
@@ -39,6 +43,7 @@ mod wal;
 #[cfg(test)]
 mod tests;
 
+pub use bulk::{Bulk, EventSource};
 pub use error::SearchError;
 pub use event::{valid_event_id, valid_tenant_id};
 pub use exec::search::index_name;

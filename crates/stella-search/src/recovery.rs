@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::error::SearchError;
 use crate::indexer::{IndexOp, Indexer};
+use crate::tape::Tape;
 use crate::wal::record::{Decoded, DocMeta};
 use crate::wal::segment::{self, End};
 use crate::wal::Sealed;
@@ -96,15 +97,23 @@ pub(crate) fn replay(wal_dir: &Path, indexer: &mut Indexer) -> Result<Recovered,
     })
 }
 
+/// Events were checked against `max_doc_depth` when written; replay accepts any depth serde_json
+/// parses, so lowering the option never makes logged events unreadable.
+const REPLAY_MAX_DEPTH: usize = usize::MAX;
+
 fn to_op(rec: Decoded) -> IndexOp {
     let mut docs = Vec::with_capacity(rec.docs.len());
     for (id, ts_ms, json) in rec.docs {
-        match serde_json::from_slice(rec.frame.get(json.clone()).unwrap_or_default()) {
-            Ok(value) => docs.push(DocMeta {
+        let bytes = rec.frame.get(json.clone()).unwrap_or_default();
+        let parsed = std::str::from_utf8(bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|text| Tape::parse(text, REPLAY_MAX_DEPTH).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(tape) => docs.push(DocMeta {
                 id,
                 ts_ms,
                 json,
-                value: Arc::new(value),
+                tape: Arc::new(tape),
             }),
             // A record with a good checksum whose JSON does not parse means a bug, not damage:
             // say so and keep the rest of the batch.

@@ -102,15 +102,38 @@ async fn body_of<S: Send + Sync>(
     Ok((ct, bytes))
 }
 
-fn parse_json_body<T: DeserializeOwned>(ct: Option<&str>, bytes: &[u8]) -> Result<T, ApiError> {
+fn check_json_type(ct: Option<&str>) -> Result<(), ApiError> {
     match ct {
-        Some(ct) if is_json(ct) => parse_json(bytes),
+        Some(ct) if is_json(ct) => Ok(()),
         Some(ct) => Err(ApiError::UnsupportedMediaType(format!(
             "send the body as application/json, not {ct}"
         ))),
         None => Err(ApiError::UnsupportedMediaType(
             "send the body with Content-Type: application/json".into(),
         )),
+    }
+}
+
+fn parse_json_body<T: DeserializeOwned>(ct: Option<&str>, bytes: &[u8]) -> Result<T, ApiError> {
+    check_json_type(ct)?;
+    parse_json(bytes)
+}
+
+/// A non-empty body declared as JSON, left unparsed for a handler that parses it its own way
+/// (bulk event ingest keeps each event's text as received).
+#[derive(Debug)]
+pub struct RawJsonBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawJsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (ct, bytes) = body_of(req, state).await?;
+        if bytes.is_empty() {
+            return Err(ApiError::BadRequest("a JSON body is required".into()));
+        }
+        check_json_type(ct.as_deref())?;
+        Ok(RawJsonBody(bytes))
     }
 }
 

@@ -9,7 +9,7 @@ use stella_core::catalog::{EVENT_FILTERS, QUERIES, WATCHLISTS};
 use stella_core::clock::rfc3339_ms;
 use stella_core::ids::new_id;
 use stella_core::Principal;
-use stella_search::SearchError;
+use stella_search::{Bulk, EventSource, SearchError};
 use stella_store::NewAlert;
 
 /// What `POST /events` answers.
@@ -36,43 +36,34 @@ impl From<SearchError> for ServiceError {
     }
 }
 
-/// The documents of an ingest body: `{"events": [...]}`, a bare array, or one bare event.
-fn documents(body: Value) -> Result<Vec<Value>> {
-    match body {
-        Value::Object(mut m) if m.contains_key("events") => match m.remove("events") {
-            Some(Value::Array(docs)) => Ok(docs),
-            _ => Err(ServiceError::invalid(
-                "events",
-                "must be an array of event objects",
-            )),
-        },
-        Value::Array(docs) => Ok(docs),
-        Value::Object(m) => Ok(vec![Value::Object(m)]),
-        _ => Err(ServiceError::invalid(
-            "$",
-            "must be {\"events\": [...]}, an array of events or one event object",
-        )),
+/// Drops the events an enabled security event filter matches; answers how many each dropped.
+fn drop_filtered(bulk: &mut Bulk, filters: &[Value]) -> HashMap<String, i64> {
+    let mut hits: HashMap<String, i64> = HashMap::new();
+    if filters.is_empty() {
+        return hits;
     }
-}
-
-/// Every string value of an event (nested included), for watchlist matching.
-fn string_leaves<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
-    match v {
-        Value::String(s) => out.push(s),
-        Value::Array(a) => a.iter().for_each(|x| string_leaves(x, out)),
-        Value::Object(m) => m.values().for_each(|x| string_leaves(x, out)),
-        _ => {}
-    }
+    bulk.retain(|doc| {
+        let dropped_by = filters.iter().find(|f| {
+            f["conditions"]
+                .as_object()
+                .is_some_and(|c| filter_matches(c, doc))
+        });
+        if let Some(f) = dropped_by {
+            *hits
+                .entry(f["id"].as_str().unwrap_or_default().to_owned())
+                .or_default() += 1;
+        }
+        dropped_by.is_none()
+    });
+    hits
 }
 
 /// A security event filter: every condition's field (dotted path) equals its value.
-fn filter_matches(conditions: &Map<String, Value>, event: &Value) -> bool {
+fn filter_matches(conditions: &Map<String, Value>, event: &EventSource) -> bool {
     !conditions.is_empty()
-        && conditions.iter().all(|(path, want)| {
-            path.split('.')
-                .try_fold(event, |v, key| v.get(key))
-                .is_some_and(|got| got == want)
-        })
+        && conditions
+            .iter()
+            .all(|(path, want)| event.get_path(path).is_some_and(|got| &got == want))
 }
 
 impl Stella {
@@ -80,26 +71,16 @@ impl Stella {
         &self.0.events.0
     }
 
-    /// Ingests documents for one tenant (`tenant_id` parameter, or the caller's only tenant).
+    /// Ingests the events of a request body (`{"events": [...]}`, an array, or one event) for
+    /// one tenant (`tenant_id` parameter, or the caller's only tenant).
     pub async fn ingest_events(
         &self,
         caller: &Principal,
         tenant: Option<String>,
-        body: Value,
+        body: Vec<u8>,
     ) -> Result<IngestReport> {
         caller.require("events:write")?;
         let tenant = self.owning_tenant(caller, tenant).await?;
-        let docs = documents(body)?;
-        let max = self.settings.max_bulk_events;
-        if docs.len() > max {
-            return Err(ServiceError::invalid(
-                "events",
-                format!(
-                    "carries {} documents; at most {max} per request",
-                    docs.len()
-                ),
-            ));
-        }
         let filters = self
             .db
             .resource_all(
@@ -110,30 +91,19 @@ impl Stella {
                 1000,
             )
             .await?;
-        let mut hits: HashMap<String, i64> = HashMap::new();
-        let mut kept = Vec::with_capacity(docs.len());
-        for doc in docs {
-            let dropped_by = filters.iter().find(|f| {
-                f["conditions"]
-                    .as_object()
-                    .is_some_and(|c| filter_matches(c, &doc))
-            });
-            match dropped_by {
-                Some(f) => {
-                    *hits
-                        .entry(f["id"].as_str().unwrap_or_default().to_owned())
-                        .or_default() += 1
-                }
-                None => kept.push(doc),
-            }
-        }
-        let dropped: i64 = hits.values().sum();
         let index = self.events().clone();
+        let max = self.settings.max_bulk_events;
         let now = self.now_ms();
         let t = tenant.clone();
-        let outcome = tokio::task::spawn_blocking(move || index.ingest(&t, kept, now))
-            .await
-            .map_err(|e| ServiceError::Internal(format!("ingest task: {e}")))??;
+        // Parsing, filtering and the WAL append are CPU and disk work: one blocking task.
+        let (outcome, hits) = tokio::task::spawn_blocking(move || {
+            let mut bulk = index.parse_bulk(body, max)?;
+            let hits = drop_filtered(&mut bulk, &filters);
+            index.ingest_bulk(&t, bulk, now).map(|o| (o, hits))
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("ingest task: {e}")))??;
+        let dropped: i64 = hits.values().sum();
         for (id, n) in hits {
             self.db.count_filter_hits(&id, n).await?;
         }
@@ -179,9 +149,7 @@ impl Stella {
         }
         let mut raised = 0;
         for event in accepted {
-            let mut leaves = Vec::new();
-            string_leaves(&event.source, &mut leaves);
-            for leaf in leaves {
+            for leaf in event.source.string_leaves() {
                 let Some(lists) = entries.get(&leaf.to_lowercase()) else {
                     continue;
                 };
@@ -194,7 +162,7 @@ impl Stella {
                         severity: w["severity"].as_str().unwrap_or("high").to_owned(),
                         source: "watchlist".into(),
                         alert_type: "watchlist_match".into(),
-                        event: json!({"_id": event.id, "_source": event.source, "watchlist_id": wid, "entry": leaf}).to_string(),
+                        event: json!({"_id": event.id, "_source": event.source.to_value(), "watchlist_id": wid, "entry": leaf}).to_string(),
                         dedup_key: format!("watchlist:{wid}:{}:{}", leaf.to_lowercase(), event.id),
                     };
                     if self.raise_alert(alert).await?.is_some() {
@@ -400,40 +368,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ingest_bodies_take_three_shapes() {
-        assert_eq!(
-            documents(json!({"events": [{"a": 1}, {"b": 2}]}))
-                .unwrap()
-                .len(),
-            2
-        );
-        assert_eq!(documents(json!([{"a": 1}])).unwrap().len(), 1);
-        assert_eq!(documents(json!({"a": 1})).unwrap().len(), 1);
-        assert!(documents(json!({"events": {"a": 1}})).is_err());
-        assert!(documents(json!("text")).is_err());
-    }
-
-    #[test]
     fn filters_match_every_condition_by_dotted_path() {
         let c = json!({"event_type": "dns", "src.ip": "10.0.0.1"});
         let c = c.as_object().unwrap();
+        let event = |v: Value| EventSource::of_value(&v);
         assert!(filter_matches(
             c,
-            &json!({"event_type": "dns", "src": {"ip": "10.0.0.1"}})
+            &event(json!({"event_type": "dns", "src": {"ip": "10.0.0.1"}}))
         ));
         assert!(!filter_matches(
             c,
-            &json!({"event_type": "dns", "src": {"ip": "10.0.0.2"}})
+            &event(json!({"event_type": "dns", "src": {"ip": "10.0.0.2"}}))
         ));
-        assert!(!filter_matches(&Map::new(), &json!({})));
-    }
-
-    #[test]
-    fn leaves_include_nested_strings() {
-        let v = json!({"a": "x", "b": [{"c": "y"}, 3], "d": null});
-        let mut out = Vec::new();
-        string_leaves(&v, &mut out);
-        out.sort();
-        assert_eq!(out, vec!["x", "y"]);
+        assert!(!filter_matches(&Map::new(), &event(json!({}))));
     }
 }

@@ -13,6 +13,8 @@
 use std::ops::Range;
 use std::sync::Arc;
 
+use crate::tape::Tape;
+
 pub(crate) const FRAME_HEADER: usize = 8;
 /// Records are cut at about this size, so one bulk may span several; also the replay-time sanity
 /// limit on a frame's declared length (with room for the last document).
@@ -38,11 +40,11 @@ pub(crate) struct DocMeta {
     pub ts_ms: i64,
     /// Byte range of the JSON source within the frame.
     pub json: Range<usize>,
-    pub value: Arc<serde_json::Value>,
+    pub tape: Arc<Tape>,
 }
 
-/// A record being filled. The JSON of each event is serialized straight into the frame, and
-/// the same bytes later become the stored `_source`, so a document is serialized once.
+/// A record being filled. Each event's JSON text is copied into the frame as received, and the
+/// same bytes later become the stored `_source`.
 pub(crate) struct RecordBuf {
     pub buf: Vec<u8>,
     pub kind: Kind,
@@ -79,38 +81,25 @@ impl RecordBuf {
         self.docs.is_empty()
     }
 
-    /// Appends one event: `write` serializes the JSON into the buffer. If `write` fails (the
-    /// document is refused), the buffer is rolled back and the error returned.
-    pub fn push<E>(
-        &mut self,
-        id: String,
-        ts_ms: i64,
-        value: Arc<serde_json::Value>,
-        write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
-    ) -> Result<(), E> {
-        let mark = self.buf.len();
+    /// Appends one event: its id, time, parsed form and JSON text.
+    pub fn push(&mut self, id: String, ts_ms: i64, tape: Arc<Tape>, json: &[u8]) {
         let mut id_bytes = [b'0'; ID_LEN];
         let n = id.len().min(ID_LEN);
         id_bytes[..n].copy_from_slice(&id.as_bytes()[..n]);
         self.buf.extend_from_slice(&id_bytes);
         self.buf.extend_from_slice(&ts_ms.to_le_bytes());
-        let len_at = self.buf.len();
-        self.buf.extend_from_slice(&0u32.to_le_bytes());
+        // Events are bounded (`max_doc_bytes`) far below 4 GiB.
+        self.buf
+            .extend_from_slice(&(json.len().min(u32::MAX as usize) as u32).to_le_bytes());
         let start = self.buf.len();
-        if let Err(e) = write(&mut self.buf) {
-            self.buf.truncate(mark);
-            return Err(e);
-        }
+        self.buf.extend_from_slice(json);
         let end = self.buf.len();
-        let json_len = (end - start) as u32;
-        self.buf[len_at..start].copy_from_slice(&json_len.to_le_bytes());
         self.docs.push(DocMeta {
             id,
             ts_ms,
             json: start..end,
-            value,
+            tape,
         });
-        Ok(())
     }
 
     /// Stamps the record with its sequence number and fills in count, length and checksum.
@@ -209,16 +198,10 @@ mod tests {
     fn a_sealed_record_decodes_to_what_was_pushed() {
         let mut rec = RecordBuf::new(Kind::Add, Arc::from("t1"));
         for i in 0..3 {
-            let v = Arc::new(json!({"n": i}));
-            let id = format!("{i:032x}");
-            rec.push(id, 1000 + i, v.clone(), |b| serde_json::to_writer(b, &*v))
-                .unwrap();
+            let text = json!({"n": i}).to_string();
+            let tape = Arc::new(Tape::parse(&text, 4).unwrap());
+            rec.push(format!("{i:032x}"), 1000 + i, tape, text.as_bytes());
         }
-        let refused: Result<(), &str> = rec.push("x".repeat(32), 0, Arc::new(json!(null)), |b| {
-            b.extend_from_slice(b"partial");
-            Err("too big")
-        });
-        assert!(refused.is_err());
         rec.seal(42);
         let h: [u8; 8] = rec.buf[..8].try_into().unwrap();
         let (len, crc) = frame_header(&h).unwrap();

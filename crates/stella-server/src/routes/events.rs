@@ -1,7 +1,7 @@
 //! Security events: bulk ingest, Elasticsearch-style search, refresh, saved-query runs and
 //! tags/status/comments on one event.
 
-use crate::extract::{Auth, JsonBody, OptionalJsonBody, Params};
+use crate::extract::{Auth, JsonBody, OptionalJsonBody, Params, RawJsonBody};
 use crate::problem::ApiResult;
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -19,14 +19,16 @@ pub async fn ingest_events(
     State(app): State<AppState>,
     Auth(p): Auth,
     params: Params,
-    JsonBody(body): JsonBody<Value>,
+    RawJsonBody(body): RawJsonBody,
 ) -> ApiResult<Json<IngestReport>> {
     params.paging(1, &["tenant_id", "tenantid"])?;
     let tenant = params
         .get("tenant_id")
         .or_else(|| params.get("tenantid"))
         .map(str::to_owned);
-    Ok(Json(app.stella.ingest_events(&p, tenant, body).await?))
+    Ok(Json(
+        app.stella.ingest_events(&p, tenant, body.into()).await?,
+    ))
 }
 
 /// Update an event's `tags` and `status`, or append a `comment`.
