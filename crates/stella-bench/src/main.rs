@@ -124,7 +124,7 @@ fn now_ms() -> i64 {
         .unwrap_or_default()
 }
 
-/// A synthetic security event of about 1 KB.
+/// A synthetic security event of about 1 KB (1,020–1,030 bytes of compact JSON).
 fn event(rng: &mut impl rand::Rng, now: i64, spread_ms: i64) -> Value {
     const TYPES: &[&str] = &[
         "dns", "http", "ssh", "smb", "tls", "dhcp", "kerberos", "ldap", "rdp", "ftp", "smtp",
@@ -153,6 +153,10 @@ fn event(rng: &mut impl rand::Rng, now: i64, spread_ms: i64) -> Value {
             rng.gen_range(0..16), rng.gen_range(1..5000), rng.gen_range(0..40)),
         "url": format!("https://intranet.example.com/apps/finance/reports/{}/download?format=pdf&session={:032x}", rng.gen_range(0..100_000), rng.gen::<u128>()),
         "user_agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
+        "dst_domain": format!("svc-{:03}.corp.example.com", rng.gen_range(0..500)),
+        "src_mac": format!("00:1a:2b:{:02x}:{:02x}:{:02x}", rng.gen::<u8>(), rng.gen::<u8>(), rng.gen::<u8>()),
+        "rule_name": "baseline-allow-internal-finance-traffic",
+        "session_id": format!("{:016x}", rng.gen::<u64>()),
         "tags": ["bench", t],
     })
 }

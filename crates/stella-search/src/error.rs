@@ -20,6 +20,9 @@ pub enum SearchError {
     /// Another process (or another `EventIndex` in this one) holds the directory.
     #[error("the event index directory {0} is in use")]
     Locked(String),
+    /// The index on disk was written in a format this build does not read.
+    #[error("{0}")]
+    Incompatible(String),
     /// The write-ahead log is damaged somewhere other than its torn tail.
     #[error("write-ahead log is corrupt: {0}")]
     Corrupt(String),

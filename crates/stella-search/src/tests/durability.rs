@@ -259,3 +259,32 @@ fn a_bulk_larger_than_one_record_is_split_and_replayed_whole() {
     );
     assert_eq!(ns(&resp), (0..40).collect::<Vec<i64>>());
 }
+
+#[test]
+fn an_index_in_another_format_is_refused_with_what_to_do() {
+    let f = fixture();
+    f.index.ingest("a", batch(0..2), NOW).unwrap();
+    f.index.close().unwrap();
+    drop(f.index);
+    let marker = f.dir.path().join("tenants").join("FORMAT");
+    assert_eq!(std::fs::read_to_string(&marker).unwrap().trim(), "2");
+    // An index from before the marker (tenants, no FORMAT) was format 1; so is an old marker.
+    for old in [None, Some("1\n")] {
+        match old {
+            None => std::fs::remove_file(&marker).unwrap(),
+            Some(text) => std::fs::write(&marker, text).unwrap(),
+        }
+        match crate::EventIndex::open(f.dir.path(), opts()) {
+            Err(SearchError::Incompatible(msg)) => {
+                assert!(
+                    msg.contains("format 1") && msg.contains("reads format 2"),
+                    "{msg}"
+                );
+            }
+            Err(e) => panic!("expected Incompatible, got {e:?}"),
+            Ok(_) => panic!("an index in format 1 was opened"),
+        }
+    }
+    std::fs::write(&marker, "2\n").unwrap();
+    assert_eq!(all_ns(&reopen(f.dir.path())), [0, 1]);
+}
