@@ -12,7 +12,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tantivy::indexer::{IndexWriterOptions, LogMergePolicy};
+use tantivy::indexer::{IndexWriterOptions, LogMergePolicy, UserOperation};
 use tantivy::{IndexWriter, Term};
 
 use crate::doc::{EventDoc, TextPaths};
@@ -44,6 +44,10 @@ impl IndexOp {
         }
     }
 }
+
+/// Documents handed to tantivy's indexing threads at once. Small enough that a group never
+/// pushes a thread far past its memory budget (which is checked between groups).
+const ADD_GROUP: usize = 256;
 
 pub(crate) type Reply = SyncSender<Result<(), String>>;
 
@@ -168,22 +172,29 @@ impl Indexer {
         if op.lsn <= tw.committed_lsn {
             return Ok(()); // replay of something the index already has
         }
-        for d in &op.docs {
-            if op.kind == Kind::Replace {
-                tw.writer
-                    .delete_term(Term::from_field_text(fields.id, &d.id));
+        // Handed to tantivy in groups, not one document at a time: each hand-over is a channel
+        // send that may wake an indexing thread, and a group stays together in one segment.
+        for group in op.docs.chunks(ADD_GROUP) {
+            let mut ops = Vec::with_capacity(group.len() * 2);
+            for d in group {
+                if op.kind == Kind::Replace {
+                    ops.push(UserOperation::Delete(Term::from_field_text(
+                        fields.id, &d.id,
+                    )));
+                }
+                let bytes = op.frame.get(d.json.clone()).unwrap_or_default();
+                tw.paths
+                    .add(&d.tape, std::str::from_utf8(bytes).unwrap_or_default());
+                ops.push(UserOperation::Add(EventDoc {
+                    fields,
+                    id: d.id.clone(),
+                    ts_ms: d.ts_ms,
+                    tape: Arc::clone(&d.tape),
+                    frame: Arc::clone(&op.frame),
+                    json: d.json.clone(),
+                }));
             }
-            let bytes = op.frame.get(d.json.clone()).unwrap_or_default();
-            tw.paths
-                .add(&d.tape, std::str::from_utf8(bytes).unwrap_or_default());
-            tw.writer.add_document(EventDoc {
-                fields,
-                id: d.id.clone(),
-                ts_ms: d.ts_ms,
-                tape: Arc::clone(&d.tape),
-                frame: Arc::clone(&op.frame),
-                json: d.json.clone(),
-            })?;
+            tw.writer.run(ops)?;
         }
         let now = Instant::now();
         tw.dirty = true;
