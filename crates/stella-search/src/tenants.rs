@@ -187,7 +187,12 @@ fn open_index(
     schema: &Schema,
     executor: &Executor,
 ) -> Result<TenantIndex, SearchError> {
-    let settings = IndexSettings::default();
+    let settings = IndexSettings {
+        // Compress docstore blocks on the indexing thread itself: on a machine whose cores the
+        // indexing threads already fill, a compressor thread per segment only adds switches.
+        docstore_compress_dedicated_thread: false,
+        ..IndexSettings::default()
+    };
     let mut index = Index::builder()
         .schema(schema.clone())
         .settings(settings)
