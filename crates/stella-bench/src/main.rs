@@ -4,6 +4,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
+use futures::StreamExt;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -207,41 +208,46 @@ async fn ingest(
         .iter()
         .map(bytes_body::Body::of)
         .collect::<Result<_>>()?;
+    // `concurrency` requests in flight at all times: a new one starts as soon as any finishes
+    // (waiting for a whole round would leave the server idle behind the slowest request).
+    let url = format!("{}{path}", c.base);
+    let requests = events.div_ceil(batch.max(1));
     let t0 = Instant::now();
-    let mut k = 0usize;
-    while sent < events && Instant::now() < deadline {
-        let round: Vec<_> = (0..concurrency)
-            .map(|_| {
-                k += 1;
-                let b = encoded[k % encoded.len()].clone();
-                let (http, url, jwt) = (c.http.clone(), format!("{}{path}", c.base), c.jwt.clone());
-                async move {
-                    let t = Instant::now();
-                    let r = http
-                        .post(url)
-                        .bearer_auth(jwt)
-                        .header("content-type", "application/json")
-                        .body(b.0)
-                        .send()
-                        .await?;
-                    let status = r.status();
-                    let v: Value = r.json().await.unwrap_or(Value::Null);
-                    if !status.is_success() || v["failed"].as_u64() != Some(0) {
-                        bail!("ingest: {status}: {v}");
-                    }
-                    Ok::<_, anyhow::Error>((
-                        v["ingested"].as_u64().unwrap_or(0) as usize,
-                        t.elapsed(),
-                    ))
+    let mut results = futures::stream::iter(0..requests)
+        .map(|k| {
+            let b = encoded[k % encoded.len()].clone();
+            let (http, url, jwt) = (c.http.clone(), url.clone(), c.jwt.clone());
+            async move {
+                if Instant::now() >= deadline {
+                    return Ok(None);
                 }
-            })
-            .collect();
-        for r in futures::future::join_all(round).await {
-            let (n, d) = r?;
+                let t = Instant::now();
+                let r = http
+                    .post(url)
+                    .bearer_auth(jwt)
+                    .header("content-type", "application/json")
+                    .body(b.0)
+                    .send()
+                    .await?;
+                let status = r.status();
+                let v: Value = r.json().await.unwrap_or(Value::Null);
+                if !status.is_success() || v["failed"].as_u64() != Some(0) {
+                    bail!("ingest: {status}: {v}");
+                }
+                Ok::<_, anyhow::Error>(Some((
+                    v["ingested"].as_u64().unwrap_or(0) as usize,
+                    b.1,
+                    t.elapsed(),
+                )))
+            }
+        })
+        .buffer_unordered(concurrency.max(1));
+    while let Some(r) = results.next().await {
+        if let Some((n, len, d)) = r? {
             sent += n;
+            bytes += len;
             lat.push(d);
         }
-        bytes += encoded[0].1 * concurrency;
     }
     let secs = t0.elapsed().as_secs_f64();
     println!(
