@@ -6,7 +6,8 @@
 //! ```text
 //! <dir>/LOCK                      advisory lock: one process at a time
 //! <dir>/wal/<first lsn>.wal       write-ahead log segments (see wal/record.rs for the format)
-//! <dir>/tenants/<tenant_id>/      one tantivy index per tenant
+//! <dir>/tenants/FORMAT           on-disk format version; another version is refused at open
+//! <dir>/tenants/<tenant_id>/      one tantivy index per tenant (SSTable term dictionaries)
 //! ```
 //!
 //! Write path: `parse_bulk` splits a request body into events, each parsed once into a flat
