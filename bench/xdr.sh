@@ -71,8 +71,10 @@ if [ -z "${SKIP_INGEST:-}" ]; then
   # The generator's rate counts acknowledged (durable) events; the sustained rate counts until
   # they are all searchable, so a refresh (commit of whatever the indexer still holds) is
   # included, and the generator's setup (building its request bodies) too.
+  TR=$(date +%s.%N)
   curl -fs -X POST "$BASE/connect/api/v1/data/aella-ser/_refresh" -H "Authorization: Bearer $JWT" >/dev/null
   T1=$(date +%s.%N)
+  python3 -c 'import sys; print(f"final refresh: {float(sys.argv[2]) - float(sys.argv[1]):.1f} s")' "$TR" "$T1"
   C1=$(cpu)
   N=$(( $(count) - N0 ))
   python3 -c 'import sys; n, s, c = int(sys.argv[1]), float(sys.argv[3]) - float(sys.argv[2]), (int(sys.argv[5]) - int(sys.argv[4])) / 100

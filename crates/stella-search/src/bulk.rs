@@ -42,6 +42,16 @@ impl EventSource {
         }
     }
 
+    /// One event's text, parsed without the ingest checks (for replaying the WAL).
+    pub(crate) fn parse(text: String, max_depth: usize) -> Result<EventSource, String> {
+        let tape = Tape::parse(&text, max_depth).map_err(|e| e.to_string())?;
+        Ok(EventSource {
+            json: 0..text.len(),
+            text: Arc::new(text),
+            tape: Arc::new(tape),
+        })
+    }
+
     /// The event's JSON text, exactly as received.
     pub fn json(&self) -> &str {
         self.text.get(self.json.clone()).unwrap_or_default()

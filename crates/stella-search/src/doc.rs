@@ -1,12 +1,11 @@
-//! How an event is handed to tantivy: a view over its parsed [`Tape`] and the JSON bytes in
-//! the WAL record, so indexing converts nothing.
-
-use std::sync::Arc;
+//! How an event is handed to tantivy: a view over its parsed [`Tape`] and its JSON text (the
+//! request's own bytes), so indexing converts nothing.
 
 use tantivy::schema::document::{ReferenceValue, ReferenceValueLeaf};
 use tantivy::schema::{Document, Field, Value};
 use tantivy::DateTime;
 
+use crate::bulk::EventSource;
 use crate::schema::Fields;
 use crate::tape::{Elements, Members, Node, Tape};
 
@@ -16,10 +15,7 @@ pub(crate) struct EventDoc {
     pub fields: Fields,
     pub id: String,
     pub ts_ms: i64,
-    pub tape: Arc<Tape>,
-    /// The record the JSON bytes live in, and where.
-    pub frame: Arc<Vec<u8>>,
-    pub json: std::ops::Range<usize>,
+    pub source: EventSource,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -42,9 +38,7 @@ impl Document for EventDoc {
 
     fn iter_fields_and_values(&self) -> Self::FieldsValuesIter<'_> {
         let f = &self.fields;
-        let bytes = self.frame.get(self.json.clone()).unwrap_or_default();
-        // The bytes were copied from a `&str` at ingest (or checked so at replay).
-        let text = std::str::from_utf8(bytes).unwrap_or_default();
+        let (text, tape) = self.source.parts();
         [
             (f.id, DocValue::Str(&self.id)),
             (
@@ -53,11 +47,11 @@ impl Document for EventDoc {
                     self.ts_ms.clamp(crate::time::MIN_MS, crate::time::MAX_MS),
                 )),
             ),
-            (f.source, DocValue::Bytes(bytes)),
+            (f.source, DocValue::Bytes(text.as_bytes())),
             (
                 f.event,
                 DocValue::Json {
-                    tape: &self.tape,
+                    tape,
                     text,
                     at: 0,
                     root: true,

@@ -289,7 +289,7 @@ impl EventIndex {
         let (text, tape) = source.parts();
         let ts = timestamp_of(tape, text, old_ts).map_err(SearchError::Invalid)?;
         let mut rec = RecordBuf::new(Kind::Replace, Arc::from(tenant_id));
-        rec.push(id.to_owned(), ts, Arc::clone(tape), text.as_bytes());
+        rec.push(id.to_owned(), ts, source);
         self.inner.wal.append(vec![rec])
     }
 
@@ -421,7 +421,7 @@ fn prepare(
     let (text, tape) = source.parts();
     let ts = timestamp_of(tape, text, now_ms)?;
     let id = ids.next(now_ms);
-    rec.push(id.clone(), ts, Arc::clone(tape), text.as_bytes());
+    rec.push(id.clone(), ts, source.clone());
     Ok(AcceptedEvent {
         id,
         timestamp_ms: ts,

@@ -29,7 +29,6 @@ pub(crate) struct IndexOp {
     pub lsn: u64,
     pub kind: Kind,
     pub tenant: Arc<str>,
-    pub frame: Arc<Vec<u8>>,
     pub docs: Vec<DocMeta>,
 }
 
@@ -39,15 +38,15 @@ impl IndexOp {
             lsn,
             kind: rec.kind,
             tenant: rec.tenant,
-            frame: Arc::new(rec.buf),
             docs: rec.docs,
         }
     }
 }
 
-/// Documents handed to tantivy's indexing threads at once. Small enough that a group never
-/// pushes a thread far past its memory budget (which is checked between groups).
-const ADD_GROUP: usize = 256;
+/// Documents handed to tantivy's indexing threads at once. tantivy's queue holds 10,000
+/// hand-overs whatever their size, so this also bounds the documents waiting inside tantivy
+/// (80,000), and with them the memory they pin and the work a commit must finish first.
+const ADD_GROUP: usize = 8;
 
 pub(crate) type Reply = SyncSender<Result<(), String>>;
 
@@ -182,16 +181,13 @@ impl Indexer {
                         fields.id, &d.id,
                     )));
                 }
-                let bytes = op.frame.get(d.json.clone()).unwrap_or_default();
-                tw.paths
-                    .add(&d.tape, std::str::from_utf8(bytes).unwrap_or_default());
+                let (text, tape) = d.source.parts();
+                tw.paths.add(tape, text);
                 ops.push(UserOperation::Add(EventDoc {
                     fields,
                     id: d.id.clone(),
                     ts_ms: d.ts_ms,
-                    tape: Arc::clone(&d.tape),
-                    frame: Arc::clone(&op.frame),
-                    json: d.json.clone(),
+                    source: d.source.clone(),
                 }));
             }
             tw.writer.run(ops)?;

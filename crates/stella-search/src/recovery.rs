@@ -4,9 +4,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::bulk::EventSource;
 use crate::error::SearchError;
 use crate::indexer::{IndexOp, Indexer};
-use crate::tape::Tape;
 use crate::wal::record::{Decoded, DocMeta};
 use crate::wal::segment::{self, End};
 use crate::wal::Sealed;
@@ -104,17 +104,12 @@ const REPLAY_MAX_DEPTH: usize = usize::MAX;
 fn to_op(rec: Decoded) -> IndexOp {
     let mut docs = Vec::with_capacity(rec.docs.len());
     for (id, ts_ms, json) in rec.docs {
-        let bytes = rec.frame.get(json.clone()).unwrap_or_default();
-        let parsed = std::str::from_utf8(bytes)
+        let bytes = rec.frame.get(json).unwrap_or_default().to_vec();
+        let parsed = String::from_utf8(bytes)
             .map_err(|e| e.to_string())
-            .and_then(|text| Tape::parse(text, REPLAY_MAX_DEPTH).map_err(|e| e.to_string()));
+            .and_then(|text| EventSource::parse(text, REPLAY_MAX_DEPTH));
         match parsed {
-            Ok(tape) => docs.push(DocMeta {
-                id,
-                ts_ms,
-                json,
-                tape: Arc::new(tape),
-            }),
+            Ok(source) => docs.push(DocMeta { id, ts_ms, source }),
             // A record with a good checksum whose JSON does not parse means a bug, not damage:
             // say so and keep the rest of the batch.
             Err(e) => tracing::error!(lsn = rec.lsn, %id, error = %e, "unreadable event in WAL"),
@@ -124,7 +119,6 @@ fn to_op(rec: Decoded) -> IndexOp {
         lsn: rec.lsn,
         kind: rec.kind,
         tenant: Arc::from(rec.tenant.as_str()),
-        frame: Arc::new(rec.frame),
         docs,
     }
 }

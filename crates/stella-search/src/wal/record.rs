@@ -13,7 +13,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use crate::tape::Tape;
+use crate::bulk::EventSource;
 
 pub(crate) const FRAME_HEADER: usize = 8;
 /// Records are cut at about this size, so one bulk may span several; also the replay-time sanity
@@ -33,14 +33,13 @@ pub(crate) enum Kind {
     Replace = 2,
 }
 
-/// One event inside a record: where its JSON is, plus what the indexer needs.
+/// One event inside a record, as the indexer needs it.
 #[derive(Debug, Clone)]
 pub(crate) struct DocMeta {
     pub id: String,
     pub ts_ms: i64,
-    /// Byte range of the JSON source within the frame.
-    pub json: Range<usize>,
-    pub tape: Arc<Tape>,
+    /// The event's text (the same bytes as in the frame) and parsed form.
+    pub source: EventSource,
 }
 
 /// A record being filled. Each event's JSON text is copied into the frame as received, and the
@@ -81,8 +80,9 @@ impl RecordBuf {
         self.docs.is_empty()
     }
 
-    /// Appends one event: its id, time, parsed form and JSON text.
-    pub fn push(&mut self, id: String, ts_ms: i64, tape: Arc<Tape>, json: &[u8]) {
+    /// Appends one event: its id, time and text.
+    pub fn push(&mut self, id: String, ts_ms: i64, source: EventSource) {
+        let json = source.json().as_bytes();
         let mut id_bytes = [b'0'; ID_LEN];
         let n = id.len().min(ID_LEN);
         id_bytes[..n].copy_from_slice(&id.as_bytes()[..n]);
@@ -91,15 +91,8 @@ impl RecordBuf {
         // Events are bounded (`max_doc_bytes`) far below 4 GiB.
         self.buf
             .extend_from_slice(&(json.len().min(u32::MAX as usize) as u32).to_le_bytes());
-        let start = self.buf.len();
         self.buf.extend_from_slice(json);
-        let end = self.buf.len();
-        self.docs.push(DocMeta {
-            id,
-            ts_ms,
-            json: start..end,
-            tape,
-        });
+        self.docs.push(DocMeta { id, ts_ms, source });
     }
 
     /// Stamps the record with its sequence number and fills in count, length and checksum.
@@ -198,9 +191,11 @@ mod tests {
     fn a_sealed_record_decodes_to_what_was_pushed() {
         let mut rec = RecordBuf::new(Kind::Add, Arc::from("t1"));
         for i in 0..3 {
-            let text = json!({"n": i}).to_string();
-            let tape = Arc::new(Tape::parse(&text, 4).unwrap());
-            rec.push(format!("{i:032x}"), 1000 + i, tape, text.as_bytes());
+            rec.push(
+                format!("{i:032x}"),
+                1000 + i,
+                EventSource::of_value(&json!({"n": i})),
+            );
         }
         rec.seal(42);
         let h: [u8; 8] = rec.buf[..8].try_into().unwrap();
