@@ -110,11 +110,10 @@ impl Indexer {
         if !self.writers.contains_key(tenant) {
             let index = self.tenants.get_or_create(tenant)?;
             let committed = index.committed()?;
+            let threads = self.opts.indexing_threads;
             let options = IndexWriterOptions::builder()
-                .num_worker_threads(self.opts.indexing_threads)
-                .memory_budget_per_thread(
-                    self.opts.writer_memory_bytes / self.opts.indexing_threads,
-                )
+                .num_worker_threads(threads)
+                .memory_budget_per_thread(writer_budget(&self.opts, self.writers.len()) / threads)
                 .num_merge_threads(1)
                 .build();
             let writer = index.index.writer_with_options(options)?;
@@ -312,6 +311,15 @@ fn merge_policy(opts: &IndexOptions) -> LogMergePolicy {
     policy
 }
 
+/// Indexing memory for a writer opened while `open` others are: an equal share of the total,
+/// capped at the per-writer maximum and never below what tantivy accepts.
+fn writer_budget(opts: &IndexOptions, open: usize) -> usize {
+    let floor = crate::options::MIN_MEMORY_PER_THREAD * opts.indexing_threads;
+    (opts.indexing_memory_bytes / (open + 1))
+        .min(opts.writer_memory_bytes)
+        .max(floor)
+}
+
 fn commit_one(tw: &mut TenantWriter, lsn: u64) -> Result<(), SearchError> {
     let mut paths: Vec<String> = tw.paths.paths.iter().cloned().collect();
     paths.sort();
@@ -328,4 +336,28 @@ fn commit_one(tw: &mut TenantWriter, lsn: u64) -> Result<(), SearchError> {
     tw.index.reader.reload()?;
     *tw.index.text_paths.write() = Arc::new(paths);
     Ok(())
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+
+    #[test]
+    fn writers_share_the_indexing_memory() {
+        let opts = IndexOptions {
+            writer_memory_bytes: 512 << 20,
+            indexing_memory_bytes: 1024 << 20,
+            indexing_threads: 2,
+            ..IndexOptions::default()
+        }
+        .normalized();
+        // The first writer is capped at the per-writer maximum, later ones share the total.
+        assert_eq!(writer_budget(&opts, 0), 512 << 20);
+        assert_eq!(writer_budget(&opts, 3), 256 << 20);
+        // However many are open, a writer gets what tantivy needs to run.
+        assert_eq!(
+            writer_budget(&opts, 1000),
+            2 * crate::options::MIN_MEMORY_PER_THREAD
+        );
+    }
 }

@@ -8,9 +8,15 @@ pub struct IndexOptions {
     /// Background commit period (near-real-time visibility). `0` disables background commits:
     /// only `refresh()` and `close()` commit (tests use this to control timing).
     pub commit_interval_ms: u64,
-    /// Indexing memory per tenant writer, split between its indexing threads. Tantivy flushes a
-    /// segment when a thread's share fills, so larger means fewer, bigger segments.
+    /// Most indexing memory one tenant writer gets, split between its indexing threads. Tantivy
+    /// flushes a segment when a thread's share fills, so larger means fewer, bigger segments and
+    /// less merging later.
     pub writer_memory_bytes: usize,
+    /// Indexing memory shared by the open tenant writers: a writer opened while `n` others are
+    /// open gets `indexing_memory_bytes / (n + 1)` (at most `writer_memory_bytes`), so many
+    /// tenants ingesting at once do not each take the maximum. Like Elasticsearch's
+    /// `indices.memory.index_buffer_size`.
+    pub indexing_memory_bytes: usize,
     /// Indexing threads per tenant writer.
     pub indexing_threads: usize,
     /// Largest accepted event, serialized.
@@ -47,7 +53,8 @@ impl Default for IndexOptions {
         IndexOptions {
             max_bulk: 10_000,
             commit_interval_ms: 1_000,
-            writer_memory_bytes: 256 * 1024 * 1024,
+            writer_memory_bytes: 1024 * 1024 * 1024,
+            indexing_memory_bytes: 1024 * 1024 * 1024,
             indexing_threads: 2,
             max_doc_bytes: 1024 * 1024,
             max_doc_depth: 20,
@@ -77,6 +84,7 @@ impl IndexOptions {
             writer_memory_bytes: self
                 .writer_memory_bytes
                 .max(MIN_MEMORY_PER_THREAD * threads),
+            indexing_memory_bytes: self.indexing_memory_bytes,
             indexing_threads: threads,
             max_doc_bytes: self.max_doc_bytes.max(64),
             max_doc_depth: self.max_doc_depth.max(1),
