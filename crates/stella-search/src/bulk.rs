@@ -11,6 +11,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::error::SearchError;
+use crate::event::check_root;
 use crate::tape::{range_in, Node, Tape, TapeError};
 
 /// One event of a bulk: its text and its parsed form. Cheap to clone (shared).
@@ -19,6 +20,8 @@ pub struct EventSource {
     text: Arc<String>,
     json: Range<usize>,
     pub(crate) tape: Arc<Tape>,
+    /// The event's own time (`timestamp`/`@timestamp`), read when it was checked.
+    pub(crate) time_ms: Option<i64>,
 }
 
 impl fmt::Debug for EventSource {
@@ -39,6 +42,7 @@ impl EventSource {
             json: 0..text.len(),
             text: Arc::new(text),
             tape: Arc::new(tape),
+            time_ms: None,
         }
     }
 
@@ -49,6 +53,7 @@ impl EventSource {
             json: 0..text.len(),
             text: Arc::new(text),
             tape: Arc::new(tape),
+            time_ms: None,
         })
     }
 
@@ -205,14 +210,12 @@ fn parse_event(
     if !matches!(tape.node(0), Node::Object { .. }) {
         return Err("must be a JSON object".into());
     }
-    if tape.get(raw, 0, "_id").is_some() {
-        // As in Elasticsearch, `_id` is metadata, not part of the source; ids are assigned here.
-        return Err("_id is assigned by the index and cannot be part of the event".into());
-    }
+    let time_ms = check_root(&tape, raw)?;
     Ok(EventSource {
         text: Arc::clone(text),
         json,
         tape: Arc::new(tape),
+        time_ms,
     })
 }
 

@@ -182,7 +182,7 @@ impl TextPaths {
         if self.paths.len() >= MAX_TEXT_PATHS {
             return;
         }
-        let shape = shape_hash(tape, text, 0, 0x9e37_79b9_7f4a_7c15);
+        let shape = shape_hash(tape, text);
         if self.shapes.contains(&shape) {
             return;
         }
@@ -200,35 +200,30 @@ fn mix(h: u64, x: u64) -> u64 {
     (h.rotate_left(5) ^ x).wrapping_mul(0x517c_c1b7_2722_0a95)
 }
 
-fn shape_hash(tape: &Tape, text: &str, at: usize, mut h: u64) -> u64 {
-    match tape.node(at) {
-        Node::Str { .. } => mix(h, 1),
-        Node::Array { .. } => {
-            h = mix(h, 2);
-            for item in tape.elements(at) {
-                h = shape_hash(tape, text, item, h);
-            }
-            mix(h, 3)
-        }
-        Node::Object { .. } => {
-            h = mix(h, 4);
-            for (k, child) in tape.members(at) {
-                // Length plus first and last eight bytes: enough to tell keys apart in practice.
-                let b = tape.str(text, k).as_bytes();
+/// An event's shape: its nodes' kinds and container sizes in document order (which fixes the
+/// tree) and its keys, by length plus first and last eight bytes (enough to tell keys apart in
+/// practice). One pass over the flat tape.
+fn shape_hash(tape: &Tape, text: &str) -> u64 {
+    let mut h = 0x9e37_79b9_7f4a_7c15;
+    for (i, node) in tape.nodes().iter().enumerate() {
+        h = match *node {
+            Node::Str { key: true, .. } => {
+                let b = tape.str(text, i).as_bytes();
                 let mut head = [0u8; 8];
                 let mut tail = [0u8; 8];
                 let n = b.len().min(8);
                 head[..n].copy_from_slice(&b[..n]);
                 tail[..n].copy_from_slice(&b[b.len() - n..]);
-                h = mix(h, b.len() as u64);
-                h = mix(h, u64::from_le_bytes(head));
-                h = mix(h, u64::from_le_bytes(tail));
-                h = shape_hash(tape, text, child, mix(h, 5));
+                let h = mix(mix(h, 5), b.len() as u64);
+                mix(mix(h, u64::from_le_bytes(head)), u64::from_le_bytes(tail))
             }
-            mix(h, 6)
-        }
-        _ => mix(h, 7),
+            Node::Str { .. } => mix(h, 1),
+            Node::Array { count, .. } => mix(mix(h, 2), count.into()),
+            Node::Object { count, .. } => mix(mix(h, 4), count.into()),
+            _ => mix(h, 7),
+        };
     }
+    h
 }
 
 /// Adds the dotted paths of the event's string leaves to `paths` (what a field-less
@@ -289,5 +284,37 @@ pub(crate) fn collect_text_paths(
             cap,
         }
         .walk(0, true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn add(paths: &mut TextPaths, v: serde_json::Value) {
+        let text = v.to_string();
+        paths.add(&Tape::parse(&text, 16).unwrap(), &text);
+    }
+
+    fn sorted(paths: &TextPaths) -> Vec<&str> {
+        let mut out: Vec<&str> = paths.paths.iter().map(String::as_str).collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn text_paths_follow_each_new_shape() {
+        let mut paths = TextPaths::default();
+        add(&mut paths, json!({"timestamp": 1, "a": "x", "n": 1, "o": {"b": "y"}}));
+        assert_eq!(sorted(&paths), ["a", "o.b"]);
+        // Same shape, other values: nothing new (and the walk is skipped).
+        add(&mut paths, json!({"timestamp": 2, "a": "z", "n": 5, "o": {"b": "w"}}));
+        assert_eq!(paths.shapes.len(), 1);
+        // A leaf that turns into a string, a new key, a longer array: new shapes.
+        add(&mut paths, json!({"a": "x", "n": "one", "o": {"b": "y"}}));
+        add(&mut paths, json!({"a": "x", "o": {"b": "y", "c": ["s", "t"]}}));
+        assert_eq!(sorted(&paths), ["a", "n", "o.b", "o.c"]);
+        assert_eq!(paths.shapes.len(), 3);
     }
 }

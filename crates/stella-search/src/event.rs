@@ -50,27 +50,47 @@ impl IdGen {
     }
 }
 
-/// The event's time: `timestamp`, else `@timestamp` (epoch ms or a date string), else `now_ms`.
+/// Checks the top-level members of an event (the root object at node 0) in one pass: `_id` is
+/// refused (as in Elasticsearch, it is metadata, assigned here), and the event's own time is
+/// read: `timestamp`, else `@timestamp` (epoch ms or a date string); `None` if it has neither.
 /// A present but unreadable timestamp refuses the event rather than silently filing it at
 /// ingest time, where no time-bounded search would find it.
-pub(crate) fn timestamp_of(tape: &Tape, text: &str, now_ms: i64) -> Result<i64, String> {
-    for key in ["timestamp", "@timestamp"] {
-        let Some(at) = tape.get(text, 0, key) else {
+pub(crate) fn check_root(tape: &Tape, text: &str) -> Result<Option<i64>, String> {
+    let mut found = [None, None];
+    let mut has_id = false;
+    for (k, v) in tape.members(0) {
+        match tape.str(text, k) {
+            "_id" => has_id = true,
+            // The last of duplicate keys counts, as when JSON is read into a map.
+            "timestamp" => found[0] = Some(v),
+            "@timestamp" => found[1] = Some(v),
+            _ => {}
+        }
+    }
+    if has_id {
+        return Err("_id is assigned by the index and cannot be part of the event".into());
+    }
+    for (key, at) in ["timestamp", "@timestamp"].into_iter().zip(found) {
+        let Some(at) = at.filter(|&at| tape.node(at) != Node::Null) else {
             continue;
         };
-        if tape.node(at) == Node::Null {
-            continue;
-        }
         let v = tape.to_value(text, at);
-        return time::date_from_json(&v).ok_or_else(|| {
-            format!(
-                "{key}: cannot read {} as epoch milliseconds or an RFC 3339 date \
+        return time::date_from_json(&v)
+            .ok_or_else(|| {
+                format!(
+                    "{key}: cannot read {} as epoch milliseconds or an RFC 3339 date \
                  (between years 1685 and 2255)",
-                short(&v)
-            )
-        });
+                    short(&v)
+                )
+            })
+            .map(Some);
     }
-    Ok(now_ms.clamp(time::MIN_MS, time::MAX_MS))
+    Ok(None)
+}
+
+/// The time an event without its own is filed at.
+pub(crate) fn default_time(now_ms: i64) -> i64 {
+    now_ms.clamp(time::MIN_MS, time::MAX_MS)
 }
 
 fn short(v: &Value) -> String {
@@ -93,7 +113,7 @@ mod tests {
 
     fn ts(v: Value, now: i64) -> Result<i64, String> {
         let text = v.to_string();
-        timestamp_of(&Tape::parse(&text, 8).unwrap(), &text, now)
+        check_root(&Tape::parse(&text, 8).unwrap(), &text).map(|t| t.unwrap_or(now))
     }
 
     #[test]
@@ -107,6 +127,9 @@ mod tests {
         assert_eq!(ts(json!({"timestamp": null}), 9), Ok(9));
         assert_eq!(ts(json!({"nested": {"timestamp": 3}}), 9), Ok(9));
         assert!(ts(json!({"timestamp": "soon"}), 9).is_err());
+        assert!(ts(json!({"a": 1, "_id": "x"}), 9)
+            .unwrap_err()
+            .starts_with("_id is assigned"));
         assert!(valid_tenant_id("acme_1-x") && !valid_tenant_id("../x") && !valid_tenant_id(""));
         let ids = IdGen::new();
         let (a, b) = (ids.next(1_714_564_800_000), ids.next(1_714_564_800_000));

@@ -16,7 +16,7 @@ use stella_core::TenantFilter;
 
 use crate::bulk::{Bulk, DocLimits, EventSource};
 use crate::error::SearchError;
-use crate::event::{timestamp_of, valid_event_id, valid_tenant_id, IdGen};
+use crate::event::{default_time, valid_event_id, valid_tenant_id, IdGen};
 use crate::exec::{fetch, search};
 use crate::indexer::{Indexer, Msg, Reply};
 use crate::options::IndexOptions;
@@ -200,7 +200,7 @@ impl EventIndex {
                     std::mem::replace(&mut rec, RecordBuf::new(Kind::Add, Arc::clone(&tenant)));
                 records.push(full);
             }
-            match doc.and_then(|source| prepare(&mut rec, source, now_ms, &self.inner.ids)) {
+            match doc.map(|source| prepare(&mut rec, source, now_ms, &self.inner.ids)) {
                 Ok(accepted) => out.accepted.push(accepted),
                 Err(msg) => out.errors.push(format!("events[{pos}]: {msg}")),
             }
@@ -286,8 +286,7 @@ impl EventIndex {
             return Err(SearchError::invalid("no event to store"));
         };
         let source = parsed.map_err(SearchError::Invalid)?;
-        let (text, tape) = source.parts();
-        let ts = timestamp_of(tape, text, old_ts).map_err(SearchError::Invalid)?;
+        let ts = source.time_ms.unwrap_or(old_ts);
         let mut rec = RecordBuf::new(Kind::Replace, Arc::from(tenant_id));
         rec.push(id.to_owned(), ts, source);
         self.inner.wal.append(vec![rec])
@@ -411,22 +410,16 @@ fn check_tenant(tenant_id: &str) -> Result<(), SearchError> {
     }
 }
 
-/// Timestamps one event and appends it to the record; the message says why it was refused.
-fn prepare(
-    rec: &mut RecordBuf,
-    source: EventSource,
-    now_ms: i64,
-    ids: &IdGen,
-) -> Result<AcceptedEvent, String> {
-    let (text, tape) = source.parts();
-    let ts = timestamp_of(tape, text, now_ms)?;
+/// Gives a checked event its id and time and appends it to the record.
+fn prepare(rec: &mut RecordBuf, source: EventSource, now_ms: i64, ids: &IdGen) -> AcceptedEvent {
+    let ts = source.time_ms.unwrap_or_else(|| default_time(now_ms));
     let id = ids.next(now_ms);
     rec.push(id.clone(), ts, source.clone());
-    Ok(AcceptedEvent {
+    AcceptedEvent {
         id,
         timestamp_ms: ts,
         source,
-    })
+    }
 }
 
 fn lock_dir(dir: &Path) -> Result<File, SearchError> {

@@ -24,12 +24,13 @@ pub(crate) enum Node {
     I64(i64),
     U64(u64),
     F64(f64),
-    /// A string (or an object key): `start..start+len` in the event's text, or, if
+    /// A string, or an object key (`key`): `start..start+len` in the event's text, or, if
     /// `unescaped`, in the tape's own buffer of strings whose escapes had to be resolved.
     Str {
         start: u32,
         len: u32,
         unescaped: bool,
+        key: bool,
     },
     Array {
         count: u32,
@@ -87,6 +88,7 @@ impl Tape {
             base: text.as_ptr() as usize,
             depth: 0,
             max_depth,
+            key: false,
         };
         let result = seed.deserialize(&mut de).and_then(|()| de.end());
         match result {
@@ -104,6 +106,11 @@ impl Tape {
                 }
             }
         }
+    }
+
+    /// Every node, in document order (a container before its children, keys before values).
+    pub(crate) fn nodes(&self) -> &[Node] {
+        &self.nodes
     }
 
     pub(crate) fn node(&self, i: usize) -> Node {
@@ -125,6 +132,7 @@ impl Tape {
                 start,
                 len,
                 unescaped,
+                ..
             } => {
                 let r = start as usize..(start as usize + len as usize);
                 if unescaped {
@@ -258,6 +266,8 @@ struct Builder<'t> {
     base: usize,
     depth: usize,
     max_depth: usize,
+    /// This builder reads an object key.
+    key: bool,
 }
 
 impl Builder<'_> {
@@ -267,6 +277,7 @@ impl Builder<'_> {
                 start: (s.as_ptr() as usize).wrapping_sub(self.base) as u32,
                 len: s.len() as u32,
                 unescaped: false,
+                key: self.key,
             }
         } else {
             let start = self.tape.unescaped.len() as u32;
@@ -275,6 +286,7 @@ impl Builder<'_> {
                 start,
                 len: s.len() as u32,
                 unescaped: true,
+                key: self.key,
             }
         };
         self.tape.nodes.push(node);
@@ -286,6 +298,14 @@ impl Builder<'_> {
             base: self.base,
             depth: self.depth + 1,
             max_depth: self.max_depth,
+            key: false,
+        }
+    }
+
+    fn key(&mut self) -> Builder<'_> {
+        Builder {
+            key: true,
+            ..self.child()
         }
     }
 
@@ -371,7 +391,7 @@ impl<'de> Visitor<'de> for Builder<'_> {
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
         let at = self.enter()?;
         let mut count = 0u32;
-        while map.next_key_seed(self.child())?.is_some() {
+        while map.next_key_seed(self.key())?.is_some() {
             map.next_value_seed(self.child())?;
             count += 1;
         }
@@ -423,7 +443,8 @@ mod tests {
             Node::Str {
                 start: 10,
                 len: 3,
-                unescaped: false
+                unescaped: false,
+                key: false,
             }
         );
         assert!(matches!(
