@@ -306,14 +306,23 @@ mod tests {
     #[test]
     fn text_paths_follow_each_new_shape() {
         let mut paths = TextPaths::default();
-        add(&mut paths, json!({"timestamp": 1, "a": "x", "n": 1, "o": {"b": "y"}}));
+        add(
+            &mut paths,
+            json!({"timestamp": 1, "a": "x", "n": 1, "o": {"b": "y"}}),
+        );
         assert_eq!(sorted(&paths), ["a", "o.b"]);
         // Same shape, other values: nothing new (and the walk is skipped).
-        add(&mut paths, json!({"timestamp": 2, "a": "z", "n": 5, "o": {"b": "w"}}));
+        add(
+            &mut paths,
+            json!({"timestamp": 2, "a": "z", "n": 5, "o": {"b": "w"}}),
+        );
         assert_eq!(paths.shapes.len(), 1);
         // A leaf that turns into a string, a new key, a longer array: new shapes.
         add(&mut paths, json!({"a": "x", "n": "one", "o": {"b": "y"}}));
-        add(&mut paths, json!({"a": "x", "o": {"b": "y", "c": ["s", "t"]}}));
+        add(
+            &mut paths,
+            json!({"a": "x", "o": {"b": "y", "c": ["s", "t"]}}),
+        );
         assert_eq!(sorted(&paths), ["a", "n", "o.b", "o.c"]);
         assert_eq!(paths.shapes.len(), 3);
     }
