@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::error::SearchError;
 use crate::event::check_root;
-use crate::tape::{range_in, Node, Tape, TapeError};
+use crate::tape::{Node, Tape, TapeError};
 
 /// One event of a bulk: its text and its parsed form. Cheap to clone (shared).
 #[derive(Clone)]
@@ -130,16 +130,7 @@ impl Bulk {
                 ranges.len()
             )));
         }
-        let text = Arc::new(text);
-        let docs = ranges
-            .into_iter()
-            .enumerate()
-            .map(|(pos, json)| BulkDoc {
-                pos,
-                parsed: parse_event(&text, json, limits),
-            })
-            .collect();
-        Ok(Bulk { docs })
+        Ok(Bulk::of_ranges(text, ranges, limits))
     }
 
     /// A bulk of already-parsed values (the index's own convenience path and tests).
@@ -151,6 +142,11 @@ impl Bulk {
             text.push_str(&v.to_string());
             ranges.push(start..text.len());
         }
+        Bulk::of_ranges(text, ranges, limits)
+    }
+
+    /// The events at `ranges` of `text`, each parsed and checked.
+    fn of_ranges(text: String, ranges: Vec<Range<usize>>, limits: DocLimits) -> Bulk {
         let text = Arc::new(text);
         let docs = ranges
             .into_iter()
@@ -240,12 +236,28 @@ fn split(text: &str) -> Result<Vec<Range<usize>>, SearchError> {
         .collect()
 }
 
+/// Byte range of `inner` within `outer`, when `inner` is a subslice of it.
+fn range_in(outer: &str, inner: &str) -> Option<Range<usize>> {
+    let start = (inner.as_ptr() as usize).checked_sub(outer.as_ptr() as usize)?;
+    let end = start + inner.len();
+    (end <= outer.len()).then_some(start..end)
+}
+
 /// serde's messages end with "at line 1 column 17"; the path says more to an API client.
 fn strip_position(msg: &str) -> String {
     match msg.rfind(" at line ") {
         Some(i) => msg[..i].to_owned(),
         None => msg.to_owned(),
     }
+}
+
+/// The text of each element of a JSON array, unparsed.
+fn raw_elements<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Vec<&'de str>, A::Error> {
+    let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(16_384));
+    while let Some(raw) = seq.next_element::<&'de RawValue>()? {
+        out.push(raw.get());
+    }
+    Ok(out)
 }
 
 /// What the top level of a body is: the events it carries (envelope or array), or one event.
@@ -271,12 +283,8 @@ impl<'de> Visitor<'de> for ShapeVisitor {
         f.write_str(SHAPE_HELP)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Shape<'de>, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(16_384));
-        while let Some(raw) = seq.next_element::<&'de RawValue>()? {
-            out.push(raw.get());
-        }
-        Ok(Shape::Events(out))
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Shape<'de>, A::Error> {
+        raw_elements(seq).map(Shape::Events)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Shape<'de>, A::Error> {
@@ -305,10 +313,7 @@ impl<'de> de::Deserialize<'de> for EventList<'de> {
                 f.write_str("events: must be an array of event objects")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<EventList<'de>, A::Error> {
-                match ShapeVisitor.visit_seq(seq)? {
-                    Shape::Events(v) => Ok(EventList(v)),
-                    Shape::One => Ok(EventList(Vec::new())),
-                }
+                raw_elements(seq).map(EventList)
             }
         }
         d.deserialize_any(V)

@@ -9,7 +9,6 @@
 //! built by a serde visitor, so what is accepted as JSON is exactly what serde_json accepts.
 
 use std::fmt;
-use std::ops::Range;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
@@ -95,14 +94,10 @@ impl Tape {
             Ok(()) => Ok(tape),
             Err(e) => {
                 let msg = e.to_string();
-                match msg.strip_prefix(DEPTH_MARK) {
-                    Some(rest) => Err(TapeError::TooDeep(
-                        rest.split(' ')
-                            .next()
-                            .and_then(|d| d.parse().ok())
-                            .unwrap_or(max_depth),
-                    )),
-                    None => Err(TapeError::Syntax(msg)),
+                if msg.starts_with(DEPTH_MARK) {
+                    Err(TapeError::TooDeep(max_depth))
+                } else {
+                    Err(TapeError::Syntax(msg))
                 }
             }
         }
@@ -257,7 +252,7 @@ impl Iterator for Elements<'_> {
 }
 
 /// Prefix of the error message the builder fails with past the depth limit.
-const DEPTH_MARK: &str = "stella-tape-depth ";
+const DEPTH_MARK: &str = "stella-tape-depth";
 
 /// Appends one value (and its descendants) to the tape.
 struct Builder<'t> {
@@ -311,7 +306,7 @@ impl Builder<'_> {
 
     fn enter<E: de::Error>(&mut self) -> Result<usize, E> {
         if self.depth + 1 > self.max_depth {
-            return Err(E::custom(format!("{DEPTH_MARK}{} levels", self.max_depth)));
+            return Err(E::custom(DEPTH_MARK));
         }
         let at = self.tape.nodes.len();
         self.tape.nodes.push(Node::Null);
@@ -398,13 +393,6 @@ impl<'de> Visitor<'de> for Builder<'_> {
         self.close(at, |count, end| Node::Object { count, end }, count);
         Ok(())
     }
-}
-
-/// Byte range of `inner` within `outer`, when `inner` is a subslice of it.
-pub(crate) fn range_in(outer: &str, inner: &str) -> Option<Range<usize>> {
-    let start = (inner.as_ptr() as usize).checked_sub(outer.as_ptr() as usize)?;
-    let end = start + inner.len();
-    (end <= outer.len()).then_some(start..end)
 }
 
 #[cfg(test)]

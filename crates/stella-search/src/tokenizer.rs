@@ -68,28 +68,35 @@ const WORD: [bool; 256] = {
 };
 
 impl StandardTokenStream<'_> {
-    /// `advance` for all-ASCII text, which is most of security-event text: the same tokens as
-    /// the general path, found with a table lookup per byte.
-    fn advance_ascii(&mut self) -> bool {
-        let b = self.text.as_bytes();
-        let n = b.len();
-        let word = |i: usize| WORD[usize::from(b[i])];
+    /// The next token, with `class(i)` telling whether the character at byte `i` is a word
+    /// character and its length. One scan for both paths, monomorphised per class function.
+    #[inline]
+    fn next_token(&mut self, class: impl Fn(usize) -> (bool, usize)) -> bool {
+        let bytes = self.text.as_bytes();
+        let n = bytes.len();
         loop {
             let mut start = self.pos;
-            while start < n && !word(start) {
-                start += 1;
+            while start < n {
+                let (word, len) = class(start);
+                if word {
+                    break;
+                }
+                start += len;
             }
             if start >= n {
                 self.pos = n;
                 return false;
             }
-            let mut end = start + 1;
-            loop {
-                while end < n && word(end) {
+            let mut end = start;
+            while end < n {
+                let (word, len) = class(end);
+                if word {
+                    end += len;
+                } else if (bytes[end] == b'.' || bytes[end] == b'\'')
+                    && end + 1 < n
+                    && class(end + 1).0
+                {
                     end += 1;
-                }
-                if end + 1 < n && (b[end] == b'.' || b[end] == b'\'') && word(end + 1) {
-                    end += 2;
                 } else {
                     break;
                 }
@@ -122,44 +129,13 @@ impl StandardTokenStream<'_> {
 
 impl TokenStream for StandardTokenStream<'_> {
     fn advance(&mut self) -> bool {
+        let text = self.text;
         if self.ascii {
-            return self.advance_ascii();
-        }
-        let bytes = self.text.as_bytes();
-        let n = bytes.len();
-        loop {
-            let mut start = self.pos;
-            while start < n {
-                let (word, len) = class_at(self.text, start);
-                if word {
-                    break;
-                }
-                start += len;
-            }
-            if start >= n {
-                self.pos = n;
-                return false;
-            }
-            let mut end = start;
-            while end < n {
-                let (word, len) = class_at(self.text, end);
-                if word {
-                    end += len;
-                } else if (bytes[end] == b'.' || bytes[end] == b'\'')
-                    && end + 1 < n
-                    && class_at(self.text, end + 1).0
-                {
-                    end += 1;
-                } else {
-                    break;
-                }
-            }
-            self.pos = end;
-            if end - start > MAX_TOKEN_BYTES {
-                continue;
-            }
-            self.emit(start, end);
-            return true;
+            // Most event text is ASCII: a table lookup per byte, no character decoding.
+            let b = text.as_bytes();
+            self.next_token(|i| (WORD[usize::from(b[i])], 1))
+        } else {
+            self.next_token(|i| class_at(text, i))
         }
     }
 
