@@ -24,6 +24,7 @@
 //! merges them like Elasticsearch merges shards (`exec::search`).
 
 mod bulk;
+mod directory;
 mod doc;
 pub mod dsl;
 mod error;

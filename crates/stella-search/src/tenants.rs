@@ -9,10 +9,10 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use stella_core::TenantFilter;
-use tantivy::directory::MmapDirectory;
 use tantivy::schema::Schema;
 use tantivy::{Executor, Index, IndexReader, IndexSettings, ReloadPolicy};
 
+use crate::directory::{StreamingDirectory, Writeback};
 use crate::error::SearchError;
 use crate::event::valid_tenant_id;
 use crate::schema;
@@ -81,6 +81,8 @@ pub(crate) struct Tenants {
     schema: Schema,
     /// Search thread pool shared by every tenant index (not one pool per tenant).
     executor: Executor,
+    /// Background fsyncs of index files being written (see `directory.rs`).
+    writeback: Writeback,
     open: RwLock<HashMap<String, Arc<TenantIndex>>>,
     /// Tenants with an index directory (found at startup or created since).
     known: RwLock<BTreeSet<String>>,
@@ -115,6 +117,7 @@ impl Tenants {
             root,
             schema,
             executor,
+            writeback: Writeback::start(),
             open: RwLock::new(HashMap::new()),
             known: RwLock::new(known),
         })
@@ -174,7 +177,13 @@ impl Tenants {
             crate::wal::segment::sync_dir(&self.root)
                 .map_err(|e| SearchError::io("syncing the tenants directory", e))?;
         }
-        let t = Arc::new(open_index(id, &dir, &self.schema, &self.executor)?);
+        let t = Arc::new(open_index(
+            id,
+            &dir,
+            &self.schema,
+            &self.executor,
+            &self.writeback,
+        )?);
         open.insert(id.to_owned(), Arc::clone(&t));
         self.known.write().insert(id.to_owned());
         Ok(t)
@@ -186,6 +195,7 @@ fn open_index(
     dir: &Path,
     schema: &Schema,
     executor: &Executor,
+    writeback: &Writeback,
 ) -> Result<TenantIndex, SearchError> {
     let settings = IndexSettings {
         // Compress docstore blocks on the indexing thread itself: on a machine whose cores the
@@ -196,7 +206,7 @@ fn open_index(
     let mut index = Index::builder()
         .schema(schema.clone())
         .settings(settings)
-        .open_or_create(MmapDirectory::open(dir)?)?;
+        .open_or_create(StreamingDirectory::open(dir, writeback.clone())?)?;
     schema::register_tokenizers(&index);
     index.set_executor(executor.clone());
     let reader = index
