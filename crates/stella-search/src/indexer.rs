@@ -300,15 +300,27 @@ impl Indexer {
                     if self.hold_back() {
                         deadline = interval.map(|i| Instant::now() + i);
                     } else {
+                        let started = Instant::now();
                         // Errors are logged inside and returned again by the next refresh.
                         if self.commit_all(None).is_ok() {
                             releaser.release_upto(self.committed_lsn);
                         }
+                        deadline = interval
+                            .map(|i| Instant::now() + next_commit_after(i, started.elapsed()));
                     }
                 }
             }
         }
     }
+}
+
+/// How long after a background commit the next one may start. A commit stops the flow of
+/// documents into tantivy until its segments are written (seconds under a heavy bulk load), so
+/// commits are spaced at least twice as far apart as the last one took: under load they then
+/// hold ingest for at most a third of the time, like Elasticsearch skipping a refresh while the
+/// previous one runs; at light load they stay at `interval`.
+fn next_commit_after(interval: Duration, took: Duration) -> Duration {
+    interval.max(took.saturating_mul(2))
 }
 
 /// Deletes committed WAL segments on its own thread. Requests coalesce: the thread always
@@ -429,6 +441,21 @@ mod budget_tests {
         assert_eq!(
             writer_budget(&opts, 1000),
             2 * crate::options::MIN_MEMORY_PER_THREAD
+        );
+    }
+}
+
+#[cfg(test)]
+mod commit_spacing_tests {
+    use super::*;
+
+    #[test]
+    fn slow_commits_are_spaced_out_and_quick_ones_keep_the_interval() {
+        let second = Duration::from_secs(1);
+        assert_eq!(next_commit_after(second, Duration::from_millis(20)), second);
+        assert_eq!(
+            next_commit_after(second, Duration::from_millis(2400)),
+            Duration::from_millis(4800)
         );
     }
 }
