@@ -37,24 +37,25 @@ impl EventSource {
     /// that hold a `Value` already, such as tests).
     pub fn of_value(v: &Value) -> EventSource {
         let text = v.to_string();
+        // A Value's own text always parses; the default (empty) tape is unreachable.
         let tape = Tape::parse(&text, usize::MAX).unwrap_or_default();
+        EventSource::whole(text, tape)
+    }
+
+    /// One event's text, parsed without the ingest checks (for replaying the WAL).
+    pub(crate) fn parse(text: String, max_depth: usize) -> Result<EventSource, String> {
+        let tape = Tape::parse(&text, max_depth).map_err(|e| e.to_string())?;
+        Ok(EventSource::whole(text, tape))
+    }
+
+    /// An event that is all of `text`.
+    fn whole(text: String, tape: Tape) -> EventSource {
         EventSource {
             json: 0..text.len(),
             text: Arc::new(text),
             tape: Arc::new(tape),
             time_ms: None,
         }
-    }
-
-    /// One event's text, parsed without the ingest checks (for replaying the WAL).
-    pub(crate) fn parse(text: String, max_depth: usize) -> Result<EventSource, String> {
-        let tape = Tape::parse(&text, max_depth).map_err(|e| e.to_string())?;
-        Ok(EventSource {
-            json: 0..text.len(),
-            text: Arc::new(text),
-            tape: Arc::new(tape),
-            time_ms: None,
-        })
     }
 
     /// The event's JSON text, exactly as received.

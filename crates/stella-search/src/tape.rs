@@ -142,27 +142,28 @@ impl Tape {
 
     /// `(key index, value index)` of each member of the object at `i`.
     pub(crate) fn members(&self, i: usize) -> Members<'_> {
-        let (at, left) = match self.node(i) {
-            Node::Object { count, .. } => (i + 1, count),
-            _ => (i + 1, 0),
-        };
         Members {
             tape: self,
-            at,
-            left,
+            at: i + 1,
+            left: self.children(i, true),
         }
     }
 
     /// The index of each element of the array at `i`.
     pub(crate) fn elements(&self, i: usize) -> Elements<'_> {
-        let (at, left) = match self.node(i) {
-            Node::Array { count, .. } => (i + 1, count),
-            _ => (i + 1, 0),
-        };
         Elements {
             tape: self,
-            at,
-            left,
+            at: i + 1,
+            left: self.children(i, false),
+        }
+    }
+
+    /// How many children node `i` has if it is an object (`object`) or an array (`!object`);
+    /// 0 for anything else. Children start at `i + 1`.
+    fn children(&self, i: usize, object: bool) -> u32 {
+        match (self.node(i), object) {
+            (Node::Object { count, .. }, true) | (Node::Array { count, .. }, false) => count,
+            _ => 0,
         }
     }
 

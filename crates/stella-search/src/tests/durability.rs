@@ -31,6 +31,14 @@ fn wal_segments(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// The error opening `dir` fails with (panics if it opens).
+fn open_fails(dir: &Path, opts: IndexOptions) -> SearchError {
+    match crate::EventIndex::open(dir, opts) {
+        Err(e) => e,
+        Ok(_) => panic!("{} opened, but should have been refused", dir.display()),
+    }
+}
+
 #[test]
 fn acknowledged_events_survive_a_crash() {
     let f = fixture();
@@ -141,10 +149,9 @@ fn damage_before_the_newest_segment_stops_open() {
     let mut bytes = fs::read(&segs[0]).unwrap();
     bytes[20] ^= 0xff;
     fs::write(&segs[0], bytes).unwrap();
-    match crate::EventIndex::open(dir.path(), small) {
-        Err(SearchError::Corrupt(msg)) => assert!(msg.contains("is damaged"), "{msg}"),
-        Err(e) => panic!("expected Corrupt, got {e:?}"),
-        Ok(_) => panic!("expected Corrupt, got an open index"),
+    match open_fails(dir.path(), small) {
+        SearchError::Corrupt(msg) => assert!(msg.contains("is damaged"), "{msg}"),
+        e => panic!("expected Corrupt, got {e:?}"),
     }
 }
 
@@ -173,10 +180,9 @@ fn committed_segments_are_deleted_and_not_replayed() {
 #[test]
 fn one_process_per_directory_and_close_stops_writes() {
     let f = fixture();
-    match crate::EventIndex::open(f.dir.path(), opts()) {
-        Err(SearchError::Locked(_)) => {}
-        Err(e) => panic!("expected Locked, got {e:?}"),
-        Ok(_) => panic!("a second open of the same directory succeeded"),
+    match open_fails(f.dir.path(), opts()) {
+        SearchError::Locked(_) => {}
+        e => panic!("expected Locked, got {e:?}"),
     }
     f.index.ingest("a", batch(0..2), NOW).unwrap();
     f.index.close().unwrap();
@@ -274,15 +280,14 @@ fn an_index_in_another_format_is_refused_with_what_to_do() {
             None => std::fs::remove_file(&marker).unwrap(),
             Some(text) => std::fs::write(&marker, text).unwrap(),
         }
-        match crate::EventIndex::open(f.dir.path(), opts()) {
-            Err(SearchError::Incompatible(msg)) => {
+        match open_fails(f.dir.path(), opts()) {
+            SearchError::Incompatible(msg) => {
                 assert!(
                     msg.contains("format 1") && msg.contains("reads format 2"),
                     "{msg}"
                 );
             }
-            Err(e) => panic!("expected Incompatible, got {e:?}"),
-            Ok(_) => panic!("an index in format 1 was opened"),
+            e => panic!("expected Incompatible, got {e:?}"),
         }
     }
     std::fs::write(&marker, "2\n").unwrap();
