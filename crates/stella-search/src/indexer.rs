@@ -22,7 +22,7 @@ use crate::reads::Reads;
 use crate::schema::Fields;
 use crate::tenants::{CommitPayload, TenantIndex, Tenants};
 use crate::wal::record::{DocMeta, Kind, RecordBuf};
-use crate::wal::SealedSegments;
+use crate::wal::{Releaser, SealedSegments};
 
 /// A durable WAL record on its way into the index.
 pub(crate) struct IndexOp {
@@ -249,10 +249,8 @@ impl Indexer {
 
     /// The thread body. `interval` of zero means commit only when asked.
     pub fn run(mut self, rx: Receiver<Msg>, wal: Arc<SealedSegments>) {
-        // Deleting a 64 MB WAL segment takes ~50 ms here (ext4 with `discard`), and a commit
-        // after 30 s of ingest frees ~20 of them. Done on this thread, that second would be one
-        // in which tantivy's fresh indexing threads get no documents; so background commits
-        // leave it to a helper thread. `refresh` and `close` still release before answering.
+        // Background commits leave deleting WAL segments to a helper thread (slow on some
+        // disks; see `wal/releaser.rs`). `refresh` and `close` still release before answering.
         let mut releaser = Releaser::start(Arc::clone(&wal));
         let interval = (self.opts.commit_interval_ms > 0)
             .then(|| Duration::from_millis(self.opts.commit_interval_ms));
@@ -321,67 +319,6 @@ impl Indexer {
 /// previous one runs; at light load they stay at `interval`.
 fn next_commit_after(interval: Duration, took: Duration) -> Duration {
     interval.max(took.saturating_mul(2))
-}
-
-/// Deletes committed WAL segments on its own thread. Requests coalesce: the thread always
-/// releases up to the newest committed lsn it has been given.
-struct Releaser {
-    upto: Arc<std::sync::atomic::AtomicU64>,
-    doorbell: Option<SyncSender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Releaser {
-    fn start(wal: Arc<SealedSegments>) -> Releaser {
-        let upto = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
-        let seen = Arc::clone(&upto);
-        let thread = std::thread::Builder::new()
-            .name("stella-wal-release".into())
-            .spawn(move || {
-                while rx.recv().is_ok() {
-                    wal.release_upto(seen.load(std::sync::atomic::Ordering::Acquire));
-                }
-            });
-        let (doorbell, thread) = match thread {
-            Ok(t) => (Some(tx), Some(t)),
-            Err(e) => {
-                // Not fatal: segments are then released by the next refresh or close.
-                tracing::warn!(error = %e, "could not start the WAL release thread");
-                (None, None)
-            }
-        };
-        Releaser {
-            upto,
-            doorbell,
-            thread,
-        }
-    }
-
-    /// Asks for segments up to `lsn` to go; never waits. The lsn is stored before ringing, so
-    /// a ring dropped because one is already pending is covered by that one.
-    fn release_upto(&self, lsn: u64) {
-        self.upto
-            .fetch_max(lsn, std::sync::atomic::Ordering::AcqRel);
-        if let Some(tx) = &self.doorbell {
-            let _ = tx.try_send(());
-        }
-    }
-
-    /// Waits for pending deletions, so nothing touches the WAL directory once the indexer
-    /// thread has stopped.
-    fn finish(&mut self) {
-        self.doorbell = None;
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for Releaser {
-    fn drop(&mut self) {
-        self.finish();
-    }
 }
 
 /// Tantivy's log merge policy with a wider merge: commits every second make small segments
@@ -457,35 +394,5 @@ mod commit_spacing_tests {
             next_commit_after(second, Duration::from_millis(2400)),
             Duration::from_millis(4800)
         );
-    }
-}
-
-#[cfg(test)]
-mod releaser_tests {
-    use super::*;
-    use crate::wal::Sealed;
-
-    #[test]
-    fn committed_segments_go_and_the_newest_request_wins() {
-        let dir = tempfile::tempdir().unwrap();
-        let sealed: Vec<Sealed> = [10u64, 20, 30]
-            .iter()
-            .map(|&end_lsn| {
-                let path = dir.path().join(format!("{end_lsn}.wal"));
-                std::fs::write(&path, b"x").unwrap();
-                Sealed { end_lsn, path }
-            })
-            .collect();
-        let paths: Vec<_> = sealed.iter().map(|s| s.path.clone()).collect();
-        let mut releaser =
-            Releaser::start(Arc::new(SealedSegments::new(dir.path().to_owned(), sealed)));
-        // Requests may coalesce; an older one arriving late must not undo a newer one.
-        releaser.release_upto(9);
-        releaser.release_upto(19);
-        releaser.release_upto(5);
-        releaser.finish();
-        let left: Vec<bool> = paths.iter().map(|p| p.exists()).collect();
-        // Segments end at 10 and 20 (exclusive): both fully committed at lsn 19.
-        assert_eq!(left, [false, false, true]);
     }
 }

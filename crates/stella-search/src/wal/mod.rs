@@ -8,7 +8,10 @@
 //! that replay might not know about.
 
 pub(crate) mod record;
+mod releaser;
 pub(crate) mod segment;
+
+pub(crate) use releaser::Releaser;
 
 use std::collections::VecDeque;
 use std::fs::File;
