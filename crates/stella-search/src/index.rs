@@ -7,13 +7,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use fs4::fs_std::FileExt;
 use parking_lot::Mutex;
 use serde_json::Value;
 use stella_core::TenantFilter;
 
+use crate::budget::Budget;
 use crate::bulk::{Bulk, DocLimits, EventSource};
 use crate::error::SearchError;
 use crate::event::{default_time, valid_event_id, valid_tenant_id, IdGen};
@@ -78,6 +79,8 @@ struct Inner {
     control: SyncSender<Msg>,
     thread: Mutex<Option<JoinHandle<()>>>,
     closed: AtomicBool,
+    /// Set at shutdown: running searches stop at their next budget check.
+    cancel_searches: Arc<AtomicBool>,
     /// Held (advisory lock) for as long as the index is open.
     _lock: File,
 }
@@ -142,6 +145,7 @@ impl EventIndex {
                 control: tx,
                 thread: Mutex::new(Some(thread)),
                 closed: AtomicBool::new(false),
+                cancel_searches: Arc::new(AtomicBool::new(false)),
                 _lock: lock,
             }),
         })
@@ -231,15 +235,27 @@ impl EventIndex {
         now_ms: i64,
     ) -> Result<Value, SearchError> {
         let started = Instant::now();
+        let budget = Budget::new(
+            started,
+            Duration::from_millis(self.inner.opts.search_budget_ms),
+            Arc::clone(&self.inner.cancel_searches),
+        );
         let req = crate::dsl::parse_request(body, now_ms)?;
         self.catch_up();
+        budget.check_search()?;
         let mut indexes = Vec::new();
         for id in self.inner.tenants.allowed(filter) {
             if let Some(t) = self.inner.tenants.get(&id)? {
                 indexes.push(t);
             }
         }
-        search::run(&indexes, &req, self.inner.fields, started)
+        search::run(&indexes, &req, self.inner.fields, started, &budget)
+    }
+
+    /// Stops every running search at its next budget check (they answer "shutting down");
+    /// graceful shutdown calls this first so it never waits on a long search.
+    pub fn cancel_searches(&self) {
+        self.inner.cancel_searches.store(true, Ordering::Release);
     }
 
     /// One event by id, within the tenants `filter` allows: `(tenant_id, source)`.

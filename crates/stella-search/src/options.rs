@@ -46,6 +46,9 @@ pub struct IndexOptions {
     pub search_idle_ms: u64,
     /// Background commit period while search-idle; bounds how much WAL waits for a commit.
     pub idle_commit_interval_ms: u64,
+    /// Longest a search may run (parse, commit catch-up, collection, fetching hits) before it
+    /// stops and answers an error naming this budget.
+    pub search_budget_ms: u64,
 }
 
 impl Default for IndexOptions {
@@ -66,6 +69,7 @@ impl Default for IndexOptions {
             merge_min_segment_docs: 10_000,
             search_idle_ms: 30_000,
             idle_commit_interval_ms: 30_000,
+            search_budget_ms: 10_000,
         }
     }
 }
@@ -96,6 +100,7 @@ impl IndexOptions {
             merge_min_segment_docs: self.merge_min_segment_docs,
             search_idle_ms: self.search_idle_ms,
             idle_commit_interval_ms: self.idle_commit_interval_ms.max(self.commit_interval_ms),
+            search_budget_ms: self.search_budget_ms.max(1),
         }
     }
 }

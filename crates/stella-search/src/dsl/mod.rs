@@ -4,6 +4,7 @@
 pub(crate) mod aggs;
 pub mod field;
 pub(crate) mod json;
+pub mod lucene;
 pub mod query;
 pub(crate) mod query_string;
 pub(crate) mod range;

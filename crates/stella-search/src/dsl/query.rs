@@ -102,7 +102,11 @@ impl Ctx {
     }
 
     pub fn count(&mut self, at: &str) -> Result<(), SearchError> {
-        self.clauses += 1;
+        self.count_n(at, 1)
+    }
+
+    pub fn count_n(&mut self, at: &str, n: usize) -> Result<(), SearchError> {
+        self.clauses = self.clauses.saturating_add(n);
         if self.clauses > MAX_CLAUSES {
             return Err(SearchError::invalid(format!(
                 "{at}: the query has more than {MAX_CLAUSES} clauses"

@@ -10,7 +10,7 @@ use std::ops::Bound;
 
 use serde_json::Value;
 use tantivy::query_grammar::{
-    parse_query, Delimiter, Occur, UserInputAst, UserInputBound, UserInputLeaf, UserInputLiteral,
+    Delimiter, Occur, UserInputAst, UserInputBound, UserInputLeaf, UserInputLiteral,
 };
 
 use super::field::{resolve, FieldRef};
@@ -24,6 +24,8 @@ use crate::time;
 /// so both bound its stack use.
 pub const MAX_LEN: usize = 16 * 1024;
 pub const MAX_PARENS: usize = 32;
+/// Most fields in `fields` (Elasticsearch refuses field expansions past its clause limit too).
+pub const MAX_FIELDS: usize = 100;
 
 struct Opts {
     /// Fields for terms without one; empty means every string field.
@@ -76,6 +78,11 @@ pub(crate) fn parse(body: &Value, at: &str, cx: &mut Ctx) -> Result<Query, Searc
                 "{at}.fields must be an array"
             )));
         };
+        if fs.len() > MAX_FIELDS {
+            return Err(SearchError::invalid(format!(
+                "{at}.fields names more than {MAX_FIELDS} fields"
+            )));
+        }
         for (i, f) in fs.iter().enumerate() {
             default_fields.push(string(f, &format!("{at}.fields[{i}]"))?.to_owned());
         }
@@ -112,30 +119,18 @@ fn parse_text(text: &str, at: &str) -> Result<UserInputAst, SearchError> {
             "{at} is longer than {MAX_LEN} bytes"
         )));
     }
-    let mut depth = 0usize;
-    for c in text.chars() {
-        match c {
-            '(' => {
-                depth += 1;
-                if depth > MAX_PARENS {
-                    return Err(SearchError::invalid(format!(
-                        "{at} nests parentheses deeper than {MAX_PARENS}"
-                    )));
-                }
-            }
-            ')' => depth = depth.saturating_sub(1),
-            _ => {}
+    super::lucene::parse(text, MAX_PARENS).map_err(|e| {
+        if e.msg == "less nesting" {
+            SearchError::invalid(format!(
+                "{at} nests parentheses (or NOTs) deeper than {MAX_PARENS}"
+            ))
+        } else {
+            SearchError::invalid(format!(
+                "{at}: cannot parse {text:?} as a query string: expected {} at byte {}",
+                e.msg, e.pos
+            ))
         }
-    }
-    // The grammar is third-party code fed with user input: a panic in it must become an
-    // error, not take the request thread down.
-    let parsed = std::panic::catch_unwind(|| parse_query(text));
-    match parsed {
-        Ok(Ok(ast)) => Ok(ast),
-        Ok(Err(_)) | Err(_) => Err(SearchError::invalid(format!(
-            "{at}: cannot parse {text:?} as a query string"
-        ))),
-    }
+    })
 }
 
 fn convert(ast: UserInputAst, o: &Opts, cx: &mut Ctx, at: &str) -> Result<Query, SearchError> {
@@ -168,15 +163,19 @@ fn convert(ast: UserInputAst, o: &Opts, cx: &mut Ctx, at: &str) -> Result<Query,
         }
         UserInputAst::Leaf(leaf) => {
             cx.count(at)?;
-            leaf_query(*leaf, o, cx.now_ms, at)
+            leaf_query(*leaf, o, cx, at)
         }
     }
 }
 
-/// Applies `f` to the leaf's field, or to each default field (any one matching).
+/// Applies `f` to the leaf's field, or to each default field (any one matching). Each field
+/// costs `weight` clauses of the request's budget: a query of many words over many fields
+/// multiplies out, and the budget is what bounds the product.
 fn on_fields(
     field: Option<String>,
     o: &Opts,
+    cx: &mut Ctx,
+    weight: usize,
     at: &str,
     mut f: impl FnMut(FieldRef) -> Result<Query, SearchError>,
 ) -> Result<Option<Query>, SearchError> {
@@ -185,6 +184,7 @@ fn on_fields(
         None if o.default_fields.is_empty() => return Ok(None),
         None => o.default_fields.clone(),
     };
+    cx.count_n(at, names.len().saturating_mul(weight))?;
     let mut should = Vec::with_capacity(names.len());
     for name in names {
         should.push(f(resolve(&name, at)?)?);
@@ -199,11 +199,12 @@ fn on_fields(
     }))
 }
 
-fn leaf_query(leaf: UserInputLeaf, o: &Opts, now_ms: i64, at: &str) -> Result<Query, SearchError> {
+fn leaf_query(leaf: UserInputLeaf, o: &Opts, cx: &mut Ctx, at: &str) -> Result<Query, SearchError> {
+    let now_ms = cx.now_ms;
     match leaf {
         UserInputLeaf::All => Ok(Query::MatchAll),
-        UserInputLeaf::Literal(lit) => literal(lit, o, at),
-        UserInputLeaf::Exists { field } => on_fields(Some(field), o, at, |f| {
+        UserInputLeaf::Literal(lit) => literal(lit, o, cx, at),
+        UserInputLeaf::Exists { field } => on_fields(Some(field), o, cx, 1, at, |f| {
             Ok(match f {
                 FieldRef::Path(path) => Query::Exists { path },
                 FieldRef::Timestamp | FieldRef::Id => Query::MatchAll,
@@ -215,13 +216,16 @@ fn leaf_query(leaf: UserInputLeaf, o: &Opts, now_ms: i64, at: &str) -> Result<Qu
             lower,
             upper,
         } => {
-            let q = on_fields(field, o, at, |f| range(f, &lower, &upper, now_ms, at))?;
+            let q = on_fields(field, o, cx, 1, at, |f| {
+                range(f, &lower, &upper, now_ms, at)
+            })?;
             q.ok_or_else(|| {
                 SearchError::invalid(format!("{at}: a range needs a field (field:[a TO b])"))
             })
         }
         UserInputLeaf::Set { field, elements } => {
-            let q = on_fields(field, o, at, |f| {
+            let weight = 1 + 3 * elements.len();
+            let q = on_fields(field, o, cx, weight, at, |f| {
                 let mut should = Vec::with_capacity(elements.len());
                 for e in &elements {
                     should.push(value_query(f.clone(), e, false, 0, at)?);
@@ -236,7 +240,7 @@ fn leaf_query(leaf: UserInputLeaf, o: &Opts, now_ms: i64, at: &str) -> Result<Qu
     }
 }
 
-fn literal(lit: UserInputLiteral, o: &Opts, at: &str) -> Result<Query, SearchError> {
+fn literal(lit: UserInputLiteral, o: &Opts, cx: &mut Ctx, at: &str) -> Result<Query, SearchError> {
     let quoted = lit.delimiter != Delimiter::None;
     if lit.prefix || (!quoted && (lit.phrase.contains('*') || lit.phrase.contains('?'))) {
         return Err(SearchError::unsupported(format!(
@@ -245,7 +249,8 @@ fn literal(lit: UserInputLiteral, o: &Opts, at: &str) -> Result<Query, SearchErr
         )));
     }
     let slop = lit.slop.min(100);
-    let q = on_fields(lit.field_name, o, at, |f| {
+    // `field:value` becomes up to three queries: text, keyword and number.
+    let q = on_fields(lit.field_name, o, cx, 3, at, |f| {
         value_query(f, &lit.phrase, quoted, slop, at)
     })?;
     Ok(q.unwrap_or(Query::Phrase {

@@ -10,22 +10,46 @@ use tantivy::query::{
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DateTime, Term};
 
+use std::cell::Cell;
+
 use super::keyword::KeywordQuery;
 use crate::dsl::{NumRange, Query, Scalar};
+use crate::error::SearchError;
 use crate::schema::{Fields, EVENT};
 use crate::tokenizer;
 
 type Q = Box<dyn TQuery>;
 
+/// Most tantivy queries one request may compile to against one index. Parsing bounds the
+/// request's own clauses; this bounds what they multiply into here, where a text query
+/// without a field becomes one query per string path of the index (up to 1024 of them).
+pub(crate) const MAX_COMPILED: usize = 16_384;
+
 pub(crate) struct Compiler<'a> {
     pub fields: Fields,
     /// String paths of this index, for text queries without a field.
     pub text_paths: &'a [String],
+    /// Queries compiled so far, against `MAX_COMPILED`.
+    pub spent: Cell<usize>,
 }
 
 impl Compiler<'_> {
-    pub fn compile(&self, q: &Query) -> Q {
-        match q {
+    fn charge(&self, n: usize) -> Result<(), SearchError> {
+        let spent = self.spent.get().saturating_add(n);
+        self.spent.set(spent);
+        if spent > MAX_COMPILED {
+            return Err(SearchError::invalid(format!(
+                "the query expands to more than {MAX_COMPILED} clauses over this index's {} \
+                 string fields; name the fields to search, or use fewer terms",
+                self.text_paths.len()
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn compile(&self, q: &Query) -> Result<Q, SearchError> {
+        self.charge(1)?;
+        Ok(match q {
             Query::MatchAll => Box::new(AllQuery),
             Query::MatchNone => Box::new(EmptyQuery),
             Query::Term { path, value } => self.exact(path, std::slice::from_ref(value)),
@@ -57,23 +81,27 @@ impl Compiler<'_> {
                 path,
                 text,
                 all_terms,
-            } => self.text_match(path.as_deref(), text, *all_terms),
+            } => self.text_match(path.as_deref(), text, *all_terms)?,
             Query::Phrase { path, text, slop } => {
                 let tokens = tokenizer::tokens(text);
-                self.per_path(path.as_deref(), |p| self.phrase(p, &tokens, *slop))
+                self.per_path(path.as_deref(), |p| self.phrase(p, &tokens, *slop))?
             }
             Query::Bool(b) => {
                 let mut clauses: Vec<(Occur, Q)> = Vec::new();
-                clauses.extend(b.must.iter().map(|q| (Occur::Must, self.compile(q))));
+                for q in &b.must {
+                    clauses.push((Occur::Must, self.compile(q)?));
+                }
                 // Filter context: must match, adds nothing to the score.
-                clauses.extend(b.filter.iter().map(|q| {
-                    (
-                        Occur::Must,
-                        Box::new(ConstScoreQuery::new(self.compile(q), 0.0)) as Q,
-                    )
-                }));
-                clauses.extend(b.should.iter().map(|q| (Occur::Should, self.compile(q))));
-                clauses.extend(b.must_not.iter().map(|q| (Occur::MustNot, self.compile(q))));
+                for q in &b.filter {
+                    let scoreless = Box::new(ConstScoreQuery::new(self.compile(q)?, 0.0)) as Q;
+                    clauses.push((Occur::Must, scoreless));
+                }
+                for q in &b.should {
+                    clauses.push((Occur::Should, self.compile(q)?));
+                }
+                for q in &b.must_not {
+                    clauses.push((Occur::MustNot, self.compile(q)?));
+                }
                 let positive = !b.must.is_empty() || !b.filter.is_empty();
                 if !positive && b.should.is_empty() {
                     // A bool of only must_not (or nothing) means "everything except".
@@ -84,15 +112,15 @@ impl Compiler<'_> {
                     .min_should
                     .unwrap_or(usize::from(!positive && !b.should.is_empty()));
                 if min > b.should.len() {
-                    return Box::new(EmptyQuery);
+                    return Ok(Box::new(EmptyQuery));
                 }
                 Box::new(BooleanQuery::with_minimum_required_clauses(clauses, min))
             }
             Query::ConstantScore(q, boost) => {
-                Box::new(ConstScoreQuery::new(self.compile(q), *boost))
+                Box::new(ConstScoreQuery::new(self.compile(q)?, *boost))
             }
-            Query::Boost(q, boost) => Box::new(BoostQuery::new(self.compile(q), *boost)),
-        }
+            Query::Boost(q, boost) => Box::new(BoostQuery::new(self.compile(q)?, *boost)),
+        })
     }
 
     fn kw_typed(&self, path: &str, f: impl FnOnce(&mut Term)) -> Term {
@@ -223,18 +251,27 @@ impl Compiler<'_> {
     }
 
     /// The query for one path, or the union over every string path when there is none.
-    fn per_path(&self, path: Option<&str>, one: impl Fn(&str) -> Q) -> Q {
-        match path {
+    fn per_path(&self, path: Option<&str>, one: impl Fn(&str) -> Q) -> Result<Q, SearchError> {
+        Ok(match path {
             Some(p) => one(p),
-            None => any_of(self.text_paths.iter().map(|p| one(p)).collect()),
-        }
+            None => {
+                self.charge(self.text_paths.len())?;
+                any_of(self.text_paths.iter().map(|p| one(p)).collect())
+            }
+        })
     }
 
-    fn text_match(&self, path: Option<&str>, text: &str, all_terms: bool) -> Q {
+    fn text_match(
+        &self,
+        path: Option<&str>,
+        text: &str,
+        all_terms: bool,
+    ) -> Result<Q, SearchError> {
         let tokens = tokenizer::tokens(text);
         if tokens.is_empty() {
-            return Box::new(EmptyQuery);
+            return Ok(Box::new(EmptyQuery));
         }
+        self.charge(tokens.len())?;
         let term_query = |p: &str, tok: &str| -> Q {
             Box::new(TermQuery::new(
                 self.text_term(p, tok),
@@ -243,11 +280,15 @@ impl Compiler<'_> {
         };
         if all_terms {
             // Each token must appear (in some field when none is named).
-            let clauses = tokens
-                .iter()
-                .map(|tok| (Occur::Must, self.per_path(path, |p| term_query(p, tok))))
-                .collect();
-            return Box::new(BooleanQuery::new(clauses));
+            let mut clauses = Vec::with_capacity(tokens.len());
+            for tok in &tokens {
+                clauses.push((Occur::Must, self.per_path(path, |p| term_query(p, tok))?));
+            }
+            return Ok(Box::new(BooleanQuery::new(clauses)));
+        }
+        if path.is_none() {
+            // One union per token-less path would be built for every token.
+            self.charge(self.text_paths.len().saturating_mul(tokens.len()))?;
         }
         self.per_path(path, |p| {
             any_of(tokens.iter().map(|tok| term_query(p, tok)).collect())

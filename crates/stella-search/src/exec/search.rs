@@ -17,6 +17,7 @@ use super::collect::Combined;
 use super::compile::Compiler;
 use super::fetch::{filter_source, load};
 use super::sort::{compare, FieldKind, FieldTop, SortValue};
+use crate::budget::Budget;
 use crate::dsl::{SearchRequest, SortKey, SourceFilter};
 use crate::error::SearchError;
 use crate::schema::{Fields, EVENT};
@@ -44,6 +45,7 @@ pub(crate) fn run(
     req: &SearchRequest,
     fields: Fields,
     started: Instant,
+    budget: &Budget,
 ) -> Result<Value, SearchError> {
     let limit = req.from + req.size;
     let desc = req.sort.desc;
@@ -54,13 +56,15 @@ pub(crate) fn run(
     let mut aggs_acc: Option<IntermediateAggregationResults> = None;
 
     for (ti, t) in tenants.iter().enumerate() {
+        budget.check_search()?;
         let searcher = t.reader.searcher();
         let paths = Arc::clone(&t.text_paths.read());
         let query = Compiler {
             fields,
             text_paths: &paths,
+            spent: std::cell::Cell::new(0),
         }
-        .compile(&req.query);
+        .compile(&req.query)?;
 
         // An index without segments yields an empty intermediate result, which tantivy's merge
         // (a zip over aggregation names) would treat as "no aggregations": leave it out.
@@ -73,12 +77,16 @@ pub(crate) fn run(
         let (count, found, part) = match (&req.sort.key, limit) {
             (_, 0) => {
                 let top: Option<TopDocs> = None;
-                let f = searcher.search(&*query, &Combined { top, aggs })?;
+                let f = searcher
+                    .search(&*query, &Combined { top, aggs, budget })
+                    .map_err(|e| budget.explain(e))?;
                 (f.count, Vec::new(), f.aggs)
             }
             (SortKey::Score, _) => {
                 let top = Some(TopDocs::with_limit(limit));
-                let f = searcher.search(&*query, &Combined { top, aggs })?;
+                let f = searcher
+                    .search(&*query, &Combined { top, aggs, budget })
+                    .map_err(|e| budget.explain(e))?;
                 let found = f.top.unwrap_or_default().into_iter();
                 (
                     f.count,
@@ -92,7 +100,9 @@ pub(crate) fn run(
                     _ => FieldKind::Timestamp,
                 };
                 let top = Some(FieldTop { kind, desc, limit });
-                let f = searcher.search(&*query, &Combined { top, aggs })?;
+                let f = searcher
+                    .search(&*query, &Combined { top, aggs, budget })
+                    .map_err(|e| budget.explain(e))?;
                 (f.count, f.top.unwrap_or_default(), f.aggs)
             }
         };
@@ -105,7 +115,7 @@ pub(crate) fn run(
         if let Some(part) = part {
             match &mut aggs_acc {
                 None => aggs_acc = Some(part),
-                Some(acc) => acc.merge_fruits(part)?,
+                Some(acc) => acc.merge_fruits(part).map_err(|e| budget.explain(e))?,
             }
         }
         searchers.push(searcher);
@@ -123,6 +133,7 @@ pub(crate) fn run(
         _ => Value::Null,
     };
     let mut out_hits = Vec::with_capacity(req.size.min(hits.len()));
+    budget.check_search()?;
     for hit in hits.into_iter().skip(req.from).take(req.size) {
         let stored = load(&searchers[hit.tenant], fields, hit.addr)?;
         let mut h = serde_json::Map::new();
@@ -166,7 +177,8 @@ pub(crate) fn run(
     if let Some(req_aggs) = &req.aggs {
         let results = aggs_acc
             .unwrap_or_default()
-            .into_final_result(req_aggs.clone(), agg_limits)?;
+            .into_final_result(req_aggs.clone(), agg_limits)
+            .map_err(|e| budget.explain(e))?;
         let value = serde_json::to_value(results)
             .map_err(|e| SearchError::invalid(format!("aggregation results: {e}")))?;
         response["aggregations"] = value;

@@ -144,3 +144,38 @@ fn no_aggregations_key_unless_asked() {
     );
     assert!(resp.get("aggregations").is_none());
 }
+
+#[test]
+fn aggregations_past_their_limits_are_request_errors_naming_the_limit() {
+    let f = two_tenants();
+    for (body, says) in [
+        // A 1 ms histogram over three hours (no bounds) needs ~10M buckets of memory.
+        (
+            json!({"size": 0, "aggs": {"h": {"date_histogram": {"field": "timestamp", "fixed_interval": "1ms"}}}}),
+            "memory limit",
+        ),
+        (
+            json!({"size": 0, "aggs": {"h": {"histogram": {"field": "severity", "interval": 0.0001}}}}),
+            "65000 buckets",
+        ),
+        (
+            json!({"size": 0, "aggs": {"h": {"histogram": {"field": "severity", "interval": 0.0001, "min_doc_count": 0}}}}),
+            "65000 buckets",
+        ),
+    ] {
+        match f.index.search(&TenantFilter::All, &body, NOW) {
+            Err(crate::SearchError::Invalid(m)) => assert!(m.contains(says), "{body}: {m}"),
+            other => panic!("{body}: expected a request error, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_cancelled_search_stops_and_says_why() {
+    let f = two_tenants();
+    f.index.cancel_searches();
+    match f.index.search(&TenantFilter::All, &json!({"size": 1}), NOW) {
+        Err(crate::SearchError::Closed(m)) => assert!(m.contains("shutting down"), "{m}"),
+        other => panic!("expected Closed, got {other:?}"),
+    }
+}

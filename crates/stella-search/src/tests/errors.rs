@@ -155,3 +155,76 @@ fn malformed_requests_are_invalid() {
         "more than 1024 clauses",
     );
 }
+
+/// The review's query_string attacks: nesting that took tantivy's parser minutes, and words ×
+/// fields that multiplied into gigabytes. Each is refused (or answered) at once.
+#[test]
+fn query_string_work_is_bounded() {
+    let started = std::time::Instant::now();
+    let f = fixture();
+    ingest_events(&f.index, "acme");
+    let qs = |body: Value| {
+        f.index.search(
+            &TenantFilter::All,
+            &json!({"query": {"query_string": body}}),
+            NOW,
+        )
+    };
+    // 32 levels parse (and run) in linear time; 33 are refused by the nesting bound.
+    let nested = |n: usize| format!("{}a{}", "(".repeat(n), ")".repeat(n));
+    assert!(qs(json!({"query": nested(32)})).is_ok());
+    assert!(
+        matches!(qs(json!({"query": nested(33)})), Err(SearchError::Invalid(m)) if m.contains("deeper than 32"))
+    );
+    let unclosed = "(".repeat(32) + "a";
+    assert!(
+        matches!(qs(json!({"query": unclosed})), Err(SearchError::Invalid(m)) if m.contains("cannot parse"))
+    );
+    // 1,000 words over 1,000 fields: the field list itself is over its bound...
+    let words = (0..1000)
+        .map(|i| format!("w{i}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let fields = |n: usize| (0..n).map(|i| json!(format!("f{i}"))).collect::<Vec<_>>();
+    assert!(matches!(
+        qs(json!({"query": words, "fields": fields(1000)})),
+        Err(SearchError::Invalid(m)) if m.contains("more than 100 fields")
+    ));
+    // ...and within it, words × fields are over the clause budget.
+    assert!(matches!(
+        qs(json!({"query": words, "fields": fields(100)})),
+        Err(SearchError::Invalid(m)) if m.contains("more than 1024 clauses")
+    ));
+    assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
+}
+
+/// A bare word searches every string field of the index; many words over an index with many
+/// string fields are refused when they multiply past the compile budget.
+#[test]
+fn field_less_text_expansion_is_bounded() {
+    let f = fixture();
+    let mut wide = serde_json::Map::new();
+    for i in 0..1000 {
+        wide.insert(format!("k{i}"), json!(format!("v{i}")));
+    }
+    f.index
+        .ingest("acme", vec![Value::Object(wide)], NOW)
+        .unwrap();
+    f.index.refresh().unwrap();
+    let search = |q: &str| {
+        f.index.search(
+            &TenantFilter::All,
+            &json!({"query": {"query_string": {"query": q}}}),
+            NOW,
+        )
+    };
+    assert_eq!(total(&search("v7").unwrap()), 1);
+    let many = (0..40)
+        .map(|i| format!("v{i}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    match search(&many) {
+        Err(SearchError::Invalid(m)) => assert!(m.contains("expands to more than 16384"), "{m}"),
+        other => panic!("expected the compile budget, got {other:?}"),
+    }
+}
