@@ -31,6 +31,8 @@ pub mod dsl;
 mod error;
 mod event;
 mod exec;
+#[doc(hidden)]
+pub mod fuzzing;
 mod index;
 mod indexer;
 mod options;

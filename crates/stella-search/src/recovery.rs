@@ -101,7 +101,7 @@ pub(crate) fn replay(wal_dir: &Path, indexer: &mut Indexer) -> Result<Recovered,
 /// parses, so lowering the option never makes logged events unreadable.
 const REPLAY_MAX_DEPTH: usize = usize::MAX;
 
-fn to_op(rec: Decoded) -> IndexOp {
+pub(crate) fn to_op(rec: Decoded) -> IndexOp {
     let mut docs = Vec::with_capacity(rec.docs.len());
     for (id, ts_ms, json) in rec.docs {
         let bytes = rec.frame.get(json).unwrap_or_default().to_vec();

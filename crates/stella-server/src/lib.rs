@@ -5,6 +5,8 @@ pub mod activity;
 mod app;
 pub mod config;
 pub mod extract;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gateway;
 pub mod metrics;
 pub mod problem;

@@ -74,7 +74,7 @@ pub(crate) enum End {
 /// itself is short counts as torn at 0.
 pub(crate) fn read<E>(
     path: &Path,
-    mut f: impl FnMut(Decoded) -> Result<(), E>,
+    f: impl FnMut(Decoded) -> Result<(), E>,
 ) -> Result<io::Result<End>, E> {
     let file = match File::open(path) {
         Ok(file) => file,
@@ -84,7 +84,15 @@ pub(crate) fn read<E>(
         Ok(m) => m.len(),
         Err(e) => return Ok(Err(e)),
     };
-    let mut r = BufReader::with_capacity(1 << 20, file);
+    read_from(BufReader::with_capacity(1 << 20, file), file_len, f)
+}
+
+/// [`read`] over any reader of `file_len` bytes (the fuzz target reads segments from memory).
+pub(crate) fn read_from<E>(
+    mut r: impl Read,
+    file_len: u64,
+    mut f: impl FnMut(Decoded) -> Result<(), E>,
+) -> Result<io::Result<End>, E> {
     let mut magic = [0u8; 8];
     match read_full(&mut r, &mut magic) {
         Ok(true) if &magic == MAGIC => {}

@@ -99,7 +99,10 @@ fn oauth_error(
 
 /// Parses the form by hand: RFC 6749 §3.2 says a repeated parameter is an invalid request,
 /// which a map-based extractor would hide.
-fn grant_from(headers: &HeaderMap, body: &[u8]) -> Result<OAuthGrant, (&'static str, String)> {
+pub(crate) fn grant_from(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<OAuthGrant, (&'static str, String)> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -4,7 +4,7 @@
 
 mod activity;
 mod admin;
-mod auth;
+pub(crate) mod auth;
 mod events;
 mod keys;
 mod ops;

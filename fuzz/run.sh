@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs the fuzz targets: `bash fuzz/run.sh [SECONDS] [TARGET...]` (default 30 s each, every
+# target). Each target starts from its committed seeds (fuzz/seeds/<target>) and the corpus it
+# has grown on this machine (fuzz/corpus/<target>, not committed). libFuzzer needs
+# nightly-only compiler flags; RUSTC_BOOTSTRAP lets the machine's stable toolchain take them.
+# A finding stops the run with its input in fuzz/artifacts/<target>/ and exits non-zero.
+set -euo pipefail
+cd "$(dirname "$0")"
+SECONDS_EACH="${1:-30}"
+shift || true
+TARGETS=("$@")
+if [ ${#TARGETS[@]} -eq 0 ]; then
+  TARGETS=(query_dsl query_string event_tape wal_record request_bodies)
+fi
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+export RUSTC_BOOTSTRAP=1
+export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$(pwd)/target}"
+dict_for() {
+  case "$1" in
+    query_string) echo "-dict=dicts/lucene.dict" ;;
+    wal_record|request_bodies) echo "" ;;
+    *) echo "-dict=dicts/json.dict" ;;
+  esac
+}
+for t in "${TARGETS[@]}"; do
+  mkdir -p "corpus/$t"
+  echo "== fuzz $t for ${SECONDS_EACH}s"
+  # shellcheck disable=SC2046
+  cargo fuzz run "$t" "corpus/$t" "seeds/$t" -- \
+    -max_total_time="$SECONDS_EACH" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 $(dict_for "$t") 2>&1 | grep -E "^(#[0-9]+.*(DONE|pulse)|Done|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==|SUMMARY|artifact_prefix|Test unit written)" || true
+  if ls "artifacts/$t"/crash-* "artifacts/$t"/oom-* "artifacts/$t"/timeout-* >/dev/null 2>&1; then
+    echo "fuzz target $t found a failing input:"; ls "artifacts/$t"
+    exit 1
+  fi
+done
