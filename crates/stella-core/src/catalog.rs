@@ -92,6 +92,9 @@ pub static ALERTS: ResourceSpec = ResourceSpec::owned(
         FieldSpec::text("case_id", 64).read_only().filterable(),
         FieldSpec::of_type("event", FieldType::Object).read_only(),
         FieldSpec::of_type("comments", FieldType::ObjectList { max_items: 1000 }).read_only(),
+        // Repeats of one cause within its window are counted on one alert, not raised again.
+        FieldSpec::int("event_count", 0, i64::MAX).read_only(),
+        FieldSpec::timestamp("last_event_at").read_only(),
     ],
     ("alerts:read", "alerts:write"),
 )
@@ -200,7 +203,7 @@ pub static PLAYBOOK_RUNS: ResourceSpec = ResourceSpec::owned(
     &[
         FieldSpec::text("playbook_id", 64).read_only(),
         FieldSpec::text("alert_id", 64).read_only().filterable(),
-        FieldSpec::enumeration("status", &["running", "succeeded", "failed"])
+        FieldSpec::enumeration("status", &["running", "succeeded", "failed", "throttled"])
             .read_only()
             .filterable(),
         FieldSpec::of_type("results", FieldType::ObjectList { max_items: 50 }).read_only(),

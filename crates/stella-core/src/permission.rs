@@ -5,46 +5,70 @@ use std::collections::BTreeSet;
 
 pub type Permission = &'static str;
 
-/// Every permission the platform knows. Custom profiles may only name these.
-pub const ALL: &[Permission] = &[
-    "tenants:read",
-    "tenants:write",
-    "users:read",
-    "users:write",
-    "api_keys:revoke",
-    "privilege_profiles:read",
-    "privilege_profiles:write",
-    "oauth_clients:read",
-    "oauth_clients:write",
-    "offline_tokens:write",
-    "activity_log:read",
-    "cases:read",
-    "cases:write",
-    "alerts:read",
-    "alerts:write",
-    "events:read",
-    "events:write",
-    "connectors:read",
-    "connectors:write",
-    "queries:read",
-    "queries:write",
-    "watchlists:read",
-    "watchlists:write",
-    "sensors:read",
-    "sensors:write",
-    "reports:read",
-    "reports:write",
-    "playbooks:read",
-    "playbooks:write",
-    "lookup_tables:read",
-    "lookup_tables:write",
-    "scans:read",
-    "scans:write",
-    "policy:read",
-    "policy:write",
-    "probes:read",
-    "probes:write",
-];
+/// A permission as a type, for capabilities ([`crate::authz::Grant`]) whose operation needs
+/// that one permission: the compiler then checks that the right one was asked for.
+pub trait Perm {
+    const NAME: Permission;
+}
+
+macro_rules! permissions {
+    ($($ty:ident = $name:literal,)*) => {
+        /// Every permission the platform knows. Custom profiles may only name these.
+        pub const ALL: &[Permission] = &[$($name,)*];
+
+        /// One marker type per permission (`perm::UsersWrite` is `"users:write"`).
+        pub mod perm {
+            $(
+                #[doc = concat!("`", $name, "`")]
+                #[derive(Debug, Clone, Copy)]
+                pub struct $ty;
+                impl super::Perm for $ty {
+                    const NAME: super::Permission = $name;
+                }
+            )*
+        }
+    };
+}
+
+permissions! {
+    TenantsRead = "tenants:read",
+    TenantsWrite = "tenants:write",
+    UsersRead = "users:read",
+    UsersWrite = "users:write",
+    ApiKeysRevoke = "api_keys:revoke",
+    PrivilegeProfilesRead = "privilege_profiles:read",
+    PrivilegeProfilesWrite = "privilege_profiles:write",
+    OauthClientsRead = "oauth_clients:read",
+    OauthClientsWrite = "oauth_clients:write",
+    OfflineTokensWrite = "offline_tokens:write",
+    ActivityLogRead = "activity_log:read",
+    CasesRead = "cases:read",
+    CasesWrite = "cases:write",
+    AlertsRead = "alerts:read",
+    AlertsWrite = "alerts:write",
+    EventsRead = "events:read",
+    EventsWrite = "events:write",
+    ConnectorsRead = "connectors:read",
+    ConnectorsWrite = "connectors:write",
+    QueriesRead = "queries:read",
+    QueriesWrite = "queries:write",
+    WatchlistsRead = "watchlists:read",
+    WatchlistsWrite = "watchlists:write",
+    SensorsRead = "sensors:read",
+    SensorsWrite = "sensors:write",
+    ReportsRead = "reports:read",
+    ReportsWrite = "reports:write",
+    PlaybooksRead = "playbooks:read",
+    PlaybooksWrite = "playbooks:write",
+    LookupTablesRead = "lookup_tables:read",
+    LookupTablesWrite = "lookup_tables:write",
+    ScansRead = "scans:read",
+    ScansWrite = "scans:write",
+    PolicyRead = "policy:read",
+    PolicyWrite = "policy:write",
+    ProbesRead = "probes:read",
+    ProbesWrite = "probes:write",
+}
 
 pub fn is_known(name: &str) -> bool {
     ALL.contains(&name)

@@ -1,8 +1,6 @@
 //! The authenticated caller and the authorisation rules that compare callers with each other.
 
-use crate::error::CoreError;
 use crate::permission::PermissionSet;
-use crate::profile::SUPER_ADMIN;
 use crate::tenancy::{Scope, TenantFilter};
 use serde::Serialize;
 
@@ -18,6 +16,8 @@ pub enum CredentialKind {
     OfflineToken,
     /// The legacy 40-hex token (HTTP Basic or `Authorization: Token`).
     LegacyToken,
+    /// A session JWT (or its cookie) from password sign-in.
+    Session,
 }
 
 /// A per-day usage allowance carried by a token (offline tokens carry `maxScansPerDay`).
@@ -34,7 +34,7 @@ pub struct Principal {
     pub scope: Scope,
     /// Tenant scope: its one tenant. Partner scope: its associated tenants. Root: empty.
     pub tenant_ids: Vec<String>,
-    /// The user's privilege profile name (decides "root super admin").
+    /// The id of the user's privilege profile (a built-in profile's id is its name).
     pub profile: String,
     /// Effective permissions: the profile's, narrowed by the credential.
     pub permissions: PermissionSet,
@@ -54,48 +54,9 @@ impl Principal {
         }
     }
 
-    pub fn has(&self, permission: &str) -> bool {
-        self.permissions.contains(permission)
-    }
-
-    pub fn require(&self, permission: &str) -> Result<(), CoreError> {
-        if self.has(permission) {
-            Ok(())
-        } else {
-            Err(CoreError::Forbidden(format!(
-                "this call needs the '{permission}' permission"
-            )))
-        }
-    }
-
-    /// Restricted endpoints are for super admins with root scope only.
-    pub fn is_root_super_admin(&self) -> bool {
-        self.scope == Scope::Root && self.profile == SUPER_ADMIN
-    }
-
-    pub fn require_root_super_admin(&self) -> Result<(), CoreError> {
-        if self.is_root_super_admin() {
-            Ok(())
-        } else {
-            Err(CoreError::Forbidden(
-                "this endpoint is restricted to super admins with root scope".to_owned(),
-            ))
-        }
-    }
-
     /// May this caller place an account (or object) at `scope` over `tenants`?
     pub fn covers(&self, scope: Scope, tenants: &[String]) -> bool {
-        match self.scope {
-            Scope::Root => true,
-            Scope::Partner => {
-                scope != Scope::Root
-                    && !tenants.is_empty()
-                    && tenants.iter().all(|t| self.tenant_ids.contains(t))
-            }
-            Scope::Tenant => {
-                scope == Scope::Tenant && tenants.len() == 1 && self.tenant_ids == tenants
-            }
-        }
+        covers(self.scope, &self.tenant_ids, scope, tenants)
     }
 
     /// "Lower privileges": the caller covers the target's tenancy and holds strictly more
@@ -109,10 +70,25 @@ impl Principal {
     }
 }
 
+/// Does an account at `outer` over `outer_tenants` reach everything an account at `scope` over
+/// `tenants` reaches? Root reaches all; a partner, accounts within its tenants (not root); a
+/// tenant, accounts of its own tenant only.
+pub fn covers(outer: Scope, outer_tenants: &[String], scope: Scope, tenants: &[String]) -> bool {
+    match outer {
+        Scope::Root => true,
+        Scope::Partner => {
+            scope != Scope::Root
+                && !tenants.is_empty()
+                && tenants.iter().all(|t| outer_tenants.contains(t))
+        }
+        Scope::Tenant => scope == Scope::Tenant && tenants.len() == 1 && outer_tenants == tenants,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::{builtin, ANALYST, READ_ONLY};
+    use crate::profile::{builtin, ANALYST, READ_ONLY, SUPER_ADMIN};
 
     fn principal(scope: Scope, tenants: &[&str], profile: &str) -> Principal {
         Principal {
@@ -164,12 +140,5 @@ mod tests {
         let root = principal(Scope::Root, &[], SUPER_ADMIN);
         assert!(root.outranks(Scope::Tenant, &["a".into()], &perms(SUPER_ADMIN)));
         assert!(!root.outranks(Scope::Root, &[], &perms(SUPER_ADMIN)));
-    }
-
-    #[test]
-    fn restricted_needs_root_and_super_admin() {
-        assert!(principal(Scope::Root, &[], SUPER_ADMIN).is_root_super_admin());
-        assert!(!principal(Scope::Partner, &["a"], SUPER_ADMIN).is_root_super_admin());
-        assert!(!principal(Scope::Root, &[], ANALYST).is_root_super_admin());
     }
 }

@@ -5,11 +5,15 @@ use serde_json::Value;
 
 pub const REDACTED: &str = "[REDACTED]";
 
-/// Field names (compared case-insensitively, `-` treated as `_`) that carry secrets.
+/// Field names (compared case-insensitively, `-` treated as `_`) that carry secrets. Names are
+/// compared after decoding (JSON escapes by the parser, percent-encoding by [`redact_pairs`]),
+/// so `pass%77ord` is `password`.
 pub fn is_secret_name(name: &str) -> bool {
     let n = name.to_ascii_lowercase().replace('-', "_");
     const MARKERS: &[&str] = &[
         "password",
+        "passwd",
+        "passphrase",
         "secret",
         "token",
         "api_key",
@@ -18,8 +22,11 @@ pub fn is_secret_name(name: &str) -> bool {
         "jwt",
         "credential",
         "private_key",
+        "cookie",
+        "signature",
     ];
-    MARKERS.iter().any(|m| n.contains(m))
+    const EXACT: &[&str] = &["pwd", "pass", "key", "otp", "pin", "auth"];
+    MARKERS.iter().any(|m| n.contains(m)) || EXACT.contains(&n.trim())
 }
 
 pub fn redact_json(value: &mut Value) {
@@ -38,12 +45,40 @@ pub fn redact_json(value: &mut Value) {
     }
 }
 
-/// Redacts `a=b&c=d` pairs (query strings and form bodies).
+/// `application/x-www-form-urlencoded` decoding of one name: `+` is a space, `%XX` a byte.
+fn form_decode(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                match hex {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Redacts `a=b&c=d` pairs (query strings and form bodies). A pair's name is decoded before it
+/// is judged, and kept as written; a redacted value is replaced whole.
 pub fn redact_pairs(encoded: &str) -> String {
     encoded
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some((k, _)) if is_secret_name(k) => format!("{k}={REDACTED}"),
+            Some((k, _)) if is_secret_name(&form_decode(k)) => format!("{k}={REDACTED}"),
             _ => pair.to_owned(),
         })
         .collect::<Vec<_>>()
@@ -53,6 +88,18 @@ pub fn redact_pairs(encoded: &str) -> String {
 /// What to store for a request body: redacted JSON text, redacted form pairs, or a placeholder.
 /// `limit` bounds the stored text.
 pub fn redact_body(content_type: Option<&str>, body: &[u8], limit: usize) -> Option<String> {
+    redact_body_of(content_type, body, limit, &[])
+}
+
+/// [`redact_body`] for a route whose resource has write-only members (`write_only`): those are
+/// replaced in a JSON object body whatever they are called, so what the API never shows back
+/// never reaches the log either.
+pub fn redact_body_of(
+    content_type: Option<&str>,
+    body: &[u8],
+    limit: usize,
+    write_only: &[&str],
+) -> Option<String> {
     if body.is_empty() {
         return None;
     }
@@ -71,6 +118,13 @@ pub fn redact_body(content_type: Option<&str>, body: &[u8], limit: usize) -> Opt
         ));
     }
     let text = if let Ok(mut v) = serde_json::from_slice::<Value>(body) {
+        if let Value::Object(map) = &mut v {
+            for name in write_only {
+                if let Some(member) = map.get_mut(*name) {
+                    *member = Value::String(REDACTED.to_owned());
+                }
+            }
+        }
         redact_json(&mut v);
         v.to_string()
     } else if ct.starts_with("application/x-www-form-urlencoded") {
@@ -119,6 +173,38 @@ mod tests {
     }
 
     #[test]
+    fn names_are_judged_after_decoding() {
+        assert_eq!(
+            redact_pairs("grant_type=x&client_secre%74=abc&pass%77ord=p&a+b=c"),
+            "grant_type=x&client_secre%74=[REDACTED]&pass%77ord=[REDACTED]&a+b=c"
+        );
+        assert_eq!(
+            redact_pairs("to%6Ben=1&%zz=2&%="),
+            "to%6Ben=[REDACTED]&%zz=2&%="
+        );
+        // JSON escapes are decoded by the parser before names are compared.
+        let stored = redact_body(
+            Some("application/json"),
+            br#"{"password": "hunter2hunter2"}"#,
+            1000,
+        )
+        .unwrap_or_default();
+        assert!(!stored.contains("hunter2"), "{stored}");
+    }
+
+    #[test]
+    fn write_only_members_never_reach_the_log() {
+        let body = br#"{"name": "c", "config": {"url": "https://u:p@h/x", "region": "eu"}}"#;
+        let stored =
+            redact_body_of(Some("application/json"), body, 1000, &["config"]).unwrap_or_default();
+        assert!(
+            !stored.contains("u:p@h") && !stored.contains("eu"),
+            "{stored}"
+        );
+        assert!(stored.contains("\"name\":\"c\""), "{stored}");
+    }
+
+    #[test]
     fn form_and_unparseable_bodies() {
         assert_eq!(
             redact_body(
@@ -140,6 +226,19 @@ mod tests {
             let body = serde_json::to_vec(&json!({ key: secret.clone(), "nested": { "x": [{ "password": secret.clone() }] } })).unwrap_or_default();
             let stored = redact_body(Some("application/json"), &body, 1 << 20).unwrap_or_default();
             prop_assert!(!stored.contains(&secret));
+        }
+
+        /// Any percent-encoding of a secret name is still judged a secret.
+        #[test]
+        fn encoded_secret_names_are_redacted(secret in "[a-zA-Z0-9]{16,40}", mask in any::<u32>()) {
+            let name = "client_secret";
+            let encoded: String = name
+                .bytes()
+                .enumerate()
+                .map(|(i, b)| if mask & (1 << (i % 32)) != 0 { format!("%{b:02X}") } else { (b as char).to_string() })
+                .collect();
+            let stored = redact_pairs(&format!("grant_type=x&{encoded}={secret}"));
+            prop_assert!(!stored.contains(&secret), "{}", stored);
         }
 
         #[test]

@@ -6,7 +6,7 @@ use crate::metrics::Metrics;
 use bytes::Bytes;
 use std::sync::Arc;
 use std::time::Duration;
-use stella_core::redact::{redact_body, redact_pairs};
+use stella_core::redact::{redact_body_of, redact_pairs};
 use stella_store::{ActivityRecord, Database};
 use tokio::sync::{mpsc, oneshot};
 
@@ -19,11 +19,15 @@ pub struct PendingActivity {
     pub tenant_id: Option<String>,
     pub method: String,
     pub path: String,
+    /// The matched route, which decides the write-only members to keep out of the log.
+    pub route: Option<String>,
     pub query: Option<String>,
     pub status: u16,
     pub client_ip: String,
     pub content_type: Option<String>,
     pub body: Bytes,
+    /// Set (to the body's size) when the body was too large to keep; `body` is then empty.
+    pub oversized: Option<usize>,
     pub duration_us: i64,
     pub trace_id: String,
 }
@@ -81,7 +85,21 @@ fn finish(p: PendingActivity, body_limit: usize) -> ActivityRecord {
         query: p.query.map(|q| redact_pairs(&q)),
         status: i64::from(p.status),
         client_ip: Some(p.client_ip),
-        body: redact_body(p.content_type.as_deref(), &p.body, body_limit),
+        body: match p.oversized {
+            Some(n) => Some(format!(
+                "[{n} bytes of {}, too large to record]",
+                p.content_type.as_deref().unwrap_or("unknown type")
+            )),
+            None => redact_body_of(
+                p.content_type.as_deref(),
+                &p.body,
+                body_limit,
+                p.route
+                    .as_deref()
+                    .map(crate::routes::write_only_fields)
+                    .unwrap_or_default(),
+            ),
+        },
         duration_us: p.duration_us,
         trace_id: p.trace_id,
     }

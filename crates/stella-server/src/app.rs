@@ -7,6 +7,7 @@ use crate::metrics::Metrics;
 use crate::problem::ApiError;
 use crate::routes;
 use crate::state::AppState;
+use crate::tls::{CertStore, TlsListener};
 use axum::extract::DefaultBodyLimit;
 use axum::serve::ListenerExt;
 use axum::Router;
@@ -72,6 +73,7 @@ impl Server {
             &config.data_dir.join("events"),
             stella_search::IndexOptions {
                 max_bulk: config.max_bulk_events,
+                search_budget_ms: config.search_budget_ms,
                 ..stella_search::IndexOptions::default()
             },
         )?;
@@ -85,34 +87,57 @@ impl Server {
         &self.state.stella
     }
 
-    /// Serves on `listener` until [`RunningServer::stop`] is called.
+    /// Serves on `listener` until [`RunningServer::stop`] is called: HTTPS when the
+    /// configuration names a certificate and key, plain HTTP otherwise.
     pub fn spawn(self, listener: TcpListener) -> Result<RunningServer, ServerError> {
         let addr = listener.local_addr()?;
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let app = build_router(self.state.clone());
-        let task = tokio::spawn(async move {
-            let shutdown = async {
-                let _ = stop_rx.await;
-            };
-            // TCP_NODELAY: a response hyper writes in more than one segment (a page of a
-            // list, say) would otherwise wait for the client's delayed ACK between them.
-            let listener = listener.tap_io(|tcp| {
-                if let Err(e) = tcp.set_nodelay(true) {
-                    tracing::debug!(error = %e, "could not set TCP_NODELAY");
-                }
-            });
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(shutdown)
-            .await
-        });
+        let make = app.into_make_service_with_connect_info::<SocketAddr>();
+        let shutdown = async {
+            let _ = stop_rx.await;
+        };
+        let (task, tls, watcher) = match (&self.state.config.tls_cert, &self.state.config.tls_key) {
+            (Some(cert), Some(key)) => {
+                let store = CertStore::open(cert, key).map_err(ServerError::Config)?;
+                let listener = TlsListener::new(listener, store.clone())?.tap_io(|_| {});
+                let task = tokio::spawn(async move {
+                    axum::serve(listener, make)
+                        .with_graceful_shutdown(shutdown)
+                        .await
+                });
+                let watched = store.clone();
+                let watcher = tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(crate::tls::RELOAD_POLL).await;
+                        watched.reload_if_changed();
+                    }
+                });
+                (task, Some(store), Some(watcher))
+            }
+            _ => {
+                // TCP_NODELAY: a response hyper writes in more than one segment (a page of a
+                // list, say) would otherwise wait for the client's delayed ACK between them.
+                let listener = listener.tap_io(|tcp| {
+                    if let Err(e) = tcp.set_nodelay(true) {
+                        tracing::debug!(error = %e, "could not set TCP_NODELAY");
+                    }
+                });
+                let task = tokio::spawn(async move {
+                    axum::serve(listener, make)
+                        .with_graceful_shutdown(shutdown)
+                        .await
+                });
+                (task, None, None)
+            }
+        };
         Ok(RunningServer {
             addr,
             state: self.state,
             stop: Some(stop_tx),
             task,
+            tls,
+            watcher,
         })
     }
 }
@@ -122,15 +147,31 @@ pub struct RunningServer {
     pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    tls: Option<Arc<CertStore>>,
+    watcher: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningServer {
-    /// Graceful stop: no new connections, in-flight requests finish, the activity log is
-    /// written out, then the database closes.
+    /// Reads the TLS certificate and key files again now (the server also notices changes by
+    /// itself every few seconds).
+    pub fn reload_tls(&self) -> Result<(), String> {
+        match &self.tls {
+            Some(store) => store.reload(),
+            None => Err("this server does not serve TLS".into()),
+        }
+    }
+
+    /// Graceful stop: no new connections, running searches stopped, in-flight requests
+    /// finish, the activity log is written out, then the database closes.
     pub async fn stop(mut self) -> Result<(), ServerError> {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
+        if let Some(w) = self.watcher.take() {
+            w.abort();
+        }
+        // A long search must not hold shutdown: it stops at its next budget check.
+        self.state.stella.events().cancel_searches();
         let served = (&mut self.task)
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))?;

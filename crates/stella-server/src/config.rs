@@ -34,6 +34,25 @@ pub struct Config {
     /// exists to measure the log's cost (BENCHMARKS.md) and the server warns at start.
     pub activity_log: bool,
     pub log: String,
+    /// Request bodies being read at once, in bytes over all requests; past it, a request waits
+    /// (then answers 503), so concurrent large uploads cannot take the memory.
+    pub max_inflight_body_bytes: usize,
+    /// Lifetime of a password sign-in session.
+    pub session_ttl_secs: i64,
+    /// Longest a search (or saved-query run) may run before it answers 400 naming the limit.
+    pub search_budget_ms: u64,
+    /// Searches that run at once (0: twice the cores); more wait within their budget.
+    pub max_concurrent_searches: usize,
+    /// Playbook runs a tenant may start per minute; past it, runs are recorded as throttled.
+    pub playbook_runs_per_minute: u32,
+    /// Outbound webhook calls in flight at once.
+    pub max_outbound_calls: usize,
+    /// Internal webhook destinations allowed anyway: `host`, `host:port`, an IP or a CIDR.
+    pub webhook_allow: Vec<String>,
+    /// TLS: a PEM certificate chain and its private key. Both set: `serve` speaks HTTPS only,
+    /// reloading the pair when the files change. Neither: plain HTTP.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -58,6 +77,15 @@ impl Default for Config {
             activity_queue: 65_536,
             activity_log: true,
             log: "info".into(),
+            max_inflight_body_bytes: 256 * 1024 * 1024,
+            session_ttl_secs: 3600,
+            search_budget_ms: 10_000,
+            max_concurrent_searches: 0,
+            playbook_runs_per_minute: 60,
+            max_outbound_calls: 8,
+            webhook_allow: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -73,8 +101,21 @@ impl Config {
             auth_block_secs: self.auth_block_secs,
             max_page: self.max_page_size,
             max_bulk_events: self.max_bulk_events,
+            session_ttl_secs: self.session_ttl_secs,
+            search_budget_ms: self.search_budget_ms,
+            max_concurrent_searches: match self.max_concurrent_searches {
+                0 => stella_service::Settings::default().max_concurrent_searches,
+                n => n,
+            },
+            playbook_runs_per_minute: self.playbook_runs_per_minute,
+            max_outbound_calls: self.max_outbound_calls,
+            webhook_allow: self.webhook_allow.clone(),
             ..stella_service::Settings::default()
         }
+    }
+
+    pub fn tls_enabled(&self) -> bool {
+        self.tls_cert.is_some() && self.tls_key.is_some()
     }
 
     /// Checks values that would make the server misbehave rather than fail loudly.
@@ -103,6 +144,30 @@ impl Config {
         }
         if self.activity_queue < 16 {
             bad.push("activity_queue must be at least 16");
+        }
+        if self.max_inflight_body_bytes < self.max_body_bytes.max(self.max_ingest_body_bytes) {
+            bad.push(
+                "max_inflight_body_bytes must be at least max_body_bytes and max_ingest_body_bytes",
+            );
+        }
+        if self.session_ttl_secs < 60 {
+            bad.push("session_ttl_secs must be at least 60");
+        }
+        if self.search_budget_ms < 100 {
+            bad.push("search_budget_ms must be at least 100");
+        }
+        if self.playbook_runs_per_minute < 1 {
+            bad.push("playbook_runs_per_minute must be at least 1");
+        }
+        if self.max_outbound_calls < 1 {
+            bad.push("max_outbound_calls must be at least 1");
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            bad.push("tls_cert and tls_key go together: set both, or neither");
+        }
+        let mut bad: Vec<String> = bad.into_iter().map(str::to_owned).collect();
+        if let Err(e) = stella_service::outbound::AllowList::parse(&self.webhook_allow) {
+            bad.push(e);
         }
         if bad.is_empty() {
             Ok(())
@@ -173,6 +238,33 @@ activity_log = true
 
 # Log filter, tracing-subscriber syntax (STELLA_LOG, RUST_LOG).
 log = "info"
+
+# Request bodies read at once over all requests, in bytes: past it a request waits, then
+# answers 503, so concurrent large uploads cannot take the memory.
+max_inflight_body_bytes = 268435456
+
+# Lifetime of a password sign-in session (POST /connect/api/v1/sign_in), in seconds.
+session_ttl_secs = 3600
+
+# Longest a search or saved-query run may take, in milliseconds (then 400 naming the limit);
+# searches running at once (0: twice the cores).
+search_budget_ms = 10000
+max_concurrent_searches = 0
+
+# Playbook runs a tenant may start per minute (more are recorded as throttled, not run), and
+# webhook calls in flight at once.
+playbook_runs_per_minute = 60
+max_outbound_calls = 8
+
+# Webhooks may not call loopback, private, link-local (cloud metadata) or other internal
+# addresses. Allow some anyway: "host", "host:port", an IP or a CIDR block
+# (STELLA_WEBHOOK_ALLOW, comma-separated).
+webhook_allow = []
+
+# HTTPS: a PEM certificate chain and its private key (STELLA_TLS_CERT, STELLA_TLS_KEY). With
+# both set the server speaks TLS only, and reloads them when the files change.
+# tls_cert = "/etc/stella/tls/cert.pem"
+# tls_key = "/etc/stella/tls/key.pem"
 "#;
 
 #[cfg(test)]

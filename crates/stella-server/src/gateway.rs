@@ -1,14 +1,30 @@
-//! The middleware every request passes: trace id, rate limit, bounded body, authentication,
-//! token and quota headers, metrics and the activity log. Kept in one place so the order of
-//! these steps is visible and the same for every route.
+//! The middleware every request passes. Kept in one place so the order of these steps is
+//! visible and the same for every route:
+//!
+//! 1. trace id;
+//! 2. **authentication from the headers alone** (JWT, legacy Basic or `Token`, or the session
+//!    cookie), before any of the body is read: a request to an authenticated route without a
+//!    valid credential is answered 401 at once, and its body is never buffered;
+//! 3. the **rate limit**, keyed on the authenticated credential (an API key however many JWTs
+//!    it minted, an OAuth client, an offline token, a session, a legacy token), and on the
+//!    client address for unauthenticated and failed requests;
+//! 4. for a session cookie, a same-origin check on state-changing methods (CSRF);
+//! 5. the **body**, read within the route's own bound and within a server-wide budget of bytes
+//!    being read at once (so concurrent large uploads cannot take the memory);
+//! 6. the handler; then token and quota headers, metrics and the activity log.
+//!
+//! Every route needs a credential unless it is listed in `PUBLIC` (monitoring, documentation,
+//! the public keys) or authenticates inside its handler (`SELF_AUTHENTICATING`), so a new route
+//! is authenticated by default.
 
 use crate::activity::PendingActivity;
 use crate::extract::AuthState;
 use crate::problem::{ApiError, TRACE_ID};
+use crate::routes::session::SESSION_COOKIE;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -17,7 +33,7 @@ use http_body_util::{BodyExt, Limited};
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use stella_core::clock::rfc3339_ms;
 use stella_core::{Principal, Scope};
 use stella_service::{AuthAttempt, ServiceError, Stella};
@@ -44,10 +60,33 @@ impl ActivityUser {
     }
 }
 
-/// Paths that authenticate inside their handler.
-const SELF_AUTHENTICATING: &[&str] = &["/connect/api/v1/access_token", "/connect/token"];
+/// Routes that authenticate inside their handler (their credential is in the request).
+const SELF_AUTHENTICATING: &[&str] = &[
+    "/connect/api/v1/access_token",
+    "/connect/token",
+    "/connect/api/v1/sign_in",
+];
+/// Routes anyone may call: monitoring, documentation, the public signing keys.
+const PUBLIC: &[&str] = &[
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/version",
+    "/openapi/v1.yaml",
+    "/docs",
+    "/docs/{file}",
+    "/.well-known/jwks.json",
+];
 /// Monitoring endpoints are not API calls and are left out of the activity log.
 const NOT_LOGGED: &[&str] = &["/healthz", "/readyz", "/metrics"];
+/// Bulk event ingest carries up to `max_bulk` documents, so it has its own body bound.
+const INGEST_PATH: &str = "/connect/api/v1/events";
+/// Body bound of the public and self-authenticating routes (a form or a small JSON object).
+const SMALL_BODY: usize = 64 * 1024;
+/// The body budget is counted in KiB.
+const BUDGET_UNIT: usize = 1024;
+/// How long a request waits for room in the body budget before answering 503.
+const BODY_BUDGET_WAIT: Duration = Duration::from_secs(10);
 
 /// A W3C trace-context id (`00-<trace>-<span>-01`) from the thread-local fast RNG behind
 /// `uuid`'s v4, formatted once.
@@ -57,13 +96,81 @@ fn new_trace_id() -> String {
     format!("00-{trace:032x}-{span:016x}-01")
 }
 
-fn rate_key(auth: Option<&str>, ip: &str) -> u64 {
+/// The rate-limit bucket of a request: its credential when authenticated, else its address.
+fn rate_key(principal: Option<&Principal>, ip: &str) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    match auth {
-        Some(a) => ("tok", a).hash(&mut h),
-        None => ("ip", ip).hash(&mut h),
+    match principal {
+        Some(p) => (
+            "credential",
+            p.credential as u8,
+            p.credential_id.as_deref().unwrap_or(&p.user_id),
+        )
+            .hash(&mut h),
+        None => ("address", ip).hash(&mut h),
     }
     h.finish()
+}
+
+/// How a route is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Public,
+    SelfAuthenticating,
+    Authenticated,
+    /// No route matched: the fallback answers 404 without a body or a credential.
+    Unmatched,
+}
+
+fn access_of(route: Option<&str>) -> Access {
+    match route {
+        None => Access::Unmatched,
+        Some(r) if PUBLIC.contains(&r) => Access::Public,
+        Some(r) if SELF_AUTHENTICATING.contains(&r) => Access::SelfAuthenticating,
+        Some(_) => Access::Authenticated,
+    }
+}
+
+/// The credential a request presents, read from its headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presented {
+    None,
+    /// `Authorization: <scheme> <credential>`, the scheme lower-cased and the credential
+    /// trimmed (so case and spacing variants are one credential).
+    Header {
+        scheme: String,
+        credential: String,
+    },
+    /// The session cookie (read only when there is no `Authorization` header).
+    Cookie(String),
+    /// An `Authorization` header that is not `<scheme> <credential>`.
+    Malformed,
+}
+
+pub fn presented(headers: &HeaderMap) -> Presented {
+    if let Some(v) = headers.get(header::AUTHORIZATION) {
+        let Ok(v) = v.to_str() else {
+            return Presented::Malformed;
+        };
+        let v = v.trim();
+        return match v.split_once(|c: char| c.is_ascii_whitespace()) {
+            Some((scheme, cred)) if !cred.trim().is_empty() => Presented::Header {
+                scheme: scheme.to_ascii_lowercase(),
+                credential: cred.trim().to_owned(),
+            },
+            _ => Presented::Malformed,
+        };
+    }
+    for v in headers.get_all(header::COOKIE) {
+        let Ok(v) = v.to_str() else { continue };
+        for pair in v.split(';') {
+            if let Some((name, value)) = pair.trim().split_once('=') {
+                if name == SESSION_COOKIE && !value.is_empty() {
+                    return Presented::Cookie(value.to_owned());
+                }
+            }
+        }
+    }
+    Presented::None
 }
 
 pub async fn gateway(State(app): State<AppState>, req: Request, next: Next) -> Response {
@@ -73,10 +180,17 @@ pub async fn gateway(State(app): State<AppState>, req: Request, next: Next) -> R
         .await
 }
 
+/// What the activity log keeps of a request's body.
+enum LoggedBody {
+    Bytes(Bytes),
+    /// Too large to keep: only its size.
+    Oversized(usize),
+}
+
 async fn handle(app: AppState, req: Request, next: Next, trace_id: String) -> Response {
     let started = Instant::now();
     let now_ms = app.stella.now_ms();
-    let method = req.method().as_str().to_owned();
+    let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let query = req.uri().query().map(str::to_owned);
     let route = req
@@ -89,55 +203,45 @@ async fn handle(app: AppState, req: Request, next: Next, trace_id: String) -> Re
         .map(|c| c.0.ip().to_string())
         .unwrap_or_else(|| "unknown".into());
     let wants_plain_json = accepts_only_plain_json(req.headers());
-    let authorization = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let credential = presented(req.headers());
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let access = access_of(route.as_deref());
+    let origin_ok = same_origin_or_safe(&method, req.headers());
 
-    let mut body = Bytes::new();
+    let mut logged = LoggedBody::Bytes(Bytes::new());
     let mut principal: Option<Arc<Principal>> = None;
-    let mut response = match app
-        .limiter
-        .check(rate_key(authorization.as_deref(), &ip), now_ms)
-    {
-        Err(wait) => {
-            app.metrics.rate_limited.inc();
-            ApiError::from(ServiceError::TooManyRequests {
-                retry_after_secs: wait,
-                detail: format!(
-                    "more than {} requests per second; slow down",
-                    app.limiter.rate()
-                ),
-            })
-            .into_response()
-        }
-        Ok(()) => {
+    let mut response = match admit(&app, &path, &ip, access, &credential, origin_ok, now_ms).await {
+        Err(e) => e.into_response(),
+        Ok(state) => {
+            if let AuthState::Authenticated(p) = &state {
+                principal = Some(p.clone());
+            }
             let (parts, raw) = req.into_parts();
-            let limit = if path == INGEST_PATH {
-                app.config.max_ingest_body_bytes
+            if access == Access::Unmatched {
+                next.run(Request::from_parts(parts, Body::empty())).await
             } else {
-                app.config.max_body_bytes
-            };
-            match read_body(&parts.headers, raw, limit).await {
-                Err(e) => e.into_response(),
-                Ok(bytes) => {
-                    body = bytes.clone();
-                    match authenticate(&app, &path, authorization.as_deref(), &ip).await {
-                        Err(e) => e.into_response(),
-                        Ok(state) => {
-                            if let AuthState::Authenticated(p) = &state {
-                                principal = Some(p.clone());
-                            }
-                            let mut req = Request::from_parts(parts, Body::from(bytes));
-                            req.extensions_mut().insert(state);
-                            next.run(req).await
-                        }
+                let limit = match access {
+                    Access::Public | Access::SelfAuthenticating => SMALL_BODY,
+                    _ if path == INGEST_PATH => app.config.max_ingest_body_bytes,
+                    _ => app.config.max_body_bytes,
+                };
+                match read_body(&app, &parts.headers, raw, limit).await {
+                    Err(e) => e.into_response(),
+                    Ok((bytes, budget)) => {
+                        logged = if bytes.len() > app.config.activity_body_max_bytes * 4 {
+                            LoggedBody::Oversized(bytes.len())
+                        } else {
+                            LoggedBody::Bytes(bytes.clone())
+                        };
+                        let mut req = Request::from_parts(parts, Body::from(bytes));
+                        req.extensions_mut().insert(state);
+                        let response = next.run(req).await;
+                        drop(budget);
+                        response
                     }
                 }
             }
@@ -174,7 +278,7 @@ async fn handle(app: AppState, req: Request, next: Next, trace_id: String) -> Re
     if status == 401 {
         app.metrics
             .auth_failures
-            .with_label_values(&[auth_kind(authorization.as_deref())])
+            .with_label_values(&[auth_kind(&credential)])
             .inc();
     }
 
@@ -184,25 +288,104 @@ async fn handle(app: AppState, req: Request, next: Next, trace_id: String) -> Re
             .as_deref()
             .map(ActivityUser::of)
             .or_else(|| response.extensions().get::<ActivityUser>().cloned());
+        let (body, oversized) = match logged {
+            LoggedBody::Bytes(b) => (b, None),
+            LoggedBody::Oversized(n) => (Bytes::new(), Some(n)),
+        };
         app.activity
             .record(PendingActivity {
                 ts: now_ms,
                 user_id: who.as_ref().map(|w| w.user_id.clone()),
                 email: who.as_ref().and_then(|w| w.email.clone()),
                 tenant_id: who.and_then(|w| w.tenant_id),
-                method,
+                method: method.as_str().to_owned(),
                 path,
+                route,
                 query,
                 status,
                 client_ip: ip,
                 content_type,
                 body,
+                oversized,
                 duration_us: started.elapsed().as_micros() as i64,
                 trace_id,
             })
             .await;
     }
     response
+}
+
+/// Authentication, rate limit and the cookie's origin check: everything decided from the
+/// request's head, before its body.
+async fn admit(
+    app: &AppState,
+    path: &str,
+    ip: &str,
+    access: Access,
+    credential: &Presented,
+    origin_ok: bool,
+    now_ms: i64,
+) -> Result<AuthState, ApiError> {
+    let state = match access {
+        Access::Authenticated => authenticate(app, path, credential, ip).await?,
+        _ => AuthState::Missing,
+    };
+    let principal = match &state {
+        AuthState::Authenticated(p) => Some(p.as_ref()),
+        _ => None,
+    };
+    if let Err(wait) = app.limiter.check(rate_key(principal, ip), now_ms) {
+        app.metrics.rate_limited.inc();
+        return Err(ApiError::from(ServiceError::TooManyRequests {
+            retry_after_secs: wait,
+            detail: format!(
+                "more than {} requests per second; slow down",
+                app.limiter.rate()
+            ),
+        }));
+    }
+    match state {
+        AuthState::Failed(m) => Err(ApiError::unauthorized(m)),
+        AuthState::Missing if access == Access::Authenticated => Err(ApiError::unauthorized(
+            "authentication required: send 'Authorization: Bearer <JWT>' (get one from POST \
+             /connect/api/v1/access_token with your API key, or sign in at POST \
+             /connect/api/v1/sign_in)",
+        )),
+        AuthState::Authenticated(p) => {
+            if matches!(credential, Presented::Cookie(_)) && !origin_ok {
+                return Err(ApiError::Service(ServiceError::Forbidden(
+                    "a request authenticated by the session cookie that changes something must \
+                     come from this server's own origin (Origin header); scripts send the \
+                     session token as 'Authorization: Bearer' instead"
+                        .into(),
+                )));
+            }
+            Ok(AuthState::Authenticated(p))
+        }
+        other => Ok(other),
+    }
+}
+
+/// A cookie-authenticated request may change state only from this server's own pages: its
+/// `Origin` (or, without one, `Referer`) must name the host it was sent to.
+fn same_origin_or_safe(method: &Method, headers: &HeaderMap) -> bool {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return true;
+    }
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let origin = headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER))
+        .and_then(|v| v.to_str().ok());
+    origin.is_some_and(|o| {
+        let rest = o
+            .strip_prefix("https://")
+            .or_else(|| o.strip_prefix("http://"))
+            .unwrap_or("");
+        rest.split('/').next() == Some(host)
+    })
 }
 
 /// Errors are `application/problem+json`; a client whose `Accept` names `application/json` but
@@ -215,23 +398,28 @@ fn accepts_only_plain_json(headers: &HeaderMap) -> bool {
         .is_some_and(|a| a.contains("application/json") && !a.contains("application/problem+json"))
 }
 
-fn auth_kind(authorization: Option<&str>) -> &'static str {
-    match authorization
-        .and_then(|a| a.split_once(' '))
-        .map(|(s, _)| s.to_ascii_lowercase())
-    {
-        None => "missing",
-        Some(s) if s == "bearer" => "bearer",
-        Some(s) if s == "basic" => "basic",
-        Some(s) if s == "token" => "token",
-        Some(_) => "other",
+fn auth_kind(credential: &Presented) -> &'static str {
+    match credential {
+        Presented::None => "missing",
+        Presented::Cookie(_) => "cookie",
+        Presented::Malformed => "other",
+        Presented::Header { scheme, .. } => match scheme.as_str() {
+            "bearer" => "bearer",
+            "basic" => "basic",
+            "token" => "token",
+            _ => "other",
+        },
     }
 }
 
-/// Bulk event ingest carries up to `max_bulk` documents, so it has its own body bound.
-const INGEST_PATH: &str = "/connect/api/v1/events";
-
-async fn read_body(headers: &HeaderMap, raw: Body, limit: usize) -> Result<Bytes, ApiError> {
+/// Reads the body within `limit` and within the server's budget of bytes being read at once.
+/// The returned permit holds the budget until the handler is done with the body.
+async fn read_body<'a>(
+    app: &'a AppState,
+    headers: &HeaderMap,
+    raw: Body,
+    limit: usize,
+) -> Result<(Bytes, Option<tokio::sync::SemaphorePermit<'a>>), ApiError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -239,8 +427,28 @@ async fn read_body(headers: &HeaderMap, raw: Body, limit: usize) -> Result<Bytes
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
+    // A declared length reserves that much; a chunked body reserves its route's bound.
+    let reserve = match declared {
+        Some(0) => 0,
+        Some(n) => n as usize,
+        None => limit,
+    };
+    let permit = if reserve == 0 {
+        None
+    } else {
+        let units = reserve.div_ceil(BUDGET_UNIT).min(u32::MAX as usize) as u32;
+        match tokio::time::timeout(BODY_BUDGET_WAIT, app.body_budget.acquire_many(units)).await {
+            Ok(Ok(p)) => Some(p),
+            _ => {
+                return Err(ApiError::Service(ServiceError::Unavailable(
+                    "the server is reading too many large request bodies at once; retry shortly"
+                        .into(),
+                )))
+            }
+        }
+    };
     match Limited::new(raw, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
+        Ok(collected) => Ok((collected.to_bytes(), permit)),
         Err(e)
             if e.downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some() =>
@@ -256,33 +464,61 @@ async fn read_body(headers: &HeaderMap, raw: Body, limit: usize) -> Result<Bytes
 async fn authenticate(
     app: &AppState,
     path: &str,
-    authorization: Option<&str>,
+    credential: &Presented,
     ip: &str,
 ) -> Result<AuthState, ApiError> {
-    let Some(value) = authorization else {
-        return Ok(AuthState::Missing);
-    };
-    if SELF_AUTHENTICATING.contains(&path) {
-        return Ok(AuthState::Missing);
-    }
     let at = AuthAttempt { client_ip: ip };
-    let (scheme, credential) = value.split_once(' ').unwrap_or((value, ""));
-    let credential = credential.trim();
-    let outcome = match scheme.to_ascii_lowercase().as_str() {
-        "bearer" if Stella::is_api_key(credential) => {
+    let outcome = match credential {
+        Presented::None => return Ok(AuthState::Missing),
+        Presented::Malformed => {
             return Ok(AuthState::Failed(
-                "API keys are accepted only by POST /connect/api/v1/access_token; exchange the key there for a JWT and send that".into(),
+                "the Authorization header is not '<scheme> <credential>'; send 'Bearer <JWT>'"
+                    .into(),
             ))
         }
-        "bearer" => app.stella.authenticate_jwt(credential, at).await,
-        "basic" if path.starts_with("/connect/api/v1") => match decode_basic(credential) {
-            Some((email, token)) => app.stella.authenticate_basic(&email, &token, at).await.map(Arc::new),
-            None => return Ok(AuthState::Failed("the Basic credentials are not base64 of 'email:token'".into())),
+        Presented::Cookie(jwt) => app.stella.authenticate_jwt(jwt, at).await,
+        Presented::Header { scheme, credential } => match scheme.as_str() {
+            "bearer" if Stella::is_api_key(credential) => {
+                return Ok(AuthState::Failed(
+                    "API keys are accepted only by POST /connect/api/v1/access_token; exchange the key there for a JWT and send that".into(),
+                ))
+            }
+            "bearer" => app.stella.authenticate_jwt(credential, at).await,
+            "basic" if path.starts_with("/connect/api/v1") => match decode_basic(credential) {
+                Some((email, token)) => app
+                    .stella
+                    .authenticate_basic(&email, &token, at)
+                    .await
+                    .map(Arc::new),
+                None => {
+                    return Ok(AuthState::Failed(
+                        "the Basic credentials are not base64 of 'email:token'".into(),
+                    ))
+                }
+            },
+            "basic" => {
+                return Ok(AuthState::Failed(
+                    "HTTP Basic (email and legacy token) is accepted under /connect/api/v1 only"
+                        .into(),
+                ))
+            }
+            "token" if path.starts_with("/rest/") => app
+                .stella
+                .authenticate_legacy_token(credential, at)
+                .await
+                .map(Arc::new),
+            "token" => {
+                return Ok(AuthState::Failed(
+                    "'Authorization: Token' is accepted under /rest/ only; send a Bearer JWT here"
+                        .into(),
+                ))
+            }
+            _ => {
+                return Ok(AuthState::Failed(
+                    "unsupported Authorization scheme; send 'Bearer <JWT>'".into(),
+                ))
+            }
         },
-        "basic" => return Ok(AuthState::Failed("HTTP Basic (email and legacy token) is accepted under /connect/api/v1 only".into())),
-        "token" if path.starts_with("/rest/") => app.stella.authenticate_legacy_token(credential, at).await.map(Arc::new),
-        "token" => return Ok(AuthState::Failed("'Authorization: Token' is accepted under /rest/ only; send a Bearer JWT here".into())),
-        _ => return Ok(AuthState::Failed("unsupported Authorization scheme; send 'Bearer <JWT>'".into())),
     };
     match outcome {
         Ok(p) => Ok(AuthState::Authenticated(p)),
@@ -318,7 +554,8 @@ async fn add_token_headers(stella: &Stella, p: &Principal, headers: &mut HeaderM
 
 #[cfg(test)]
 mod tests {
-    use super::{decode_basic, new_trace_id};
+    use super::{decode_basic, new_trace_id, presented, Presented};
+    use axum::http::{header, HeaderMap, HeaderValue};
 
     #[test]
     fn trace_ids_follow_w3c_trace_context() {
@@ -345,5 +582,36 @@ mod tests {
         );
         assert_eq!(decode_basic("not base64!"), None);
         assert_eq!(decode_basic("bm9jb2xvbg=="), None);
+    }
+
+    #[test]
+    fn case_and_spacing_variants_are_one_credential() {
+        let read = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(
+                header::AUTHORIZATION,
+                HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static("x")),
+            );
+            presented(&h)
+        };
+        let want = Presented::Header {
+            scheme: "bearer".into(),
+            credential: "abc.def.ghi".into(),
+        };
+        for v in [
+            "Bearer abc.def.ghi",
+            "bearer abc.def.ghi",
+            "BEARER   abc.def.ghi ",
+            "Bearer\tabc.def.ghi",
+        ] {
+            assert_eq!(read(v), want, "{v:?}");
+        }
+        assert_eq!(read("Bearer"), Presented::Malformed);
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=b; stella_session=tok; c=d"),
+        );
+        assert_eq!(presented(&h), Presented::Cookie("tok".into()));
     }
 }

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod problem;
 mod routes;
 pub mod state;
+pub mod tls;
 
 pub use app::{build_router, RunningServer, Server, ServerError};
 pub use config::{Config, DEFAULT_CONFIG_TOML};

@@ -67,6 +67,11 @@ impl ApiError {
                 "rate-limited",
                 "Too many requests",
             ),
+            ApiError::Service(S::Unavailable(_)) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
+            ),
             ApiError::Service(S::Internal(_)) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -135,6 +140,9 @@ impl IntoResponse for ApiError {
             }) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
             }
+            ApiError::Service(ServiceError::Unavailable(_)) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+            }
             ApiError::Service(ServiceError::Unauthorized(_)) => {
                 headers.insert(
                     header::WWW_AUTHENTICATE,
@@ -144,6 +152,12 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         response
+    }
+}
+
+impl From<stella_core::CoreError> for ApiError {
+    fn from(e: stella_core::CoreError) -> Self {
+        ApiError::Service(ServiceError::from(e))
     }
 }
 

@@ -18,6 +18,8 @@ pub struct AppInner {
     pub activity: ActivityRecorder,
     /// The OpenAPI document, rendered once when the router is built.
     pub openapi_yaml: OnceLock<String>,
+    /// Request bodies being read at once, in KiB (`max_inflight_body_bytes`).
+    pub body_budget: tokio::sync::Semaphore,
 }
 
 impl std::ops::Deref for AppState {
@@ -36,6 +38,7 @@ impl AppState {
     ) -> Self {
         Self(Arc::new(AppInner {
             limiter: RateLimiter::new(config.rate_limit_per_second),
+            body_budget: tokio::sync::Semaphore::new(config.max_inflight_body_bytes.div_ceil(1024)),
             stella,
             config,
             metrics,

@@ -7,6 +7,7 @@ use crate::{Result, ServiceError, Stella};
 use serde::{Deserialize, Serialize};
 use stella_core::clock::rfc3339_ms;
 use stella_core::ids::new_id;
+use stella_core::perm::ApiKeysRevoke;
 use stella_core::principal::CredentialKind;
 use stella_core::Principal;
 use stella_store::ApiKeyRecord;
@@ -91,10 +92,10 @@ impl Stella {
         }
         if !matches!(
             caller.credential,
-            CredentialKind::AccessToken | CredentialKind::LegacyToken
+            CredentialKind::AccessToken | CredentialKind::LegacyToken | CredentialKind::Session
         ) {
             return Err(ServiceError::Forbidden(
-                "API keys are created with a user's own access token".into(),
+                "API keys are created with a user's own access token or session".into(),
             ));
         }
         let name = req.name.unwrap_or_default();
@@ -104,20 +105,20 @@ impl Stella {
                 "must be at most 200 characters",
             ));
         }
-        let permissions = match req.permissions {
-            Some(p) => Some(Self::grantable_permissions(caller, p, "a key")?),
-            None if caller.credential == CredentialKind::AccessToken => {
-                // A JWT from a narrowed key mints keys no wider than that key.
-                let user = self
-                    .db
-                    .get_user(&caller.user_id)
-                    .await?
-                    .ok_or_else(|| ServiceError::Unauthorized("no such user".into()))?;
-                let full = self.profile_permissions(&user.profile).await?;
-                (caller.permissions != full).then(|| caller.permissions.clone())
-            }
-            None => None,
+        // A key never carries more than the credential that makes it: what it asks for, or by
+        // default everything this credential has.
+        let full = self.profile_permissions(&caller.profile).await?;
+        let explicit = req.permissions.is_some();
+        let wanted = match req.permissions {
+            Some(p) => Self::permission_names(p, "permissions")?,
+            None => caller.permissions.clone(),
         };
+        let mint = caller.mint(&wanted, "the key")?;
+        // A key made without a list from a credential with all of its user's permissions
+        // follows the profile (stored as no narrowing); any other is narrowed to exactly what
+        // was checked.
+        let permissions =
+            (explicit || mint.permissions() != &full).then(|| mint.permissions().clone());
         let now = self.now_ms();
         let expires_at = match (req.expires_at, req.expires_in_days) {
             (Some(_), Some(_)) => {
@@ -193,7 +194,7 @@ impl Stella {
             None => caller.user_id.clone(),
             Some(u) if u == caller.user_id => u.to_owned(),
             Some(u) => {
-                caller.require("api_keys:revoke")?;
+                caller.grant::<ApiKeysRevoke>()?;
                 let target = self.visible_user(caller, u).await?;
                 if !self.outranks_user(caller, &target).await? {
                     return Err(ServiceError::Forbidden(
@@ -222,7 +223,7 @@ impl Stella {
                 .visible_user(caller, &key.user_id)
                 .await
                 .map_err(|_| not_found())?;
-            caller.require("api_keys:revoke")?;
+            caller.grant::<ApiKeysRevoke>()?;
             if !self.outranks_user(caller, &owner).await? {
                 return Err(ServiceError::Forbidden(
                     "you can only revoke keys of users with lower privileges than yours".into(),

@@ -43,26 +43,32 @@ fn ip_key(ip: &str) -> String {
     format!("ip:{ip}")
 }
 
-fn account_key(account: &str) -> String {
-    format!("acct:{account}")
+fn pair_key(account: &str, ip: &str) -> String {
+    format!("pair:{account}|{ip}")
 }
+
+/// An address may fail this many times more often than one (account, address) pair before it
+/// has to wait: enough for a few people behind one NAT, not for a spray over many accounts.
+const ADDRESS_FREE_FACTOR: u32 = 5;
 
 impl Stella {
     pub fn is_api_key(raw: &str) -> bool {
         raw.starts_with(API_KEY_PREFIX)
     }
 
-    /// 429 if the address or the account is blocked.
+    /// 429 if the address, or this account from this address, has to wait.
     pub(crate) fn check_blocked(&self, at: AuthAttempt<'_>, account: Option<&str>) -> Result<()> {
         let now = self.now_ms();
         let blocked = self
             .guard
             .blocked_for(&ip_key(at.client_ip), now)
-            .or_else(|| account.and_then(|a| self.guard.blocked_for(&account_key(a), now)));
+            .or_else(|| {
+                account.and_then(|a| self.guard.blocked_for(&pair_key(a, at.client_ip), now))
+            });
         match blocked {
             Some(secs) => Err(ServiceError::TooManyRequests {
                 retry_after_secs: secs,
-                detail: "too many failed authentications; try again later".into(),
+                detail: "too many failed authentications from this address; try again later".into(),
             }),
             None => Ok(()),
         }
@@ -76,14 +82,24 @@ impl Stella {
         msg: &str,
     ) -> ServiceError {
         let now = self.now_ms();
-        self.guard.record_failure(&ip_key(at.client_ip), now);
+        let free = self.guard.free_failures();
+        self.guard.record_failure(
+            &ip_key(at.client_ip),
+            free.saturating_mul(ADDRESS_FREE_FACTOR),
+            now,
+        );
         if let Some(a) = account {
-            self.guard.record_failure(&account_key(a), now);
+            self.guard
+                .record_failure(&pair_key(a, at.client_ip), free, now);
         }
         ServiceError::Unauthorized(msg.to_owned())
     }
 
-    fn usable(user: &UserRecord) -> std::result::Result<(), &'static str> {
+    pub(crate) fn auth_succeeded(&self, at: AuthAttempt<'_>, account: &str) {
+        self.guard.record_success(&pair_key(account, at.client_ip));
+    }
+
+    pub(crate) fn usable(user: &UserRecord) -> std::result::Result<(), &'static str> {
         if user.disabled {
             Err("the account is disabled")
         } else if user.sso {
@@ -123,7 +139,7 @@ impl Stella {
             ServiceError::Unauthorized("the API key's user no longer exists".into())
         })?;
         Self::usable(&user).map_err(|m| ServiceError::Unauthorized(m.into()))?;
-        self.guard.record_success(&account_key(key_id));
+        self.auth_succeeded(at, key_id);
 
         let iat = now / 1000;
         let mut exp = iat + self.settings.access_token_ttl_secs;
@@ -228,13 +244,19 @@ impl Stella {
                     }
                 };
                 let record = match record {
-                    Some(r) if r.revoked_at.is_none() => r,
+                    Some(r) if r.revoked_at.is_none() && r.user_id == claims.sub => r,
                     _ => {
                         return Err(ServiceError::Unauthorized(
                             "the offline token has been revoked".into(),
                         ))
                     }
                 };
+                if !self.offline_issuer_valid(&record).await? {
+                    return Err(ServiceError::Unauthorized(
+                        "the credential this offline token was issued through has been revoked"
+                            .into(),
+                    ));
+                }
                 let user = self.active_user(&claims.sub).await?;
                 let quota = Some(Quota {
                     max_per_day: record.max_scans_per_day,
@@ -250,6 +272,26 @@ impl Stella {
                 .await
             }
             TokenKind::Client => self.client_principal(claims, expires).await,
+            TokenKind::Session => {
+                match self.cached_session(&claims.cid).await? {
+                    Some(s) if s.revoked_at.is_none() && s.user_id == claims.sub => {}
+                    _ => {
+                        return Err(ServiceError::Unauthorized(
+                            "the session has ended; sign in again".into(),
+                        ))
+                    }
+                }
+                let user = self.active_user(&claims.sub).await?;
+                self.principal_for_user(
+                    &user,
+                    CredentialKind::Session,
+                    Some(claims.cid.clone()),
+                    None,
+                    expires,
+                    None,
+                )
+                .await
+            }
         }
     }
 
@@ -278,8 +320,8 @@ impl Stella {
         let given = sha256_hex(token.as_bytes());
         // Compare against a dummy when there is no user so both paths do the same work.
         let ok = constant_time_eq(stored.as_deref().unwrap_or("-"), &given) && stored.is_some();
-        let user = match user {
-            Some(u) if ok => u,
+        let (user, stored) = match (user, stored) {
+            (Some(u), Some(h)) if ok => (u, h),
             _ => {
                 return Err(self.auth_failed(
                     at,
@@ -288,7 +330,8 @@ impl Stella {
                 ))
             }
         };
-        self.legacy_principal(&user).await
+        self.auth_succeeded(at, &email);
+        self.legacy_principal(&user, &stored).await
     }
 
     /// The legacy token as `Authorization: Token <token>` (the `/rest/` API).
@@ -300,12 +343,12 @@ impl Stella {
         self.check_blocked(at, None)?;
         let hash = sha256_hex(token.as_bytes());
         match self.db.get_user_by_legacy_token_hash(&hash).await? {
-            Some(u) => self.legacy_principal(&u).await,
+            Some(u) => self.legacy_principal(&u, &hash).await,
             None => Err(self.auth_failed(at, None, "the token is not valid")),
         }
     }
 
-    async fn legacy_principal(&self, user: &UserRecord) -> Result<Principal> {
+    async fn legacy_principal(&self, user: &UserRecord, stored_hash: &str) -> Result<Principal> {
         Self::usable(user).map_err(|m| ServiceError::Unauthorized(m.into()))?;
         // Legacy tokens belong to root super admins; a demoted account loses them.
         if user.scope != Scope::Root || user.profile != stella_core::profile::SUPER_ADMIN {
@@ -316,7 +359,7 @@ impl Stella {
         self.principal_for_user(
             user,
             CredentialKind::LegacyToken,
-            None,
+            Some(crate::offline::legacy_fingerprint(stored_hash)),
             None::<&PermissionSet>,
             None,
             None,

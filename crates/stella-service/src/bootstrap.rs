@@ -17,6 +17,13 @@ pub struct InitCredentials {
     pub legacy_token: String,
 }
 
+/// Printed by `stella add-root-admin`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RootAdminCredentials {
+    pub email: String,
+    pub api_key: String,
+}
+
 impl Stella {
     pub async fn is_initialised(&self) -> Result<bool> {
         Ok(self.db.count_users().await? > 0)
@@ -69,6 +76,54 @@ impl Stella {
             email,
             api_key: format!("{API_KEY_PREFIX}{key_id}_{secret}"),
             legacy_token: legacy,
+        })
+    }
+
+    /// Another root super admin, made on the server machine: through the API a caller only
+    /// makes users it outranks, and nobody outranks a root super admin.
+    pub async fn add_root_admin(&self, email: &str) -> Result<RootAdminCredentials> {
+        let email = email.trim().to_lowercase();
+        if !is_plausible_email(&email) {
+            return Err(ServiceError::invalid(
+                "email",
+                format!("'{email}' is not an email address"),
+            ));
+        }
+        if !self.is_initialised().await? {
+            return Err(ServiceError::Conflict(
+                "this data store has no users yet; run `stella init` (or `stella serve`) first"
+                    .into(),
+            ));
+        }
+        let now = self.now_ms();
+        let user = NewUser {
+            id: new_id(),
+            email: email.clone(),
+            name: "Root administrator".into(),
+            password_hash: None,
+            sso: false,
+            scope: Scope::Root,
+            tenant_ids: Vec::new(),
+            profile: profile::SUPER_ADMIN.into(),
+        };
+        self.db.insert_user(&user, now).await?;
+        let key_id = new_id();
+        let secret = random_secret();
+        self.db
+            .insert_api_key(&ApiKeyRecord {
+                id: key_id.clone(),
+                user_id: user.id.clone(),
+                name: "initial".into(),
+                secret_hash: sha256_hex(secret.as_bytes()),
+                permissions: None,
+                expires_at: None,
+                revoked_at: None,
+                created_at: now,
+            })
+            .await?;
+        Ok(RootAdminCredentials {
+            email,
+            api_key: format!("{API_KEY_PREFIX}{key_id}_{secret}"),
         })
     }
 }

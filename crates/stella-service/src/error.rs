@@ -19,6 +19,9 @@ pub enum ServiceError {
         retry_after_secs: u64,
         detail: String,
     },
+    /// The server cannot take this now (shutting down, every slot busy); retry shortly.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

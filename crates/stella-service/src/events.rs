@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use stella_core::catalog::{EVENT_FILTERS, QUERIES, WATCHLISTS};
 use stella_core::clock::rfc3339_ms;
 use stella_core::ids::new_id;
-use stella_core::Principal;
+use stella_core::perm::{EventsRead, EventsWrite, QueriesRead};
+use stella_core::{Grant, Restricted};
 use stella_search::{Bulk, EventSource, SearchError};
 use stella_store::NewAlert;
 
@@ -20,9 +21,21 @@ pub struct IngestReport {
     pub errors: Vec<String>,
     /// Documents a security event filter dropped (not failures: the tenant asked for it).
     pub dropped: usize,
-    /// Alerts raised by watchlist matches.
+    /// New alerts raised by watchlist matches.
     pub alerts: usize,
+    /// Matching events counted into alerts their cause had already raised in the current
+    /// window (see `ALERT_WINDOW_MS`), instead of raising more.
+    pub alert_events_aggregated: usize,
+    /// Matching events of causes past this request's new-alert bound
+    /// (`MAX_NEW_ALERTS_PER_INGEST`) with no open alert to count into.
+    pub alert_events_suppressed: usize,
 }
+
+/// A watchlist entry raises at most one alert per watchlist per window; later matches in the
+/// window add to that alert's `event_count` (as SIEMs aggregate repeats).
+pub const ALERT_WINDOW_MS: i64 = 3_600_000;
+/// New alerts one ingest request may raise.
+pub const MAX_NEW_ALERTS_PER_INGEST: usize = 100;
 
 impl From<SearchError> for ServiceError {
     fn from(e: SearchError) -> Self {
@@ -31,6 +44,7 @@ impl From<SearchError> for ServiceError {
                 ServiceError::Invalid(vec![stella_core::FieldError::new("$", m)])
             }
             SearchError::NotFound => ServiceError::NotFound("no such event".into()),
+            SearchError::Closed(m) => ServiceError::Unavailable(m),
             other => ServiceError::Internal(other.to_string()),
         }
     }
@@ -66,6 +80,36 @@ fn filter_matches(conditions: &Map<String, Value>, event: &EventSource) -> bool 
             .all(|(path, want)| event.get_path(path).is_some_and(|got| &got == want))
 }
 
+/// Largest event an alert keeps a copy of; a larger one is referred to by id only.
+const MAX_ALERT_EVENT_BYTES: usize = 64 * 1024;
+
+/// The event snapshot an alert keeps.
+fn alert_event(event: &stella_search::AcceptedEvent, watchlist: &str, entry: &str) -> String {
+    if event.source.json().len() > MAX_ALERT_EVENT_BYTES {
+        json!({"_id": event.id, "_source_omitted": format!("the event is larger than {MAX_ALERT_EVENT_BYTES} bytes; search for its _id"), "watchlist_id": watchlist, "entry": entry})
+    } else {
+        json!({"_id": event.id, "_source": event.source.to_value(), "watchlist_id": watchlist, "entry": entry})
+    }
+    .to_string()
+}
+
+/// What watchlist matching did with one ingest's events.
+#[derive(Debug, Default)]
+struct WatchlistMatches {
+    raised: usize,
+    aggregated: usize,
+    suppressed: usize,
+}
+
+/// One (watchlist, entry) found in a batch.
+struct Cause<'a> {
+    watchlist: &'a Value,
+    entry: String,
+    first: usize,
+    last_counted: Option<usize>,
+    events: i64,
+}
+
 impl Stella {
     pub fn events(&self) -> &stella_search::EventIndex {
         &self.0.events.0
@@ -75,12 +119,11 @@ impl Stella {
     /// one tenant (`tenant_id` parameter, or the caller's only tenant).
     pub async fn ingest_events(
         &self,
-        caller: &Principal,
+        g: Grant<'_, EventsWrite>,
         tenant: Option<String>,
         body: Vec<u8>,
     ) -> Result<IngestReport> {
-        caller.require("events:write")?;
-        let tenant = self.owning_tenant(caller, tenant).await?;
+        let tenant = self.owning_tenant(g.caller(), tenant).await?;
         let filters = self
             .db
             .resource_all(
@@ -107,7 +150,9 @@ impl Stella {
         for (id, n) in hits {
             self.db.count_filter_hits(&id, n).await?;
         }
-        let alerts = self.match_watchlists(&tenant, &outcome.accepted).await?;
+        let matched = self
+            .match_watchlists(&tenant, &outcome.accepted, now)
+            .await?;
         let day = rfc3339_ms(now).get(..10).unwrap_or_default().to_owned();
         self.db
             .count_ingest(
@@ -121,16 +166,21 @@ impl Stella {
             failed: outcome.failed,
             errors: outcome.errors,
             dropped: dropped as usize,
-            alerts,
+            alerts: matched.raised,
+            alert_events_aggregated: matched.aggregated,
+            alert_events_suppressed: matched.suppressed,
         })
     }
 
-    /// Raises an alert for each (watchlist entry, event) pair that matches, once.
+    /// Raises alerts for watchlist entries found in the events: one per (watchlist, entry)
+    /// per window, counting every matching event; at most `MAX_NEW_ALERTS_PER_INGEST` new
+    /// ones per request. One database write per distinct cause, not per event.
     async fn match_watchlists(
         &self,
         tenant: &str,
         accepted: &[stella_search::AcceptedEvent],
-    ) -> Result<usize> {
+        now: i64,
+    ) -> Result<WatchlistMatches> {
         let watchlists = self
             .db
             .resource_all(&WATCHLISTS, tenant, &[], None, 1000)
@@ -144,45 +194,94 @@ impl Stella {
                 }
             }
         }
+        let mut out = WatchlistMatches::default();
         if entries.is_empty() {
-            return Ok(0);
+            return Ok(out);
         }
-        let mut raised = 0;
-        for event in accepted {
+        // (watchlist id, entry) → its first matching event and how many events matched, in
+        // the order causes were first seen.
+        let mut causes: Vec<Cause<'_>> = Vec::new();
+        let mut index: HashMap<(&str, String), usize> = HashMap::new();
+        for (ei, event) in accepted.iter().enumerate() {
             for leaf in event.source.string_leaves() {
-                let Some(lists) = entries.get(&leaf.to_lowercase()) else {
+                let lower = leaf.to_lowercase();
+                let Some(lists) = entries.get(&lower) else {
                     continue;
                 };
                 for w in lists {
                     let wid = w["id"].as_str().unwrap_or_default();
-                    let alert = NewAlert {
-                        id: new_id(),
-                        tenant_id: tenant.to_owned(),
-                        name: format!("Watchlist '{}' matched {leaf}", w["name"].as_str().unwrap_or("")),
-                        severity: w["severity"].as_str().unwrap_or("high").to_owned(),
-                        source: "watchlist".into(),
-                        alert_type: "watchlist_match".into(),
-                        event: json!({"_id": event.id, "_source": event.source.to_value(), "watchlist_id": wid, "entry": leaf}).to_string(),
-                        dedup_key: format!("watchlist:{wid}:{}:{}", leaf.to_lowercase(), event.id),
-                    };
-                    if self.raise_alert(alert).await?.is_some() {
-                        raised += 1;
+                    let at = *index.entry((wid, lower.clone())).or_insert_with(|| {
+                        causes.push(Cause {
+                            watchlist: w,
+                            entry: leaf.to_owned(),
+                            first: ei,
+                            last_counted: None,
+                            events: 0,
+                        });
+                        causes.len() - 1
+                    });
+                    let c = &mut causes[at];
+                    // An event counts once per cause, however many of its fields match.
+                    if c.last_counted != Some(ei) {
+                        c.last_counted = Some(ei);
+                        c.events += 1;
                     }
                 }
             }
         }
-        Ok(raised)
+        let window = now.div_euclid(ALERT_WINDOW_MS);
+        for c in causes {
+            let wid = c.watchlist["id"].as_str().unwrap_or_default();
+            let first = &accepted[c.first];
+            let dedup_key = format!("watchlist:{wid}:{}:{window}", c.entry.to_lowercase());
+            if out.raised >= MAX_NEW_ALERTS_PER_INGEST {
+                if self
+                    .db
+                    .add_alert_events(tenant, &dedup_key, c.events, now)
+                    .await?
+                {
+                    out.aggregated += c.events as usize;
+                } else {
+                    out.suppressed += c.events as usize;
+                }
+                continue;
+            }
+            let alert = NewAlert {
+                id: new_id(),
+                tenant_id: tenant.to_owned(),
+                name: format!(
+                    "Watchlist '{}' matched {}",
+                    c.watchlist["name"].as_str().unwrap_or(""),
+                    c.entry
+                ),
+                severity: c.watchlist["severity"]
+                    .as_str()
+                    .unwrap_or("high")
+                    .to_owned(),
+                source: "watchlist".into(),
+                alert_type: "watchlist_match".into(),
+                event: alert_event(first, wid, &c.entry),
+                dedup_key,
+            };
+            if self.raise_alert(alert, c.events).await?.is_some() {
+                out.raised += 1;
+                out.aggregated += (c.events - 1) as usize;
+            } else {
+                out.aggregated += c.events as usize;
+            }
+        }
+        Ok(out)
     }
 
     /// Elasticsearch `_search` over the events the caller's tenancy reaches.
     pub async fn search_events(
         &self,
-        caller: &Principal,
+        g: Grant<'_, EventsRead>,
         index: &str,
         tenant: Option<&str>,
         body: Value,
     ) -> Result<Value> {
-        caller.require("events:read")?;
+        let caller = g.caller();
         if !stella_search::is_known_index(index) {
             return Err(ServiceError::NotFound(format!(
                 "no index '{index}'; security events are in 'aella-ser' (also 'aella-ser-*', 'events')"
@@ -194,6 +293,18 @@ impl Stella {
         }
         let events = self.events().clone();
         let now = self.now_ms();
+        // Searches run on blocking threads; this bounds how many at once (the rest wait their
+        // turn, within the search budget), so one reader cannot occupy every thread.
+        let budget = std::time::Duration::from_millis(self.settings.search_budget_ms);
+        let _slot = match tokio::time::timeout(budget, self.search_slots.acquire()).await {
+            Ok(Ok(slot)) => slot,
+            _ => {
+                return Err(ServiceError::Unavailable(format!(
+                    "every search slot stayed busy for {} ms; try again shortly",
+                    self.settings.search_budget_ms
+                )))
+            }
+        };
         Ok(
             tokio::task::spawn_blocking(move || events.search(&filter, &body, now))
                 .await
@@ -202,8 +313,7 @@ impl Stella {
     }
 
     /// Makes every acknowledged event searchable now (Elasticsearch's `_refresh`).
-    pub async fn refresh_events(&self, caller: &Principal) -> Result<()> {
-        caller.require("events:write")?;
+    pub async fn refresh_events(&self, _g: Grant<'_, EventsWrite>) -> Result<()> {
         let events = self.events().clone();
         Ok(tokio::task::spawn_blocking(move || events.refresh())
             .await
@@ -214,10 +324,11 @@ impl Stella {
     /// Lucene-style query string.
     pub async fn run_query(
         &self,
-        caller: &Principal,
+        g: Grant<'_, QueriesRead>,
         id: &str,
         params: &[(String, String)],
     ) -> Result<Value> {
+        let caller = g.caller();
         let saved = self.resource_get(caller, &QUERIES, None, id).await?;
         let text = saved["query"].as_str().unwrap_or_default();
         let mut body = match serde_json::from_str::<Value>(text) {
@@ -241,13 +352,18 @@ impl Stella {
             }
         }
         let tenant = saved["tenant_id"].as_str().map(str::to_owned);
-        self.search_events(caller, "aella-ser", tenant.as_deref(), body)
+        self.search_events(caller.grant()?, "aella-ser", tenant.as_deref(), body)
             .await
     }
 
     /// Updates an event's `tags`, `status` and appends a `comment`.
-    pub async fn update_event(&self, caller: &Principal, id: &str, body: &Value) -> Result<Value> {
-        caller.require("events:write")?;
+    pub async fn update_event(
+        &self,
+        g: Grant<'_, EventsWrite>,
+        id: &str,
+        body: &Value,
+    ) -> Result<Value> {
+        let caller = g.caller();
         let Value::Object(patch) = body else {
             return Err(ServiceError::invalid("$", "must be a JSON object"));
         };
@@ -338,8 +454,7 @@ impl Stella {
     }
 
     /// Storage use per tenant (events in the index) and of the database. Root super admins.
-    pub async fn storage_usage(&self, caller: &Principal) -> Result<Value> {
-        caller.require_root_super_admin()?;
+    pub async fn storage_usage(&self, _r: Restricted<'_, EventsRead>) -> Result<Value> {
         let events = self.events().clone();
         let usage =
             tokio::task::spawn_blocking(move || events.usage(&stella_core::TenantFilter::All))
@@ -353,8 +468,11 @@ impl Stella {
     }
 
     /// Ingestion counters per tenant and day. Root super admins.
-    pub async fn ingestion_stats(&self, caller: &Principal, limit: i64) -> Result<Value> {
-        caller.require_root_super_admin()?;
+    pub async fn ingestion_stats(
+        &self,
+        _r: Restricted<'_, EventsRead>,
+        limit: i64,
+    ) -> Result<Value> {
         let data = self
             .db
             .ingestion_stats(&stella_core::TenantFilter::All, limit)

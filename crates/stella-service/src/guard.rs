@@ -1,76 +1,92 @@
-//! Brute-force protection: failed authentications are counted per client address and per
-//! account; past the limit within the window, that address or account is blocked for a while
-//! and every attempt answers 429, right credentials included.
+//! Brute-force throttling with growing delays.
+//!
+//! Failed authentications are counted per (account, client address) pair and per client
+//! address. Past a number of free failures, each further failure makes that key wait before
+//! its next try: 1 s, then 2 s, 4 s … up to a ceiling; a success (for a pair) or a quiet window
+//! clears the count. While a key waits, every attempt through it answers 429, right
+//! credentials included — but only through *that* key: guesses from other addresses slow those
+//! addresses down and never lock the account's owner out of their own address.
 
 use dashmap::DashMap;
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    window_start_ms: i64,
     failures: u32,
+    last_failure_ms: i64,
     blocked_until_ms: i64,
 }
 
 #[derive(Debug)]
 pub struct BruteForceGuard {
-    max_failures: u32,
+    /// Failures in a row after which a key has to wait (the old "block after N failures").
+    free_failures: u32,
+    /// A key with no failure for this long starts over.
     window_ms: i64,
-    block_ms: i64,
+    /// The longest wait.
+    max_delay_ms: i64,
     entries: DashMap<String, Entry>,
 }
 
-/// Bound on tracked keys; when reached, entries that are neither blocked nor in a live window
-/// are dropped first.
+/// Bound on tracked keys; when reached, keys that are neither waiting nor in a live window are
+/// dropped first.
 const MAX_TRACKED: usize = 200_000;
+const FIRST_DELAY_MS: i64 = 1000;
 
 impl BruteForceGuard {
-    pub fn new(max_failures: u32, window_secs: i64, block_secs: i64) -> Self {
+    pub fn new(free_failures: u32, window_secs: i64, max_delay_secs: i64) -> Self {
         Self {
-            max_failures: max_failures.max(1),
-            window_ms: window_secs * 1000,
-            block_ms: block_secs * 1000,
+            free_failures: free_failures.max(1),
+            window_ms: window_secs.max(1) * 1000,
+            max_delay_ms: max_delay_secs.max(1) * 1000,
             entries: DashMap::new(),
         }
     }
 
-    /// Seconds until `key` may try again, if it is blocked now.
+    pub fn free_failures(&self) -> u32 {
+        self.free_failures
+    }
+
+    /// Seconds until `key` may try again, if it has to wait now.
     pub fn blocked_for(&self, key: &str, now_ms: i64) -> Option<u64> {
         let e = self.entries.get(key)?;
         (e.blocked_until_ms > now_ms).then(|| ((e.blocked_until_ms - now_ms + 999) / 1000) as u64)
     }
 
-    /// Records a failure; returns the block duration in seconds if this failure starts a block.
-    pub fn record_failure(&self, key: &str, now_ms: i64) -> Option<u64> {
+    /// Records a failure against `key` with `free` failures allowed before waits start (the
+    /// per-address key allows more than a pair); returns the wait it now imposes, if any.
+    pub fn record_failure(&self, key: &str, free: u32, now_ms: i64) -> Option<u64> {
         if self.entries.len() >= MAX_TRACKED {
             let window = self.window_ms;
             self.entries
-                .retain(|_, e| e.blocked_until_ms > now_ms || now_ms - e.window_start_ms < window);
+                .retain(|_, e| e.blocked_until_ms > now_ms || now_ms - e.last_failure_ms < window);
         }
         let mut e = self.entries.entry(key.to_owned()).or_insert(Entry {
-            window_start_ms: now_ms,
             failures: 0,
+            last_failure_ms: now_ms,
             blocked_until_ms: 0,
         });
-        if now_ms - e.window_start_ms >= self.window_ms {
-            e.window_start_ms = now_ms;
+        if now_ms - e.last_failure_ms >= self.window_ms && e.blocked_until_ms <= now_ms {
             e.failures = 0;
         }
-        e.failures += 1;
-        if e.failures >= self.max_failures {
-            e.blocked_until_ms = now_ms + self.block_ms;
-            e.failures = 0;
-            e.window_start_ms = now_ms;
-            return Some((self.block_ms / 1000) as u64);
+        e.failures = e.failures.saturating_add(1);
+        e.last_failure_ms = now_ms;
+        // The `free`-th failure in a row starts the waits.
+        let over = (e.failures + 1).saturating_sub(free.max(1));
+        if over == 0 {
+            return None;
         }
-        None
+        // 1 s, 2 s, 4 s … doubling per failure past the free ones, up to the ceiling.
+        let delay = FIRST_DELAY_MS
+            .saturating_mul(1i64 << (over - 1).min(30))
+            .min(self.max_delay_ms);
+        e.blocked_until_ms = now_ms + delay;
+        Some(((delay + 999) / 1000) as u64)
     }
 
-    /// A success clears an account's count (not an address's: one good key must not launder
-    /// a spray of bad ones from the same address).
-    pub fn record_success(&self, account_key: &str) {
-        if let Some(mut e) = self.entries.get_mut(account_key) {
-            e.failures = 0;
-        }
+    /// A success clears a pair's count (never an address's: one good credential must not
+    /// launder a spray of bad ones from the same address).
+    pub fn record_success(&self, key: &str) {
+        self.entries.remove(key);
     }
 }
 
@@ -79,22 +95,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn blocks_after_limit_then_expires() {
-        let g = BruteForceGuard::new(3, 60, 120);
-        assert_eq!(g.record_failure("ip:1", 0), None);
-        assert_eq!(g.record_failure("ip:1", 1000), None);
-        assert_eq!(g.blocked_for("ip:1", 1000), None);
-        assert_eq!(g.record_failure("ip:1", 2000), Some(120));
-        assert_eq!(g.blocked_for("ip:1", 2000), Some(120));
-        assert_eq!(g.blocked_for("ip:2", 2000), None);
-        assert_eq!(g.blocked_for("ip:1", 2000 + 120_000), None);
+    fn waits_grow_past_the_free_failures_then_expire() {
+        let g = BruteForceGuard::new(3, 300, 60);
+        for t in [0, 10] {
+            assert_eq!(g.record_failure("k", 3, t), None);
+        }
+        assert_eq!(g.blocked_for("k", 10), None);
+        assert_eq!(g.record_failure("k", 3, 30), Some(1));
+        assert_eq!(g.blocked_for("k", 30), Some(1));
+        assert_eq!(g.blocked_for("k", 1030), None);
+        assert_eq!(g.record_failure("k", 3, 1030), Some(2));
+        assert_eq!(g.record_failure("k", 3, 3030), Some(4));
+        // Doubling stops at the ceiling.
+        let mut t = 10_000;
+        let mut last = 0;
+        for _ in 0..20 {
+            last = g.record_failure("k", 3, t).unwrap_or(0);
+            t += 100_000;
+        }
+        assert_eq!(last, 60);
+        // Other keys are untouched; a success clears a key.
+        assert_eq!(g.blocked_for("other", t), None);
+        g.record_success("k");
+        assert_eq!(g.blocked_for("k", t), None);
     }
 
     #[test]
-    fn failures_outside_the_window_do_not_add_up() {
-        let g = BruteForceGuard::new(2, 10, 60);
-        assert_eq!(g.record_failure("a", 0), None);
-        assert_eq!(g.record_failure("a", 10_000), None);
-        assert_eq!(g.record_failure("a", 11_000), Some(60));
+    fn a_quiet_window_starts_over() {
+        let g = BruteForceGuard::new(3, 10, 60);
+        assert_eq!(g.record_failure("a", 3, 0), None);
+        assert_eq!(g.record_failure("a", 3, 1_000), None);
+        assert_eq!(g.record_failure("a", 3, 2_000), Some(1));
+        assert_eq!(g.record_failure("a", 3, 30_000), None);
     }
 }

@@ -7,8 +7,9 @@ use crate::{AuthAttempt, Result, ServiceError, Stella};
 use serde::{Deserialize, Serialize};
 use stella_core::clock::rfc3339_ms;
 use stella_core::ids::new_id;
+use stella_core::perm::{OauthClientsRead, OauthClientsWrite};
 use stella_core::principal::CredentialKind;
-use stella_core::{permission, PermissionSet, Principal, Scope};
+use stella_core::{permission, Grant, PermissionSet, Principal, Scope};
 use stella_store::OAuthClientRecord;
 
 /// The scope that grants a client everything its profile allows.
@@ -98,13 +99,23 @@ impl OAuthError {
     }
 }
 
+/// RFC 6749's `server_error`, saying nothing internal: the cause goes to the server's log.
+fn server_error(doing: &str, cause: &str) -> OAuthError {
+    tracing::error!(error = %cause, "OAuth token endpoint failed {doing}");
+    OAuthError::new(
+        500,
+        "server_error",
+        "the server could not complete the request; try again later",
+    )
+}
+
 impl Stella {
     pub async fn create_oauth_client(
         &self,
-        caller: &Principal,
+        g: Grant<'_, OauthClientsWrite>,
         req: NewOAuthClient,
     ) -> Result<OAuthClientView> {
-        caller.require("oauth_clients:write")?;
+        let caller = g.caller();
         let name = req.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 200 {
             return Err(ServiceError::invalid("name", "must be 1 to 200 characters"));
@@ -121,23 +132,6 @@ impl Stella {
                 "scopes",
                 format!("'{bad}' is neither '{FULL_SCOPE}' nor a permission name"),
             ));
-        }
-        let profile = req
-            .privilege_profile
-            .unwrap_or_else(|| caller.profile.clone());
-        let perms = self.profile_permissions(&profile).await?;
-        if stella_core::profile::builtin(&profile).is_none()
-            && self.db.get_profile_by_name(&profile).await?.is_none()
-        {
-            return Err(ServiceError::invalid(
-                "privilege_profile",
-                format!("no privilege profile is called '{profile}'"),
-            ));
-        }
-        if !perms.is_subset(&caller.permissions) {
-            return Err(ServiceError::Forbidden(format!(
-                "the profile '{profile}' grants permissions you do not hold"
-            )));
         }
         let (scope, tenant_ids) = match req.tenant_ids {
             None => (caller.scope, caller.tenant_ids.clone()),
@@ -163,6 +157,15 @@ impl Stella {
                 ));
             }
         }
+        // The client's profile: given by id, by default the creator's own; it must fit the
+        // client's tenancy and hold nothing the creator's credential lacks.
+        let profile_id = req
+            .privilege_profile
+            .unwrap_or_else(|| caller.profile.clone());
+        let profile = self
+            .assignable_profile(caller, &profile_id, scope, &tenant_ids, "privilege_profile")
+            .await?
+            .id;
         let secret = random_secret();
         let record = OAuthClientRecord {
             id: new_id(),
@@ -180,9 +183,11 @@ impl Stella {
         Ok(view(&record, Some(secret)))
     }
 
-    pub async fn list_oauth_clients(&self, caller: &Principal) -> Result<Vec<OAuthClientView>> {
-        caller.require("oauth_clients:read")?;
-        let filter = caller.tenant_filter();
+    pub async fn list_oauth_clients(
+        &self,
+        g: Grant<'_, OauthClientsRead>,
+    ) -> Result<Vec<OAuthClientView>> {
+        let filter = g.tenant_filter();
         Ok(self
             .db
             .list_oauth_clients()
@@ -194,8 +199,12 @@ impl Stella {
             .collect())
     }
 
-    pub async fn revoke_oauth_client(&self, caller: &Principal, client_id: &str) -> Result<()> {
-        caller.require("oauth_clients:write")?;
+    pub async fn revoke_oauth_client(
+        &self,
+        g: Grant<'_, OauthClientsWrite>,
+        client_id: &str,
+    ) -> Result<()> {
+        let caller = g.caller();
         let not_found = || ServiceError::NotFound(format!("no OAuth client with id '{client_id}'"));
         let c = self
             .db
@@ -252,7 +261,7 @@ impl Stella {
             .db
             .get_oauth_client(client_id)
             .await
-            .map_err(|e| OAuthError::new(500, "server_error", e.to_string()))?;
+            .map_err(|e| server_error("reading the client", &e.to_string()))?;
         let client = match client {
             Some(c)
                 if c.revoked_at.is_none()
@@ -309,7 +318,7 @@ impl Stella {
         let token = self
             .tokens
             .sign(&claims)
-            .map_err(|e| OAuthError::new(500, "server_error", e.to_string()))?;
+            .map_err(|e| server_error("signing the token", &e.to_string()))?;
         Ok(OAuthTokenResponse {
             access_token: token,
             token_type: "Bearer",
@@ -346,7 +355,7 @@ impl Stella {
                 ))
             }
         };
-        let mut permissions = self.profile_permissions(&client.profile).await?;
+        let profile = self.profile_permissions(&client.profile).await?;
         let scopes: Vec<&str> = claims
             .scope
             .as_deref()
@@ -354,9 +363,10 @@ impl Stella {
             .split(' ')
             .filter(|s| !s.is_empty())
             .collect();
-        if !scopes.contains(&FULL_SCOPE) {
-            permissions = permissions.intersect(&PermissionSet::from_names(scopes));
-        }
+        // The token's scopes narrow the client's profile, as a key's permissions narrow its
+        // user's (`stella.api` narrows nothing).
+        let narrowing = (!scopes.contains(&FULL_SCOPE)).then(|| PermissionSet::from_names(scopes));
+        let permissions = stella_core::authz::effective(&profile, narrowing.as_ref());
         Ok(Principal {
             user_id: format!("client:{}", client.id),
             email: format!("{}@clients.stella.local", client.id),

@@ -8,7 +8,7 @@ use crate::{Result, ServiceError, Stella};
 use serde_json::{Map, Value};
 use stella_core::ids::{looks_like_id, new_id};
 use stella_core::resource::{Columns, FieldValue, ResourceSpec, Tenancy};
-use stella_core::{Principal, Scope, TenantFilter};
+use stella_core::{DynGrant, Principal, Scope, TenantFilter};
 
 /// Special behaviour of one resource, around the generic operations.
 #[async_trait::async_trait]
@@ -85,8 +85,16 @@ pub(crate) fn not_found(spec: &ResourceSpec, id: &str) -> ServiceError {
 }
 
 impl Stella {
-    fn admit(&self, caller: &Principal, spec: &ResourceSpec, write: bool) -> Result<()> {
-        caller.require(if write {
+    /// The engine's one authorization step: the resource's permission (read or write, from
+    /// its spec) through the caller's credential, platform resources at root scope only, and
+    /// the resource's own hook. Every operation below starts here.
+    fn admit<'a>(
+        &self,
+        caller: &'a Principal,
+        spec: &ResourceSpec,
+        write: bool,
+    ) -> Result<DynGrant<'a>> {
+        let grant = caller.grant_dyn(if write {
             spec.write_permission
         } else {
             spec.read_permission
@@ -97,13 +105,14 @@ impl Stella {
                 spec.name
             )));
         }
-        hooks_for(spec).authorize(caller, write)
+        hooks_for(spec).authorize(caller, write)?;
+        Ok(grant)
     }
 
     /// The parent object of a nested resource, found within the caller's tenancy.
     async fn parent_of(
         &self,
-        caller: &Principal,
+        caller: &DynGrant<'_>,
         spec: &ResourceSpec,
         parent_id: Option<&str>,
     ) -> Result<Option<Value>> {
@@ -134,9 +143,9 @@ impl Stella {
         parent_id: Option<&str>,
         params: &[(String, String)],
     ) -> Result<(Vec<Value>, i64, i64, i64)> {
-        self.admit(caller, spec, false)?;
+        let grant = self.admit(caller, spec, false)?;
         let mut q = spec.parse_list(params, self.settings.max_page)?;
-        self.parent_of(caller, spec, parent_id).await?;
+        self.parent_of(&grant, spec, parent_id).await?;
         let target = Target {
             spec,
             filter: caller.tenant_filter(),
@@ -155,13 +164,13 @@ impl Stella {
         parent_id: Option<&str>,
         id: &str,
     ) -> Result<Value> {
-        self.admit(caller, spec, false)?;
-        self.find(caller, spec, parent_id, id).await
+        let grant = self.admit(caller, spec, false)?;
+        self.find(&grant, spec, parent_id, id).await
     }
 
     async fn find(
         &self,
-        caller: &Principal,
+        caller: &DynGrant<'_>,
         spec: &'static ResourceSpec,
         parent_id: Option<&str>,
         id: &str,
@@ -189,11 +198,11 @@ impl Stella {
         parent_id: Option<&str>,
         body: &Value,
     ) -> Result<Value> {
-        self.admit(caller, spec, true)?;
+        let grant = self.admit(caller, spec, true)?;
         let (mut values, named) = spec.parse_create(body)?;
         let hooks = hooks_for(spec);
         hooks.before_create(self, caller).await?;
-        let tenant = match self.parent_of(caller, spec, parent_id).await? {
+        let tenant = match self.parent_of(&grant, spec, parent_id).await? {
             Some(parent) => {
                 let owner = parent
                     .get("tenant_id")
@@ -271,11 +280,11 @@ impl Stella {
         id: &str,
         body: &Value,
     ) -> Result<Value> {
-        self.admit(caller, spec, true)?;
+        let grant = self.admit(caller, spec, true)?;
         let Value::Object(map) = body else {
             return Err(ServiceError::invalid("$", "must be a JSON object"));
         };
-        let current = self.find(caller, spec, parent_id, id).await?;
+        let current = self.find(&grant, spec, parent_id, id).await?;
         let hooks = hooks_for(spec);
         let mut rest = map.clone();
         let extras = hooks.update_extras(self, caller, &mut rest, &current)?;
@@ -312,8 +321,8 @@ impl Stella {
         id: &str,
         params: &[(String, String)],
     ) -> Result<()> {
-        self.admit(caller, spec, true)?;
-        let current = self.find(caller, spec, parent_id, id).await?;
+        let grant = self.admit(caller, spec, true)?;
+        let current = self.find(&grant, spec, parent_id, id).await?;
         let hooks = hooks_for(spec);
         hooks.before_delete(self, caller, id).await?;
         let target = Target {

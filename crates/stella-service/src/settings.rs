@@ -19,6 +19,19 @@ pub struct Settings {
     /// Documents one event-ingest request may carry.
     pub max_bulk_events: usize,
     pub issuer: String,
+    /// Lifetime of a password sign-in session.
+    pub session_ttl_secs: i64,
+    /// Longest a search may run (the event index stops it there), and wait for a slot.
+    pub search_budget_ms: u64,
+    /// Searches that run at once; more wait (within their budget).
+    pub max_concurrent_searches: usize,
+    /// Playbook runs a tenant may start per minute; alerts past it record a skipped run.
+    pub playbook_runs_per_minute: u32,
+    /// Outbound webhook calls in flight at once, over all tenants.
+    pub max_outbound_calls: usize,
+    /// Webhook destinations allowed even though they are loopback, private, link-local or
+    /// cloud metadata addresses: `host`, `host:port`, an IP or a CIDR block.
+    pub webhook_allow: Vec<String>,
 }
 
 impl Default for Settings {
@@ -36,6 +49,13 @@ impl Default for Settings {
             max_page: 1000,
             max_bulk_events: 10_000,
             issuer: "stella-ops".into(),
+            session_ttl_secs: 3600,
+            search_budget_ms: 10_000,
+            max_concurrent_searches: 2 * std::thread::available_parallelism()
+                .map_or(2, |n| n.get()),
+            playbook_runs_per_minute: 60,
+            max_outbound_calls: 8,
+            webhook_allow: Vec::new(),
         }
     }
 }

@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use stella_core::principal::{CredentialKind, Quota};
 use stella_core::{profile, PermissionSet, Principal, SharedClock};
-use stella_store::{ApiKeyRecord, Database, OAuthClientRecord, OfflineTokenRecord, UserRecord};
+use stella_store::{
+    ApiKeyRecord, Database, OAuthClientRecord, OfflineTokenRecord, SessionRecord, UserRecord,
+};
 
 /// The service layer's shared state. Cheap to clone.
 #[derive(Clone, Debug)]
@@ -27,14 +29,23 @@ pub struct Inner {
     pub(crate) profiles: TtlCache<PermissionSet>,
     pub(crate) clients: TtlCache<OAuthClientRecord>,
     pub(crate) offline: TtlCache<OfflineTokenRecord>,
+    pub(crate) sessions: TtlCache<SessionRecord>,
+    /// Password hashes verified at once (sign-in); more wait their turn.
+    pub(crate) password_slots: tokio::sync::Semaphore,
+    /// A hash of a random password, verified when a sign-in names no account.
+    pub(crate) dummy_hash: tokio::sync::OnceCell<String>,
+    /// Searches running at once.
+    pub(crate) search_slots: tokio::sync::Semaphore,
     /// Resolved callers by token digest: (identity generation, resolved at ms, principal).
     pub(crate) principals: DashMap<[u8; 32], (u64, i64, Arc<Principal>)>,
     /// Bumped by every identity write; a cached principal from an older generation is stale.
     pub(crate) generation: AtomicU64,
     /// Background work (report generation, playbook runs), awaited on shutdown.
     pub(crate) jobs: tokio_util::task::TaskTracker,
-    /// Outbound HTTP for playbook webhooks.
-    pub(crate) http: reqwest::Client,
+    /// Outbound HTTP for playbook webhooks, guarded against internal destinations.
+    pub(crate) outbound: crate::outbound::Outbound,
+    /// Playbook runs started per tenant (a minute's burst, refilled per minute).
+    pub(crate) playbook_runs: crate::ratelimit::RateLimiter,
     /// The embedded, per-tenant security event index.
     pub(crate) events: EventsHandle,
 }
@@ -64,6 +75,16 @@ impl Stella {
         events: stella_search::EventIndex,
     ) -> Self {
         let ttl = settings.cache_ttl_ms;
+        // The allow-list was checked when the configuration was validated; a bad entry here
+        // allows nothing rather than everything.
+        let outbound = crate::outbound::Outbound::new(
+            crate::outbound::AllowList::parse(&settings.webhook_allow).unwrap_or_default(),
+            settings.max_outbound_calls,
+            std::time::Duration::from_secs(10),
+        );
+        let search_slots = settings.max_concurrent_searches.max(1);
+        let playbook_runs =
+            crate::ratelimit::RateLimiter::per_minute(settings.playbook_runs_per_minute);
         Self(Arc::new(Inner {
             guard: BruteForceGuard::new(
                 settings.max_auth_failures,
@@ -79,13 +100,17 @@ impl Stella {
             profiles: TtlCache::new(ttl),
             clients: TtlCache::new(ttl),
             offline: TtlCache::new(ttl),
+            sessions: TtlCache::new(ttl),
+            password_slots: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
+            dummy_hash: tokio::sync::OnceCell::new(),
+            search_slots: tokio::sync::Semaphore::new(search_slots),
             principals: DashMap::new(),
             generation: AtomicU64::new(0),
             jobs: tokio_util::task::TaskTracker::new(),
-            http: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
+            outbound,
+            playbook_runs,
             events: EventsHandle(events),
         }))
     }
@@ -126,44 +151,34 @@ impl Stella {
         self.0.tokens.keys().jwks()
     }
 
-    /// Permissions of a profile by name: built-in or custom; an unknown name grants nothing.
-    pub(crate) async fn profile_permissions(&self, name: &str) -> Result<PermissionSet> {
-        if let Some(p) = profile::builtin(name) {
+    /// Permissions of a profile by id: built-in or custom; an unknown id grants nothing.
+    pub(crate) async fn profile_permissions(&self, id: &str) -> Result<PermissionSet> {
+        if let Some(p) = profile::builtin(id) {
             return Ok(p.permissions);
         }
         let now = self.now_ms();
-        if let Some(p) = self.profiles.get(name, now) {
+        if let Some(p) = self.profiles.get(id, now) {
             return Ok((*p).clone());
         }
         let perms = self
             .db
-            .get_profile_by_name(name)
+            .get_profile(id)
             .await?
             .map(|p| p.permissions)
             .unwrap_or_default();
-        self.profiles.put(name, Arc::new(perms.clone()), now);
+        self.profiles.put(id, Arc::new(perms.clone()), now);
         Ok(perms)
     }
 
-    /// Validates permission names a caller wants to hand out (to a key, token or profile):
-    /// all must exist and none may exceed what the caller holds.
-    pub(crate) fn grantable_permissions(
-        caller: &Principal,
-        names: Vec<String>,
-        what: &str,
-    ) -> Result<PermissionSet> {
+    /// Permission names from a request: each must exist (400 naming the unknown ones).
+    pub(crate) fn permission_names(names: Vec<String>, field: &str) -> Result<PermissionSet> {
         let set = PermissionSet::from_names(names);
         let unknown = set.unknown();
         if !unknown.is_empty() {
             return Err(crate::ServiceError::invalid(
-                "permissions",
+                field,
                 format!("unknown permissions: {}", unknown.join(", ")),
             ));
-        }
-        if !set.is_subset(&caller.permissions) {
-            return Err(crate::ServiceError::Forbidden(format!(
-                "{what} cannot hold permissions you do not have"
-            )));
         }
         Ok(set)
     }
@@ -207,17 +222,14 @@ impl Stella {
         token_expires_ms: Option<i64>,
         quota: Option<Quota>,
     ) -> Result<Principal> {
-        let mut permissions = self.profile_permissions(&user.profile).await?;
-        if let Some(n) = narrowing {
-            permissions = permissions.intersect(n);
-        }
+        let profile = self.profile_permissions(&user.profile).await?;
         Ok(Principal {
             user_id: user.id.clone(),
             email: user.email.clone(),
             scope: user.scope,
             tenant_ids: user.tenant_ids.clone(),
             profile: user.profile.clone(),
-            permissions,
+            permissions: stella_core::authz::effective(&profile, narrowing),
             credential,
             credential_id,
             token_expires_ms,

@@ -16,6 +16,8 @@ pub enum TokenKind {
     Client,
     /// `/token/offline`.
     Offline,
+    /// Password sign-in (`/connect/api/v1/sign_in`).
+    Session,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,7 +26,7 @@ pub struct Claims {
     /// User id, or OAuth client id for `Client` tokens.
     pub sub: String,
     pub typ: TokenKind,
-    /// The credential behind the token: API key id, client id or offline token id.
+    /// The credential behind the token: API key id, client id, offline token id or session id.
     pub cid: String,
     pub iat: i64,
     pub exp: i64,

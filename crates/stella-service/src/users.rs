@@ -1,13 +1,21 @@
 //! User administration under the authorisation rules: one cannot create, change or remove an
 //! account one does not outrank, nor hand out a scope, tenancy or profile beyond one's own.
+//!
+//! "Outrank" (`Principal::outranks`): the caller's tenancy covers the account's, and the
+//! caller's permissions (through the credential it called with) are a strict superset of the
+//! account's, or the same over a strictly wider scope. So a tenant's super admin cannot make
+//! another super admin of the tenant (a peer it could then neither change nor remove); the
+//! partner or root above it can. Additional root super admins are made on the server itself
+//! (`stella admin add`).
 
 use crate::crypto::hash_password;
 use crate::{Result, ServiceError, Stella};
 use serde::{Deserialize, Serialize};
 use stella_core::clock::rfc3339_ms;
 use stella_core::ids::new_id;
+use stella_core::perm::{UsersRead, UsersWrite};
 use stella_core::validate::{check_password, is_plausible_email};
-use stella_core::{FieldError, Principal, Scope};
+use stella_core::{FieldError, Grant, Principal, Scope};
 use stella_store::{NewUser, UserPatch, UserRecord};
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -56,6 +64,7 @@ pub struct UserView {
     pub scope: Scope,
     pub tenant_id: Option<String>,
     pub tenant_ids: Vec<String>,
+    /// The profile's id (a built-in's id is its name).
     pub privilege_profile: String,
     pub sso: bool,
     pub disabled: bool,
@@ -168,30 +177,12 @@ impl Stella {
         Ok(())
     }
 
-    /// The profile must exist and grant nothing the caller lacks.
-    async fn grantable_profile(
+    pub async fn create_user(
         &self,
-        caller: &Principal,
-        name: &str,
-    ) -> Result<stella_core::PermissionSet> {
-        let builtin = stella_core::profile::builtin(name).is_some();
-        if !builtin && self.db.get_profile_by_name(name).await?.is_none() {
-            return Err(ServiceError::invalid(
-                "privilege_profile",
-                format!("no privilege profile is called '{name}'"),
-            ));
-        }
-        let perms = self.profile_permissions(name).await?;
-        if !perms.is_subset(&caller.permissions) {
-            return Err(ServiceError::Forbidden(format!(
-                "the profile '{name}' grants permissions you do not hold"
-            )));
-        }
-        Ok(perms)
-    }
-
-    pub async fn create_user(&self, caller: &Principal, req: NewUserRequest) -> Result<UserView> {
-        caller.require("users:write")?;
+        g: Grant<'_, UsersWrite>,
+        req: NewUserRequest,
+    ) -> Result<UserView> {
+        let caller = g.caller();
         let mut errors = Vec::new();
         let email = req.email.trim().to_lowercase();
         if !is_plausible_email(&email) {
@@ -227,8 +218,22 @@ impl Stella {
                 "you cannot place an account outside your own scope and tenancy".into(),
             ));
         }
-        self.grantable_profile(caller, &req.privilege_profile)
+        let profile = self
+            .assignable_profile(
+                caller,
+                &req.privilege_profile,
+                scope,
+                &tenants,
+                "privilege_profile",
+            )
             .await?;
+        if !caller.outranks(scope, &tenants, &profile.permissions) {
+            return Err(ServiceError::Forbidden(
+                "you can only create users with lower privileges than yours: fewer permissions \
+                 (counting the credential you called with), or the same over a narrower scope"
+                    .into(),
+            ));
+        }
         self.check_tenants_exist(&tenants).await?;
         let password_hash = match req.password {
             Some(p) => Some(hash_password(p).await?),
@@ -242,7 +247,7 @@ impl Stella {
             sso,
             scope,
             tenant_ids: tenants,
-            profile: req.privilege_profile,
+            profile: profile.id,
         };
         self.db.insert_user(&new, self.now_ms()).await?;
         let user = self
@@ -261,23 +266,23 @@ impl Stella {
             .ok_or_else(|| ServiceError::NotFound(format!("no user with id '{id}'")))
     }
 
+    /// One user: yourself with any credential, others with `users:read`.
     pub async fn get_user(&self, caller: &Principal, id: &str) -> Result<UserView> {
         if id != caller.user_id {
-            caller.require("users:read")?;
+            caller.grant::<UsersRead>()?;
         }
         Ok(UserView::from(&self.visible_user(caller, id).await?))
     }
 
     pub async fn list_users(
         &self,
-        caller: &Principal,
+        g: Grant<'_, UsersRead>,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<UserView>, i64)> {
-        caller.require("users:read")?;
         let (users, total) = self
             .db
-            .list_users(&caller.tenant_filter(), &caller.user_id, limit, offset)
+            .list_users(&g.tenant_filter(), &g.user_id, limit, offset)
             .await?;
         Ok((users.iter().map(UserView::from).collect(), total))
     }
@@ -310,7 +315,7 @@ impl Stella {
             ));
         }
         if !own {
-            caller.require("users:write")?;
+            caller.grant::<UsersWrite>()?;
             if !self.outranks_user(caller, &target).await? {
                 return Err(ServiceError::Forbidden(
                     "you can only change users with lower privileges than yours".into(),
@@ -357,7 +362,10 @@ impl Stella {
             .clone()
             .unwrap_or_else(|| target.profile.clone());
         if req.privilege_profile.is_some() || new_scope_or_tenants {
-            let perms = self.grantable_profile(caller, &profile).await?;
+            let perms = self
+                .assignable_profile(caller, &profile, scope, &tenants, "privilege_profile")
+                .await?
+                .permissions;
             if !caller.outranks(scope, &tenants, &perms) {
                 return Err(ServiceError::Forbidden(
                     "the change would give the user privileges or tenancy beyond yours".into(),
@@ -386,8 +394,8 @@ impl Stella {
         Ok(UserView::from(&user))
     }
 
-    pub async fn delete_user(&self, caller: &Principal, id: &str) -> Result<()> {
-        caller.require("users:write")?;
+    pub async fn delete_user(&self, g: Grant<'_, UsersWrite>, id: &str) -> Result<()> {
+        let caller = g.caller();
         let target = self.visible_user(caller, id).await?;
         if target.id == caller.user_id {
             return Err(ServiceError::Forbidden(

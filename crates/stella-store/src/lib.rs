@@ -16,6 +16,7 @@ mod pages;
 mod profiles;
 mod read;
 mod resource;
+mod sessions;
 mod sql;
 mod users;
 mod xdr;
@@ -26,8 +27,10 @@ pub use db::{Backend, Database};
 pub use error::StoreError;
 pub use oauth::OAuthClientRecord;
 pub use offline::OfflineTokenRecord;
+pub use profiles::ProfilePatch;
 pub use read::Row;
 pub use resource::Conditions;
+pub use sessions::SessionRecord;
 pub use users::{NewUser, UserPatch, UserRecord};
 pub use xdr::NewAlert;
 

@@ -12,7 +12,13 @@ pub struct OfflineTokenRecord {
     pub expires_at: i64,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    /// The credential it was issued through (`api_key`, `legacy_token`, `session`) and that
+    /// credential's id: the token is only valid while that credential is.
+    pub issued_by_kind: Option<String>,
+    pub issued_by: Option<String>,
 }
+
+const COLUMNS: &str = "id, user_id, permissions, max_scans_per_day, expires_at, created_at, revoked_at, issued_by_kind, issued_by";
 
 fn from_row(r: &Row) -> Result<OfflineTokenRecord> {
     Ok(OfflineTokenRecord {
@@ -23,14 +29,16 @@ fn from_row(r: &Row) -> Result<OfflineTokenRecord> {
         expires_at: r.int("expires_at")?,
         created_at: r.int("created_at")?,
         revoked_at: r.opt_int("revoked_at")?,
+        issued_by_kind: r.opt_text("issued_by_kind")?,
+        issued_by: r.opt_text("issued_by")?,
     })
 }
 
 impl Database {
     pub async fn insert_offline_token(&self, t: &OfflineTokenRecord) -> Result<()> {
         sqlx::query(
-            "INSERT INTO offline_tokens (id, user_id, permissions, max_scans_per_day, expires_at, created_at, revoked_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO offline_tokens (id, user_id, permissions, max_scans_per_day, expires_at, created_at, revoked_at, issued_by_kind, issued_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&t.id)
         .bind(&t.user_id)
@@ -39,6 +47,8 @@ impl Database {
         .bind(t.expires_at)
         .bind(t.created_at)
         .bind(t.revoked_at)
+        .bind(t.issued_by_kind.clone())
+        .bind(t.issued_by.clone())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -46,7 +56,7 @@ impl Database {
 
     pub async fn get_offline_token(&self, id: &str) -> Result<Option<OfflineTokenRecord>> {
         let q = Sql::with(
-            "SELECT id, user_id, permissions, max_scans_per_day, expires_at, created_at, revoked_at FROM offline_tokens WHERE id = $1",
+            &format!("SELECT {COLUMNS} FROM offline_tokens WHERE id = $1"),
             [id.into()],
         );
         self.fetch_optional(&q)
@@ -54,6 +64,34 @@ impl Database {
             .as_ref()
             .map(from_row)
             .transpose()
+    }
+
+    /// A user's offline tokens, newest first (at most `limit`).
+    pub async fn list_offline_tokens(
+        &self,
+        user_id: &str,
+        limit: i64,
+    ) -> Result<Vec<OfflineTokenRecord>> {
+        let q = Sql::with(
+            &format!(
+                "SELECT {COLUMNS} FROM offline_tokens WHERE user_id = $1 ORDER BY created_at DESC, id LIMIT $2"
+            ),
+            [user_id.into(), limit.into()],
+        );
+        self.fetch_all(&q).await?.iter().map(from_row).collect()
+    }
+
+    /// Marks a token revoked (once; a second revocation keeps the first time).
+    pub async fn revoke_offline_token(&self, id: &str, by: &str, now_ms: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE offline_tokens SET revoked_at = $1, revoked_by = $2 WHERE id = $3 AND revoked_at IS NULL",
+        )
+        .bind(now_ms)
+        .bind(by)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Units of a token's daily quota used on `day` (`YYYY-MM-DD`, UTC).

@@ -44,15 +44,28 @@ fn conditions(sql: &mut Sql, extra: Conditions<'_>) {
 }
 
 fn select_list(spec: &ResourceSpec) -> String {
+    select_without(spec, &[])
+}
+
+/// The columns of `spec`'s objects, leaving out `omit` (large members a caller does not need).
+fn select_without(spec: &ResourceSpec, omit: &[&str]) -> String {
     let mut cols = vec!["id", "created_at", "updated_at"];
     if spec.tenancy.has_tenant_column() {
         cols.push("tenant_id");
     }
-    cols.extend(spec.visible_fields().map(|f| f.name));
+    cols.extend(
+        spec.visible_fields()
+            .map(|f| f.name)
+            .filter(|n| !omit.contains(n)),
+    );
     cols.join(", ")
 }
 
 fn row_to_json(spec: &ResourceSpec, row: &Row) -> Result<Value> {
+    row_to_json_without(spec, row, &[])
+}
+
+fn row_to_json_without(spec: &ResourceSpec, row: &Row, omit: &[&str]) -> Result<Value> {
     let mut obj = Map::new();
     obj.insert("id".into(), Value::String(row.text("id")?));
     if spec.tenancy.has_tenant_column() {
@@ -60,7 +73,7 @@ fn row_to_json(spec: &ResourceSpec, row: &Row) -> Result<Value> {
             obj.insert("tenant_id".into(), Value::String(t));
         }
     }
-    for f in spec.visible_fields() {
+    for f in spec.visible_fields().filter(|f| !omit.contains(&f.name)) {
         let v = match f.ty {
             FieldType::Text { .. } | FieldType::Enum(_) => row
                 .opt_text(f.name)?
@@ -352,9 +365,23 @@ impl Database {
         created: Option<(i64, i64)>,
         cap: i64,
     ) -> Result<Vec<Value>> {
+        self.resource_all_without(spec, tenant_id, extra, created, cap, &[])
+            .await
+    }
+
+    /// [`Database::resource_all`] without the members `omit` names (not even read).
+    pub async fn resource_all_without(
+        &self,
+        spec: &ResourceSpec,
+        tenant_id: &str,
+        extra: Conditions<'_>,
+        created: Option<(i64, i64)>,
+        cap: i64,
+        omit: &[&str],
+    ) -> Result<Vec<Value>> {
         let mut q = Sql::new(&format!(
             "SELECT {} FROM {} WHERE 1 = 1",
-            select_list(spec),
+            select_without(spec, omit),
             spec.table
         ));
         tenancy(
@@ -372,7 +399,7 @@ impl Database {
         self.fetch_all(&q)
             .await?
             .iter()
-            .map(|r| row_to_json(spec, r))
+            .map(|r| row_to_json_without(spec, r, omit))
             .collect()
     }
 }

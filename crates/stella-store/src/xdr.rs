@@ -90,11 +90,12 @@ impl Database {
         Ok(true)
     }
 
-    /// Inserts an alert unless one with the same cause exists. `true`: inserted.
-    pub async fn raise_alert(&self, a: &NewAlert, now_ms: i64) -> Result<bool> {
+    /// Raises an alert for `events` events of one cause: inserts it, or, when the cause
+    /// (its `dedup_key`) already raised one, adds them to that alert's count. `true`: inserted.
+    pub async fn raise_alert(&self, a: &NewAlert, events: i64, now_ms: i64) -> Result<bool> {
         let q = Sql::with(
-            "INSERT INTO alerts (id, tenant_id, name, severity, status, tags, source, alert_type, event, comments, dedup_key, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, 'new', '[]', $5, $6, $7, '[]', $8, $9, $9) \
+            "INSERT INTO alerts (id, tenant_id, name, severity, status, tags, source, alert_type, event, comments, dedup_key, event_count, last_event_at, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, 'new', '[]', $5, $6, $7, '[]', $8, $9, $10, $10, $10) \
              ON CONFLICT (tenant_id, dedup_key) DO NOTHING",
             [
                 a.id.as_str().into(),
@@ -105,12 +106,42 @@ impl Database {
                 a.alert_type.as_str().into(),
                 a.event.as_str().into(),
                 a.dedup_key.as_str().into(),
+                events.into(),
                 now_ms.into(),
             ],
         );
         let inserted = q.query().execute(&self.pool).await?.rows_affected() > 0;
+        if !inserted {
+            self.add_alert_events(&a.tenant_id, &a.dedup_key, events, now_ms)
+                .await?;
+        }
         self.pages.changed();
         Ok(inserted)
+    }
+
+    /// Counts `events` more events into the alert `dedup_key` raised; `false` if there is none.
+    pub async fn add_alert_events(
+        &self,
+        tenant_id: &str,
+        dedup_key: &str,
+        events: i64,
+        now_ms: i64,
+    ) -> Result<bool> {
+        let done = Sql::with(
+            "UPDATE alerts SET event_count = event_count + $1, last_event_at = $2, updated_at = $2 \
+             WHERE tenant_id = $3 AND dedup_key = $4",
+            [
+                events.into(),
+                now_ms.into(),
+                tenant_id.into(),
+                dedup_key.into(),
+            ],
+        )
+        .query()
+        .execute(&self.pool)
+        .await?;
+        self.pages.changed();
+        Ok(done.rows_affected() > 0)
     }
 
     /// Records a finished report: its content per format and its status, together.

@@ -28,6 +28,15 @@ pub enum Command {
         #[arg(long, env = "STELLA_ADMIN_EMAIL")]
         email: String,
     },
+    /// Add another root super admin (on the server machine: the API only lets a caller make
+    /// users it outranks) and print its email and API key as JSON.
+    AddRootAdmin {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// Email of the new root super admin.
+        #[arg(long)]
+        email: String,
+    },
     /// Print a commented configuration file with every default.
     DefaultConfig,
 }
@@ -66,6 +75,15 @@ pub struct CommonArgs {
     /// Log filter (tracing syntax).
     #[arg(long, env = "STELLA_LOG")]
     pub log: Option<String>,
+    /// TLS certificate chain (PEM); with --tls-key, serve HTTPS only.
+    #[arg(long, env = "STELLA_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, env = "STELLA_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// Internal webhook destinations to allow (comma-separated hosts, host:port, IPs or CIDRs).
+    #[arg(long, env = "STELLA_WEBHOOK_ALLOW", value_delimiter = ',')]
+    pub webhook_allow: Option<Vec<String>>,
 }
 
 impl CommonArgs {
@@ -96,6 +114,15 @@ impl CommonArgs {
         }
         if let Some(v) = &self.log {
             c.log = v.clone();
+        }
+        if let Some(v) = &self.tls_cert {
+            c.tls_cert = Some(v.clone());
+        }
+        if let Some(v) = &self.tls_key {
+            c.tls_key = Some(v.clone());
+        }
+        if let Some(v) = &self.webhook_allow {
+            c.webhook_allow = v.clone();
         }
     }
 }

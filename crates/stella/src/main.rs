@@ -57,6 +57,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string(&creds)?);
             Ok(())
         }
+        Command::AddRootAdmin { common, email } => {
+            let config = load_config(&common)?;
+            init_logging(&config.log);
+            let server = Server::open(config, Arc::new(SystemClock)).await?;
+            let creds = match server.stella().add_root_admin(&email).await {
+                Ok(c) => c,
+                Err(stella_service::ServiceError::Conflict(m)) => bail!("{m}"),
+                Err(stella_service::ServiceError::Invalid(errors)) => bail!(
+                    "{}",
+                    errors
+                        .iter()
+                        .map(|e| e.msg.clone())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+                Err(e) => return Err(e.into()),
+            };
+            server.stella().db().close().await;
+            println!("{}", serde_json::to_string(&creds)?);
+            Ok(())
+        }
         Command::Serve { common } => serve(load_config(&common)?).await,
     }
 }
@@ -114,8 +135,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {listen}"))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, "Stella Ops listening");
-    eprintln!("Stella Ops listening on http://{addr}");
+    let scheme = if server.state.config.tls_enabled() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!(%addr, scheme, "Stella Ops listening");
+    eprintln!("Stella Ops listening on {scheme}://{addr}");
     let running = server.spawn(listener)?;
     shutdown_signal().await;
     tracing::info!("shutting down: finishing requests and writing the activity log");

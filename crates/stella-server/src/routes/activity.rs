@@ -112,7 +112,10 @@ pub async fn list_activity(
 ) -> ApiResult<Json<ActivityPage>> {
     let (limit, offset) = params.paging(app.config.max_page_size, FILTERS)?;
     let filter = filter_from(&params)?;
-    let (records, total) = app.stella.list_activity(&p, &filter, limit, offset).await?;
+    let (records, total) = app
+        .stella
+        .list_activity(p.grant()?, &filter, limit, offset)
+        .await?;
     Ok(Json(ActivityPage {
         data: records.into_iter().map(ActivityEntry::from).collect(),
         total,
@@ -135,13 +138,21 @@ pub async fn export_activity(
     params.paging(i64::MAX, FILTERS)?;
     let filter = filter_from(&params)?;
     // Check permission before the stream starts, so refusals are proper problem responses.
-    app.stella.list_activity(&p, &filter, 1, 0).await?;
+    app.stella.list_activity(p.grant()?, &filter, 1, 0).await?;
     let stream = futures::stream::unfold(Some(filter), move |state| {
         let app = app.clone();
         let p = p.clone();
         async move {
             let mut filter = state?;
-            match app.stella.list_activity(&p, &filter, EXPORT_PAGE, 0).await {
+            let grant = match p.grant() {
+                Ok(g) => g,
+                Err(e) => return Some((Err(std::io::Error::other(e.to_string())), None)),
+            };
+            match app
+                .stella
+                .list_activity(grant, &filter, EXPORT_PAGE, 0)
+                .await
+            {
                 Ok((records, _)) if records.is_empty() => None,
                 Ok((records, _)) => {
                     filter.before_id = records.last().map(|r| r.id);

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Serialize;
 use stella_core::PrivilegeProfile;
-use stella_service::{NewOAuthClient, NewProfile, OAuthClientView};
+use stella_service::{NewOAuthClient, NewProfile, OAuthClientView, UpdateProfile};
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -15,20 +15,22 @@ pub struct ProfileList {
     pub total: usize,
 }
 
-/// List privilege profiles (built-in and custom), for use with the user APIs.
+/// List the privilege profiles you may give to users: the built-ins, the platform's custom
+/// ones, and those owned by your tenants. Refer to a profile by its `id`.
 #[utoipa::path(get, path = "/connect/api/v1/privilege_profiles", tag = "Users", responses((status = 200, body = ProfileList)))]
 pub async fn list_profiles(
     State(app): State<AppState>,
     Auth(p): Auth,
 ) -> ApiResult<Json<ProfileList>> {
-    let data = app.stella.list_profiles(&p).await?;
+    let data = app.stella.list_profiles(p.grant()?).await?;
     Ok(Json(ProfileList {
         total: data.len(),
         data,
     }))
 }
 
-/// Create a custom privilege profile from named permissions.
+/// Create a custom privilege profile from named permissions (none beyond your own). It is
+/// owned by your tenancy, or by `tenant_id` / `tenant_ids` within it.
 #[utoipa::path(post, path = "/connect/api/v1/privilege_profiles", tag = "Users", request_body = NewProfile,
     responses((status = 201, body = PrivilegeProfile), (status = 400, body = super::Problem), (status = 403, body = super::Problem), (status = 409, body = super::Problem)))]
 pub async fn create_profile(
@@ -38,18 +40,43 @@ pub async fn create_profile(
 ) -> ApiResult<(StatusCode, Json<PrivilegeProfile>)> {
     Ok((
         StatusCode::CREATED,
-        Json(app.stella.create_profile(&p, body).await?),
+        Json(app.stella.create_profile(p.grant()?, body).await?),
     ))
 }
 
-#[utoipa::path(delete, path = "/connect/api/v1/privilege_profiles/{name}", tag = "Users", params(("name" = String, Path)),
+#[utoipa::path(get, path = "/connect/api/v1/privilege_profiles/{id}", tag = "Users", params(("id" = String, Path)),
+    responses((status = 200, body = PrivilegeProfile), (status = 404, body = super::Problem)))]
+pub async fn get_profile(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<PrivilegeProfile>> {
+    Ok(Json(app.stella.get_profile(p.grant()?, &id).await?))
+}
+
+/// Change a custom profile's name, description or permissions. Only administrators of the
+/// profile's owner may; the built-ins cannot be changed.
+#[utoipa::path(put, path = "/connect/api/v1/privilege_profiles/{id}", tag = "Users", params(("id" = String, Path)), request_body = UpdateProfile,
+    responses((status = 200, body = PrivilegeProfile), (status = 400, body = super::Problem), (status = 403, body = super::Problem), (status = 404, body = super::Problem)))]
+pub async fn update_profile(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<UpdateProfile>,
+) -> ApiResult<Json<PrivilegeProfile>> {
+    Ok(Json(
+        app.stella.update_profile(p.grant()?, &id, body).await?,
+    ))
+}
+
+#[utoipa::path(delete, path = "/connect/api/v1/privilege_profiles/{id}", tag = "Users", params(("id" = String, Path)),
     responses((status = 204), (status = 403, body = super::Problem), (status = 404, body = super::Problem), (status = 409, body = super::Problem)))]
 pub async fn delete_profile(
     State(app): State<AppState>,
     Auth(p): Auth,
-    Path(name): Path<String>,
+    Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    app.stella.delete_profile(&p, &name).await?;
+    app.stella.delete_profile(p.grant()?, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -64,7 +91,7 @@ pub async fn list_clients(
     State(app): State<AppState>,
     Auth(p): Auth,
 ) -> ApiResult<Json<ClientList>> {
-    let data = app.stella.list_oauth_clients(&p).await?;
+    let data = app.stella.list_oauth_clients(p.grant()?).await?;
     Ok(Json(ClientList {
         total: data.len(),
         data,
@@ -81,7 +108,7 @@ pub async fn create_client(
 ) -> ApiResult<(StatusCode, Json<OAuthClientView>)> {
     Ok((
         StatusCode::CREATED,
-        Json(app.stella.create_oauth_client(&p, body).await?),
+        Json(app.stella.create_oauth_client(p.grant()?, body).await?),
     ))
 }
 
@@ -92,6 +119,6 @@ pub async fn revoke_client(
     Auth(p): Auth,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    app.stella.revoke_oauth_client(&p, &id).await?;
+    app.stella.revoke_oauth_client(p.grant()?, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -230,7 +230,11 @@ pub async fn offline_token(
     let (days, perms) = body
         .map(|b| (b.expires_days, b.permissions))
         .unwrap_or((None, None));
-    Ok(Json(app.stella.issue_offline_token(&p, days, perms).await?))
+    Ok(Json(
+        app.stella
+            .issue_offline_token(p.grant()?, days, perms)
+            .await?,
+    ))
 }
 
 /// Public keys that verify every token this server issues (RFC 7517).
@@ -257,6 +261,6 @@ pub async fn legacy_token(
     State(app): State<AppState>,
     Auth(p): Auth,
 ) -> ApiResult<(StatusCode, Json<LegacyToken>)> {
-    let token = app.stella.generate_legacy_token(&p).await?;
+    let token = app.stella.generate_legacy_token(p.restricted()?).await?;
     Ok((StatusCode::CREATED, Json(LegacyToken { token })))
 }

@@ -27,7 +27,9 @@ pub async fn ingest_events(
         .or_else(|| params.get("tenantid"))
         .map(str::to_owned);
     Ok(Json(
-        app.stella.ingest_events(&p, tenant, body.into()).await?,
+        app.stella
+            .ingest_events(p.grant()?, tenant, body.into())
+            .await?,
     ))
 }
 
@@ -41,7 +43,7 @@ pub async fn update_event(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<Value>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(app.stella.update_event(&p, &id, &body).await?))
+    Ok(Json(app.stella.update_event(p.grant()?, &id, &body).await?))
 }
 
 /// Elasticsearch query DSL over the events your tenancy reaches (`tenantid` narrows it).
@@ -59,7 +61,9 @@ pub async fn search(
     let tenant = params.get("tenantid").or_else(|| params.get("tenant_id"));
     let body = body.unwrap_or_else(|| serde_json::json!({}));
     Ok(Json(
-        app.stella.search_events(&p, &index, tenant, body).await?,
+        app.stella
+            .search_events(p.grant()?, &index, tenant, body)
+            .await?,
     ))
 }
 
@@ -71,7 +75,7 @@ pub async fn refresh(
     Auth(p): Auth,
     Path(_index): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    app.stella.refresh_events(&p).await?;
+    app.stella.refresh_events(p.grant()?).await?;
     Ok(Json(serde_json::json!({"_shards": {"failed": 0}})))
 }
 
@@ -84,5 +88,7 @@ pub async fn run_query(
     Path(id): Path<String>,
     params: Params,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(app.stella.run_query(&p, &id, &params.0).await?))
+    Ok(Json(
+        app.stella.run_query(p.grant()?, &id, &params.0).await?,
+    ))
 }

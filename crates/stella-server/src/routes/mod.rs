@@ -9,6 +9,7 @@ mod events;
 mod keys;
 mod ops;
 mod resources;
+pub(crate) mod session;
 mod users;
 mod xdr;
 
@@ -22,6 +23,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub const API: &str = "/connect/api/v1";
+
+pub use resources::write_only_fields;
 
 /// The list envelope of the XDR API.
 #[derive(Debug, Serialize, ToSchema)]
@@ -121,7 +124,15 @@ pub fn router() -> (Router<AppState>, OpenApiDoc) {
         .routes(routes!(keys::list_keys, keys::create_key))
         .routes(routes!(keys::revoke_key))
         .routes(routes!(admin::list_profiles, admin::create_profile))
-        .routes(routes!(admin::delete_profile))
+        .routes(routes!(
+            admin::get_profile,
+            admin::update_profile,
+            admin::delete_profile
+        ))
+        .routes(routes!(keys::list_offline_tokens))
+        .routes(routes!(keys::revoke_offline_token))
+        .routes(routes!(session::sign_in))
+        .routes(routes!(session::sign_out))
         .routes(routes!(admin::list_clients, admin::create_client))
         .routes(routes!(admin::revoke_client))
         .routes(routes!(activity::list_activity))

@@ -22,6 +22,38 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder, Schema};
 /// Every resource served by the engine.
 pub static RESOURCES: &[&ResourceSpec] = stella_core::catalog::ALL;
 
+/// The write-only members of the resource a route serves (empty for other routes), which the
+/// activity log must never record.
+pub fn write_only_fields(route: &str) -> &'static [&'static str] {
+    static BY_ROUTE: std::sync::OnceLock<
+        std::collections::HashMap<String, &'static [&'static str]>,
+    > = std::sync::OnceLock::new();
+    let map = BY_ROUTE.get_or_init(|| {
+        let mut map = std::collections::HashMap::new();
+        for spec in RESOURCES {
+            let names: Vec<&'static str> = spec
+                .fields
+                .iter()
+                .filter(|f| f.write_only)
+                .map(|f| f.name)
+                .collect();
+            if names.is_empty() {
+                continue;
+            }
+            let names: &'static [&'static str] = Box::leak(names.into_boxed_slice());
+            let base = collection_path(spec, "id");
+            let item = match spec.parent {
+                Some(_) => format!("{base}/{{child}}"),
+                None => format!("{base}/{{id}}"),
+            };
+            map.insert(base, names);
+            map.insert(item, names);
+        }
+        map
+    });
+    map.get(route).copied().unwrap_or(&[])
+}
+
 /// The URL of a resource's collection; nested resources sit under their parent object.
 fn collection_path(spec: &ResourceSpec, parent_param: &str) -> String {
     match spec.parent {

@@ -19,7 +19,7 @@ pub async fn list_users(
     params: Params,
 ) -> ApiResult<Json<Page<UserView>>> {
     let (limit, offset) = params.paging(app.config.max_page_size, &[])?;
-    let (data, total) = app.stella.list_users(&p, limit, offset).await?;
+    let (data, total) = app.stella.list_users(p.grant()?, limit, offset).await?;
     Ok(Json(Page {
         data,
         total,
@@ -28,7 +28,8 @@ pub async fn list_users(
     }))
 }
 
-/// Create a user (never with more privileges, or wider tenancy, than yours).
+/// Create a user with lower privileges than yours: fewer permissions (counting the credential
+/// you call with), or the same over a narrower scope. `privilege_profile` is a profile id.
 #[utoipa::path(post, path = "/connect/api/v1/users", tag = "Users", request_body = NewUserRequest,
     responses((status = 201, body = UserView), (status = 400, body = super::Problem), (status = 403, body = super::Problem), (status = 409, body = super::Problem)))]
 pub async fn create_user(
@@ -38,7 +39,7 @@ pub async fn create_user(
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
     Ok((
         StatusCode::CREATED,
-        Json(app.stella.create_user(&p, body).await?),
+        Json(app.stella.create_user(p.grant()?, body).await?),
     ))
 }
 
@@ -70,7 +71,7 @@ pub async fn delete_user(
     Auth(p): Auth,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    app.stella.delete_user(&p, &id).await?;
+    app.stella.delete_user(p.grant()?, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -90,7 +91,7 @@ pub async fn reset_user(
     Auth(p): Auth,
     JsonBody(body): JsonBody<ResetUser>,
 ) -> ApiResult<Json<ResetResult>> {
-    let (user_id, password) = app.stella.reset_user(&p, body).await?;
+    let (user_id, password) = app.stella.reset_user(p.restricted()?, body).await?;
     Ok(Json(ResetResult { user_id, password }))
 }
 

@@ -21,7 +21,9 @@ pub async fn link_case_alerts(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<Value>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(app.stella.link_case_alerts(&p, &id, &body).await?))
+    Ok(Json(
+        app.stella.link_case_alerts(p.grant()?, &id, &body).await?,
+    ))
 }
 
 /// Roll a connector's checkpoint back (`{"checkpoint": "<RFC 3339>"}`) so it pulls data again
@@ -60,8 +62,7 @@ pub async fn download_report(
 #[utoipa::path(get, path = "/connect/api/v1/alert_types", tag = "Alerts",
     responses((status = 200, body = Value)))]
 pub async fn alert_types(Auth(p): Auth) -> ApiResult<Json<Value>> {
-    p.require("alerts:read")
-        .map_err(stella_service::ServiceError::from)?;
+    p.grant::<stella_core::perm::AlertsRead>()?;
     let data: Vec<Value> = stella_core::catalog::ALERT_TYPES
         .iter()
         .map(|(name, description, keys)| json!({"name": name, "description": description, "key_fields": keys}))
@@ -73,7 +74,7 @@ pub async fn alert_types(Auth(p): Auth) -> ApiResult<Json<Value>> {
 #[utoipa::path(get, path = "/connect/api/v1/storage_usage", tag = "Events",
     responses((status = 200, body = Value), (status = 403, body = super::Problem)))]
 pub async fn storage_usage(State(app): State<AppState>, Auth(p): Auth) -> ApiResult<Json<Value>> {
-    Ok(Json(app.stella.storage_usage(&p).await?))
+    Ok(Json(app.stella.storage_usage(p.restricted()?).await?))
 }
 
 /// Events ingested, failed and dropped per tenant and day. Restricted to root super admins.
@@ -85,7 +86,9 @@ pub async fn ingestion_stats(
     params: Params,
 ) -> ApiResult<Json<Value>> {
     let (limit, _) = params.paging(app.config.max_page_size, &[])?;
-    Ok(Json(app.stella.ingestion_stats(&p, limit).await?))
+    Ok(Json(
+        app.stella.ingestion_stats(p.restricted()?, limit).await?,
+    ))
 }
 
 /// Register a sensor (`name`, `type`, `ip_address`, `version`, `status`; partner and root

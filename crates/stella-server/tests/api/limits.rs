@@ -40,43 +40,52 @@ async fn the_41st_request_in_a_second_gets_429_with_retry_after() {
 }
 
 #[tokio::test]
-async fn repeated_failed_authentication_is_blocked_then_released() {
+async fn repeated_failed_authentication_waits_longer_each_time() {
     let s = TestServer::start_with(|c| {
         c.max_auth_failures = 5;
         c.auth_block_secs = 60;
     })
     .await;
-    for _ in 0..5 {
-        let (st, _) = s
-            .call(
-                "POST",
-                "/connect/api/v1/access_token",
-                Some("stk_0123456789abcdef0123456789abcdef_guess"),
-                None,
-            )
-            .await;
-        assert_eq!(st, 401);
+    // Guesses at the root key's secret (same key id, wrong secret), from this address.
+    let key_id = &s.root.api_key[4..36];
+    let guess = format!("stk_{key_id}_wrong-secret");
+    let attempt = |key: String| {
+        let r = s
+            .client
+            .post(s.url("/connect/api/v1/access_token"))
+            .bearer_auth(key)
+            .send();
+        async move {
+            let r = r.await.unwrap();
+            let retry = r
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (r.status().as_u16(), retry)
+        }
+    };
+    for _ in 0..4 {
+        assert_eq!(attempt(guess.clone()).await, (401, None));
     }
-    // Blocked now, even with the right key, from this address.
-    let r = s
-        .client
-        .post(s.url("/connect/api/v1/access_token"))
-        .bearer_auth(&s.root.api_key)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 429);
-    assert_eq!(r.headers()["retry-after"], "60");
-    s.clock.advance(chrono::Duration::seconds(60));
+    // The fifth failure starts the waits: the right key from this address waits too.
+    assert_eq!(attempt(guess.clone()).await.0, 401);
     assert_eq!(
-        s.status(
-            "POST",
-            "/connect/api/v1/access_token",
-            Some(&s.root.api_key)
-        )
-        .await,
-        200
+        attempt(s.root.api_key.clone()).await,
+        (429, Some("1".into()))
     );
+    s.clock.advance(chrono::Duration::seconds(1));
+    assert_eq!(attempt(guess.clone()).await.0, 401);
+    assert_eq!(
+        attempt(s.root.api_key.clone()).await,
+        (429, Some("2".into()))
+    );
+    s.clock.advance(chrono::Duration::seconds(2));
+    assert_eq!(attempt(guess.clone()).await.0, 401);
+    assert_eq!(attempt(guess.clone()).await, (429, Some("4".into())));
+    s.clock.advance(chrono::Duration::seconds(4));
+    // A success clears the count for this account and address.
+    assert_eq!(attempt(s.root.api_key.clone()).await.0, 200);
+    assert_eq!(attempt(guess.clone()).await, (401, None));
     s.stop().await;
 }
 

@@ -65,7 +65,14 @@ pub async fn tenant_user(
 
 /// A server with tenant `acme` and a security admin in it: (server, root JWT, (tenant, JWT)).
 pub async fn one_tenant() -> (TestServer, String, (String, String)) {
-    let s = TestServer::start().await;
+    one_tenant_with(|_| {}).await
+}
+
+/// [`one_tenant`] on a server whose configuration `adjust` changes.
+pub async fn one_tenant_with(
+    adjust: impl FnOnce(&mut stella_server::Config),
+) -> (TestServer, String, (String, String)) {
+    let s = TestServer::start_with(adjust).await;
     let root = s.root_jwt().await;
     let (t, _, jwt) = tenant_user(&s, &root, "acme", "admin@acme.test", "security_admin").await;
     (s, root, (t, jwt))

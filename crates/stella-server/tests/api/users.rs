@@ -142,6 +142,8 @@ async fn custom_privilege_profiles() {
         )
         .await;
     assert_eq!(st, 201, "{p}");
+    let cw_id = p["id"].as_str().unwrap().to_owned();
+    assert_eq!(p["owner"], json!({"scope": "root", "tenant_ids": []}));
     let (_, list) = s
         .call(
             "GET",
@@ -168,10 +170,20 @@ async fn custom_privilege_profiles() {
         ]
     );
     let t = s.create_tenant(&root, "acme").await;
+    // Profiles are given by id; a name is not an id.
+    let (st, p) = s
+        .call(
+            "POST",
+            "/connect/api/v1/users",
+            Some(&root),
+            Some(json!({"email": "x@acme.test", "password": "correct horse battery", "privilege_profile": "case_worker", "tenant_id": t})),
+        )
+        .await;
+    assert_problem(st, &p, 400);
     let (_, key) = s
         .user_with_key(
             &root,
-            json!({"email": "cw@acme.test", "privilege_profile": "case_worker", "tenant_id": t}),
+            json!({"email": "cw@acme.test", "privilege_profile": cw_id, "tenant_id": t}),
         )
         .await;
     let cw = s.jwt(&key).await;
@@ -182,7 +194,7 @@ async fn custom_privilege_profiles() {
     let (st, p) = s
         .call(
             "DELETE",
-            "/connect/api/v1/privilege_profiles/case_worker",
+            &format!("/connect/api/v1/privilege_profiles/{cw_id}"),
             Some(&root),
             None,
         )
@@ -206,6 +218,30 @@ async fn custom_privilege_profiles() {
         )
         .await;
     assert_problem(st, &p, 403);
+    let (st, p) = s
+        .call(
+            "PUT",
+            "/connect/api/v1/privilege_profiles/analyst",
+            Some(&root),
+            Some(json!({"permissions": ["cases:read"]})),
+        )
+        .await;
+    assert_problem(st, &p, 403);
+    // The owner's administrators change a custom profile; the change reaches its holders.
+    let (st, p) = s
+        .call(
+            "PUT",
+            &format!("/connect/api/v1/privilege_profiles/{cw_id}"),
+            Some(&root),
+            Some(json!({"permissions": ["cases:read", "cases:write", "users:read"], "description": "works cases"})),
+        )
+        .await;
+    assert_eq!(st, 200, "{p}");
+    assert_eq!(p["description"], "works cases");
+    assert_eq!(
+        s.status("GET", "/connect/api/v1/users", Some(&cw)).await,
+        200
+    );
     s.stop().await;
 }
 

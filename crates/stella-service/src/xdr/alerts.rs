@@ -55,10 +55,11 @@ impl Hooks for AlertHooks {
 }
 
 impl Stella {
-    /// Raises an alert unless its cause already raised one; a new alert runs the tenant's
-    /// playbooks. Answers the alert when it is new.
-    pub(crate) async fn raise_alert(&self, alert: NewAlert) -> Result<Option<Value>> {
-        if !self.db.raise_alert(&alert, self.now_ms()).await? {
+    /// Raises an alert for `events` events of one cause, or counts them into the alert the
+    /// cause already raised; a new alert runs the tenant's playbooks. Answers the alert when it
+    /// is new.
+    pub(crate) async fn raise_alert(&self, alert: NewAlert, events: i64) -> Result<Option<Value>> {
+        if !self.db.raise_alert(&alert, events, self.now_ms()).await? {
             return Ok(None);
         }
         let created = self

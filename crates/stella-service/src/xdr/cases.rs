@@ -2,7 +2,8 @@ use crate::resources::{Hooks, Target};
 use crate::{Result, ServiceError, Stella};
 use serde_json::Value;
 use stella_core::catalog::CASES;
-use stella_core::Principal;
+use stella_core::perm::AlertsWrite;
+use stella_core::Grant;
 
 /// The contract's `DELETE /cases/{id}` closes a case rather than removing it; with
 /// `update_alerts=true` its alerts close in the same transaction.
@@ -46,11 +47,11 @@ impl Stella {
     /// `alert_count`. Alerts outside the case's tenant are refused, naming them.
     pub async fn link_case_alerts(
         &self,
-        caller: &Principal,
+        g: Grant<'_, AlertsWrite>,
         case_id: &str,
         body: &Value,
     ) -> Result<Value> {
-        caller.require("alerts:write")?;
+        let caller = g.caller();
         let case = self.resource_get(caller, &CASES, None, case_id).await?;
         let ids = body
             .get("alert_ids")

@@ -6,6 +6,11 @@
 //! `add_tags` (`tags`) and `set_status` (`status`). The contract accepts any trigger text and
 //! any action objects, so definitions are stored as given; an action that cannot run fails in
 //! the run history with the reason, never silently.
+//!
+//! Bounds: a tenant starts at most `playbook_runs_per_minute` runs a minute (a run past it is
+//! recorded as `throttled`, not run); a run stops at `RUN_DEADLINE`; webhooks go through the
+//! guarded outbound client (`crate::outbound`: no internal destinations, no redirects, calls in
+//! flight bounded, failures without network detail).
 
 use crate::{Result, Stella};
 use serde_json::{json, Value};
@@ -45,6 +50,16 @@ impl Trigger {
     }
 }
 
+/// Longest one run may take, all of its actions together.
+const RUN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn tenant_key(tenant: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    ("playbook-runs", tenant).hash(&mut h);
+    h.finish()
+}
+
 impl Stella {
     /// Starts a run of every enabled playbook of the tenant whose trigger matches `alert`.
     pub(crate) async fn run_playbooks(&self, tenant_id: &str, alert: &Value) -> Result<()> {
@@ -64,19 +79,39 @@ impl Stella {
             let run_id = new_id();
             let playbook_id = playbook["id"].as_str().unwrap_or_default().to_owned();
             let alert_id = alert["id"].as_str().unwrap_or_default().to_owned();
+            let throttled = self
+                .playbook_runs
+                .check(tenant_key(tenant_id), self.now_ms())
+                .is_err();
+            let mut columns = vec![
+                ("playbook_id", FieldValue::Text(playbook_id)),
+                ("alert_id", FieldValue::Text(alert_id)),
+                (
+                    "status",
+                    FieldValue::Text(if throttled { "throttled" } else { "running" }.into()),
+                ),
+            ];
+            if throttled {
+                columns.push((
+                    "error",
+                    FieldValue::Text(format!(
+                        "not run: the tenant started more than {} playbook runs in a minute",
+                        self.settings.playbook_runs_per_minute
+                    )),
+                ));
+            }
             self.db
                 .resource_insert(
                     &PLAYBOOK_RUNS,
                     &run_id,
                     Some(tenant_id),
-                    &[
-                        ("playbook_id", FieldValue::Text(playbook_id)),
-                        ("alert_id", FieldValue::Text(alert_id)),
-                        ("status", FieldValue::Text("running".into())),
-                    ],
+                    &columns,
                     self.now_ms(),
                 )
                 .await?;
+            if throttled {
+                continue;
+            }
             let s = self.clone();
             let alert = alert.clone();
             self.jobs.spawn(async move {
@@ -92,8 +127,20 @@ impl Stella {
         let actions = playbook["actions"].as_array().cloned().unwrap_or_default();
         let mut results = Vec::new();
         let mut failures = Vec::new();
+        let deadline = tokio::time::Instant::now() + RUN_DEADLINE;
         for (i, action) in actions.iter().enumerate() {
-            let outcome = self.execute_action(action, playbook, alert).await;
+            let outcome = match tokio::time::timeout_at(
+                deadline,
+                self.execute_action(action, playbook, alert),
+            )
+            .await
+            {
+                Ok(outcome) => outcome,
+                Err(_) => Err(format!(
+                    "not run: the run passed its {} s deadline",
+                    RUN_DEADLINE.as_secs()
+                )),
+            };
             let kind = action["type"].as_str().unwrap_or("?");
             match outcome {
                 Ok(detail) => results.push(
@@ -144,30 +191,22 @@ impl Stella {
         let alert_id = alert["id"].as_str().unwrap_or_default();
         match action["type"].as_str() {
             Some("webhook") => {
-                let Some(url) = action["url"]
-                    .as_str()
-                    .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
-                else {
+                let Some(url) = action["url"].as_str() else {
                     return Err("a webhook needs an http:// or https:// url".into());
                 };
-                let mut req = self
-                    .http
-                    .post(url)
-                    .json(&json!({"playbook": {"id": playbook["id"], "name": playbook["name"]}, "alert": alert}));
-                if let Some(h) = action["headers"].as_object() {
-                    for (k, v) in h {
-                        req = req.header(k.as_str(), v.as_str().unwrap_or_default());
+                let headers: Vec<(String, String)> = action["headers"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                    .collect();
+                let body = json!({"playbook": {"id": playbook["id"], "name": playbook["name"]}, "alert": alert});
+                match self.outbound.post_json(url, &headers, &body).await {
+                    Ok(status) if (200..300).contains(&status) => {
+                        Ok(format!("delivered: the destination answered {status}"))
                     }
-                }
-                let resp = req
-                    .send()
-                    .await
-                    .map_err(|e| format!("request failed: {e}"))?;
-                let status = resp.status();
-                if status.is_success() {
-                    Ok(format!("{url} answered {}", status.as_u16()))
-                } else {
-                    Err(format!("{url} answered {}", status.as_u16()))
+                    Ok(status) => Err(format!("the destination answered {status}")),
+                    Err(e) => Err(e.to_string()),
                 }
             }
             Some("add_tags") => {

@@ -12,8 +12,13 @@ use stella_core::{Principal, TenantFilter};
 
 const DAY_MS: i64 = 86_400_000;
 const MAX_WINDOW_MS: i64 = 366 * DAY_MS;
-/// Rows per kind a report holds; a larger window is cut to the newest.
-const MAX_ROWS: i64 = 100_000;
+/// Rows per kind a report holds; a larger window is cut to the newest (and says so).
+const MAX_ROWS: i64 = 10_000;
+/// Longest a report's generation may take; past it the report fails, naming the limit.
+const GENERATION_BUDGET: std::time::Duration = std::time::Duration::from_secs(60);
+/// Members of an alert a report leaves out: the raising event and the comment history, which
+/// are unbounded in aggregate (the alert itself still has them).
+const OMITTED_ALERT_MEMBERS: &[&str] = &["event", "comments"];
 
 /// The window a report covers: `parameters.from`/`to` (RFC 3339), by default the last day.
 fn window(
@@ -55,7 +60,16 @@ impl Hooks for ReportHooks {
         let report = created.clone();
         s.clone().jobs.spawn(async move {
             let id = report["id"].as_str().unwrap_or_default().to_owned();
-            let outcome = s.generate_report(&report).await;
+            let outcome = match tokio::time::timeout(GENERATION_BUDGET, s.generate_report(&report)).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(ServiceError::invalid(
+                    "parameters",
+                    format!(
+                        "the report took longer than its {} s budget; narrow its window",
+                        GENERATION_BUDGET.as_secs()
+                    ),
+                )),
+            };
             if let Err(e) = &outcome {
                 tracing::warn!(report = %id, error = %e, "report generation failed");
             }
@@ -99,7 +113,7 @@ impl Stella {
         let range = Some((from, to));
         let alerts = self
             .db
-            .resource_all(&ALERTS, tenant, &[], range, MAX_ROWS)
+            .resource_all_without(&ALERTS, tenant, &[], range, MAX_ROWS, OMITTED_ALERT_MEMBERS)
             .await?;
         let cases = self
             .db
@@ -128,6 +142,8 @@ impl Stella {
                 "id": report["id"], "name": report["name"], "type": report["type"],
                 "tenant_id": tenant, "from": rfc3339_ms(from), "to": rfc3339_ms(to),
                 "generated_at": rfc3339_ms(self.now_ms()),
+                "truncated": alerts.len() as i64 >= MAX_ROWS || cases.len() as i64 >= MAX_ROWS,
+                "max_rows_per_kind": MAX_ROWS,
             },
             "alerts": alerts,
             "cases": cases,
