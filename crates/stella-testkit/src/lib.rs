@@ -18,6 +18,8 @@ pub use serde_json;
 
 pub const POSTGRES_ENV: &str = "STELLA_TEST_POSTGRES_URL";
 pub const ROOT_EMAIL: &str = "root@stella.test";
+/// The password `user_with_key` gives users created without one.
+pub const DEFAULT_PASSWORD: &str = "correct horse battery staple";
 
 pub struct TestServer {
     pub base: String,
@@ -173,29 +175,71 @@ impl TestServer {
         body["id"].as_str().unwrap_or_default().to_owned()
     }
 
-    /// Creates a user and an API key for it (through its own JWT), returning (user id, key).
+    /// Creates a user and an API key for it, returning (user id, key). The key is made the
+    /// way a new user makes their first one: sign in with the password, then
+    /// `POST /api_keys` with the session. SSO accounts have no password, so theirs is issued by
+    /// the service directly.
     pub async fn user_with_key(&self, admin_jwt: &str, user: Value) -> (String, String) {
         let mut user = user;
         if user.get("password").is_none() && user.get("sso").is_none() {
-            user["password"] = json!("correct horse battery staple");
+            user["password"] = json!(DEFAULT_PASSWORD);
         }
         let (s, body) = self
-            .call("POST", "/connect/api/v1/users", Some(admin_jwt), Some(user))
+            .call("POST", "/connect/api/v1/users", Some(admin_jwt), Some(user.clone()))
             .await;
         assert_eq!(s, 201, "{body}");
         let id = body["id"].as_str().unwrap_or_default().to_owned();
-        // A user's first key is made by the server on its behalf: the API has no way to act as
-        // another user (by design), so tests use the service directly for this one step.
-        let key = self.issue_key_for(&id).await;
+        let key = match user["password"].as_str() {
+            Some(password) => {
+                let email = user["email"].as_str().unwrap_or_default();
+                let session = self.session(email, password).await;
+                let (s, key) = self
+                    .call(
+                        "POST",
+                        "/connect/api/v1/api_keys",
+                        Some(&session),
+                        Some(json!({"name": "first"})),
+                    )
+                    .await;
+                assert_eq!(s, 201, "{key}");
+                key["api_key"].as_str().unwrap_or_default().to_owned()
+            }
+            None => self.issue_key_for(&id).await,
+        };
         (id, key)
     }
 
+    /// `POST /connect/api/v1/sign_in`: (status, body).
+    pub async fn sign_in(&self, email: &str, password: &str) -> (u16, Value) {
+        self.call(
+            "POST",
+            "/connect/api/v1/sign_in",
+            None,
+            Some(json!({"email": email, "password": password})),
+        )
+        .await
+    }
+
+    /// A session token for `email`; panics unless sign-in answers 200.
+    pub async fn session(&self, email: &str, password: &str) -> String {
+        let (s, body) = self.sign_in(email, password).await;
+        assert_eq!(s, 200, "sign-in refused: {body}");
+        body["access_token"].as_str().unwrap_or_default().to_owned()
+    }
+
+    /// An HTTP client whose connections come from `ip` (any 127.x.y.z address is local on
+    /// Linux), to play several clients on one machine.
+    pub fn client_from(&self, ip: &str) -> reqwest::Client {
+        let addr: std::net::IpAddr = ip.parse().unwrap_or_else(|e| panic!("{ip}: {e}"));
+        reqwest::Client::builder()
+            .local_address(addr)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// For an SSO account (no password to sign in with): the service issues the key.
     async fn issue_key_for(&self, user_id: &str) -> String {
-        let stella = self
-            .running
-            .as_ref()
-            .map(|r| r.state.stella.clone())
-            .unwrap_or_else(|| panic!("server stopped"));
+        let stella = self.stella();
         let user = stella
             .db()
             .get_user(user_id)
@@ -203,23 +247,34 @@ impl TestServer {
             .ok()
             .flatten()
             .unwrap_or_else(|| panic!("no user {user_id}"));
-        let principal = stella_core::Principal {
-            user_id: user.id.clone(),
-            email: user.email.clone(),
-            scope: user.scope,
-            tenant_ids: user.tenant_ids.clone(),
-            profile: user.profile.clone(),
-            permissions: stella_core::PermissionSet::all(),
-            credential: stella_core::CredentialKind::AccessToken,
-            credential_id: None,
-            token_expires_ms: None,
-            quota: None,
-        };
-        let created = stella
-            .create_api_key(&principal, stella_service::NewApiKey::default())
+        let key = format!(
+            "stk_{}_{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let (id, secret) = (&key[4..36], &key[37..]);
+        stella
+            .db()
+            .insert_api_key(&stella_store::ApiKeyRecord {
+                id: id.to_owned(),
+                user_id: user.id,
+                name: "first".into(),
+                secret_hash: stella_service::crypto::sha256_hex(secret.as_bytes()),
+                permissions: None,
+                expires_at: None,
+                revoked_at: None,
+                created_at: stella.now_ms(),
+            })
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        created.api_key
+        key
+    }
+
+    /// The running server (its state, and TLS reloads).
+    pub fn running(&self) -> &RunningServer {
+        self.running
+            .as_ref()
+            .unwrap_or_else(|| panic!("server stopped"))
     }
 
     pub fn stella(&self) -> stella_service::Stella {

@@ -7,6 +7,7 @@ mod limits;
 mod oauth;
 mod offline;
 mod ops;
+mod security_authz;
 mod tenancy;
 mod tokens;
 mod users;
