@@ -37,6 +37,8 @@ pub struct Config {
     /// Request bodies being read at once, in bytes over all requests; past it, a request waits
     /// (then answers 503), so concurrent large uploads cannot take the memory.
     pub max_inflight_body_bytes: usize,
+    /// How long a request waits for room in that budget before answering 503.
+    pub body_budget_wait_ms: u64,
     /// Lifetime of a password sign-in session.
     pub session_ttl_secs: i64,
     /// Longest a search (or saved-query run) may run before it answers 400 naming the limit.
@@ -78,6 +80,7 @@ impl Default for Config {
             activity_log: true,
             log: "info".into(),
             max_inflight_body_bytes: 256 * 1024 * 1024,
+            body_budget_wait_ms: 10_000,
             session_ttl_secs: 3600,
             search_budget_ms: 10_000,
             max_concurrent_searches: 0,
@@ -242,6 +245,7 @@ log = "info"
 # Request bodies read at once over all requests, in bytes: past it a request waits, then
 # answers 503, so concurrent large uploads cannot take the memory.
 max_inflight_body_bytes = 268435456
+body_budget_wait_ms = 10000
 
 # Lifetime of a password sign-in session (POST /connect/api/v1/sign_in), in seconds.
 session_ttl_secs = 3600

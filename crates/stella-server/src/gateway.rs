@@ -85,8 +85,6 @@ const INGEST_PATH: &str = "/connect/api/v1/events";
 const SMALL_BODY: usize = 64 * 1024;
 /// The body budget is counted in KiB.
 const BUDGET_UNIT: usize = 1024;
-/// How long a request waits for room in the body budget before answering 503.
-const BODY_BUDGET_WAIT: Duration = Duration::from_secs(10);
 
 /// A W3C trace-context id (`00-<trace>-<span>-01`) from the thread-local fast RNG behind
 /// `uuid`'s v4, formatted once.
@@ -433,20 +431,20 @@ async fn read_body<'a>(
         Some(n) => n as usize,
         None => limit,
     };
-    let permit = if reserve == 0 {
-        None
-    } else {
-        let units = reserve.div_ceil(BUDGET_UNIT).min(u32::MAX as usize) as u32;
-        match tokio::time::timeout(BODY_BUDGET_WAIT, app.body_budget.acquire_many(units)).await {
-            Ok(Ok(p)) => Some(p),
-            _ => {
-                return Err(ApiError::Service(ServiceError::Unavailable(
+    let permit =
+        if reserve == 0 {
+            None
+        } else {
+            let units = reserve.div_ceil(BUDGET_UNIT).min(u32::MAX as usize) as u32;
+            let wait = Duration::from_millis(app.config.body_budget_wait_ms);
+            match tokio::time::timeout(wait, app.body_budget.acquire_many(units)).await {
+                Ok(Ok(p)) => Some(p),
+                _ => return Err(ApiError::Service(ServiceError::Unavailable(
                     "the server is reading too many large request bodies at once; retry shortly"
                         .into(),
-                )))
+                ))),
             }
-        }
-    };
+        };
     match Limited::new(raw, limit).collect().await {
         Ok(collected) => Ok((collected.to_bytes(), permit)),
         Err(e)

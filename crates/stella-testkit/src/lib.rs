@@ -185,7 +185,12 @@ impl TestServer {
             user["password"] = json!(DEFAULT_PASSWORD);
         }
         let (s, body) = self
-            .call("POST", "/connect/api/v1/users", Some(admin_jwt), Some(user.clone()))
+            .call(
+                "POST",
+                "/connect/api/v1/users",
+                Some(admin_jwt),
+                Some(user.clone()),
+            )
             .await;
         assert_eq!(s, 201, "{body}");
         let id = body["id"].as_str().unwrap_or_default().to_owned();
@@ -268,6 +273,26 @@ impl TestServer {
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         key
+    }
+
+    /// Runs one SQL statement on the server's database through a connection of its own (to
+    /// break the database under a running server and see how it answers).
+    pub async fn execute_sql(&self, statement: &str) {
+        let outcome = match &self.postgres {
+            Some((_, _, url)) => match sqlx::PgConnection::connect(url).await {
+                Ok(mut c) => sqlx::query(statement).execute(&mut c).await.map(|_| ()),
+                Err(e) => Err(e),
+            },
+            None => {
+                let file = self.data_dir.path().join("stella.db");
+                match sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display())).await
+                {
+                    Ok(mut c) => sqlx::query(statement).execute(&mut c).await.map(|_| ()),
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        outcome.unwrap_or_else(|e| panic!("{statement}: {e}"));
     }
 
     /// The running server (its state, and TLS reloads).

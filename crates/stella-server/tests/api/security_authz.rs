@@ -29,8 +29,10 @@ async fn client_token(s: &TestServer, root: &str, profile: &str, scope: &str) ->
             "POST",
             &format!("{API}/oauth_clients"),
             Some(root),
-            Some(json!({"name": format!("bot-{scope}"), "privilege_profile": profile,
-                        "scopes": scope.split(' ').collect::<Vec<_>>()})),
+            Some(
+                json!({"name": format!("bot-{scope}"), "privilege_profile": profile,
+                        "scopes": scope.split(' ').collect::<Vec<_>>()}),
+            ),
         )
         .await;
     assert_eq!(st, 201, "{c}");
@@ -65,7 +67,8 @@ async fn root_session(s: &TestServer, root: &str) -> String {
         )
         .await;
     assert_eq!(st, 200, "{body}");
-    s.session(stella_testkit::ROOT_EMAIL, DEFAULT_PASSWORD).await
+    s.session(stella_testkit::ROOT_EMAIL, DEFAULT_PASSWORD)
+        .await
 }
 
 /// The review's first finding: a root super admin's credential narrowed to `cases:read` (an
@@ -170,7 +173,9 @@ async fn credential_kind_by_endpoint_matrix() {
             "api_key (everything)" => (
                 "POST".into(),
                 format!("{API}/api_keys"),
-                Some(json!({"name": format!("k{n}"), "permissions": ["users:write", "cases:read"]})),
+                Some(
+                    json!({"name": format!("k{n}"), "permissions": ["users:write", "cases:read"]}),
+                ),
             ),
             "offline_token" => (
                 "POST".into(),
@@ -190,7 +195,9 @@ async fn credential_kind_by_endpoint_matrix() {
             "user" => (
                 "POST".into(),
                 format!("{API}/users"),
-                Some(json!({"email": format!("u{n}@acme.test"), "password": DEFAULT_PASSWORD, "privilege_profile": "analyst", "tenant_id": t})),
+                Some(
+                    json!({"email": format!("u{n}@acme.test"), "password": DEFAULT_PASSWORD, "privilege_profile": "analyst", "tenant_id": t}),
+                ),
             ),
             _ => unreachable!(),
         }
@@ -251,9 +258,7 @@ async fn credential_kind_by_endpoint_matrix() {
     for (who, token, expected) in rows {
         for (name, want) in endpoints.iter().zip(expected) {
             let (method, path, body) = endpoint(name);
-            let mut req = s
-                .client
-                .request(method.parse().unwrap(), s.url(&path));
+            let mut req = s.client.request(method.parse().unwrap(), s.url(&path));
             req = if token == "legacy" {
                 req.header("authorization", basic(&current_legacy))
             } else {
@@ -326,7 +331,10 @@ async fn tenant_admins_cannot_rewrite_platform_profiles() {
         .await;
     assert_eq!(st, 201, "{fake}");
     assert_ne!(fake["id"], auditor["id"]);
-    assert_eq!(fake["owner"], json!({"scope": "tenant", "tenant_ids": [acme]}));
+    assert_eq!(
+        fake["owner"],
+        json!({"scope": "tenant", "tenant_ids": [acme]})
+    );
     // Root gives `auditor` by id: the root-scope user gets exactly activity_log:read.
     let (_, key) = s
         .user_with_key(
@@ -351,9 +359,17 @@ async fn tenant_admins_cannot_rewrite_platform_profiles() {
     // Another tenant neither sees nor touches it.
     let fake_one = format!("{API}/privilege_profiles/{}", fake["id"].as_str().unwrap());
     assert_eq!(s.status("GET", &fake_one, Some(&globex_admin)).await, 404);
-    assert_eq!(s.status("DELETE", &fake_one, Some(&globex_admin)).await, 404);
+    assert_eq!(
+        s.status("DELETE", &fake_one, Some(&globex_admin)).await,
+        404
+    );
     let (_, listed) = s
-        .call("GET", &format!("{API}/privilege_profiles"), Some(&globex_admin), None)
+        .call(
+            "GET",
+            &format!("{API}/privilege_profiles"),
+            Some(&globex_admin),
+            None,
+        )
         .await;
     assert!(
         listed["data"]
@@ -387,7 +403,11 @@ async fn profiles_never_grant_beyond_their_author() {
     let narrow = narrowed_jwt(
         &s,
         &admin,
-        &["privilege_profiles:write", "privilege_profiles:read", "cases:read"],
+        &[
+            "privilege_profiles:write",
+            "privilege_profiles:read",
+            "cases:read",
+        ],
     )
     .await;
     let (st, p) = s
@@ -437,7 +457,10 @@ async fn admins_create_only_users_they_outrank() {
         )
         .await;
     assert_problem(st, &p, 403);
-    assert!(p["detail"].as_str().unwrap().contains("lower privileges"), "{p}");
+    assert!(
+        p["detail"].as_str().unwrap().contains("lower privileges"),
+        "{p}"
+    );
     let (st, u) = s
         .call(
             "POST",
@@ -540,7 +563,9 @@ async fn offline_tokens_die_with_their_issuer_and_can_be_revoked() {
     let analyst = s.jwt(&analyst_key).await;
     // security_admin lacks offline_tokens:write: refused. Root gives a profile that has it.
     assert_eq!(
-        s.call("POST", "/token/offline", Some(&analyst), None).await.0,
+        s.call("POST", "/token/offline", Some(&analyst), None)
+            .await
+            .0,
         403
     );
     let (_, mine) = s.call("POST", "/token/offline", Some(&root), None).await;
@@ -559,8 +584,12 @@ async fn offline_tokens_die_with_their_issuer_and_can_be_revoked() {
     assert_eq!(st, 200, "{revoked}");
     assert_eq!(revoked["status"], "revoked");
     assert_eq!(
-        s.status("GET", &format!("{API}/tenants"), Some(mine["jwt"].as_str().unwrap()))
-            .await,
+        s.status(
+            "GET",
+            &format!("{API}/tenants"),
+            Some(mine["jwt"].as_str().unwrap())
+        )
+        .await,
         401
     );
     // Someone else's token is not found by a caller who does not outrank its owner.
