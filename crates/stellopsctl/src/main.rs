@@ -59,8 +59,8 @@ pub enum UserCmd {
 #[derive(Debug, Args)]
 pub struct UserAdd {
     pub email: String,
-    /// Privilege profile: super_admin, platform_admin, security_admin, analyst, read_only or a
-    /// custom one.
+    /// Privilege profile id: super_admin, platform_admin, security_admin, analyst, read_only
+    /// (the built-ins' ids are their names) or a custom profile's id.
     #[arg(long)]
     pub role: String,
     /// Place the user in this tenant (default: the server decides from your own scope).
@@ -132,7 +132,7 @@ pub enum ClientCmd {
         /// Scope the client may request: stella.api or a permission name (repeatable).
         #[arg(long = "scope", value_name = "SCOPE")]
         scopes: Vec<String>,
-        /// Privilege profile of the client (default: yours).
+        /// Privilege profile id of the client (default: yours).
         #[arg(long)]
         role: Option<String>,
         /// Narrow the client to this tenant (repeatable; default: your tenancy).
