@@ -13,8 +13,11 @@ PORT=${PORT:-18090}
 BASE="http://127.0.0.1:$PORT"
 command -v wrk >/dev/null || { echo "wrk is required: apt-get install wrk" >&2; exit 2; }
 
-cargo build --release -q -p stella
-BIN="${CARGO_TARGET_DIR:-target}/release/stella"
+# BIN=<a build's stella binary> runs a prebuilt server (to compare two builds in turns).
+if [ -z "${BIN:-}" ]; then
+  cargo build --release -q -p stella
+  BIN="${CARGO_TARGET_DIR:-target}/release/stella"
+fi
 WORK=$(mktemp -d)
 PID=""
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; rm -rf "$WORK"; }

@@ -21,15 +21,15 @@ pub fn request(data: &[u8]) {
         4 => {
             if let Ok(text) = std::str::from_utf8(rest) {
                 let _ = crate::gateway::decode_basic(text);
-            // And as an Authorization header or cookie, however it is spelled.
-            if let Ok(v) = HeaderValue::from_str(text) {
-                let mut headers = HeaderMap::new();
-                headers.insert(header::AUTHORIZATION, v.clone());
-                let _ = crate::gateway::presented(&headers);
-                let mut headers = HeaderMap::new();
-                headers.insert(header::COOKIE, v);
-                let _ = crate::gateway::presented(&headers);
-            }
+                // And as an Authorization header or cookie, however it is spelled.
+                if let Ok(v) = HeaderValue::from_str(text) {
+                    let mut headers = HeaderMap::new();
+                    headers.insert(header::AUTHORIZATION, v.clone());
+                    let _ = crate::gateway::presented(&headers);
+                    let mut headers = HeaderMap::new();
+                    headers.insert(header::COOKIE, v);
+                    let _ = crate::gateway::presented(&headers);
+                }
             }
         }
         _ => redaction(rest),
@@ -91,7 +91,9 @@ fn redaction(body: &[u8]) {
     // A secret under a secret name never survives, however the name is percent-encoded.
     if let Ok(text) = std::str::from_utf8(body) {
         let secret = "Fuzz-Secret-Value-0x5eC";
-        let kept = redact_pairs(&format!("{text}&client_secre%74={secret}&pass%77ord={secret}"));
+        let kept = redact_pairs(&format!(
+            "{text}&client_secre%74={secret}&pass%77ord={secret}"
+        ));
         assert!(!kept.contains(secret), "{kept}");
     }
     for ct in [

@@ -208,7 +208,7 @@ async fn handle(app: AppState, req: Request, next: Next, trace_id: String) -> Re
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let access = access_of(route.as_deref());
-    let origin_ok = same_origin_or_safe(&method, req.headers());
+    let origin_ok = same_origin_or_safe(&method, req.uri(), req.headers());
 
     let mut logged = LoggedBody::Bytes(Bytes::new());
     let mut principal: Option<Arc<Principal>> = None;
@@ -365,12 +365,17 @@ async fn admit(
 }
 
 /// A cookie-authenticated request may change state only from this server's own pages: its
-/// `Origin` (or, without one, `Referer`) must name the host it was sent to.
-fn same_origin_or_safe(method: &Method, headers: &HeaderMap) -> bool {
+/// `Origin` (or, without one, `Referer`) must name the host it was sent to (the `Host` header,
+/// or the request's authority over HTTP/2).
+fn same_origin_or_safe(method: &Method, uri: &axum::http::Uri, headers: &HeaderMap) -> bool {
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return true;
     }
-    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| uri.authority().map(|a| a.as_str()));
+    let Some(host) = host else {
         return false;
     };
     let origin = headers
@@ -552,8 +557,61 @@ async fn add_token_headers(stella: &Stella, p: &Principal, headers: &mut HeaderM
 
 #[cfg(test)]
 mod tests {
-    use super::{decode_basic, new_trace_id, presented, Presented};
-    use axum::http::{header, HeaderMap, HeaderValue};
+    use super::{decode_basic, new_trace_id, presented, same_origin_or_safe, Presented};
+    use axum::http::{header, HeaderMap, HeaderValue, Method, Uri};
+
+    #[test]
+    fn cookie_changes_need_the_servers_own_origin() {
+        let h = |pairs: &[(header::HeaderName, &str)]| {
+            let mut m = HeaderMap::new();
+            for (k, v) in pairs {
+                m.insert(
+                    k.clone(),
+                    HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static("")),
+                );
+            }
+            m
+        };
+        let plain = Uri::from_static("/connect/api/v1/api_keys");
+        let host = (header::HOST, "stella.example:8443");
+        assert!(same_origin_or_safe(&Method::GET, &plain, &h(&[])));
+        assert!(!same_origin_or_safe(
+            &Method::POST,
+            &plain,
+            &h(&[host.clone()])
+        ));
+        assert!(same_origin_or_safe(
+            &Method::POST,
+            &plain,
+            &h(&[
+                host.clone(),
+                (header::ORIGIN, "https://stella.example:8443")
+            ])
+        ));
+        assert!(!same_origin_or_safe(
+            &Method::DELETE,
+            &plain,
+            &h(&[
+                host.clone(),
+                (header::ORIGIN, "https://stella.example:8443.evil.test")
+            ])
+        ));
+        assert!(same_origin_or_safe(
+            &Method::PUT,
+            &plain,
+            &h(&[
+                host,
+                (header::REFERER, "https://stella.example:8443/console/keys")
+            ])
+        ));
+        // HTTP/2: no Host header, the authority is in the request's URI.
+        let h2 = Uri::from_static("https://stella.example/connect/api/v1/api_keys");
+        assert!(same_origin_or_safe(
+            &Method::POST,
+            &h2,
+            &h(&[(header::ORIGIN, "https://stella.example")])
+        ));
+    }
 
     #[test]
     fn trace_ids_follow_w3c_trace_context() {
