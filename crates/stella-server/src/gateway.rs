@@ -578,7 +578,7 @@ mod tests {
         assert!(!same_origin_or_safe(
             &Method::POST,
             &plain,
-            &h(&[host.clone()])
+            &h(std::slice::from_ref(&host))
         ));
         assert!(same_origin_or_safe(
             &Method::POST,
