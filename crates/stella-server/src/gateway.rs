@@ -23,6 +23,7 @@ use crate::problem::{ApiError, TRACE_ID};
 use crate::routes::session::SESSION_COOKIE;
 use crate::state::AppState;
 use axum::body::Body;
+use axum::body::HttpBody;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
@@ -429,6 +430,10 @@ async fn read_body<'a>(
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(ApiError::PayloadTooLarge { limit });
+    }
+    // Most requests (every GET) have no body at all: nothing to reserve or read.
+    if raw.is_end_stream() || raw.size_hint().upper() == Some(0) {
+        return Ok((Bytes::new(), None));
     }
     // A declared length reserves that much; a chunked body reserves its route's bound.
     let reserve = match declared {
