@@ -48,6 +48,17 @@ pub struct ActivityUser {
 }
 
 impl ActivityUser {
+    /// A user a handler authenticated itself (sign-in, API key exchange).
+    pub fn of_user(u: &stella_store::UserRecord) -> Self {
+        Self {
+            user_id: u.id.clone(),
+            email: Some(u.email.clone()),
+            tenant_id: (u.scope == Scope::Tenant)
+                .then(|| u.tenant_ids.first().cloned())
+                .flatten(),
+        }
+    }
+
     pub fn of(p: &Principal) -> Self {
         Self {
             user_id: p.user_id.clone(),

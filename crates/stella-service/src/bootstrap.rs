@@ -43,38 +43,14 @@ impl Stella {
             ));
         }
         let now = self.now_ms();
-        let user = NewUser {
-            id: new_id(),
-            email: email.clone(),
-            name: "Root administrator".into(),
-            password_hash: None,
-            sso: false,
-            scope: Scope::Root,
-            tenant_ids: Vec::new(),
-            profile: profile::SUPER_ADMIN.into(),
-        };
-        self.db.insert_user(&user, now).await?;
-        let key_id = new_id();
-        let secret = random_secret();
-        self.db
-            .insert_api_key(&ApiKeyRecord {
-                id: key_id.clone(),
-                user_id: user.id.clone(),
-                name: "initial".into(),
-                secret_hash: sha256_hex(secret.as_bytes()),
-                permissions: None,
-                expires_at: None,
-                revoked_at: None,
-                created_at: now,
-            })
-            .await?;
+        let (user_id, api_key) = self.insert_root_admin(&email, now).await?;
         let legacy = random_legacy_token();
         self.db
-            .set_legacy_token_hash(&user.id, Some(&sha256_hex(legacy.as_bytes())), now)
+            .set_legacy_token_hash(&user_id, Some(&sha256_hex(legacy.as_bytes())), now)
             .await?;
         Ok(InitCredentials {
             email,
-            api_key: format!("{API_KEY_PREFIX}{key_id}_{secret}"),
+            api_key,
             legacy_token: legacy,
         })
     }
@@ -95,10 +71,15 @@ impl Stella {
                     .into(),
             ));
         }
-        let now = self.now_ms();
+        let (_, api_key) = self.insert_root_admin(&email, self.now_ms()).await?;
+        Ok(RootAdminCredentials { email, api_key })
+    }
+
+    /// A root super admin with one API key: (user id, the key).
+    async fn insert_root_admin(&self, email: &str, now: i64) -> Result<(String, String)> {
         let user = NewUser {
             id: new_id(),
-            email: email.clone(),
+            email: email.to_owned(),
             name: "Root administrator".into(),
             password_hash: None,
             sso: false,
@@ -121,9 +102,6 @@ impl Stella {
                 created_at: now,
             })
             .await?;
-        Ok(RootAdminCredentials {
-            email,
-            api_key: format!("{API_KEY_PREFIX}{key_id}_{secret}"),
-        })
+        Ok((user.id, format!("{API_KEY_PREFIX}{key_id}_{secret}")))
     }
 }

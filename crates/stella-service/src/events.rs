@@ -132,6 +132,7 @@ impl Stella {
                 &[("enabled", stella_core::resource::FieldValue::Bool(true))],
                 None,
                 1000,
+                &[],
             )
             .await?;
         let index = self.events().clone();
@@ -183,7 +184,7 @@ impl Stella {
     ) -> Result<WatchlistMatches> {
         let watchlists = self
             .db
-            .resource_all(&WATCHLISTS, tenant, &[], None, 1000)
+            .resource_all(&WATCHLISTS, tenant, &[], None, 1000, &[])
             .await?;
         // entry (lower-cased) → watchlists listing it
         let mut entries: HashMap<String, Vec<&Value>> = HashMap::new();

@@ -357,20 +357,11 @@ impl Database {
     /// Every row of one tenant matching `extra` and created within `created` (milliseconds,
     /// both ends included), at most `cap`, newest first: the rules an ingest checks (watchlists,
     /// filters, playbooks) and the rows a report covers.
+    /// Every row of one tenant matching `extra` and created within `created` (milliseconds,
+    /// both ends included), at most `cap`, newest first, without the members `omit` names (not
+    /// even read): the rules an ingest checks (watchlists, filters, playbooks) and the rows a
+    /// report covers.
     pub async fn resource_all(
-        &self,
-        spec: &ResourceSpec,
-        tenant_id: &str,
-        extra: Conditions<'_>,
-        created: Option<(i64, i64)>,
-        cap: i64,
-    ) -> Result<Vec<Value>> {
-        self.resource_all_without(spec, tenant_id, extra, created, cap, &[])
-            .await
-    }
-
-    /// [`Database::resource_all`] without the members `omit` names (not even read).
-    pub async fn resource_all_without(
         &self,
         spec: &ResourceSpec,
         tenant_id: &str,

@@ -43,13 +43,9 @@ pub async fn access_token(
         .await?;
     let mut response = Json(&token).into_response();
     // Record who asked, for the activity log (the gateway does not authenticate this path).
-    response.extensions_mut().insert(ActivityUser {
-        tenant_id: (user.scope == stella_core::Scope::Tenant)
-            .then(|| user.tenant_ids.first().cloned())
-            .flatten(),
-        user_id: user.id,
-        email: Some(user.email),
-    });
+    response
+        .extensions_mut()
+        .insert(ActivityUser::of_user(&user));
     Ok(response)
 }
 

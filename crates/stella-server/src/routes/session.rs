@@ -46,13 +46,9 @@ pub async fn sign_in(
         h.insert(header::SET_COOKIE, v);
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response.extensions_mut().insert(ActivityUser {
-        tenant_id: (user.scope == stella_core::Scope::Tenant)
-            .then(|| user.tenant_ids.first().cloned())
-            .flatten(),
-        user_id: user.id,
-        email: Some(user.email),
-    });
+    response
+        .extensions_mut()
+        .insert(ActivityUser::of_user(&user));
     Ok(response)
 }
 

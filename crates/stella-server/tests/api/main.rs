@@ -89,3 +89,34 @@ pub async fn two_tenants() -> (TestServer, String, [(String, String); 2]) {
         tenant_user(&s, &root, "globex", "admin@globex.test", "security_admin").await;
     (s, root, [a, (b, b_jwt)])
 }
+
+#[derive(Clone, Default)]
+pub struct Receiver(pub std::sync::Arc<std::sync::Mutex<Vec<Value>>>);
+
+/// A local webhook receiver: `POST /hook` records the JSON it gets, `POST /broken` answers 500.
+/// Answers its base URL.
+pub async fn receiver() -> (String, Receiver) {
+    let got = Receiver::default();
+    let keep = got.clone();
+    let app = axum::Router::new()
+        .route(
+            "/hook",
+            axum::routing::post(move |axum::Json(v): axum::Json<Value>| {
+                let keep = keep.clone();
+                async move {
+                    keep.0.lock().unwrap().push(v);
+                    "ok"
+                }
+            }),
+        )
+        .route(
+            "/broken",
+            axum::routing::post(|| async {
+                (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "down")
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), got)
+}

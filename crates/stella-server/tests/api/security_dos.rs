@@ -3,7 +3,6 @@
 
 use crate::{assert_problem, one_tenant_with, tenant_user};
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use stella_testkit::TestServer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -290,28 +289,6 @@ async fn bodies_being_read_at_once_are_bounded() {
     s.stop().await;
 }
 
-#[derive(Clone, Default)]
-struct Hooks(Arc<Mutex<Vec<Value>>>);
-
-async fn hook_receiver() -> (String, Hooks) {
-    let got = Hooks::default();
-    let keep = got.clone();
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |axum::Json(v): axum::Json<Value>| {
-            let keep = keep.clone();
-            async move {
-                keep.0.lock().unwrap().push(v);
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{addr}/hook"), got)
-}
-
 /// One analyst's 500-event ingest against a 20-entry watchlist raised 10,000 alerts and set
 /// off ~27,500 webhook calls. Now repeats of a cause aggregate into one alert with a count,
 /// and playbook runs (so webhook calls) are bounded per tenant.
@@ -322,7 +299,8 @@ async fn one_ingest_cannot_amplify_into_thousands_of_alerts_and_calls() {
         c.playbook_runs_per_minute = 5;
     })
     .await;
-    let (url, hooks) = hook_receiver().await;
+    let (base, hooks) = crate::receiver().await;
+    let url = format!("{base}/hook");
     let entries: Vec<String> = (0..20).map(|i| format!("bad{i}.example")).collect();
     let (st, _) = s
         .call(

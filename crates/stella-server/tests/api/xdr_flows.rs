@@ -3,9 +3,7 @@
 //! tags and comments, and the restricted storage and ingestion endpoints.
 
 use crate::{assert_problem, one_tenant, tenant_user, two_tenants};
-use axum::routing::post;
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
 use stella_core::Clock;
 use stella_testkit::TestServer;
 
@@ -298,39 +296,12 @@ async fn filters_drop_events_and_watchlists_raise_one_alert_per_entry_and_event(
     s.stop().await;
 }
 
-#[derive(Clone, Default)]
-struct Receiver(Arc<Mutex<Vec<Value>>>);
-
-async fn receiver() -> (String, Receiver) {
-    let got = Receiver::default();
-    let keep = got.clone();
-    let app = axum::Router::new()
-        .route(
-            "/hook",
-            post(move |axum::Json(v): axum::Json<Value>| {
-                let keep = keep.clone();
-                async move {
-                    keep.0.lock().unwrap().push(v);
-                    "ok"
-                }
-            }),
-        )
-        .route(
-            "/broken",
-            post(|| async { (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "down") }),
-        );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{addr}"), got)
-}
-
 #[tokio::test]
 async fn playbooks_run_on_matching_alerts_and_record_failures() {
     // The receiver is on loopback, which webhooks may call only when the operator allows it.
     let (s, _, (_, admin)) =
         crate::one_tenant_with(|c| c.webhook_allow = vec!["127.0.0.1".into()]).await;
-    let (url, got) = receiver().await;
+    let (url, got) = crate::receiver().await;
     let (st, good) = s.call("POST", &format!("{API}/playbooks"), Some(&admin), Some(json!({
         "name": "notify", "trigger": "alert.created severity=critical",
         "actions": [{"type": "webhook", "url": format!("{url}/hook")}, {"type": "add_tags", "tags": ["notified"]}]}))).await;

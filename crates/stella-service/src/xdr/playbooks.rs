@@ -66,7 +66,7 @@ impl Stella {
         let enabled = [("enabled", FieldValue::Bool(true))];
         for playbook in self
             .db
-            .resource_all(&PLAYBOOKS, tenant_id, &enabled, None, 1000)
+            .resource_all(&PLAYBOOKS, tenant_id, &enabled, None, 1000, &[])
             .await?
         {
             let trigger = playbook

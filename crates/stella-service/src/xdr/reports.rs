@@ -113,11 +113,11 @@ impl Stella {
         let range = Some((from, to));
         let alerts = self
             .db
-            .resource_all_without(&ALERTS, tenant, &[], range, MAX_ROWS, OMITTED_ALERT_MEMBERS)
+            .resource_all(&ALERTS, tenant, &[], range, MAX_ROWS, OMITTED_ALERT_MEMBERS)
             .await?;
         let cases = self
             .db
-            .resource_all(&CASES, tenant, &[], range, MAX_ROWS)
+            .resource_all(&CASES, tenant, &[], range, MAX_ROWS, &[])
             .await?;
         let mut csv = CSV_COLUMNS.join(",");
         csv.push('\n');
