@@ -26,14 +26,16 @@ pub fn query_string(text: &str) {
     let _ = crate::dsl::parse_request(&body, 1_714_564_800_000);
 }
 
-/// One event's text: the tape accepts exactly what serde_json accepts and reads back the same
-/// value.
+/// One event's text: the tape accepts what serde_json accepts (but the key serde_json reads as
+/// raw JSON, which it refuses) and reads back the same value, so a stored event always loads
+/// back as it was indexed.
 pub fn tape(text: &str) {
     let ours = Tape::parse(text, usize::MAX);
     let theirs = serde_json::from_str::<Value>(text);
     match (ours, theirs) {
         (Ok(tape), Ok(v)) => assert_eq!(tape.to_value(text, 0), v, "{text:?}"),
         (Err(_), Err(_)) => {}
+        (Err(_), Ok(_)) if text.contains("$serde_json") => {}
         (ours, theirs) => panic!("tape {ours:?} but serde_json {theirs:?} for {text:?}"),
     }
 }
@@ -113,6 +115,9 @@ mod tests {
             "[1,2",
             "\"\\ud800\"",
             "{\"a\":1}\n{\"b\":[true,false]}\n{bad",
+            // The event_tape target's first finding: serde_json read this as other JSON.
+            r#"{"e1p": "00.0.0.1", "user": {"$serde_json::private::RawValue": "00*0.0.1", "n": 1}}"#,
+            r#"{"x": {"$serde_json::private::RawValue": "12"}}"#,
         ] {
             super::search_request(s.as_bytes());
             super::query_string(s);

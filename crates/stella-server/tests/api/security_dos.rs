@@ -507,3 +507,44 @@ async fn guesses_from_elsewhere_do_not_lock_the_owner_out() {
     assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429]);
     s.stop().await;
 }
+
+/// Found by the `event_tape` fuzz target: serde_json reads an object whose first key is
+/// `$serde_json::private::RawValue` as the raw JSON in its string. Such an event was accepted
+/// (indexed as one thing), then every search that returned it failed reading its `_source` back.
+/// Now the event is refused alone, naming the key, and searches go on.
+#[tokio::test]
+async fn an_event_serde_json_would_read_as_other_json_is_refused() {
+    let (s, _, (_, admin)) = one_tenant_with(|_| {}).await;
+    let (st, report) = s
+        .call(
+            "POST",
+            &format!("{API}/events"),
+            Some(&admin),
+            Some(json!({"events": [
+                {"n": 1, "user": {"$serde_json::private::RawValue": "{\"name\": \"someone else\"}"}},
+                {"n": 2, "user": {"name": "alice"}},
+            ]})),
+        )
+        .await;
+    assert_eq!(st, 200, "{report}");
+    assert_eq!(
+        (report["ingested"].as_u64(), report["failed"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert!(
+        report["errors"][0].as_str().unwrap().contains("reserved"),
+        "{report}"
+    );
+    s.refresh_events(&admin).await;
+    let (st, found) = s
+        .call(
+            "POST",
+            &format!("{API}/data/aella-ser/_search"),
+            Some(&admin),
+            Some(json!({"query": {"match_all": {}}})),
+        )
+        .await;
+    assert_eq!(st, 200, "{found}");
+    assert_eq!(found["hits"]["total"]["value"], 1);
+    s.stop().await;
+}
