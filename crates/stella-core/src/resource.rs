@@ -512,6 +512,41 @@ fn saturating_int(v: &str) -> Option<i64> {
     }))
 }
 
+/// An object key serde_json (with its `raw_value` feature, which Stella Ops uses) reads as "the
+/// raw JSON in this string" when it comes first in an object. Maps here are sorted, and `$`
+/// sorts before letters, so a stored JSON member holding it would come first when read back
+/// and read as something else, or fail to read at all. Stored JSON may not hold it.
+pub const RESERVED_JSON_KEY: &str = "$serde_json::private::RawValue";
+
+/// Where in `v` the reserved key is, if anywhere (a dotted path below `at`).
+fn reserved_key_at(v: &Value, at: &str) -> Option<String> {
+    match v {
+        Value::Object(m) => m.iter().find_map(|(k, child)| {
+            if k == RESERVED_JSON_KEY {
+                Some(at.to_owned())
+            } else {
+                reserved_key_at(child, &format!("{at}.{k}"))
+            }
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, child)| reserved_key_at(child, &format!("{at}[{i}]"))),
+        _ => None,
+    }
+}
+
+/// A JSON member as stored: its text, once it holds nothing that would read back differently.
+fn stored_json(f: &FieldSpec, value: &Value) -> Result<FieldValue, FieldError> {
+    match reserved_key_at(value, f.name) {
+        Some(at) => Err(FieldError::new(
+            at,
+            format!("the key \"{RESERVED_JSON_KEY}\" is reserved"),
+        )),
+        None => Ok(FieldValue::Json(value.to_string())),
+    }
+}
+
 fn coerce(f: &FieldSpec, value: &Value) -> Result<FieldValue, FieldError> {
     if value.is_null() {
         return Err(FieldError::new(
@@ -556,9 +591,9 @@ fn coerce(f: &FieldSpec, value: &Value) -> Result<FieldValue, FieldError> {
             .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
             .map(|t| FieldValue::Int(t.timestamp_millis()))
             .ok_or_else(|| FieldError::new(f.name, "must be an RFC 3339 date-time")),
-        FieldType::Json => Ok(FieldValue::Json(value.to_string())),
+        FieldType::Json => stored_json(f, value),
         FieldType::Object => match value {
-            Value::Object(_) => Ok(FieldValue::Json(value.to_string())),
+            Value::Object(_) => stored_json(f, value),
             _ => Err(FieldError::new(f.name, "must be a JSON object")),
         },
         FieldType::TextList { max_items, max_len } => {
@@ -589,7 +624,7 @@ fn coerce(f: &FieldSpec, value: &Value) -> Result<FieldValue, FieldError> {
                     format!("{}[{i}]", f.name),
                     "must be a JSON object",
                 )),
-                None => Ok(FieldValue::Json(value.to_string())),
+                None => stored_json(f, value),
             }
         }
     }
@@ -653,6 +688,24 @@ mod tests {
         assert!(values.iter().all(|(c, _)| *c != "role"));
         assert_eq!(errors(SPEC.parse_create(&json!({}))), vec!["$.name"]);
         assert_eq!(errors(SPEC.parse_create(&json!([1]))), vec!["$"]);
+    }
+
+    #[test]
+    fn stored_json_never_holds_the_key_serde_json_reads_as_raw_json() {
+        let f = FieldSpec::of_type("config", FieldType::Object);
+        // Parsed with the key second, it is stored first (maps are sorted) and reads back wrong.
+        let v: Value = serde_json::from_str(r#"{"a": 1, "$serde_json::private::RawValue": "12"}"#)
+            .unwrap_or_default();
+        let stored = v.to_string();
+        assert!(serde_json::from_str::<Value>(&stored).is_err(), "{stored}");
+        let deep = json!({"x": [{"ok": 1}, {"$serde_json::private::RawValue": "12"}]});
+        for (value, at) in [(v, "$.config"), (deep, "$.config.x[1]")] {
+            match coerce(&f, &value) {
+                Err(e) => assert_eq!(e.path, at),
+                Ok(stored) => panic!("stored {stored:?}"),
+            }
+        }
+        assert!(coerce(&f, &json!({"v": "$serde_json::private::RawValue"})).is_ok());
     }
 
     #[test]

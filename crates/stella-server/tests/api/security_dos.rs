@@ -548,3 +548,30 @@ async fn an_event_serde_json_would_read_as_other_json_is_refused() {
     assert_eq!(found["hits"]["total"]["value"], 1);
     s.stop().await;
 }
+
+/// The same key inside a JSON member of any resource (a connector's `config`, a playbook's
+/// `actions`): parsed second, it was stored first (maps are sorted) and the row no longer read
+/// back, so the tenant's whole list answered 500. It is refused, naming where it is.
+#[tokio::test]
+async fn stored_json_members_cannot_poison_a_list() {
+    let (s, _, (_, admin)) = one_tenant_with(|_| {}).await;
+    // Sent as text: a client's own JSON library would sort the key first.
+    let r = s
+        .client
+        .post(s.url(&format!("{API}/connectors")))
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .body(r#"{"name": "c", "type": "syslog", "config": {"a": 1, "$serde_json::private::RawValue": "12"}}"#)
+        .send()
+        .await
+        .unwrap();
+    let st = r.status().as_u16();
+    let p: Value = r.json().await.unwrap();
+    assert_problem(st, &p, 400);
+    assert_eq!(p["errors"][0]["path"], "$.config", "{p}");
+    let (st, list) = s
+        .call("GET", &format!("{API}/connectors"), Some(&admin), None)
+        .await;
+    assert_eq!(st, 200, "{list}");
+    s.stop().await;
+}
