@@ -249,7 +249,14 @@ impl EventIndex {
                 indexes.push(t);
             }
         }
-        search::run(&indexes, &req, self.inner.fields, started, &budget)
+        search::run(
+            &indexes,
+            &req,
+            self.inner.fields,
+            started,
+            &budget,
+            self.inner.opts.max_hits_source_bytes,
+        )
     }
 
     /// Stops every running search at its next budget check (they answer "shutting down");

@@ -49,6 +49,9 @@ pub struct IndexOptions {
     /// Longest a search may run (parse, commit catch-up, collection, fetching hits) before it
     /// stops and answers an error naming this budget.
     pub search_budget_ms: u64,
+    /// Most bytes of stored `_source` one search answer may carry: 10,000 hits of 1 MiB
+    /// events would otherwise be a 10 GB answer.
+    pub max_hits_source_bytes: usize,
 }
 
 impl Default for IndexOptions {
@@ -70,6 +73,7 @@ impl Default for IndexOptions {
             search_idle_ms: 30_000,
             idle_commit_interval_ms: 30_000,
             search_budget_ms: 10_000,
+            max_hits_source_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -101,6 +105,8 @@ impl IndexOptions {
             search_idle_ms: self.search_idle_ms,
             idle_commit_interval_ms: self.idle_commit_interval_ms.max(self.commit_interval_ms),
             search_budget_ms: self.search_budget_ms.max(1),
+            // One hit of the largest event always fits.
+            max_hits_source_bytes: self.max_hits_source_bytes.max(self.max_doc_bytes.max(64)),
         }
     }
 }

@@ -84,6 +84,13 @@ impl Compiler<'_> {
             } => self.text_match(path.as_deref(), text, *all_terms)?,
             Query::Phrase { path, text, slop } => {
                 let tokens = tokenizer::tokens(text);
+                // A phrase costs a term per token, on every path it runs over.
+                let paths = if path.is_some() {
+                    1
+                } else {
+                    self.text_paths.len()
+                };
+                self.charge(tokens.len().saturating_mul(paths))?;
                 self.per_path(path.as_deref(), |p| self.phrase(p, &tokens, *slop))?
             }
             Query::Bool(b) => {

@@ -12,6 +12,8 @@ use crate::schema::{Fields, TIMESTAMP};
 pub(crate) struct Stored {
     pub id: String,
     pub source: Value,
+    /// Size of the stored `_source` text.
+    pub bytes: usize,
 }
 
 pub(crate) fn load(
@@ -32,7 +34,11 @@ pub(crate) fn load(
     let source = serde_json::from_slice(bytes).map_err(|e| {
         SearchError::Corrupt(format!("stored source of event {id} does not parse: {e}"))
     })?;
-    Ok(Stored { id, source })
+    Ok(Stored {
+        id,
+        source,
+        bytes: bytes.len(),
+    })
 }
 
 /// The event with this id in one tenant's index: its address and timestamp.

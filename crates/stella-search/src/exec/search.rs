@@ -46,6 +46,7 @@ pub(crate) fn run(
     fields: Fields,
     started: Instant,
     budget: &Budget,
+    max_source_bytes: usize,
 ) -> Result<Value, SearchError> {
     let limit = req.from + req.size;
     let desc = req.sort.desc;
@@ -134,8 +135,19 @@ pub(crate) fn run(
     };
     let mut out_hits = Vec::with_capacity(req.size.min(hits.len()));
     budget.check_search()?;
-    for hit in hits.into_iter().skip(req.from).take(req.size) {
+    let mut source_bytes = 0usize;
+    for (n, hit) in hits.into_iter().skip(req.from).take(req.size).enumerate() {
+        if n % 64 == 63 {
+            budget.check_search()?;
+        }
         let stored = load(&searchers[hit.tenant], fields, hit.addr)?;
+        source_bytes = source_bytes.saturating_add(stored.bytes);
+        if source_bytes > max_source_bytes {
+            return Err(SearchError::invalid(format!(
+                "the hits' _source add up to more than {max_source_bytes} bytes, the most one \
+                 answer carries; ask for fewer hits (size)"
+            )));
+        }
         let mut h = serde_json::Map::new();
         h.insert("_index".into(), json!(index_name(&tenants[hit.tenant].id)));
         h.insert("_id".into(), json!(stored.id));

@@ -227,4 +227,48 @@ fn field_less_text_expansion_is_bounded() {
         Err(SearchError::Invalid(m)) => assert!(m.contains("expands to more than 16384"), "{m}"),
         other => panic!("expected the compile budget, got {other:?}"),
     }
+    // A phrase costs a term per word on every field it runs over: 20 words × 1,000 fields.
+    let phrase = format!(
+        "\"{}\"",
+        (0..20)
+            .map(|i| format!("v{i}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    match search(&phrase) {
+        Err(SearchError::Invalid(m)) => assert!(m.contains("expands to more than 16384"), "{m}"),
+        other => panic!("expected the compile budget, got {other:?}"),
+    }
+    assert_eq!(total(&search("\"v7\"").unwrap()), 1);
+}
+
+/// The hits of one answer carry at most `max_hits_source_bytes` of stored `_source`.
+#[test]
+fn the_hits_source_of_one_answer_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = crate::EventIndex::open(
+        dir.path(),
+        crate::IndexOptions {
+            max_hits_source_bytes: 600,
+            max_doc_bytes: 300,
+            ..super::opts()
+        },
+    )
+    .unwrap();
+    super::ingest_events(&index, "acme");
+    let search = |size: usize| {
+        index.search(
+            &TenantFilter::All,
+            &json!({"size": size, "query": {"match_all": {}}}),
+            NOW,
+        )
+    };
+    assert_eq!(
+        search(2).unwrap()["hits"]["hits"].as_array().unwrap().len(),
+        2
+    );
+    match search(5) {
+        Err(SearchError::Invalid(m)) => assert!(m.contains("more than 600 bytes"), "{m}"),
+        other => panic!("expected the _source bound, got {other:?}"),
+    }
 }
