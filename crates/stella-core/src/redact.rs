@@ -5,28 +5,63 @@ use serde_json::Value;
 
 pub const REDACTED: &str = "[REDACTED]";
 
-/// Field names (compared case-insensitively, `-` treated as `_`) that carry secrets. Names are
-/// compared after decoding (JSON escapes by the parser, percent-encoding by [`redact_pairs`]),
-/// so `pass%77ord` is `password`.
+/// Field names that carry secrets. Names are compared lower-cased with everything but letters
+/// and digits dropped (`privateKey`, `private-key` and `PRIVATE_KEY` are one name), and after
+/// decoding (JSON escapes by the parser, percent-encoding by [`redact_pairs`]), so `pass%77ord`
+/// is `password`.
 pub fn is_secret_name(name: &str) -> bool {
-    let n = name.to_ascii_lowercase().replace('-', "_");
+    let n: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
     const MARKERS: &[&str] = &[
         "password",
         "passwd",
         "passphrase",
         "secret",
         "token",
-        "api_key",
         "apikey",
         "authorization",
         "jwt",
         "credential",
-        "private_key",
+        "privatekey",
         "cookie",
         "signature",
+        "accesskey",
+        "authkey",
+        "subscriptionkey",
+        "routingkey",
+        "sessionid",
     ];
-    const EXACT: &[&str] = &["pwd", "pass", "key", "otp", "pin", "auth"];
-    MARKERS.iter().any(|m| n.contains(m)) || EXACT.contains(&n.trim())
+    const EXACT: &[&str] = &["pwd", "pass", "key", "otp", "pin", "auth", "session"];
+    MARKERS.iter().any(|m| n.contains(m)) || EXACT.contains(&n.as_str())
+}
+
+/// Members holding URLs (`url`, `webhook_url`, `endpoint`…): a URL's credentials, path and
+/// query can be secrets of their own (a chat webhook's path is its key), so only its scheme and
+/// host are kept.
+fn is_url_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n == "url"
+        || n == "uri"
+        || n == "href"
+        || n == "endpoint"
+        || n == "webhook"
+        || n.ends_with("url")
+        || n.ends_with("_uri")
+}
+
+fn redact_url(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    let tail = &rest[authority.len()..];
+    if authority.contains('@') || !tail.trim_start_matches('/').is_empty() {
+        Some(format!("{scheme}://{host}/{REDACTED}"))
+    } else {
+        None
+    }
 }
 
 pub fn redact_json(value: &mut Value) {
@@ -35,6 +70,10 @@ pub fn redact_json(value: &mut Value) {
             for (k, v) in map.iter_mut() {
                 if is_secret_name(k) && !v.is_null() {
                     *v = Value::String(REDACTED.to_owned());
+                } else if let (true, Some(url)) = (is_url_name(k), v.as_str()) {
+                    if let Some(kept) = redact_url(url) {
+                        *v = Value::String(kept);
+                    }
                 } else {
                     redact_json(v);
                 }
@@ -170,6 +209,39 @@ mod tests {
         assert_eq!(v["inner"][0]["name"], "n");
         assert_eq!(v["email"], "a@b.c");
         assert!(v["api_key"].is_null());
+    }
+
+    #[test]
+    fn names_are_judged_whatever_their_case_and_separators() {
+        let mut v = json!({"privateKey": "k1", "X-Auth-Key": "k2", "Ocp-Apim-Subscription-Key": "k3",
+                           "accessKey": "k4", "routing_key": "k5", "keyboard": "fine", "name": "n"});
+        redact_json(&mut v);
+        for k in [
+            "privateKey",
+            "X-Auth-Key",
+            "Ocp-Apim-Subscription-Key",
+            "accessKey",
+            "routing_key",
+        ] {
+            assert_eq!(v[k], REDACTED, "{k}");
+        }
+        assert_eq!(
+            (v["keyboard"].as_str(), v["name"].as_str()),
+            (Some("fine"), Some("n"))
+        );
+    }
+
+    #[test]
+    fn urls_keep_only_their_scheme_and_host() {
+        let mut v = json!({"actions": [{"type": "webhook", "url": "https://hooks.example/services/T0/B0/s3cr3t?token=x"},
+                                       {"url": "https://user:pw@h.example:8443"}, {"url": "https://h.example"}],
+                           "webhook_url": "http://h.example/x", "comment": "see https://h.example/a/b"});
+        redact_json(&mut v);
+        assert_eq!(v["actions"][0]["url"], "https://hooks.example/[REDACTED]");
+        assert_eq!(v["actions"][1]["url"], "https://h.example:8443/[REDACTED]");
+        assert_eq!(v["actions"][2]["url"], "https://h.example");
+        assert_eq!(v["webhook_url"], "http://h.example/[REDACTED]");
+        assert_eq!(v["comment"], "see https://h.example/a/b");
     }
 
     #[test]

@@ -105,6 +105,10 @@ pub fn internal_reason(ip: IpAddr) -> Option<&'static str> {
                 Some("a carrier-grade NAT address")
             } else if v4.is_multicast() || v4.is_broadcast() || o[0] >= 240 {
                 Some("a multicast, broadcast or reserved address")
+            } else if (o[0] == 198 && (o[1] & 0xfe) == 18)
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+            {
+                Some("a special-purpose address")
             } else {
                 None
             }
@@ -124,20 +128,27 @@ pub fn internal_reason(ip: IpAddr) -> Option<&'static str> {
                 Some("a link-local address")
             } else if v6.is_multicast() {
                 Some("a multicast address")
+            } else if s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1 {
+                // RFC 8215 local-use NAT64: where the IPv4 address sits depends on the network.
+                Some("a local-use NAT64 address")
             } else if s[0] == 0x64 && s[1] == 0xff9b {
-                // NAT64: the IPv4 address it embeds decides.
-                let v4 = std::net::Ipv4Addr::new(
-                    (s[6] >> 8) as u8,
-                    s[6] as u8,
-                    (s[7] >> 8) as u8,
-                    s[7] as u8,
-                );
-                internal_reason(IpAddr::V4(v4))
+                // NAT64 (RFC 6052 /96): the IPv4 address it embeds decides.
+                internal_reason(IpAddr::V4(v4_of(s[6], s[7])))
+            } else if s[0] == 0x2002 {
+                // 6to4: the IPv4 address of the relay decides.
+                internal_reason(IpAddr::V4(v4_of(s[1], s[2])))
+            } else if s[..6] == [0, 0, 0, 0, 0, 0] || s[..6] == [0, 0, 0, 0, 0xffff, 0] {
+                // IPv4-compatible (deprecated) and SIIT-translated forms.
+                internal_reason(IpAddr::V4(v4_of(s[6], s[7])))
             } else {
                 None
             }
         }
     }
+}
+
+fn v4_of(hi: u16, lo: u16) -> std::net::Ipv4Addr {
+    std::net::Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8)
 }
 
 /// The client's resolver: system resolution, then only the allowed addresses.
@@ -326,11 +337,25 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:169.254.169.254",
             "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::8.8.8.8",
+            "2002:a9fe:a9fe::1",
+            "2002:7f00:1::",
+            "::10.0.0.1",
+            "::ffff:0:127.0.0.1",
+            "198.18.0.1",
+            "192.0.0.8",
         ] {
             let ip: IpAddr = internal.parse().unwrap_or(IpAddr::from([1, 1, 1, 1]));
             assert!(internal_reason(ip).is_some(), "{internal}");
         }
-        for public in ["1.1.1.1", "8.8.8.8", "172.32.0.1", "2606:4700::1111"] {
+        for public in [
+            "1.1.1.1",
+            "8.8.8.8",
+            "172.32.0.1",
+            "2606:4700::1111",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+        ] {
             let ip: IpAddr = public.parse().unwrap_or(IpAddr::from([127, 0, 0, 1]));
             assert!(internal_reason(ip).is_none(), "{public}");
         }
