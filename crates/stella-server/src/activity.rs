@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use stella_core::redact::{redact_body_of, redact_pairs};
 use stella_store::{ActivityRecord, Database};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 
 /// A call as the gateway saw it, before redaction (done off the request path).
 #[derive(Debug)]
@@ -33,14 +33,21 @@ pub struct PendingActivity {
 }
 
 enum Msg {
-    Record(Box<PendingActivity>),
+    /// A record, with its share of the queued-body budget (returned once it is redacted).
+    Record(Box<PendingActivity>, Option<OwnedSemaphorePermit>),
     Flush(oneshot::Sender<()>),
 }
 
 #[derive(Clone, Debug)]
 pub struct ActivityRecorder {
     tx: mpsc::Sender<Msg>,
+    /// Request bodies waiting in the queue, in KiB: the queue holds at most this much of them
+    /// whatever its length (65,536 records of 256 KiB would be 16 GiB).
+    queued_bytes: Arc<Semaphore>,
 }
+
+/// The queued-body budget.
+const QUEUED_BODY_KIB: usize = 64 * 1024;
 
 const BATCH: usize = 1000;
 
@@ -54,12 +61,27 @@ impl ActivityRecorder {
     pub fn start(db: Database, capacity: usize, body_limit: usize, metrics: Arc<Metrics>) -> Self {
         let (tx, rx) = mpsc::channel(capacity);
         tokio::spawn(writer(db, rx, body_limit, metrics));
-        Self { tx }
+        Self {
+            tx,
+            queued_bytes: Arc::new(Semaphore::new(QUEUED_BODY_KIB)),
+        }
     }
 
     pub async fn record(&self, a: PendingActivity) {
-        // Waiting here (queue full) slows requests instead of losing records.
-        if self.tx.send(Msg::Record(Box::new(a))).await.is_err() {
+        // Waiting here (queue or its body budget full) slows requests instead of losing
+        // records.
+        let kib = a.body.len().div_ceil(1024).min(QUEUED_BODY_KIB) as u32;
+        let permit = if kib == 0 {
+            None
+        } else {
+            self.queued_bytes.clone().acquire_many_owned(kib).await.ok()
+        };
+        if self
+            .tx
+            .send(Msg::Record(Box::new(a), permit))
+            .await
+            .is_err()
+        {
             tracing::error!("activity log writer has stopped; a record was not written");
         }
     }
@@ -143,7 +165,7 @@ async fn writer(
     let take = |msg: Msg,
                 batch: &mut Vec<ActivityRecord>,
                 waiting: &mut Vec<oneshot::Sender<()>>| match msg {
-        Msg::Record(p) => batch.push(finish(*p, body_limit)),
+        Msg::Record(p, _permit) => batch.push(finish(*p, body_limit)),
         Msg::Flush(done) => waiting.push(done),
     };
     while let Some(first) = rx.recv().await {

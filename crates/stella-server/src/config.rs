@@ -39,6 +39,9 @@ pub struct Config {
     pub max_inflight_body_bytes: usize,
     /// How long a request waits for room in that budget before answering 503.
     pub body_budget_wait_ms: u64,
+    /// Longest a request body may take to arrive once reading starts (then 408), so a slow
+    /// sender cannot hold its share of the budget.
+    pub body_read_timeout_ms: u64,
     /// Lifetime of a password sign-in session.
     pub session_ttl_secs: i64,
     /// Longest a search (or saved-query run) may run before it answers 400 naming the limit.
@@ -81,6 +84,7 @@ impl Default for Config {
             log: "info".into(),
             max_inflight_body_bytes: 256 * 1024 * 1024,
             body_budget_wait_ms: 10_000,
+            body_read_timeout_ms: 30_000,
             session_ttl_secs: 3600,
             search_budget_ms: 10_000,
             max_concurrent_searches: 0,
@@ -152,6 +156,9 @@ impl Config {
             bad.push(
                 "max_inflight_body_bytes must be at least max_body_bytes and max_ingest_body_bytes",
             );
+        }
+        if self.body_read_timeout_ms < 100 {
+            bad.push("body_read_timeout_ms must be at least 100");
         }
         if self.session_ttl_secs < 60 {
             bad.push("session_ttl_secs must be at least 60");
@@ -246,6 +253,8 @@ log = "info"
 # answers 503, so concurrent large uploads cannot take the memory.
 max_inflight_body_bytes = 268435456
 body_budget_wait_ms = 10000
+# Longest a request body may take to arrive once reading starts (then 408).
+body_read_timeout_ms = 30000
 
 # Lifetime of a password sign-in session (POST /connect/api/v1/sign_in), in seconds.
 session_ttl_secs = 3600

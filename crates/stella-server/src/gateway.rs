@@ -207,11 +207,13 @@ async fn handle(app: AppState, req: Request, next: Next, trace_id: String) -> Re
         .extensions()
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned());
-    let ip = req
+    let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into());
+        .map(|c| c.0.ip());
+    let ip = peer.map_or_else(|| "unknown".into(), |ip| ip.to_string());
+    // What the abuse limits count (an IPv6 address's /64).
+    let client = peer.map_or_else(|| "unknown".into(), stella_service::address_key);
     let wants_plain_json = accepts_only_plain_json(req.headers());
     let credential = presented(req.headers());
     let content_type = req
@@ -224,39 +226,46 @@ async fn handle(app: AppState, req: Request, next: Next, trace_id: String) -> Re
 
     let mut logged = LoggedBody::Bytes(Bytes::new());
     let mut principal: Option<Arc<Principal>> = None;
-    let mut response = match admit(&app, &path, &ip, access, &credential, origin_ok, now_ms).await {
-        Err(e) => e.into_response(),
-        Ok(state) => {
-            if let AuthState::Authenticated(p) = &state {
-                principal = Some(p.clone());
-            }
-            let (parts, raw) = req.into_parts();
-            if access == Access::Unmatched {
-                next.run(Request::from_parts(parts, Body::empty())).await
-            } else {
-                let limit = match access {
-                    Access::Public | Access::SelfAuthenticating => SMALL_BODY,
-                    _ if path == INGEST_PATH => app.config.max_ingest_body_bytes,
-                    _ => app.config.max_body_bytes,
-                };
-                match read_body(&app, &parts.headers, raw, limit).await {
-                    Err(e) => e.into_response(),
-                    Ok((bytes, budget)) => {
-                        logged = if bytes.len() > app.config.activity_body_max_bytes * 4 {
-                            LoggedBody::Oversized(bytes.len())
-                        } else {
-                            LoggedBody::Bytes(bytes.clone())
-                        };
-                        let mut req = Request::from_parts(parts, Body::from(bytes));
-                        req.extensions_mut().insert(state);
-                        let response = next.run(req).await;
-                        drop(budget);
-                        response
+    let mut response =
+        match admit(&app, &path, &client, access, &credential, origin_ok, now_ms).await {
+            Err(e) => e.into_response(),
+            Ok(state) => {
+                if let AuthState::Authenticated(p) = &state {
+                    principal = Some(p.clone());
+                }
+                let (parts, raw) = req.into_parts();
+                if access == Access::Unmatched {
+                    next.run(Request::from_parts(parts, Body::empty())).await
+                } else {
+                    // The ingest route's larger bound is for callers who may ingest at all.
+                    let may_ingest = principal.as_ref().is_some_and(|p| p.has("events:write"));
+                    let (limit, budgeted) = match access {
+                        // Small and bounded in time: not counted against the shared budget, so
+                        // unauthenticated senders cannot take it.
+                        Access::Public | Access::SelfAuthenticating => (SMALL_BODY, false),
+                        _ if path == INGEST_PATH && may_ingest => {
+                            (app.config.max_ingest_body_bytes, true)
+                        }
+                        _ => (app.config.max_body_bytes, true),
+                    };
+                    match read_body(&app, &parts.headers, raw, limit, budgeted).await {
+                        Err(e) => e.into_response(),
+                        Ok((bytes, budget)) => {
+                            logged = if bytes.len() > app.config.activity_body_max_bytes * 4 {
+                                LoggedBody::Oversized(bytes.len())
+                            } else {
+                                LoggedBody::Bytes(bytes.clone())
+                            };
+                            let mut req = Request::from_parts(parts, Body::from(bytes));
+                            req.extensions_mut().insert(state);
+                            let response = next.run(req).await;
+                            drop(budget);
+                            response
+                        }
                     }
                 }
             }
-        }
-    };
+        };
 
     if let Some(p) = &principal {
         add_token_headers(&app.stella, p, response.headers_mut()).await;
@@ -434,6 +443,7 @@ async fn read_body<'a>(
     headers: &HeaderMap,
     raw: Body,
     limit: usize,
+    budgeted: bool,
 ) -> Result<(Bytes, Option<tokio::sync::SemaphorePermit<'a>>), ApiError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -453,7 +463,7 @@ async fn read_body<'a>(
         None => limit,
     };
     let permit =
-        if reserve == 0 {
+        if reserve == 0 || !budgeted {
             None
         } else {
             let units = reserve.div_ceil(BUDGET_UNIT).min(u32::MAX as usize) as u32;
@@ -466,7 +476,15 @@ async fn read_body<'a>(
                 ))),
             }
         };
-    match Limited::new(raw, limit).collect().await {
+    let timeout = app.config.body_read_timeout_ms;
+    let read = tokio::time::timeout(
+        Duration::from_millis(timeout),
+        Limited::new(raw, limit).collect(),
+    );
+    let Ok(collected) = read.await else {
+        return Err(ApiError::BodyTimeout { ms: timeout });
+    };
+    match collected {
         Ok(collected) => Ok((collected.to_bytes(), permit)),
         Err(e)
             if e.downcast_ref::<http_body_util::LengthLimitError>()

@@ -32,6 +32,8 @@ pub enum ApiError {
     RouteNotFound,
     #[error("this path does not accept the method")]
     MethodNotAllowed,
+    #[error("the request body did not arrive within {ms} ms")]
+    BodyTimeout { ms: u64 },
 }
 
 impl ApiError {
@@ -91,6 +93,11 @@ impl ApiError {
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method-not-allowed",
                 "Method not allowed",
+            ),
+            ApiError::BodyTimeout { .. } => (
+                StatusCode::REQUEST_TIMEOUT,
+                "request-timeout",
+                "Request timeout",
             ),
         }
     }
