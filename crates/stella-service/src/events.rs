@@ -2,6 +2,7 @@
 //! security event filters applied at ingest, watchlist matching that raises alerts, search in
 //! the Elasticsearch DSL, saved queries, and tags/status/comments on single events.
 
+use crate::xdr::watchlists::MAX_WATCHLISTS_PER_TENANT;
 use crate::{Result, ServiceError, Stella};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -36,6 +37,9 @@ pub struct IngestReport {
 pub const ALERT_WINDOW_MS: i64 = 3_600_000;
 /// New alerts one ingest request may raise.
 pub const MAX_NEW_ALERTS_PER_INGEST: usize = 100;
+/// Distinct causes (watchlist, entry) one ingest request writes to the database; matches of
+/// further causes are counted as suppressed without any.
+pub const MAX_CAUSES_PER_INGEST: usize = 1000;
 
 impl From<SearchError> for ServiceError {
     fn from(e: SearchError) -> Self {
@@ -184,7 +188,14 @@ impl Stella {
     ) -> Result<WatchlistMatches> {
         let watchlists = self
             .db
-            .resource_all(&WATCHLISTS, tenant, &[], None, 1000, &[])
+            .resource_all(
+                &WATCHLISTS,
+                tenant,
+                &[],
+                None,
+                MAX_WATCHLISTS_PER_TENANT as i64,
+                &[],
+            )
             .await?;
         // entry (lower-cased) → watchlists listing it
         let mut entries: HashMap<String, Vec<&Value>> = HashMap::new();
@@ -231,6 +242,13 @@ impl Stella {
             }
         }
         let window = now.div_euclid(ALERT_WINDOW_MS);
+        if causes.len() > MAX_CAUSES_PER_INGEST {
+            out.suppressed += causes[MAX_CAUSES_PER_INGEST..]
+                .iter()
+                .map(|c| c.events as usize)
+                .sum::<usize>();
+            causes.truncate(MAX_CAUSES_PER_INGEST);
+        }
         for c in causes {
             let wid = c.watchlist["id"].as_str().unwrap_or_default();
             let first = &accepted[c.first];

@@ -17,8 +17,15 @@ pub trait Hooks: Send + Sync {
     fn authorize(&self, _caller: &Principal, _write: bool) -> Result<()> {
         Ok(())
     }
-    /// Validates the columns of a create or an update against other data.
-    async fn validate(&self, _s: &Stella, _caller: &Principal, _values: &Columns) -> Result<()> {
+    /// Validates the columns of a create or an update against other data; `tenant` is the
+    /// object's tenant, if it has one,.
+    async fn validate(
+        &self,
+        _s: &Stella,
+        _caller: &Principal,
+        _tenant: Option<&str>,
+        _values: &Columns,
+    ) -> Result<()> {
         Ok(())
     }
     async fn before_create(&self, _s: &Stella, _caller: &Principal) -> Result<()> {
@@ -226,7 +233,9 @@ impl Stella {
                 Tenancy::OwnedOrGlobal => Some(self.owning_tenant(caller, named).await?),
             },
         };
-        hooks.validate(self, caller, &values).await?;
+        hooks
+            .validate(self, caller, tenant.as_deref(), &values)
+            .await?;
         let id = new_id();
         let created = self
             .db
@@ -289,7 +298,8 @@ impl Stella {
         let mut rest = map.clone();
         let extras = hooks.update_extras(self, caller, &mut rest, &current)?;
         let mut values = spec.parse_update(&Value::Object(rest))?;
-        hooks.validate(self, caller, &values).await?;
+        let tenant = current.get("tenant_id").and_then(Value::as_str);
+        hooks.validate(self, caller, tenant, &values).await?;
         values.extend(extras);
         if values.is_empty() {
             return Ok(current);

@@ -289,6 +289,78 @@ async fn bodies_being_read_at_once_are_bounded() {
     s.stop().await;
 }
 
+/// A sender that declares a body and stalls holds a connection and its share of the body
+/// budget; it gets 408 after `body_read_timeout_ms`, and the budget is back.
+#[tokio::test]
+async fn a_stalled_body_is_dropped_after_the_read_timeout() {
+    let s = TestServer::start_with(|c| {
+        c.body_read_timeout_ms = 300;
+        c.max_inflight_body_bytes = 1024 * 1024;
+        c.max_body_bytes = 1024 * 1024;
+        c.max_ingest_body_bytes = 1024 * 1024;
+    })
+    .await;
+    let jwt = s.root_jwt().await;
+    let answer = head_only(
+        &s,
+        &format!(
+            "POST /connect/api/v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {jwt}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{{",
+            1024 * 1024
+        ),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("within 300 ms"), "{answer}");
+    // The whole budget was that request's; it is free again.
+    let (st, p) = s
+        .call(
+            "POST",
+            &format!("{API}/tenants"),
+            Some(&jwt),
+            Some(json!({"name": "after"})),
+        )
+        .await;
+    assert_eq!(st, 201, "{p}");
+    s.stop().await;
+}
+
+/// The ingest route takes larger bodies than the rest, but only from a credential that may
+/// ingest: anyone else is held to the ordinary bound before a byte is read.
+#[tokio::test]
+async fn only_ingesters_get_the_ingest_body_bound() {
+    let (s, _, (_, admin)) = one_tenant_with(|c| {
+        c.max_body_bytes = 64 * 1024;
+        c.max_ingest_body_bytes = 4 * 1024 * 1024;
+    })
+    .await;
+    let reader = crate::security_authz::narrowed_jwt(&s, &admin, &["events:read"]).await;
+    let declared = 1024 * 1024;
+    let head = |jwt: &str| {
+        format!(
+            "POST /connect/api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {jwt}\r\n\
+             Content-Type: application/json\r\nContent-Length: {declared}\r\n\r\n"
+        )
+    };
+    let refused = head_only(&s, &head(&reader)).await;
+    assert!(refused.starts_with("HTTP/1.1 413"), "{refused}");
+    // The same megabyte from the ingesting admin is taken.
+    let now = stella_core::Clock::now_ms(&*s.clock);
+    let events: Vec<Value> = (0..1000)
+        .map(|i| json!({"timestamp": now, "n": i, "message": "x".repeat(900)}))
+        .collect();
+    let (st, p) = s
+        .call(
+            "POST",
+            &format!("{API}/events"),
+            Some(&admin),
+            Some(json!({"events": events})),
+        )
+        .await;
+    assert!(st < 300, "{st} {p}");
+    s.stop().await;
+}
+
 /// One analyst's 500-event ingest against a 20-entry watchlist raised 10,000 alerts and set
 /// off ~27,500 webhook calls. Now repeats of a cause aggregate into one alert with a count,
 /// and playbook runs (so webhook calls) are bounded per tenant.
@@ -391,6 +463,81 @@ async fn one_ingest_cannot_amplify_into_thousands_of_alerts_and_calls() {
         .count();
     assert_eq!(throttled, 15, "{runs}");
     assert!(elapsed < Duration::from_secs(30), "{elapsed:?}");
+    s.stop().await;
+}
+
+/// Every ingest matches its events against all of a tenant's watchlist entries, so the
+/// entries a tenant holds are bounded (100,000 over all its watchlists), and so are the causes
+/// one ingest may write to the database for (1,000): the rest are counted as suppressed.
+#[tokio::test]
+async fn watchlist_matching_is_bounded_per_tenant_and_per_ingest() {
+    let (s, _, (_, admin)) = one_tenant_with(|_| {}).await;
+    let post = |name: String, entries: Vec<String>| {
+        let s = &s;
+        let admin = &admin;
+        async move {
+            s.call(
+                "POST",
+                &format!("{API}/watchlists"),
+                Some(admin),
+                Some(json!({"name": name, "entries": entries})),
+            )
+            .await
+        }
+    };
+    // 1,500 entries matched by one ingest; the last one already has an alert.
+    let entries: Vec<String> = (0..1500).map(|i| format!("h{i}.example")).collect();
+    let (st, first) = post("many".into(), entries.clone()).await;
+    assert_eq!(st, 201, "{first}");
+    let ingest = |events: Vec<Value>| {
+        let s = &s;
+        let admin = &admin;
+        async move {
+            let (st, r) = s
+                .call(
+                    "POST",
+                    &format!("{API}/events"),
+                    Some(admin),
+                    Some(json!({"events": events})),
+                )
+                .await;
+            assert_eq!(st, 200, "{r}");
+            r
+        }
+    };
+    let r = ingest(vec![json!({"host": "h1499.example"})]).await;
+    assert_eq!(r["alerts"], 1, "{r}");
+    let r = ingest(entries.iter().map(|e| json!({"host": e})).collect()).await;
+    // 100 new alerts; 900 more causes had no alert to add to; 500 were past the 1,000 causes
+    // one ingest may write for, the one with an alert among them.
+    assert_eq!(r["alerts"], 100, "{r}");
+    assert_eq!(r["alert_events_aggregated"], 0, "{r}");
+    assert_eq!(r["alert_events_suppressed"], 1400, "{r}");
+    // Entries over all of a tenant's watchlists: 1,500 + 9 × 10,000 + 8,500 = 100,000.
+    for k in 0..9 {
+        let many: Vec<String> = (0..10_000).map(|i| format!("w{k}-{i}.example")).collect();
+        assert_eq!(post(format!("w{k}"), many).await.0, 201);
+    }
+    let rest: Vec<String> = (0..8_500).map(|i| format!("last-{i}.example")).collect();
+    let (st, last) = post("last".into(), rest).await;
+    assert_eq!(st, 201, "{last}");
+    let (st, p) = post("one more".into(), vec!["x.example".into()]).await;
+    assert_problem(st, &p, 409);
+    assert!(p["detail"].as_str().unwrap().contains("100000"), "{p}");
+    // Deleting a watchlist makes room again.
+    let (st, _) = s
+        .call(
+            "DELETE",
+            &format!("{API}/watchlists/{}", last["id"].as_str().unwrap()),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(st, 204);
+    assert_eq!(
+        post("one more".into(), vec!["x.example".into()]).await.0,
+        201
+    );
     s.stop().await;
 }
 

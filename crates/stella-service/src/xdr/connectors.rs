@@ -11,7 +11,13 @@ pub(crate) struct ConnectorHooks;
 
 #[async_trait::async_trait]
 impl Hooks for ConnectorHooks {
-    async fn validate(&self, s: &Stella, _caller: &Principal, values: &Columns) -> Result<()> {
+    async fn validate(
+        &self,
+        s: &Stella,
+        _caller: &Principal,
+        _tenant: Option<&str>,
+        values: &Columns,
+    ) -> Result<()> {
         if let Some(FieldValue::Int(ms)) = column(values, "checkpoint") {
             if *ms > s.now_ms() {
                 return Err(ServiceError::invalid(

@@ -9,7 +9,13 @@ pub(crate) struct TenantGroupHooks;
 
 #[async_trait::async_trait]
 impl Hooks for TenantGroupHooks {
-    async fn validate(&self, s: &Stella, _caller: &Principal, values: &Columns) -> Result<()> {
+    async fn validate(
+        &self,
+        s: &Stella,
+        _caller: &Principal,
+        _tenant: Option<&str>,
+        values: &Columns,
+    ) -> Result<()> {
         let Some(FieldValue::Json(list)) = column(values, "tenants") else {
             return Ok(());
         };

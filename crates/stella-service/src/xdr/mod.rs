@@ -8,6 +8,7 @@ mod groups;
 pub mod playbooks;
 mod reports;
 mod tenants;
+pub(crate) mod watchlists;
 
 use crate::resources::{Hooks, NoHooks};
 use stella_core::resource::ResourceSpec;
@@ -20,6 +21,7 @@ pub(crate) fn hooks_for(spec: &ResourceSpec) -> &'static dyn Hooks {
         "alerts" => &alerts::AlertHooks,
         "connectors" => &connectors::ConnectorHooks,
         "reports" => &reports::ReportHooks,
+        "watchlists" => &watchlists::WatchlistHooks,
         _ => &NoHooks,
     }
 }
