@@ -91,14 +91,28 @@ fn check_description(d: &str) -> Result<()> {
     Ok(())
 }
 
+/// A profile as a caller sees it: of a partner's tenants, only those the caller reaches are
+/// named (a tenant sees its partner's profile without learning the partner's other tenants).
+fn shown_to(mut p: PrivilegeProfile, filter: &TenantFilter) -> PrivilegeProfile {
+    p.owner.tenant_ids.retain(|t| filter.allows(t));
+    p
+}
+
 impl Stella {
     /// The built-ins and the custom profiles the caller could give to someone.
     pub async fn list_profiles(
         &self,
         g: Grant<'_, PrivilegeProfilesRead>,
     ) -> Result<Vec<PrivilegeProfile>> {
+        let filter = g.tenant_filter();
         let mut all = profile::builtins();
-        all.extend(self.db.list_profiles(&g.tenant_filter()).await?);
+        all.extend(
+            self.db
+                .list_profiles(&filter)
+                .await?
+                .into_iter()
+                .map(|p| shown_to(p, &filter)),
+        );
         Ok(all)
     }
 
@@ -107,7 +121,8 @@ impl Stella {
         g: Grant<'_, PrivilegeProfilesRead>,
         id: &str,
     ) -> Result<PrivilegeProfile> {
-        self.visible_profile(g.caller(), id).await
+        let p = self.visible_profile(g.caller(), id).await?;
+        Ok(shown_to(p, &g.tenant_filter()))
     }
 
     /// A profile the caller may see (built-in or custom); missing and invisible look the same.
@@ -226,6 +241,15 @@ impl Stella {
                 "only administrators of the profile's owner may change it".into(),
             ));
         }
+        // Changing a profile changes everyone who holds it, and they sit within its owner: the
+        // caller must outrank the profile there, as it would to change one of them.
+        if !caller.outranks(p.owner.scope, &p.owner.tenant_ids, &p.permissions) {
+            return Err(ServiceError::Forbidden(
+                "you can only change profiles with fewer permissions than yours (or owned more \
+                 narrowly than your scope)"
+                    .into(),
+            ));
+        }
         Ok(p)
     }
 
@@ -318,12 +342,12 @@ impl Stella {
             return Err(ServiceError::invalid(
                 field,
                 format!(
-                    "the profile '{}' belongs to {}; it can only be given to accounts there",
+                    "the profile '{}' belongs to {}; it can only be given to accounts it covers",
                     p.name,
                     match p.owner.scope {
-                        Scope::Root => "the platform".to_owned(),
-                        Scope::Partner => format!("tenants {}", p.owner.tenant_ids.join(", ")),
-                        Scope::Tenant => format!("tenant {}", p.owner.tenant_ids.join(", ")),
+                        Scope::Root => "the platform",
+                        Scope::Partner => "a partner's tenants",
+                        Scope::Tenant => "one tenant",
                     }
                 ),
             ));
@@ -407,6 +431,7 @@ impl Stella {
             ..UserPatch::default()
         };
         self.db.update_user(&user.id, &patch, self.now_ms()).await?;
+        self.end_sessions(&user.id).await?;
         self.users.invalidate(&user.id);
         self.identity_changed();
         Ok((user.id, generated))

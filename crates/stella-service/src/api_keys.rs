@@ -55,6 +55,8 @@ pub struct ApiKeyView {
 
 const MAX_KEYS_PER_USER: usize = 100;
 const MAX_KEY_DAYS: i64 = 3650;
+/// Links in a chain of keys made through keys; each request walks the chain, so it is short.
+const MAX_KEY_CHAIN: usize = 8;
 
 fn view(k: &ApiKeyRecord, now_ms: i64) -> ApiKeyView {
     let status = if k.revoked_at.is_some() {
@@ -80,6 +82,45 @@ fn view(k: &ApiKeyRecord, now_ms: i64) -> ApiKeyView {
 }
 
 impl Stella {
+    /// Whether a key may be used now: neither it nor any key in the chain it was made through
+    /// is revoked or expired. Chains are at most `MAX_KEY_CHAIN` long (checked at creation), and
+    /// each link is a cache hit after the first request.
+    pub(crate) async fn api_key_live(&self, key: &ApiKeyRecord) -> Result<bool> {
+        let now = self.now_ms();
+        let live =
+            |k: &ApiKeyRecord| k.revoked_at.is_none() && k.expires_at.is_none_or(|e| e > now);
+        if !live(key) {
+            return Ok(false);
+        }
+        let mut parent = key.issued_by.clone();
+        for _ in 0..MAX_KEY_CHAIN {
+            let Some(id) = parent else { return Ok(true) };
+            match self.cached_key(&id).await? {
+                Some(k) if live(&k) => parent = k.issued_by.clone(),
+                _ => return Ok(false),
+            }
+        }
+        // Longer than any chain creation allows: not a key this server made.
+        Ok(parent.is_none())
+    }
+
+    /// How many keys stand above `key` in the chain it was made through.
+    async fn chain_depth(&self, key: &ApiKeyRecord) -> Result<usize> {
+        let mut depth = 0;
+        let mut parent = key.issued_by.clone();
+        while let Some(id) = parent {
+            depth += 1;
+            if depth > MAX_KEY_CHAIN {
+                break;
+            }
+            parent = self
+                .cached_key(&id)
+                .await?
+                .and_then(|k| k.issued_by.clone());
+        }
+        Ok(depth)
+    }
+
     pub async fn create_api_key(
         &self,
         caller: &Principal,
@@ -147,6 +188,29 @@ impl Stella {
             }
             (None, None) => None,
         };
+        // Made through another key's JWT: the new key ends when that key (or the root of its
+        // own chain) ends, and never later. Made with the legacy token or a session (sign-in
+        // exists to make keys), it stands alone.
+        let (issued_by, expires_at) = match (caller.credential, &caller.credential_id) {
+            (CredentialKind::AccessToken, Some(issuer_id)) => {
+                let issuer = self.cached_key(issuer_id).await?.ok_or_else(|| {
+                    ServiceError::Unauthorized(
+                        "the API key behind this token no longer exists".into(),
+                    )
+                })?;
+                if self.chain_depth(&issuer).await? + 1 >= MAX_KEY_CHAIN {
+                    return Err(ServiceError::Conflict(format!(
+                        "keys made through keys nest at most {MAX_KEY_CHAIN} deep; make this key with a session"
+                    )));
+                }
+                let cap = match (expires_at, issuer.expires_at) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                (Some(issuer.id.clone()), cap)
+            }
+            _ => (None, expires_at),
+        };
         if self
             .db
             .list_api_keys(&caller.user_id)
@@ -171,6 +235,7 @@ impl Stella {
             expires_at,
             revoked_at: None,
             created_at: now,
+            issued_by,
         };
         self.db.insert_api_key(&record).await?;
         let v = view(&record, now);
@@ -218,7 +283,13 @@ impl Stella {
     pub async fn revoke_api_key(&self, caller: &Principal, key_id: &str) -> Result<ApiKeyView> {
         let not_found = || ServiceError::NotFound(format!("no API key with id '{key_id}'"));
         let key = self.db.get_api_key(key_id).await?.ok_or_else(not_found)?;
-        if key.user_id != caller.user_id {
+        if key.user_id == caller.user_id {
+            let carries = stella_core::authz::effective(
+                &self.profile_permissions(&caller.profile).await?,
+                key.permissions.as_ref(),
+            );
+            self.may_revoke_own(caller, &key.id, &carries)?;
+        } else {
             let owner = self
                 .visible_user(caller, &key.user_id)
                 .await

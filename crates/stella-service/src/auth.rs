@@ -39,12 +39,20 @@ pub(crate) fn parse_api_key(raw: &str) -> Option<(&str, &str)> {
     Some((id, secret))
 }
 
-fn ip_key(ip: &str) -> String {
-    format!("ip:{ip}")
-}
-
-fn pair_key(account: &str, ip: &str) -> String {
-    format!("pair:{account}|{ip}")
+/// The client address as the abuse limits count it: an IPv4 address, or an IPv6 address's /64
+/// (one host commonly holds a whole /64, so counting single IPv6 addresses would give it
+/// billions of fresh buckets).
+pub fn address_key(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
 }
 
 /// An address may fail this many times more often than one (account, address) pair before it
@@ -61,9 +69,12 @@ impl Stella {
         let now = self.now_ms();
         let blocked = self
             .guard
-            .blocked_for(&ip_key(at.client_ip), now)
+            .blocked_for(self.guard.key(("address", at.client_ip)), now)
             .or_else(|| {
-                account.and_then(|a| self.guard.blocked_for(&pair_key(a, at.client_ip), now))
+                account.and_then(|a| {
+                    self.guard
+                        .blocked_for(self.guard.key(("pair", a, at.client_ip)), now)
+                })
             });
         match blocked {
             Some(secs) => Err(ServiceError::TooManyRequests {
@@ -84,19 +95,20 @@ impl Stella {
         let now = self.now_ms();
         let free = self.guard.free_failures();
         self.guard.record_failure(
-            &ip_key(at.client_ip),
+            self.guard.key(("address", at.client_ip)),
             free.saturating_mul(ADDRESS_FREE_FACTOR),
             now,
         );
         if let Some(a) = account {
             self.guard
-                .record_failure(&pair_key(a, at.client_ip), free, now);
+                .record_failure(self.guard.key(("pair", a, at.client_ip)), free, now);
         }
         ServiceError::Unauthorized(msg.to_owned())
     }
 
     pub(crate) fn auth_succeeded(&self, at: AuthAttempt<'_>, account: &str) {
-        self.guard.record_success(&pair_key(account, at.client_ip));
+        self.guard
+            .record_success(self.guard.key(("pair", account, at.client_ip)));
     }
 
     pub(crate) fn usable(user: &UserRecord) -> std::result::Result<(), &'static str> {
@@ -134,6 +146,11 @@ impl Stella {
         }
         if key.expires_at.is_some_and(|e| e <= now) {
             return Err(ServiceError::Unauthorized("the API key has expired".into()));
+        }
+        if !self.api_key_live(&key).await? {
+            return Err(ServiceError::Unauthorized(
+                "the API key this key was made through has been revoked".into(),
+            ));
         }
         let user = self.db.get_user(&key.user_id).await?.ok_or_else(|| {
             ServiceError::Unauthorized("the API key's user no longer exists".into())
@@ -209,10 +226,10 @@ impl Stella {
         match claims.typ {
             TokenKind::Access => {
                 let key = match self.cached_key(&claims.cid).await? {
-                    Some(k) if k.revoked_at.is_none() && k.user_id == claims.sub => k,
-                    Some(k) if k.revoked_at.is_some() => {
+                    Some(k) if k.user_id == claims.sub && self.api_key_live(&k).await? => k,
+                    Some(k) if k.user_id == claims.sub => {
                         return Err(ServiceError::Unauthorized(
-                            "the API key behind this token has been revoked".into(),
+                            "the API key behind this token has been revoked (or the key it was made through has)".into(),
                         ))
                     }
                     _ => {
@@ -372,6 +389,16 @@ impl Stella {
 mod tests {
     use super::parse_api_key;
     use proptest::prelude::*;
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64() {
+        let key =
+            |s: &str| super::address_key(s.parse().unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])));
+        assert_eq!(key("192.0.2.7"), "192.0.2.7");
+        assert_eq!(key("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+    }
 
     #[test]
     fn api_key_shape() {

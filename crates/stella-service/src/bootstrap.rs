@@ -100,6 +100,7 @@ impl Stella {
                 expires_at: None,
                 revoked_at: None,
                 created_at: now,
+                issued_by: None,
             })
             .await?;
         Ok((user.id, format!("{API_KEY_PREFIX}{key_id}_{secret}")))

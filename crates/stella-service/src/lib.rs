@@ -26,7 +26,7 @@ mod xdr;
 
 pub use admin::{NewProfile, ResetUser, UpdateProfile};
 pub use api_keys::{ApiKeyView, CreatedApiKey, NewApiKey};
-pub use auth::{AccessToken, AuthAttempt};
+pub use auth::{address_key, AccessToken, AuthAttempt};
 pub use bootstrap::{InitCredentials, RootAdminCredentials};
 pub use error::ServiceError;
 pub use events::IngestReport;

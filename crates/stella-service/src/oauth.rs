@@ -214,6 +214,16 @@ impl Stella {
         if !caller.covers(c.scope, &c.tenant_ids) {
             return Err(not_found());
         }
+        // Its creator may revoke it; anyone else must outrank it (a tenant admin cannot
+        // revoke the client root or a partner set up for the tenant).
+        let perms = self.profile_permissions(&c.profile).await?;
+        if c.created_by != caller.user_id && !caller.outranks(c.scope, &c.tenant_ids, &perms) {
+            return Err(ServiceError::Forbidden(
+                "only the client's creator, or someone with more privileges than the client, may \
+                 revoke it"
+                    .into(),
+            ));
+        }
         self.db
             .revoke_oauth_client(client_id, self.now_ms())
             .await?;
@@ -248,6 +258,16 @@ impl Stella {
                 "client authentication is required (HTTP Basic or client_id and client_secret)",
             ));
         };
+        if client_id.len() > 128 {
+            // Longer than any id this server makes: not worth an account of its own in the
+            // brute-force counters (the address still counts).
+            self.auth_failed(at, None, "");
+            return Err(OAuthError::new(
+                401,
+                "invalid_client",
+                "client authentication failed",
+            ));
+        }
         if let Err(ServiceError::TooManyRequests {
             retry_after_secs,
             detail,

@@ -152,10 +152,10 @@ impl Stella {
             return Ok(true);
         };
         Ok(match kind {
-            "api_key" => self
-                .cached_key(id)
-                .await?
-                .is_some_and(|k| k.revoked_at.is_none() && k.user_id == t.user_id),
+            "api_key" => match self.cached_key(id).await? {
+                Some(k) if k.user_id == t.user_id => self.api_key_live(&k).await?,
+                _ => false,
+            },
             "session" => self
                 .cached_session(id)
                 .await?
@@ -193,7 +193,9 @@ impl Stella {
     ) -> Result<OfflineTokenView> {
         let not_found = || ServiceError::NotFound(format!("no offline token with id '{id}'"));
         let t = self.db.get_offline_token(id).await?.ok_or_else(not_found)?;
-        if t.user_id != caller.user_id {
+        if t.user_id == caller.user_id {
+            self.may_revoke_own(caller, &t.id, &t.permissions)?;
+        } else {
             self.credential_owner(caller, Some(&t.user_id))
                 .await
                 .map_err(|e| match e {
@@ -209,6 +211,28 @@ impl Stella {
         self.identity_changed();
         let t = self.db.get_offline_token(id).await?.ok_or_else(not_found)?;
         Ok(view(&t, now))
+    }
+
+    /// A user revoking one of their own credentials: the credential itself, or one no broader
+    /// than the credential calling (a leaked narrowed key must not be able to revoke its
+    /// owner's full keys).
+    pub(crate) fn may_revoke_own(
+        &self,
+        caller: &Principal,
+        credential_id: &str,
+        carries: &PermissionSet,
+    ) -> Result<()> {
+        if caller.credential_id.as_deref() == Some(credential_id) {
+            return Ok(());
+        }
+        if !carries.is_subset(&caller.permissions) {
+            return Err(ServiceError::Forbidden(
+                "a credential revokes only itself, or credentials no broader than itself; call \
+                 with one that carries everything this one does"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Whose credentials a caller may see and revoke: its own, or those of a user it outranks

@@ -43,6 +43,12 @@ impl Stella {
         client_ip: Option<String>,
     ) -> Result<(SessionToken, UserRecord)> {
         let email = req.email.trim().to_lowercase();
+        if email.len() > 320 {
+            return Err(ServiceError::invalid(
+                "email",
+                "must be at most 320 characters",
+            ));
+        }
         self.check_blocked(at, Some(&email))?;
         if req.password.len() > MAX_PASSWORD {
             return Err(self.auth_failed(at, Some(&email), "the email or password is not valid"));
@@ -91,6 +97,8 @@ impl Stella {
             client_ip,
         };
         self.db.insert_session(&session).await?;
+        // Sessions that ended a day ago or more can no longer be used for anything: drop them.
+        self.db.purge_sessions(now - 86_400_000).await?;
         let iat = now / 1000;
         let claims = Claims {
             iss: self.settings.issuer.clone(),
@@ -124,6 +132,14 @@ impl Stella {
         };
         self.db.revoke_session(id, self.now_ms()).await?;
         self.sessions.invalidate(id);
+        self.identity_changed();
+        Ok(())
+    }
+
+    /// Signs a user out everywhere (their password changed): every session ends now.
+    pub(crate) async fn end_sessions(&self, user_id: &str) -> Result<()> {
+        self.db.revoke_user_sessions(user_id, self.now_ms()).await?;
+        self.sessions.clear();
         self.identity_changed();
         Ok(())
     }

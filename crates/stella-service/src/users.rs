@@ -321,6 +321,14 @@ impl Stella {
                     "you can only change users with lower privileges than yours".into(),
                 ));
             }
+        } else if req.password.is_some() {
+            // A password signs in with all of the user's permissions: setting your own takes a
+            // credential that carries all of them (not a narrowed key or an offline token).
+            let full = self.profile_permissions(&target.profile).await?;
+            caller.mint(
+                &full,
+                "a password (it signs in with all of your permissions)",
+            )?;
         }
         let mut patch = UserPatch::default();
         let mut errors = Vec::new();
@@ -383,7 +391,12 @@ impl Stella {
         if let Some(p) = req.password {
             patch.password_hash = Some(hash_password(p).await?);
         }
+        let new_password = patch.password_hash.is_some();
         self.db.update_user(id, &patch, self.now_ms()).await?;
+        if new_password {
+            // Whoever signed in with the old password is signed out.
+            self.end_sessions(id).await?;
+        }
         self.users.invalidate(id);
         self.identity_changed();
         let user = self

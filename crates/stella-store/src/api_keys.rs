@@ -14,10 +14,13 @@ pub struct ApiKeyRecord {
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
     pub created_at: i64,
+    /// For a key made through another key's JWT: the key at the root of that chain. The key is
+    /// only valid while its root is (revoking a key revokes what was made through it).
+    pub issued_by: Option<String>,
 }
 
 const COLUMNS: &str =
-    "id, user_id, name, secret_hash, permissions, expires_at, revoked_at, created_at";
+    "id, user_id, name, secret_hash, permissions, expires_at, revoked_at, created_at, issued_by";
 
 fn from_row(r: &Row) -> Result<ApiKeyRecord> {
     Ok(ApiKeyRecord {
@@ -31,13 +34,14 @@ fn from_row(r: &Row) -> Result<ApiKeyRecord> {
         expires_at: r.opt_int("expires_at")?,
         revoked_at: r.opt_int("revoked_at")?,
         created_at: r.int("created_at")?,
+        issued_by: r.opt_text("issued_by")?,
     })
 }
 
 impl Database {
     pub async fn insert_api_key(&self, k: &ApiKeyRecord) -> Result<()> {
         sqlx::query(&format!(
-            "INSERT INTO api_keys ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            "INSERT INTO api_keys ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         ))
         .bind(&k.id)
         .bind(&k.user_id)
@@ -47,6 +51,7 @@ impl Database {
         .bind(k.expires_at)
         .bind(k.revoked_at)
         .bind(k.created_at)
+        .bind(k.issued_by.clone())
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -65,6 +65,18 @@ impl Database {
         Ok(())
     }
 
+    /// Ends every open session of a user.
+    pub async fn revoke_user_sessions(&self, user_id: &str, now_ms: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now_ms)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Drops sessions that expired before `before_ms` (they can no longer be used anyway).
     pub async fn purge_sessions(&self, before_ms: i64) -> Result<u64> {
         let done = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")

@@ -269,6 +269,7 @@ impl TestServer {
                 expires_at: None,
                 revoked_at: None,
                 created_at: stella.now_ms(),
+                issued_by: None,
             })
             .await
             .unwrap_or_else(|e| panic!("{e}"));

@@ -36,7 +36,7 @@ pub async fn access_token(
             "send your API key as 'Authorization: Bearer <API key>'",
         ));
     };
-    let ip = addr.ip().to_string();
+    let ip = stella_service::address_key(addr.ip());
     let (token, user) = app
         .stella
         .exchange_api_key(key, AuthAttempt { client_ip: &ip })
@@ -181,7 +181,7 @@ pub async fn oauth_token(
     };
     let basic = grant.used_basic;
     let client_id = grant.client_id.clone();
-    let ip = addr.ip().to_string();
+    let ip = stella_service::address_key(addr.ip());
     match app
         .stella
         .oauth_token(grant, AuthAttempt { client_ip: &ip })

@@ -25,10 +25,14 @@ pub async fn sign_in(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     JsonBody(body): JsonBody<SignIn>,
 ) -> ApiResult<Response> {
-    let ip = addr.ip().to_string();
+    let ip = stella_service::address_key(addr.ip());
     let (token, user) = app
         .stella
-        .sign_in(body, AuthAttempt { client_ip: &ip }, Some(ip.clone()))
+        .sign_in(
+            body,
+            AuthAttempt { client_ip: &ip },
+            Some(addr.ip().to_string()),
+        )
         .await?;
     let cookie = format!(
         "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",

@@ -9,7 +9,7 @@ use stella_testkit::{TestServer, DEFAULT_PASSWORD};
 const API: &str = "/connect/api/v1";
 
 /// A JWT from a new key of the caller's, narrowed to `permissions`.
-async fn narrowed_jwt(s: &TestServer, jwt: &str, permissions: &[&str]) -> String {
+pub(crate) async fn narrowed_jwt(s: &TestServer, jwt: &str, permissions: &[&str]) -> String {
     let (st, key) = s
         .call(
             "POST",
@@ -602,5 +602,281 @@ async fn offline_tokens_die_with_their_issuer_and_can_be_revoked() {
         )
         .await;
     assert_problem(st, &p, 404);
+    s.stop().await;
+}
+
+/// From the independent review: a narrowed credential (or an offline token) set its own user's
+/// password, then signed in with all of the user's permissions. A password is a credential with
+/// all of them, so setting it needs a credential that has all of them; a new password ends the
+/// user's sessions.
+#[tokio::test]
+async fn a_narrowed_credential_cannot_set_its_users_password() {
+    let s = TestServer::start().await;
+    let root = s.root_jwt().await;
+    let t = s.create_tenant(&root, "acme").await;
+    let (uid, key) = s
+        .user_with_key(
+            &root,
+            json!({"email": "ana@acme.test", "privilege_profile": "security_admin", "tenant_id": t}),
+        )
+        .await;
+    let full = s.jwt(&key).await;
+    let narrow = narrowed_jwt(&s, &full, &["cases:read"]).await;
+    let path = format!("{API}/users/{uid}");
+    let (st, p) = s
+        .call(
+            "PUT",
+            &path,
+            Some(&narrow),
+            Some(json!({"password": "attacker chosen password"})),
+        )
+        .await;
+    assert_problem(st, &p, 403);
+    assert_eq!(
+        s.sign_in("ana@acme.test", "attacker chosen password")
+            .await
+            .0,
+        401
+    );
+    // Its name it may change; with the full credential, the password too, which signs out
+    // every session made with the old one.
+    assert_eq!(
+        s.call("PUT", &path, Some(&narrow), Some(json!({"name": "Ana"})))
+            .await
+            .0,
+        200
+    );
+    let session = s.session("ana@acme.test", DEFAULT_PASSWORD).await;
+    assert_eq!(
+        s.call(
+            "PUT",
+            &path,
+            Some(&full),
+            Some(json!({"password": "a brand new password"}))
+        )
+        .await
+        .0,
+        200
+    );
+    s.clock.advance(chrono::Duration::seconds(2));
+    assert_eq!(
+        s.status("GET", &format!("{API}/me"), Some(&session)).await,
+        401
+    );
+    // A narrowed key may revoke itself, but not its owner's broader keys.
+    let (_, keys) = s
+        .call("GET", &format!("{API}/api_keys"), Some(&full), None)
+        .await;
+    // Both keys were made at the same (injected) instant, so find the full one by id.
+    let narrow_id = claims(&narrow)["cid"].as_str().unwrap().to_owned();
+    let full_id = keys["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["id"].as_str().unwrap().to_owned())
+        .find(|id| *id != narrow_id)
+        .unwrap();
+    let (st, p) = s
+        .call(
+            "DELETE",
+            &format!("{API}/api_keys/{full_id}"),
+            Some(&narrow),
+            None,
+        )
+        .await;
+    assert_problem(st, &p, 403);
+    assert_eq!(
+        s.call(
+            "DELETE",
+            &format!("{API}/api_keys/{narrow_id}"),
+            Some(&narrow),
+            None
+        )
+        .await
+        .0,
+        200
+    );
+    s.stop().await;
+}
+
+/// From the independent review: a key made through another key's JWT outlived it. It now
+/// ends with the key it was made through (and never expires later than it).
+#[tokio::test]
+async fn keys_made_through_a_key_die_with_it() {
+    let s = TestServer::start().await;
+    let root = s.root_jwt().await;
+    let (_, parent) = s
+        .call(
+            "POST",
+            &format!("{API}/api_keys"),
+            Some(&root),
+            Some(json!({"name": "parent", "expires_in_days": 7})),
+        )
+        .await;
+    let parent_jwt = s.jwt(parent["api_key"].as_str().unwrap()).await;
+    let (st, child) = s
+        .call(
+            "POST",
+            &format!("{API}/api_keys"),
+            Some(&parent_jwt),
+            Some(json!({"name": "child", "expires_in_days": 365})),
+        )
+        .await;
+    assert_eq!(st, 201, "{child}");
+    assert_eq!(
+        child["expires_at"], parent["expires_at"],
+        "capped at its parent's"
+    );
+    let grandchild_jwt = {
+        let child_jwt = s.jwt(child["api_key"].as_str().unwrap()).await;
+        let (_, g) = s
+            .call(
+                "POST",
+                &format!("{API}/api_keys"),
+                Some(&child_jwt),
+                Some(json!({"name": "g"})),
+            )
+            .await;
+        s.jwt(g["api_key"].as_str().unwrap()).await
+    };
+    assert_eq!(
+        s.status("GET", &format!("{API}/me"), Some(&grandchild_jwt))
+            .await,
+        200
+    );
+    // Chains are short: every request walks one, so nesting stops with a clear refusal.
+    let mut jwt = grandchild_jwt.clone();
+    let mut depth = 3;
+    let refusal = loop {
+        let (st, k) = s
+            .call(
+                "POST",
+                &format!("{API}/api_keys"),
+                Some(&jwt),
+                Some(json!({"name": "deeper"})),
+            )
+            .await;
+        if st != 201 {
+            break (st, k);
+        }
+        depth += 1;
+        assert!(depth <= 10, "key chains nest without limit");
+        jwt = s.jwt(k["api_key"].as_str().unwrap()).await;
+    };
+    assert_eq!(refusal.0, 409, "{}", refusal.1);
+    assert!(
+        refusal.1["detail"].as_str().unwrap().contains("session"),
+        "{}",
+        refusal.1
+    );
+    let (st, revoked) = s
+        .call(
+            "DELETE",
+            &format!("{API}/api_keys/{}", parent["id"].as_str().unwrap()),
+            Some(&root),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{revoked}");
+    s.clock.advance(chrono::Duration::seconds(2));
+    let (st, me) = s
+        .call("GET", &format!("{API}/me"), Some(&grandchild_jwt), None)
+        .await;
+    assert_eq!(st, 401, "{me}");
+    let r = s
+        .client
+        .post(s.url(&format!("{API}/access_token")))
+        .bearer_auth(child["api_key"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    s.stop().await;
+}
+
+/// From the independent review: a tenant's super admin could rewrite a tenant profile held by
+/// a peer super admin (re-permissioning a user it could not change directly); a tenant saw its
+/// partner's other tenants in a profile's owner; any client writer could revoke a client a
+/// partner set up.
+#[tokio::test]
+async fn profiles_and_clients_are_changed_only_by_those_above_them() {
+    let s = TestServer::start().await;
+    let root = s.root_jwt().await;
+    let a = s.create_tenant(&root, "a").await;
+    let b = s.create_tenant(&root, "b").await;
+    let (_, admin_key) = s
+        .user_with_key(
+            &root,
+            json!({"email": "boss@a.test", "privilege_profile": "super_admin", "tenant_id": a}),
+        )
+        .await;
+    let admin = s.jwt(&admin_key).await;
+    let (_, all) = s
+        .call(
+            "POST",
+            &format!("{API}/privilege_profiles"),
+            Some(&admin),
+            Some(json!({"name": "everything", "permissions": stella_core::permission::ALL})),
+        )
+        .await;
+    let (st, p) = s
+        .call(
+            "PUT",
+            &format!("{API}/privilege_profiles/{}", all["id"].as_str().unwrap()),
+            Some(&admin),
+            Some(json!({"permissions": ["cases:read"]})),
+        )
+        .await;
+    assert_problem(st, &p, 403);
+    // A partner's profile over [a, b], seen from tenant b: b only.
+    let (_, partner_key) = s
+        .user_with_key(&root, json!({"email": "p@x.test", "privilege_profile": "super_admin", "scope": "partner", "tenant_ids": [a, b]}))
+        .await;
+    let partner = s.jwt(&partner_key).await;
+    let (st, pp) = s
+        .call(
+            "POST",
+            &format!("{API}/privilege_profiles"),
+            Some(&partner),
+            Some(json!({"name": "shared", "permissions": ["cases:read"]})),
+        )
+        .await;
+    assert_eq!(st, 201, "{pp}");
+    let (_, b_key) = s
+        .user_with_key(
+            &root,
+            json!({"email": "boss@b.test", "privilege_profile": "platform_admin", "tenant_id": b}),
+        )
+        .await;
+    let b_admin = s.jwt(&b_key).await;
+    let (_, seen) = s
+        .call(
+            "GET",
+            &format!("{API}/privilege_profiles/{}", pp["id"].as_str().unwrap()),
+            Some(&b_admin),
+            None,
+        )
+        .await;
+    assert_eq!(seen["owner"]["tenant_ids"], json!([b]), "{seen}");
+    // The partner's client for tenant a: the tenant's admin (not above it) cannot revoke it.
+    let (_, c) = s
+        .call(
+            "POST",
+            &format!("{API}/oauth_clients"),
+            Some(&partner),
+            Some(
+                json!({"name": "pipeline", "tenant_ids": [a], "privilege_profile": "super_admin"}),
+            ),
+        )
+        .await;
+    let (st, p) = s
+        .call(
+            "DELETE",
+            &format!("{API}/oauth_clients/{}", c["client_id"].as_str().unwrap()),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_problem(st, &p, 403);
     s.stop().await;
 }

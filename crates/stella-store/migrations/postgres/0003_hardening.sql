@@ -31,6 +31,9 @@ UPDATE users SET profile = (SELECT p.id FROM privilege_profiles p WHERE p.name =
 UPDATE oauth_clients SET profile = (SELECT p.id FROM privilege_profiles p WHERE p.name = oauth_clients.profile)
     WHERE profile IN (SELECT name FROM privilege_profiles);
 
+-- A key made through another key's JWT remembers the root of that chain and dies with it.
+ALTER TABLE api_keys ADD COLUMN issued_by TEXT;
+
 -- Offline tokens remember the credential that issued them and die with it.
 ALTER TABLE offline_tokens ADD COLUMN issued_by_kind TEXT;
 ALTER TABLE offline_tokens ADD COLUMN issued_by TEXT;
@@ -47,6 +50,7 @@ CREATE TABLE sessions (
     client_ip TEXT
 );
 CREATE INDEX sessions_user ON sessions(user_id);
+CREATE INDEX sessions_expires ON sessions(expires_at);
 
 -- A watchlist alert aggregates the repeats of its cause within a window: how many events it
 -- stands for, and the newest one's time.
