@@ -27,12 +27,28 @@ dict_for() {
 for t in "${TARGETS[@]}"; do
   mkdir -p "corpus/$t"
   echo "== fuzz $t for ${SECONDS_EACH}s"
+  log="$(mktemp)"
+  # The whole output goes to a file and its exit status is kept: a target that does not build
+  # (or a fuzzer that dies) must fail the run, not pass it silently behind the filter below.
+  set +e
   # shellcheck disable=SC2046
   cargo fuzz run ${FUZZ_DEV:+--dev} "$t" "corpus/$t" "seeds/$t" -- \
     -max_total_time="$SECONDS_EACH" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 $(dict_for "$t") 2>&1 | grep -E "^(#[0-9]+.*(DONE|pulse)|Done|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==|SUMMARY|artifact_prefix|Test unit written)" || true
+    -print_final_stats=1 $(dict_for "$t") >"$log" 2>&1
+  rc=$?
+  set -e
+  grep -E "^(#[0-9]+.*(DONE|pulse)|Done|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==|SUMMARY|artifact_prefix|Test unit written)" "$log" || true
   if ls "artifacts/$t"/crash-* "artifacts/$t"/oom-* "artifacts/$t"/timeout-* >/dev/null 2>&1; then
     echo "fuzz target $t found a failing input:"; ls "artifacts/$t"
     exit 1
   fi
+  if [ "$rc" -ne 0 ]; then
+    echo "fuzz target $t failed (exit $rc):"; tail -n 40 "$log"
+    exit 1
+  fi
+  if ! grep -q "stat::number_of_executed_units" "$log"; then
+    echo "fuzz target $t ran nothing:"; tail -n 40 "$log"
+    exit 1
+  fi
+  rm -f "$log"
 done
