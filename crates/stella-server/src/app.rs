@@ -14,7 +14,7 @@ use axum::Router;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use stella_core::SharedClock;
-use stella_service::keys::SigningKeys;
+use stella_service::keyring::KeyRing;
 use stella_service::Stella;
 use stella_store::Database;
 use tokio::net::TcpListener;
@@ -44,22 +44,46 @@ pub struct Server {
 
 impl Server {
     /// Opens the store named by `config` (SQLite in the data directory unless a database URL
-    /// is set) and loads or creates the signing keys in the data directory.
+    /// is set) and loads or creates the signing keys (see [`Server::keys`]).
     pub async fn open(config: Config, clock: SharedClock) -> Result<Self, ServerError> {
         config.validate().map_err(ServerError::Config)?;
         let db = match &config.database_url {
             Some(url) => Database::connect(url).await?,
             None => Database::open_data_dir(&config.data_dir).await?,
         };
-        let keys = SigningKeys::load_or_generate(&config.data_dir.join("keys"))?;
+        let keys = Self::keys(&config, &db, &clock).await?;
         Self::with_parts(config, db, clock, keys)
+    }
+
+    /// The signing keys: with a deployment secret, the deployment's keys in the database
+    /// (importing this data directory's key files if the deployment has none yet); without
+    /// one, the key files in the data directory. On PostgreSQL without a secret the server
+    /// warns: its tokens will not verify on the deployment's other servers.
+    pub async fn keys(
+        config: &Config,
+        db: &Database,
+        clock: &SharedClock,
+    ) -> Result<KeyRing, ServerError> {
+        let dir = config.data_dir.join("keys");
+        match config.deployment_secret().map_err(ServerError::Config)? {
+            Some(secret) => Ok(KeyRing::shared(db.clone(), &secret, &dir, clock.now_ms()).await?),
+            None => {
+                if db.backend() == stella_store::Backend::Postgres {
+                    tracing::warn!(
+                        "no deployment secret: signing keys stay in this server's data directory, \
+                         so its tokens are refused by other servers sharing the database"
+                    );
+                }
+                Ok(KeyRing::files(&dir)?)
+            }
+        }
     }
 
     pub fn with_parts(
         config: Config,
         db: Database,
         clock: SharedClock,
-        keys: SigningKeys,
+        keys: KeyRing,
     ) -> Result<Self, ServerError> {
         config.validate().map_err(ServerError::Config)?;
         let metrics = Arc::new(Metrics::new()?);

@@ -58,6 +58,32 @@ pub struct Config {
     /// reloading the pair when the files change. Neither: plain HTTP.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// Several servers, one deployment: the secret that seals the signing keys kept in the
+    /// shared database (at least 32 bytes). Unset: the keys stay in the data directory.
+    pub deployment_secret: Option<Secret>,
+    /// The same, read from a file (`STELLA_DEPLOYMENT_SECRET_FILE`: a mounted secret).
+    pub deployment_secret_file: Option<PathBuf>,
+    /// A rotated shared key signs only this long after it is stored (every server publishes it
+    /// first).
+    pub key_activation_delay_secs: i64,
+}
+
+/// A configuration value that never appears in logs or debug output.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
 }
 
 impl Default for Config {
@@ -93,6 +119,9 @@ impl Default for Config {
             webhook_allow: Vec::new(),
             tls_cert: None,
             tls_key: None,
+            deployment_secret: None,
+            deployment_secret_file: None,
+            key_activation_delay_secs: 30,
         }
     }
 }
@@ -117,7 +146,22 @@ impl Config {
             playbook_runs_per_minute: self.playbook_runs_per_minute,
             max_outbound_calls: self.max_outbound_calls,
             webhook_allow: self.webhook_allow.clone(),
+            key_activation_delay_ms: self.key_activation_delay_secs.saturating_mul(1000),
             ..stella_service::Settings::default()
+        }
+    }
+
+    /// The deployment secret, from the setting or its file; `None` when neither is set.
+    pub fn deployment_secret(&self) -> Result<Option<String>, String> {
+        match (&self.deployment_secret, &self.deployment_secret_file) {
+            (Some(_), Some(_)) => {
+                Err("deployment_secret and deployment_secret_file: set one, not both".into())
+            }
+            (Some(s), None) => Ok(Some(s.0.trim().to_owned())),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map(|s| Some(s.trim().to_owned()))
+                .map_err(|e| format!("deployment_secret_file {}: {e}", path.display())),
+            (None, None) => Ok(None),
         }
     }
 
@@ -175,7 +219,18 @@ impl Config {
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             bad.push("tls_cert and tls_key go together: set both, or neither");
         }
+        if self.key_activation_delay_secs < 0 {
+            bad.push("key_activation_delay_secs must not be negative");
+        }
         let mut bad: Vec<String> = bad.into_iter().map(str::to_owned).collect();
+        match self.deployment_secret() {
+            Err(e) => bad.push(e),
+            Ok(Some(s)) if s.len() < stella_service::seal::MIN_SECRET_BYTES => bad.push(format!(
+                "the deployment secret must be at least {} bytes (try `openssl rand -hex 32`)",
+                stella_service::seal::MIN_SECRET_BYTES
+            )),
+            Ok(_) => {}
+        }
         if let Err(e) = stella_service::outbound::AllowList::parse(&self.webhook_allow) {
             bad.push(e);
         }
@@ -278,6 +333,16 @@ webhook_allow = []
 # both set the server speaks TLS only, and reloads them when the files change.
 # tls_cert = "/etc/stella/tls/cert.pem"
 # tls_key = "/etc/stella/tls/key.pem"
+
+# Several servers, one deployment (database_url set to a shared PostgreSQL): every server needs
+# the same deployment secret, at least 32 bytes (`openssl rand -hex 32`). It seals the signing
+# keys kept in the database, so a token from any server works on all. Prefer the file form or
+# the environment (STELLA_DEPLOYMENT_SECRET, STELLA_DEPLOYMENT_SECRET_FILE) to this file.
+# deployment_secret_file = "/run/secrets/stella-deployment-secret"
+
+# After `stellopsctl keys rotate`, the new key signs only this many seconds later: every server
+# publishes it on /.well-known/jwks.json first.
+key_activation_delay_secs = 30
 "#;
 
 #[cfg(test)]

@@ -243,6 +243,7 @@ impl Stella {
             .await?;
         if spec.tenancy == Tenancy::IsTenant {
             self.users.clear();
+            self.identity_changed();
         }
         hooks.after_create(self, &created).await?;
         Ok(created)

@@ -32,6 +32,11 @@ pub struct Settings {
     /// Webhook destinations allowed even though they are loopback, private, link-local or
     /// cloud metadata addresses: `host`, `host:port`, an IP or a CIDR block.
     pub webhook_allow: Vec<String>,
+    /// A rotated shared signing key signs only this long after it is stored, so every server
+    /// publishes it first (they hear of it at once, or at their next periodic reload).
+    pub key_activation_delay_ms: i64,
+    /// How often a server re-reads the shared signing keys even when told nothing.
+    pub key_reload_interval_ms: u64,
 }
 
 impl Default for Settings {
@@ -56,6 +61,8 @@ impl Default for Settings {
             playbook_runs_per_minute: 60,
             max_outbound_calls: 8,
             webhook_allow: Vec::new(),
+            key_activation_delay_ms: 30_000,
+            key_reload_interval_ms: 10_000,
         }
     }
 }

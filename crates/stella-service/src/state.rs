@@ -1,6 +1,6 @@
 use crate::cache::TtlCache;
 use crate::guard::BruteForceGuard;
-use crate::keys::SigningKeys;
+use crate::keyring::KeyRing;
 use crate::settings::Settings;
 use crate::tokens::TokenVerifier;
 use crate::Result;
@@ -70,7 +70,7 @@ impl Stella {
     pub fn new(
         db: Database,
         clock: SharedClock,
-        keys: SigningKeys,
+        keys: KeyRing,
         settings: Settings,
         events: stella_search::EventIndex,
     ) -> Self {
@@ -85,7 +85,7 @@ impl Stella {
         let search_slots = settings.max_concurrent_searches.max(1);
         let playbook_runs =
             crate::ratelimit::RateLimiter::per_minute(settings.playbook_runs_per_minute);
-        Self(Arc::new(Inner {
+        let stella = Self(Arc::new(Inner {
             guard: BruteForceGuard::new(
                 settings.max_auth_failures,
                 settings.auth_failure_window_secs,
@@ -112,7 +112,9 @@ impl Stella {
             outbound,
             playbook_runs,
             events: EventsHandle(events),
-        }))
+        }));
+        crate::cluster::spawn_listener(&stella);
+        stella
     }
 
     /// Waits until every background job started so far has finished (shutdown, tests).
@@ -139,8 +141,11 @@ impl Stella {
     }
 
     /// Marks every cached principal stale: a user, key, profile or client changed here.
+    /// Marks every cached principal stale here, and tells the other servers of the
+    /// deployment to forget theirs.
     pub(crate) fn identity_changed(&self) {
         self.0.generation.fetch_add(1, Ordering::Release);
+        self.0.db.announce(stella_store::Topic::Identity);
     }
 
     pub(crate) fn generation(&self) -> u64 {
@@ -148,7 +153,7 @@ impl Stella {
     }
 
     pub fn jwks(&self) -> serde_json::Value {
-        self.0.tokens.keys().jwks()
+        self.0.tokens.keys().current().jwks()
     }
 
     /// Permissions of a profile by id: built-in or custom; an unknown id grants nothing.

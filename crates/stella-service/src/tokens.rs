@@ -2,7 +2,7 @@
 //! signature has already been checked (a repeated token costs a hash lookup, not a verify).
 
 use crate::crypto::sha256;
-use crate::keys::SigningKeys;
+use crate::keyring::KeyRing;
 use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -44,7 +44,7 @@ pub struct Claims {
 const CACHE_CAPACITY: usize = 100_000;
 
 pub struct TokenVerifier {
-    keys: SigningKeys,
+    keys: KeyRing,
     verified: DashMap<[u8; 32], Arc<Claims>>,
 }
 
@@ -58,19 +58,22 @@ impl std::fmt::Debug for TokenVerifier {
 }
 
 impl TokenVerifier {
-    pub fn new(keys: SigningKeys) -> Self {
+    pub fn new(keys: KeyRing) -> Self {
         Self {
             keys,
             verified: DashMap::new(),
         }
     }
 
-    pub fn keys(&self) -> &SigningKeys {
+    pub fn keys(&self) -> &KeyRing {
         &self.keys
     }
 
+    /// Signed by the key active at the token's issue time (`iat`, the injected clock's).
     pub fn sign(&self, claims: &Claims) -> crate::Result<String> {
-        self.keys.sign(claims)
+        self.keys
+            .current()
+            .sign(claims, claims.iat.saturating_mul(1000))
     }
 
     /// Signature check (cached). The caller checks expiry with its clock and revocation with
@@ -81,7 +84,7 @@ impl TokenVerifier {
         if let Some(c) = self.verified.get(&digest) {
             return Some((digest, c.clone()));
         }
-        let claims = Arc::new(self.keys.verify::<Claims>(token)?);
+        let claims = Arc::new(self.keys.current().verify::<Claims>(token)?);
         if self.verified.len() >= CACHE_CAPACITY {
             // Crude but bounded: start over rather than grow without limit.
             self.verified.clear();

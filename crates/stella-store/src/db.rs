@@ -25,6 +25,8 @@ pub struct Database {
     backend: Backend,
     /// List totals and page boundaries, forgotten on every write to a listed table.
     pub(crate) pages: std::sync::Arc<crate::pages::PageCache>,
+    /// Tells the other servers sharing the database what changed, and hears what they changed.
+    pub(crate) bus: std::sync::Arc<crate::bus::Bus>,
 }
 
 fn install_drivers() {
@@ -102,12 +104,33 @@ impl Database {
         };
         // Other servers may write a shared PostgreSQL database: remembered pages expire.
         let ttl = (backend == Backend::Postgres).then(|| Duration::from_secs(1));
+        let bus = match backend {
+            Backend::Sqlite => crate::bus::Bus::local(),
+            Backend::Postgres => crate::bus::Bus::postgres(pool.clone(), url.to_owned()),
+        };
+        let pages = std::sync::Arc::new(crate::pages::PageCache::new(ttl));
+        if backend == Backend::Postgres {
+            // Another server's write forgets this one's remembered pages too.
+            let mut heard = bus.subscribe();
+            let pages = pages.clone();
+            tokio::spawn(async move {
+                use tokio::sync::broadcast::error::RecvError;
+                loop {
+                    match heard.recv().await {
+                        Ok(t) if !crate::Topic::Pages.heard_in(t) => {}
+                        Ok(_) | Err(RecvError::Lagged(_)) => pages.changed(),
+                        Err(RecvError::Closed) => return,
+                    }
+                }
+            });
+        }
         let db = Self {
             pool,
             reader,
             activity_reader,
             backend,
-            pages: std::sync::Arc::new(crate::pages::PageCache::new(ttl)),
+            pages,
+            bus,
         };
         db.migrate().await?;
         Ok(db)
@@ -141,7 +164,39 @@ impl Database {
     }
 
     pub async fn close(&self) {
+        self.bus.stop();
         self.pool.close().await;
+    }
+
+    /// Tells the other servers sharing this database that `topic` changed (nothing on SQLite).
+    pub fn announce(&self, topic: crate::Topic) {
+        self.bus.announce(topic);
+    }
+
+    /// What the other servers announce (on SQLite, never anything). A lagging receiver has
+    /// missed announcements and must treat that as [`crate::Topic::All`].
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<crate::Topic> {
+        self.bus.subscribe()
+    }
+
+    /// This server's name in the deployment (random per start).
+    pub fn node_id(&self) -> &str {
+        self.bus.node()
+    }
+
+    /// (announcements heard from other servers, listener reconnects), for `/metrics`.
+    pub fn bus_counts(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering;
+        (
+            self.bus.received.load(Ordering::Relaxed),
+            self.bus.reconnects.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Rows of a listed table changed: forget remembered pages here and on the other servers.
+    pub(crate) fn rows_changed(&self) {
+        self.pages.changed();
+        self.bus.announce(crate::Topic::Pages);
     }
 }
 

@@ -8,6 +8,7 @@
 mod activity;
 mod activity_zones;
 mod api_keys;
+mod bus;
 mod db;
 mod error;
 mod oauth;
@@ -17,12 +18,14 @@ mod profiles;
 mod read;
 mod resource;
 mod sessions;
+mod signing_keys;
 mod sql;
 mod users;
 mod xdr;
 
 pub use activity::{ActivityFilter, ActivityRecord};
 pub use api_keys::ApiKeyRecord;
+pub use bus::Topic;
 pub use db::{Backend, Database};
 pub use error::StoreError;
 pub use oauth::OAuthClientRecord;
@@ -31,6 +34,7 @@ pub use profiles::ProfilePatch;
 pub use read::Row;
 pub use resource::Conditions;
 pub use sessions::SessionRecord;
+pub use signing_keys::SigningKeyRecord;
 pub use users::{NewUser, UserPatch, UserRecord};
 pub use xdr::NewAlert;
 

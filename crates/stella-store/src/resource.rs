@@ -303,7 +303,7 @@ impl Database {
         .push(")");
         q.binds = placeholders.binds;
         q.query().execute(&self.pool).await?;
-        self.pages.changed();
+        self.rows_changed();
         self.resource_get(spec, &TenantFilter::All, &[], id)
             .await?
             .ok_or(crate::StoreError::Database(sqlx::Error::RowNotFound))
@@ -328,7 +328,7 @@ impl Database {
         tenancy(&mut q, spec, filter, false);
         conditions(&mut q, extra);
         let done = q.query().execute(&self.pool).await?;
-        self.pages.changed();
+        self.rows_changed();
         if done.rows_affected() == 0 {
             return Ok(None);
         }
@@ -348,7 +348,7 @@ impl Database {
         tenancy(&mut q, spec, filter, false);
         conditions(&mut q, extra);
         let done = q.query().execute(&self.pool).await?;
-        self.pages.changed();
+        self.rows_changed();
         Ok(done.rows_affected() > 0)
     }
 }

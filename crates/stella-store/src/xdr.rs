@@ -49,7 +49,7 @@ impl Database {
             .await?;
         }
         tx.commit().await?;
-        self.pages.changed();
+        self.rows_changed();
         Ok(true)
     }
 
@@ -86,7 +86,7 @@ impl Database {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        self.pages.changed();
+        self.rows_changed();
         Ok(true)
     }
 
@@ -115,7 +115,7 @@ impl Database {
             self.add_alert_events(&a.tenant_id, &a.dedup_key, events, now_ms)
                 .await?;
         }
-        self.pages.changed();
+        self.rows_changed();
         Ok(inserted)
     }
 
@@ -140,7 +140,7 @@ impl Database {
         .query()
         .execute(&self.pool)
         .await?;
-        self.pages.changed();
+        self.rows_changed();
         Ok(done.rows_affected() > 0)
     }
 
@@ -177,7 +177,7 @@ impl Database {
             }
         }
         tx.commit().await?;
-        self.pages.changed();
+        self.rows_changed();
         Ok(())
     }
 
@@ -255,7 +255,7 @@ impl Database {
         .query()
         .execute(&self.pool)
         .await?;
-        self.pages.changed();
+        self.rows_changed();
         Ok(())
     }
 }

@@ -8,7 +8,6 @@ use sqlx::Connection;
 use std::sync::Arc;
 use stella_core::ManualClock;
 use stella_server::{Config, RunningServer, Server};
-use stella_service::keys::SigningKeys;
 use stella_service::InitCredentials;
 use stella_store::Database;
 use tempfile::TempDir;
@@ -28,9 +27,31 @@ pub struct TestServer {
     pub client: reqwest::Client,
     pub data_dir: TempDir,
     running: Option<RunningServer>,
-    /// (admin URL, database name, database URL) of the fresh PostgreSQL database.
-    postgres: Option<(String, String, String)>,
+    postgres: Option<PgDatabase>,
 }
+
+/// The PostgreSQL database a test server uses.
+#[derive(Debug, Clone)]
+struct PgDatabase {
+    /// Where it was created from (and is dropped through).
+    admin: String,
+    name: String,
+    url: String,
+    /// The server that created it drops it when it stops; the other servers of a
+    /// [`Cluster`] only connect to it.
+    owned: bool,
+}
+
+/// What a server joining a [`Cluster`] shares with the first one.
+struct Join {
+    db: PgDatabase,
+    clock: Arc<ManualClock>,
+    root: InitCredentials,
+}
+
+/// The secret the servers of a test [`Cluster`] share (a deployment secret is at least 32
+/// bytes).
+pub const CLUSTER_SECRET: &str = "stella-test-cluster-secret-0123456789abcdef";
 
 /// Which backend the suite runs on, for messages.
 pub fn backend() -> &'static str {
@@ -80,23 +101,45 @@ impl TestServer {
     }
 
     async fn try_start(adjust: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
+        Self::launch(adjust, None).await
+    }
+
+    /// A new server: alone (a fresh database), or joining `join`'s database and clock.
+    async fn launch(adjust: impl FnOnce(&mut Config), join: Option<Join>) -> anyhow::Result<Self> {
         let data_dir = tempfile::tempdir()?;
         let mut config = test_config();
         config.data_dir = data_dir.path().to_path_buf();
         config.listen = "127.0.0.1:0".into();
         adjust(&mut config);
-        let postgres = match std::env::var(POSTGRES_ENV) {
-            Ok(admin) => Some((admin.clone(), fresh_postgres(&admin).await?)),
-            Err(_) => None,
+        let (postgres, clock, root) = match join {
+            Some(j) => (Some(j.db), j.clock, Some(j.root)),
+            None => {
+                let postgres = match std::env::var(POSTGRES_ENV) {
+                    Ok(admin) => {
+                        let (url, name) = fresh_postgres(&admin).await?;
+                        Some(PgDatabase {
+                            admin,
+                            name,
+                            url,
+                            owned: true,
+                        })
+                    }
+                    Err(_) => None,
+                };
+                (postgres, Arc::new(ManualClock::at_epoch_2026()), None)
+            }
         };
         let db = match &postgres {
-            Some((_, (url, _))) => Database::connect(url).await?,
+            Some(pg) => Database::connect(&pg.url).await?,
             None => Database::open_data_dir(data_dir.path()).await?,
         };
-        let clock = Arc::new(ManualClock::at_epoch_2026());
-        let keys = SigningKeys::load_or_generate(&data_dir.path().join("keys"))?;
+        let shared_clock: stella_core::SharedClock = clock.clone();
+        let keys = Server::keys(&config, &db, &shared_clock).await?;
         let server = Server::with_parts(config, db, clock.clone(), keys)?;
-        let root = server.stella().init_root(ROOT_EMAIL).await?;
+        let root = match root {
+            Some(r) => r,
+            None => server.stella().init_root(ROOT_EMAIL).await?,
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let running = server.spawn(listener)?;
         let base = format!("http://{}", running.addr);
@@ -107,7 +150,7 @@ impl TestServer {
             client: reqwest::Client::new(),
             data_dir,
             running: Some(running),
-            postgres: postgres.map(|(admin, (url, name))| (admin, name, url)),
+            postgres,
         })
     }
 
@@ -280,7 +323,7 @@ impl TestServer {
     /// break the database under a running server and see how it answers).
     pub async fn execute_sql(&self, statement: &str) {
         let outcome = match &self.postgres {
-            Some((_, _, url)) => match sqlx::PgConnection::connect(url).await {
+            Some(pg) => match sqlx::PgConnection::connect(&pg.url).await {
                 Ok(mut c) => sqlx::query(statement).execute(&mut c).await.map(|_| ()),
                 Err(e) => Err(e),
             },
@@ -326,15 +369,15 @@ impl TestServer {
             let _ = r.stop().await;
         }
         let db = match &self.postgres {
-            Some((_, _, url)) => Database::connect(url).await,
+            Some(pg) => Database::connect(&pg.url).await,
             None => Database::open_data_dir(self.data_dir.path()).await,
         }
         .unwrap_or_else(|e| panic!("reopening the store: {e}"));
         let out = inspect(db.clone()).await;
         db.close().await;
-        if let Some((admin, name, _)) = self.postgres.take() {
-            if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        if let Some(pg) = self.postgres.take().filter(|pg| pg.owned) {
+            if let Ok(mut c) = sqlx::PgConnection::connect(&pg.admin).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", pg.name))
                     .execute(&mut c)
                     .await;
             }
@@ -366,4 +409,87 @@ impl TestServer {
             r.state.activity.flush().await;
         }
     }
+}
+
+/// Several servers of one deployment on loopback: one fresh PostgreSQL database, one deployment
+/// secret, one [`ManualClock`], each server with its own data directory and port, as a load
+/// balancer would see them.
+pub struct Cluster {
+    pub nodes: Vec<TestServer>,
+    adjust: fn(&mut Config),
+}
+
+impl Cluster {
+    /// `n` servers, or `None` (with a note on stderr) when `STELLA_TEST_POSTGRES_URL` is not
+    /// set: several servers need a shared database, and SQLite is one server's. CI runs the
+    /// suite on PostgreSQL too, so these tests run there.
+    pub async fn start(n: usize, adjust: fn(&mut Config)) -> Option<Self> {
+        if std::env::var(POSTGRES_ENV).is_err() {
+            eprintln!("skipped: several servers need {POSTGRES_ENV} (a shared PostgreSQL)");
+            return None;
+        }
+        let first = TestServer::start_with(|c| {
+            cluster_config(c);
+            adjust(c);
+        })
+        .await;
+        let mut cluster = Self {
+            nodes: vec![first],
+            adjust,
+        };
+        for _ in 1..n {
+            cluster.add_node().await;
+        }
+        Some(cluster)
+    }
+
+    /// Another server joining the deployment (started later).
+    pub async fn add_node(&mut self) -> &TestServer {
+        let first = &self.nodes[0];
+        let join = Join {
+            db: first
+                .postgres
+                .clone()
+                .map(|pg| PgDatabase { owned: false, ..pg })
+                .unwrap_or_else(|| panic!("a cluster runs on PostgreSQL")),
+            clock: first.clock.clone(),
+            root: first.root.clone(),
+        };
+        let adjust = self.adjust;
+        let node = TestServer::launch(
+            |c| {
+                cluster_config(c);
+                adjust(c);
+            },
+            Some(join),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("cluster node did not start: {e:#}"));
+        self.nodes.push(node);
+        &self.nodes[self.nodes.len() - 1]
+    }
+
+    pub fn node(&self, i: usize) -> &TestServer {
+        &self.nodes[i % self.nodes.len()]
+    }
+
+    pub fn clock(&self) -> &Arc<ManualClock> {
+        &self.nodes[0].clock
+    }
+
+    /// Stops every server; the first (which made the database) last, dropping it.
+    pub async fn stop(mut self) {
+        while self.nodes.len() > 1 {
+            if let Some(n) = self.nodes.pop() {
+                n.stop().await;
+            }
+        }
+        if let Some(n) = self.nodes.pop() {
+            n.stop().await;
+        }
+    }
+}
+
+fn cluster_config(c: &mut Config) {
+    c.deployment_secret = Some(stella_server::config::Secret(CLUSTER_SECRET.to_owned()));
 }

@@ -84,6 +84,18 @@ pub struct CommonArgs {
     /// Internal webhook destinations to allow (comma-separated hosts, host:port, IPs or CIDRs).
     #[arg(long, env = "STELLA_WEBHOOK_ALLOW", value_delimiter = ',')]
     pub webhook_allow: Option<Vec<String>>,
+    /// Several servers, one deployment: the secret sealing the signing keys in the shared
+    /// database (at least 32 bytes). Prefer the environment or the file form to the flag.
+    #[arg(
+        long,
+        env = "STELLA_DEPLOYMENT_SECRET",
+        hide_env_values = true,
+        hide = true
+    )]
+    pub deployment_secret: Option<stella_server::config::Secret>,
+    /// The deployment secret, read from this file.
+    #[arg(long, env = "STELLA_DEPLOYMENT_SECRET_FILE")]
+    pub deployment_secret_file: Option<PathBuf>,
 }
 
 impl CommonArgs {
@@ -117,6 +129,11 @@ impl CommonArgs {
         }
         if let Some(v) = &self.tls_cert {
             c.tls_cert = Some(v.clone());
+        }
+        // One source of the secret: a flag or variable replaces the file's (either form).
+        if self.deployment_secret.is_some() || self.deployment_secret_file.is_some() {
+            c.deployment_secret = self.deployment_secret.clone();
+            c.deployment_secret_file = self.deployment_secret_file.clone();
         }
         if let Some(v) = &self.tls_key {
             c.tls_key = Some(v.clone());

@@ -103,20 +103,30 @@ impl Client {
     }
 
     pub async fn get(&self, path: &[&str], query: &[(&str, String)]) -> Result<Value, CliError> {
-        self.send(Method::GET, path, query, None).await
+        self.send(Method::GET, &API, path, query, None).await
     }
 
     pub async fn post(&self, path: &[&str], body: Option<&Value>) -> Result<Value, CliError> {
-        self.send(Method::POST, path, &[], body).await
+        self.send(Method::POST, &API, path, &[], body).await
     }
 
     pub async fn delete(&self, path: &[&str]) -> Result<Value, CliError> {
-        self.send(Method::DELETE, path, &[], None).await
+        self.send(Method::DELETE, &API, path, &[], None).await
+    }
+
+    /// The deployment's own endpoints, outside the Open XDR prefix (`/cluster/…`).
+    pub async fn get_cluster(&self, path: &[&str]) -> Result<Value, CliError> {
+        self.send(Method::GET, &["cluster"], path, &[], None).await
+    }
+
+    pub async fn post_cluster(&self, path: &[&str]) -> Result<Value, CliError> {
+        self.send(Method::POST, &["cluster"], path, &[], None).await
     }
 
     async fn send(
         &self,
         method: Method,
+        prefix: &[&str],
         path: &[&str],
         query: &[(&str, String)],
         body: Option<&Value>,
@@ -127,7 +137,7 @@ impl Client {
         url.path_segments_mut()
             .map_err(|()| CliError::Failed("the server URL cannot take a path".into()))?
             .pop_if_empty()
-            .extend(API.iter().chain(path));
+            .extend(prefix.iter().chain(path));
         let mut req = self
             .http
             .request(method, url)

@@ -2,7 +2,7 @@
 
 use crate::client::{CliError, Client};
 use crate::output::{field, print_fields, print_json, print_table, required, rows};
-use crate::{ApikeyCmd, Cli, ClientCmd, Command, Paging, TenantCmd, UserAdd, UserCmd};
+use crate::{ApikeyCmd, Cli, ClientCmd, Command, KeysCmd, Paging, TenantCmd, UserAdd, UserCmd};
 use serde_json::{json, Value};
 use std::io::Read;
 
@@ -31,7 +31,48 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             role,
             tenants,
         }) => client_add(&client, name, scopes, role, tenants, json).await,
+        Command::Keys(KeysCmd::List) => keys_list(&client, json).await,
+        Command::Keys(KeysCmd::Rotate) => keys_rotate(&client, json).await,
     }
+}
+
+async fn keys_list(client: &Client, json: bool) -> Result<(), CliError> {
+    let list = client.get_cluster(&["signing_keys"]).await?;
+    if json {
+        return print_json(&list);
+    }
+    let keys = list
+        .get("data")
+        .and_then(Value::as_array)
+        .ok_or_else(|| CliError::Failed("the server's answer has no key list".into()))?;
+    print_table(
+        &["KID", "ACTIVATES AT (ms)", "SIGNING"],
+        &["kid", "activates_at", "signing"],
+        keys,
+    );
+    let shared = list.get("shared").and_then(Value::as_bool) == Some(true);
+    println!(
+        "(keys {})",
+        if shared {
+            "shared by every server of the deployment"
+        } else {
+            "kept by this server only"
+        }
+    );
+    Ok(())
+}
+
+async fn keys_rotate(client: &Client, json: bool) -> Result<(), CliError> {
+    let key = client.post_cluster(&["signing_keys", "rotate"]).await?;
+    if json {
+        return print_json(&key);
+    }
+    println!(
+        "new signing key {}, signing from {} (ms since the epoch)",
+        required(&key, "kid")?,
+        field(&key, "activates_at")
+    );
+    Ok(())
 }
 
 /// 12 bytes from the kernel's CSPRNG, hex-encoded: 24 characters (96 bits) without pulling a

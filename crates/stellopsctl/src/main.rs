@@ -46,6 +46,18 @@ pub enum Command {
     /// Manage OAuth 2.0 clients (client-credentials grant).
     #[command(subcommand)]
     Client(ClientCmd),
+    /// The deployment's token signing keys (root super admins only).
+    #[command(subcommand)]
+    Keys(KeysCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCmd {
+    /// List the signing keys and which one signs.
+    List,
+    /// Make a new signing key: every server publishes it before it signs; tokens signed by
+    /// earlier keys stay valid until they expire.
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,6 +5,7 @@
 mod activity;
 mod admin;
 pub(crate) mod auth;
+mod cluster;
 mod events;
 mod keys;
 mod ops;
@@ -137,6 +138,8 @@ pub fn router() -> (Router<AppState>, OpenApiDoc) {
         .routes(routes!(admin::revoke_client))
         .routes(routes!(activity::list_activity))
         .routes(routes!(activity::export_activity))
+        .routes(routes!(cluster::list_signing_keys))
+        .routes(routes!(cluster::rotate_signing_key))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))

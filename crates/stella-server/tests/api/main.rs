@@ -3,6 +3,7 @@
 //! when STELLA_TEST_POSTGRES_URL is set. One binary, one module per concern.
 
 mod activity;
+mod cluster;
 mod limits;
 mod oauth;
 mod offline;

@@ -79,6 +79,8 @@ async fn openapi_covers_every_route_and_docs_are_served_locally() {
         "/connect/api/v1/user_activity_log/export:",
         "/connect/api/v1/tenants:",
         "/connect/api/v1/tenants/{tenantId}:",
+        "/cluster/signing_keys:",
+        "/cluster/signing_keys/rotate:",
         "/healthz:",
         "/readyz:",
         "/metrics:",

@@ -1,0 +1,266 @@
+//! Several servers, one deployment: three servers on one PostgreSQL database, as a load
+//! balancer sends requests to them. Skipped (with a note) without STELLA_TEST_POSTGRES_URL:
+//! SQLite is one server's database. The servers share one manual clock that these tests never
+//! move unless they say so, so cache expiry cannot make a change visible: only the
+//! announcements between servers can.
+
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use stella_testkit::{Cluster, TestServer};
+
+const API: &str = "/connect/api/v1";
+
+/// Polls `check` on `node` every 10 ms until it holds or `within` passes; the time it took.
+async fn within<F, Fut>(within: Duration, mut check: F) -> Option<Duration>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while start.elapsed() < within {
+        if check().await {
+            return Some(start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    None
+}
+
+fn kid(jwt: &str) -> String {
+    let header = jwt.split('.').next().unwrap_or_default();
+    let header: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header)
+            .unwrap_or_default(),
+    )
+    .unwrap_or_default();
+    header["kid"].as_str().unwrap_or_default().to_owned()
+}
+
+async fn jwks_kids(s: &TestServer) -> Vec<String> {
+    let (st, body) = s.call("GET", "/.well-known/jwks.json", None, None).await;
+    assert_eq!(st, 200);
+    body["keys"]
+        .as_array()
+        .map(|k| {
+            k.iter()
+                .filter_map(|k| k["kid"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_token_from_any_server_works_on_all() {
+    let Some(c) = Cluster::start(3, |_| {}).await else {
+        return;
+    };
+    let first = jwks_kids(c.node(0)).await;
+    for i in 0..3 {
+        assert_eq!(
+            jwks_kids(c.node(i)).await,
+            first,
+            "every server publishes the same keys"
+        );
+        let jwt = c.node(i).root_jwt().await;
+        for j in 0..3 {
+            let (st, me) = c
+                .node(j)
+                .call("GET", &format!("{API}/me"), Some(&jwt), None)
+                .await;
+            assert_eq!(st, 200, "a token from server {i} on server {j}: {me}");
+        }
+    }
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn revoking_on_one_server_is_refused_on_the_others_within_a_second() {
+    let Some(c) = Cluster::start(3, |_| {}).await else {
+        return;
+    };
+    let root = c.node(0).root_jwt().await;
+    let (user, key) = c
+        .node(0)
+        .user_with_key(
+            &root,
+            json!({"email": "ana@acme.test", "privilege_profile": "platform_admin"}),
+        )
+        .await;
+    let jwt = c.node(1).jwt(&key).await;
+    // Every server has the caller cached.
+    for i in 0..3 {
+        assert_eq!(
+            c.node(i)
+                .status("GET", &format!("{API}/me"), Some(&jwt))
+                .await,
+            200
+        );
+    }
+    // Root revokes the key through server 0.
+    let (st, keys) = c
+        .node(0)
+        .call(
+            "GET",
+            &format!("{API}/api_keys?user_id={user}"),
+            Some(&root),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{keys}");
+    let key_id = keys["data"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let (st, body) = c
+        .node(0)
+        .call(
+            "DELETE",
+            &format!("{API}/api_keys/{key_id}"),
+            Some(&root),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    for i in 1..3 {
+        let node = c.node(i);
+        let took = within(Duration::from_secs(1), || async {
+            node.status("GET", &format!("{API}/me"), Some(&jwt)).await == 401
+        })
+        .await;
+        assert!(
+            took.is_some(),
+            "server {i} still accepts a revoked key's token after 1 s"
+        );
+    }
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn a_role_change_and_a_new_row_reach_every_server_within_a_second() {
+    let Some(c) = Cluster::start(3, |_| {}).await else {
+        return;
+    };
+    let root = c.node(0).root_jwt().await;
+    let (user, key) = c
+        .node(0)
+        .user_with_key(
+            &root,
+            json!({"email": "bo@acme.test", "privilege_profile": "platform_admin"}),
+        )
+        .await;
+    let jwt = c.node(0).jwt(&key).await;
+    // Server 2 remembers the tenant list's total and the caller's permissions.
+    let total = |body: &Value| body["total"].as_i64().unwrap_or(-1);
+    let (st, before) = c
+        .node(2)
+        .call("GET", &format!("{API}/tenants"), Some(&jwt), None)
+        .await;
+    assert_eq!(st, 200, "{before}");
+    // Server 0 adds a tenant and demotes the user to read-only.
+    c.node(0).create_tenant(&root, "acme").await;
+    let (st, body) = c
+        .node(0)
+        .call(
+            "PUT",
+            &format!("{API}/users/{user}"),
+            Some(&root),
+            Some(json!({"privilege_profile": "read_only"})),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    let node = c.node(2);
+    let seen = within(Duration::from_secs(1), || async {
+        let (_, after) = node
+            .call("GET", &format!("{API}/tenants"), Some(&root), None)
+            .await;
+        total(&after) == total(&before) + 1
+    })
+    .await;
+    assert!(
+        seen.is_some(),
+        "server 2 still answers the old total after 1 s"
+    );
+    let demoted = within(Duration::from_secs(1), || async {
+        let (_, me) = node
+            .call("GET", &format!("{API}/me"), Some(&jwt), None)
+            .await;
+        me["privilege_profile"] == "read_only"
+    })
+    .await;
+    assert!(
+        demoted.is_some(),
+        "server 2 still sees the old role after 1 s"
+    );
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn a_rotated_key_is_published_everywhere_before_it_signs() {
+    let Some(c) = Cluster::start(3, |_| {}).await else {
+        return;
+    };
+    let root = c.node(0).root_jwt().await;
+    let old_kid = kid(&root);
+    let (st, new) = c
+        .node(0)
+        .call("POST", "/cluster/signing_keys/rotate", Some(&root), None)
+        .await;
+    assert_eq!(st, 201, "{new}");
+    let new_kid = new["kid"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(new["signing"], false, "{new}");
+    for i in 0..3 {
+        let node = c.node(i);
+        let published = within(Duration::from_secs(1), || async {
+            jwks_kids(node).await.contains(&new_kid)
+        })
+        .await;
+        assert!(
+            published.is_some(),
+            "server {i} does not publish the new key after 1 s"
+        );
+        // Not signing with it yet.
+        assert_eq!(kid(&node.root_jwt().await), old_kid);
+    }
+    // Once active, every server signs with it, and tokens of both keys work everywhere.
+    c.clock().advance(chrono::Duration::seconds(31));
+    for i in 0..3 {
+        let fresh = c.node(i).root_jwt().await;
+        assert_eq!(kid(&fresh), new_kid, "server {i}");
+        for j in 0..3 {
+            assert_eq!(
+                c.node(j)
+                    .status("GET", &format!("{API}/me"), Some(&fresh))
+                    .await,
+                200
+            );
+            assert_eq!(
+                c.node(j)
+                    .status("GET", &format!("{API}/me"), Some(&root))
+                    .await,
+                200
+            );
+        }
+    }
+    let (st, list) = c
+        .node(1)
+        .call("GET", "/cluster/signing_keys", Some(&root), None)
+        .await;
+    assert_eq!(st, 200, "{list}");
+    assert_eq!(list["shared"], true);
+    assert_eq!(list["data"].as_array().map(Vec::len), Some(2));
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn a_server_started_later_joins_with_the_same_keys() {
+    let Some(mut c) = Cluster::start(1, |_| {}).await else {
+        return;
+    };
+    let root = c.node(0).root_jwt().await;
+    let late = c.add_node().await;
+    assert_eq!(
+        late.status("GET", &format!("{API}/me"), Some(&root)).await,
+        200
+    );
+    c.stop().await;
+}
