@@ -66,6 +66,9 @@ pub struct Config {
     /// A rotated shared key signs only this long after it is stored (every server publishes it
     /// first).
     pub key_activation_delay_secs: i64,
+    /// Several servers, one deployment: Redis for the per-token rate limit and the brute-force
+    /// counters, so they hold across servers. Unset: each server counts on its own.
+    pub redis_url: Option<String>,
 }
 
 /// A configuration value that never appears in logs or debug output.
@@ -122,6 +125,7 @@ impl Default for Config {
             deployment_secret: None,
             deployment_secret_file: None,
             key_activation_delay_secs: 30,
+            redis_url: None,
         }
     }
 }
@@ -147,6 +151,7 @@ impl Config {
             max_outbound_calls: self.max_outbound_calls,
             webhook_allow: self.webhook_allow.clone(),
             key_activation_delay_ms: self.key_activation_delay_secs.saturating_mul(1000),
+            redis_url: self.redis_url.clone(),
             ..stella_service::Settings::default()
         }
     }
@@ -223,6 +228,11 @@ impl Config {
             bad.push("key_activation_delay_secs must not be negative");
         }
         let mut bad: Vec<String> = bad.into_iter().map(str::to_owned).collect();
+        if let Some(url) = &self.redis_url {
+            if let Err(e) = stella_service::shared_limits::SharedLimits::new(url) {
+                bad.push(e);
+            }
+        }
         match self.deployment_secret() {
             Err(e) => bad.push(e),
             Ok(Some(s)) if s.len() < stella_service::seal::MIN_SECRET_BYTES => bad.push(format!(
@@ -339,6 +349,12 @@ webhook_allow = []
 # keys kept in the database, so a token from any server works on all. Prefer the file form or
 # the environment (STELLA_DEPLOYMENT_SECRET, STELLA_DEPLOYMENT_SECRET_FILE) to this file.
 # deployment_secret_file = "/run/secrets/stella-deployment-secret"
+
+# Several servers, one deployment: Redis keeps the per-token rate limit and the brute-force
+# counters for all of them (STELLA_REDIS_URL). Unset, each server counts on its own, so N
+# servers allow N times the limit. If Redis stops answering, each server counts on its own
+# until it is back (logged, and counted in /metrics as stella_limits_fallback_total).
+# redis_url = "redis://127.0.0.1:6379"
 
 # After `stellopsctl keys rotate`, the new key signs only this many seconds later: every server
 # publishes it on /.well-known/jwks.json first.

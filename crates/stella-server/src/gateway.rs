@@ -353,7 +353,16 @@ async fn admit(
         AuthState::Authenticated(p) => Some(p.as_ref()),
         _ => None,
     };
-    if let Err(wait) = app.limiter.check(rate_key(principal, ip), now_ms) {
+    let key = rate_key(principal, ip);
+    // The deployment's limit when Redis is configured (and answers); this server's otherwise.
+    let decision = match app.stella.shared_limits() {
+        Some(shared) => match shared.rate(key, app.limiter.rate(), now_ms).await {
+            Some(d) => d,
+            None => app.limiter.check(key, now_ms),
+        },
+        None => app.limiter.check(key, now_ms),
+    };
+    if let Err(wait) = decision {
         app.metrics.rate_limited.inc();
         return Err(ApiError::from(ServiceError::TooManyRequests {
             retry_after_secs: wait,

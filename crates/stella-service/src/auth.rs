@@ -64,8 +64,41 @@ impl Stella {
         raw.starts_with(API_KEY_PREFIX)
     }
 
-    /// 429 if the address, or this account from this address, has to wait.
-    pub(crate) fn check_blocked(&self, at: AuthAttempt<'_>, account: Option<&str>) -> Result<()> {
+    /// 429 if the address, or this account from this address, has to wait. With Redis the
+    /// counters are the deployment's (failures on any server count); if Redis does not answer,
+    /// this server's own.
+    pub(crate) async fn check_blocked(
+        &self,
+        at: AuthAttempt<'_>,
+        account: Option<&str>,
+    ) -> Result<()> {
+        let Some(shared) = self.shared_limits.as_deref() else {
+            return self.check_blocked_here(at, account);
+        };
+        let now = self.now_ms();
+        let mut keys = vec![self.guard.key(("address", at.client_ip))];
+        if let Some(a) = account {
+            keys.push(self.guard.key(("pair", a, at.client_ip)));
+        }
+        for key in keys {
+            let blocked = match shared.blocked_for(key, now).await {
+                Some(b) => b,
+                None => self.guard.blocked_for(key, now),
+            };
+            if let Some(secs) = blocked {
+                return Err(blocked_error(secs));
+            }
+        }
+        Ok(())
+    }
+
+    /// The same, from this server's counters only: the JWT path, on every request, where a
+    /// guess is hopeless (a signature) and a Redis round trip would be paid by every call.
+    pub(crate) fn check_blocked_here(
+        &self,
+        at: AuthAttempt<'_>,
+        account: Option<&str>,
+    ) -> Result<()> {
         let now = self.now_ms();
         let blocked = self
             .guard
@@ -77,16 +110,14 @@ impl Stella {
                 })
             });
         match blocked {
-            Some(secs) => Err(ServiceError::TooManyRequests {
-                retry_after_secs: secs,
-                detail: "too many failed authentications from this address; try again later".into(),
-            }),
+            Some(secs) => Err(blocked_error(secs)),
             None => Ok(()),
         }
     }
 
-    /// Counts a failed authentication and returns the 401 to answer with.
-    pub(crate) fn auth_failed(
+    /// Counts a failed authentication (here, and in Redis when configured) and returns the 401
+    /// to answer with.
+    pub(crate) async fn auth_failed(
         &self,
         at: AuthAttempt<'_>,
         account: Option<&str>,
@@ -94,21 +125,32 @@ impl Stella {
     ) -> ServiceError {
         let now = self.now_ms();
         let free = self.guard.free_failures();
-        self.guard.record_failure(
+        let mut counts = vec![(
             self.guard.key(("address", at.client_ip)),
             free.saturating_mul(ADDRESS_FREE_FACTOR),
-            now,
-        );
+        )];
         if let Some(a) = account {
-            self.guard
-                .record_failure(self.guard.key(("pair", a, at.client_ip)), free, now);
+            counts.push((self.guard.key(("pair", a, at.client_ip)), free));
+        }
+        let (window, max_delay, first) = self.guard.rule();
+        for (key, free) in counts {
+            // This server's own count always (it decides when Redis does not answer).
+            self.guard.record_failure(key, free, now);
+            if let Some(shared) = self.shared_limits.as_deref() {
+                shared
+                    .record_failure(key, free, window, max_delay, first, now)
+                    .await;
+            }
         }
         ServiceError::Unauthorized(msg.to_owned())
     }
 
-    pub(crate) fn auth_succeeded(&self, at: AuthAttempt<'_>, account: &str) {
-        self.guard
-            .record_success(self.guard.key(("pair", account, at.client_ip)));
+    pub(crate) async fn auth_succeeded(&self, at: AuthAttempt<'_>, account: &str) {
+        let key = self.guard.key(("pair", account, at.client_ip));
+        self.guard.record_success(key);
+        if let Some(shared) = self.shared_limits.as_deref() {
+            shared.record_success(key).await;
+        }
     }
 
     pub(crate) fn usable(user: &UserRecord) -> std::result::Result<(), &'static str> {
@@ -130,14 +172,20 @@ impl Stella {
         at: AuthAttempt<'_>,
     ) -> Result<(AccessToken, UserRecord)> {
         let Some((key_id, secret)) = parse_api_key(raw) else {
-            self.check_blocked(at, None)?;
-            return Err(self.auth_failed(at, None, "the bearer credential is not an API key"));
+            self.check_blocked(at, None).await?;
+            return Err(self
+                .auth_failed(at, None, "the bearer credential is not an API key")
+                .await);
         };
-        self.check_blocked(at, Some(key_id))?;
+        self.check_blocked(at, Some(key_id)).await?;
         let now = self.now_ms();
         let key = match self.db.get_api_key(key_id).await? {
             Some(k) if constant_time_eq(&k.secret_hash, &sha256_hex(secret.as_bytes())) => k,
-            _ => return Err(self.auth_failed(at, Some(key_id), "the API key is not valid")),
+            _ => {
+                return Err(self
+                    .auth_failed(at, Some(key_id), "the API key is not valid")
+                    .await)
+            }
         };
         if key.revoked_at.is_some() {
             return Err(ServiceError::Unauthorized(
@@ -156,7 +204,7 @@ impl Stella {
             ServiceError::Unauthorized("the API key's user no longer exists".into())
         })?;
         Self::usable(&user).map_err(|m| ServiceError::Unauthorized(m.into()))?;
-        self.auth_succeeded(at, key_id);
+        self.auth_succeeded(at, key_id).await;
 
         let iat = now / 1000;
         let mut exp = iat + self.settings.access_token_ttl_secs;
@@ -189,9 +237,9 @@ impl Stella {
         token: &str,
         at: AuthAttempt<'_>,
     ) -> Result<Arc<Principal>> {
-        self.check_blocked(at, None)?;
+        self.check_blocked_here(at, None)?;
         let Some((digest, claims)) = self.tokens.verify(token) else {
-            return Err(self.auth_failed(at, None, "the token is not valid"));
+            return Err(self.auth_failed(at, None, "the token is not valid").await);
         };
         let now = self.now_ms();
         if claims.exp * 1000 <= now {
@@ -200,7 +248,9 @@ impl Stella {
             ));
         }
         if claims.iss != self.settings.issuer {
-            return Err(self.auth_failed(at, None, "the token was not issued by this server"));
+            return Err(self
+                .auth_failed(at, None, "the token was not issued by this server")
+                .await);
         }
         // The same token within the cache TTL and with no identity change since: reuse the
         // resolved caller instead of re-reading its credential, user and profile.
@@ -328,7 +378,7 @@ impl Stella {
         at: AuthAttempt<'_>,
     ) -> Result<Principal> {
         let email = email.to_lowercase();
-        self.check_blocked(at, Some(&email))?;
+        self.check_blocked(at, Some(&email)).await?;
         let user = self.db.get_user_by_email(&email).await?;
         let stored = match &user {
             Some(u) => self.db.legacy_token_hash(&u.id).await?,
@@ -340,14 +390,12 @@ impl Stella {
         let (user, stored) = match (user, stored) {
             (Some(u), Some(h)) if ok => (u, h),
             _ => {
-                return Err(self.auth_failed(
-                    at,
-                    Some(&email),
-                    "the email or legacy token is not valid",
-                ))
+                return Err(self
+                    .auth_failed(at, Some(&email), "the email or legacy token is not valid")
+                    .await)
             }
         };
-        self.auth_succeeded(at, &email);
+        self.auth_succeeded(at, &email).await;
         self.legacy_principal(&user, &stored).await
     }
 
@@ -357,11 +405,11 @@ impl Stella {
         token: &str,
         at: AuthAttempt<'_>,
     ) -> Result<Principal> {
-        self.check_blocked(at, None)?;
+        self.check_blocked(at, None).await?;
         let hash = sha256_hex(token.as_bytes());
         match self.db.get_user_by_legacy_token_hash(&hash).await? {
             Some(u) => self.legacy_principal(&u, &hash).await,
-            None => Err(self.auth_failed(at, None, "the token is not valid")),
+            None => Err(self.auth_failed(at, None, "the token is not valid").await),
         }
     }
 
@@ -382,6 +430,13 @@ impl Stella {
             None,
         )
         .await
+    }
+}
+
+fn blocked_error(secs: u64) -> ServiceError {
+    ServiceError::TooManyRequests {
+        retry_after_secs: secs,
+        detail: "too many failed authentications from this address; try again later".into(),
     }
 }
 

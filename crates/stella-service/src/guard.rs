@@ -8,7 +8,7 @@
 //! addresses down and never lock the account's owner out of their own address.
 
 use dashmap::DashMap;
-use std::hash::{BuildHasher, Hash};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicI64, Ordering};
 
 #[derive(Debug, Clone, Copy)]
@@ -26,9 +26,10 @@ pub struct BruteForceGuard {
     window_ms: i64,
     /// The longest wait.
     max_delay_ms: i64,
-    /// Keys are hashes (with a per-process random key) of what they stand for, so an attacker
-    /// who chooses the account name (an email, a client id) does not choose the memory it takes.
-    hasher: std::collections::hash_map::RandomState,
+    /// Keys are hashes of what they stand for, so an attacker who chooses the account name (an
+    /// email, a client id) does not choose the memory it takes: with a per-process random key,
+    /// or (`None`, counters shared in Redis) the fixed one every server of a deployment uses.
+    hasher: Option<std::collections::hash_map::RandomState>,
     entries: DashMap<u64, Entry>,
     /// When entries were last pruned: at most once a second, however many keys arrive.
     last_prune_ms: AtomicI64,
@@ -45,15 +46,34 @@ impl BruteForceGuard {
             free_failures: free_failures.max(1),
             window_ms: window_secs.max(1) * 1000,
             max_delay_ms: max_delay_secs.max(1) * 1000,
-            hasher: std::collections::hash_map::RandomState::new(),
+            hasher: Some(std::collections::hash_map::RandomState::new()),
             entries: DashMap::new(),
             last_prune_ms: AtomicI64::new(i64::MIN),
         }
     }
 
+    /// Keys every server of a deployment computes alike (the counters are shared in Redis).
+    pub fn deployment_wide(mut self) -> Self {
+        self.hasher = None;
+        self
+    }
+
     /// The key of what `parts` names (an address, or an account and an address).
     pub fn key(&self, parts: impl Hash) -> u64 {
-        self.hasher.hash_one(parts)
+        match &self.hasher {
+            Some(h) => h.hash_one(parts),
+            None => {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                parts.hash(&mut h);
+                h.finish()
+            }
+        }
+    }
+
+    /// The counting rule's parameters, for the shared (Redis) counters:
+    /// (window ms, longest wait ms, first wait ms).
+    pub fn rule(&self) -> (i64, i64, i64) {
+        (self.window_ms, self.max_delay_ms, FIRST_DELAY_MS)
     }
 
     pub fn free_failures(&self) -> u32 {

@@ -22,6 +22,7 @@ mod resources;
 pub mod seal;
 mod session;
 mod settings;
+pub mod shared_limits;
 mod state;
 pub mod tokens;
 mod users;

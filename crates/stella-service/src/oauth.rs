@@ -261,7 +261,7 @@ impl Stella {
         if client_id.len() > 128 {
             // Longer than any id this server makes: not worth an account of its own in the
             // brute-force counters (the address still counts).
-            self.auth_failed(at, None, "");
+            self.auth_failed(at, None, "").await;
             return Err(OAuthError::new(
                 401,
                 "invalid_client",
@@ -271,7 +271,7 @@ impl Stella {
         if let Err(ServiceError::TooManyRequests {
             retry_after_secs,
             detail,
-        }) = self.check_blocked(at, Some(client_id))
+        }) = self.check_blocked(at, Some(client_id)).await
         {
             let mut e = OAuthError::new(429, "temporarily_unavailable", detail);
             e.retry_after_secs = Some(retry_after_secs);
@@ -290,7 +290,7 @@ impl Stella {
                 c
             }
             _ => {
-                self.auth_failed(at, Some(client_id), "");
+                self.auth_failed(at, Some(client_id), "").await;
                 return Err(OAuthError::new(
                     401,
                     "invalid_client",

@@ -49,9 +49,11 @@ impl Stella {
                 "must be at most 320 characters",
             ));
         }
-        self.check_blocked(at, Some(&email))?;
+        self.check_blocked(at, Some(&email)).await?;
         if req.password.len() > MAX_PASSWORD {
-            return Err(self.auth_failed(at, Some(&email), "the email or password is not valid"));
+            return Err(self
+                .auth_failed(at, Some(&email), "the email or password is not valid")
+                .await);
         }
         let user = self.db.get_user_by_email(&email).await?;
         // With no such account (or no password), a hash of a random password is checked
@@ -77,15 +79,13 @@ impl Stella {
         let user = match user {
             Some(u) if ok && u.password_hash.is_some() => u,
             _ => {
-                return Err(self.auth_failed(
-                    at,
-                    Some(&email),
-                    "the email or password is not valid",
-                ))
+                return Err(self
+                    .auth_failed(at, Some(&email), "the email or password is not valid")
+                    .await)
             }
         };
         Self::usable(&user).map_err(|m| ServiceError::Unauthorized(m.into()))?;
-        self.auth_succeeded(at, &email);
+        self.auth_succeeded(at, &email).await;
         let now = self.now_ms();
         let ttl = self.settings.session_ttl_secs;
         let session = SessionRecord {

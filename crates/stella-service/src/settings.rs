@@ -37,6 +37,8 @@ pub struct Settings {
     pub key_activation_delay_ms: i64,
     /// How often a server re-reads the shared signing keys even when told nothing.
     pub key_reload_interval_ms: u64,
+    /// Redis, for limits shared by every server of a deployment; `None`: each server's own.
+    pub redis_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -63,6 +65,7 @@ impl Default for Settings {
             webhook_allow: Vec::new(),
             key_activation_delay_ms: 30_000,
             key_reload_interval_ms: 10_000,
+            redis_url: None,
         }
     }
 }

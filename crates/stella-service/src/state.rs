@@ -24,6 +24,8 @@ pub struct Inner {
     pub(crate) settings: Settings,
     pub(crate) tokens: TokenVerifier,
     pub(crate) guard: BruteForceGuard,
+    /// The request rate and brute-force counters of the deployment, in Redis (`redis_url`).
+    pub(crate) shared_limits: Option<Arc<crate::shared_limits::SharedLimits>>,
     pub(crate) users: TtlCache<UserRecord>,
     pub(crate) keys: TtlCache<ApiKeyRecord>,
     pub(crate) profiles: TtlCache<PermissionSet>,
@@ -85,12 +87,25 @@ impl Stella {
         let search_slots = settings.max_concurrent_searches.max(1);
         let playbook_runs =
             crate::ratelimit::RateLimiter::per_minute(settings.playbook_runs_per_minute);
+        let shared_limits = settings.redis_url.as_deref().and_then(|url| {
+            crate::shared_limits::SharedLimits::new(url)
+                .map_err(|e| tracing::error!(error = %e, "limits stay per server"))
+                .ok()
+                .map(Arc::new)
+        });
+        let guard = BruteForceGuard::new(
+            settings.max_auth_failures,
+            settings.auth_failure_window_secs,
+            settings.auth_block_secs,
+        );
+        let guard = if shared_limits.is_some() {
+            guard.deployment_wide()
+        } else {
+            guard
+        };
         let stella = Self(Arc::new(Inner {
-            guard: BruteForceGuard::new(
-                settings.max_auth_failures,
-                settings.auth_failure_window_secs,
-                settings.auth_block_secs,
-            ),
+            guard,
+            shared_limits,
             db,
             clock,
             settings,
@@ -122,6 +137,11 @@ impl Stella {
         self.0.jobs.close();
         self.0.jobs.wait().await;
         self.0.jobs.reopen();
+    }
+
+    /// The deployment's shared limits, when Redis is configured.
+    pub fn shared_limits(&self) -> Option<&crate::shared_limits::SharedLimits> {
+        self.0.shared_limits.as_deref()
     }
 
     pub fn db(&self) -> &Database {

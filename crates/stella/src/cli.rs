@@ -93,6 +93,9 @@ pub struct CommonArgs {
         hide = true
     )]
     pub deployment_secret: Option<stella_server::config::Secret>,
+    /// Redis URL: rate limits and brute-force counters shared by every server.
+    #[arg(long, env = "STELLA_REDIS_URL")]
+    pub redis_url: Option<String>,
     /// The deployment secret, read from this file.
     #[arg(long, env = "STELLA_DEPLOYMENT_SECRET_FILE")]
     pub deployment_secret_file: Option<PathBuf>,
@@ -129,6 +132,9 @@ impl CommonArgs {
         }
         if let Some(v) = &self.tls_cert {
             c.tls_cert = Some(v.clone());
+        }
+        if let Some(v) = &self.redis_url {
+            c.redis_url = Some(v.clone());
         }
         // One source of the secret: a flag or variable replaces the file's (either form).
         if self.deployment_secret.is_some() || self.deployment_secret_file.is_some() {

@@ -17,11 +17,25 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: the store answers.
+/// Readiness: the store answers. The body says how limits are kept (`limits: shared (redis)`,
+/// `limits: per server (redis not answering)` or `limits: per server`) and whether signing
+/// keys are the deployment's.
 #[utoipa::path(get, path = "/readyz", tag = "Operations", security(()), responses((status = 200, body = String), (status = 503, body = super::Problem)))]
 pub async fn readyz(State(app): State<AppState>) -> Response {
     match app.stella.db().ping().await {
-        Ok(()) => "ready".into_response(),
+        Ok(()) => {
+            let limits = match app.stella.shared_limits() {
+                Some(s) if s.up.load(std::sync::atomic::Ordering::Relaxed) => "shared (redis)",
+                Some(_) => "per server (redis not answering)",
+                None => "per server",
+            };
+            let keys = if app.stella.shared_keys() {
+                "shared (database)"
+            } else {
+                "this server's"
+            };
+            format!("ready\nlimits: {limits}\nsigning keys: {keys}\n").into_response()
+        }
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             let mut r = ApiError::Service(ServiceError::Internal(format!(
@@ -37,12 +51,69 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
 /// Prometheus exposition.
 #[utoipa::path(get, path = "/metrics", tag = "Operations", security(()), responses((status = 200, content_type = "text/plain", body = String)))]
 pub async fn metrics(State(app): State<AppState>) -> Response {
-    let mut r = app.metrics.render().into_response();
+    let mut text = app.metrics.render();
+    text.push_str(&deployment_metrics(&app));
+    let mut r = text.into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4"),
     );
     r
+}
+
+/// The deployment's own figures, read from where they are counted (the limits and the change
+/// bus keep plain atomics; registering them would tie those crates to Prometheus).
+fn deployment_metrics(app: &AppState) -> String {
+    use std::fmt::Write;
+    use std::sync::atomic::Ordering;
+    let (shared, up, fallbacks) = match app.stella.shared_limits() {
+        Some(s) => (
+            1u8,
+            u8::from(s.up.load(Ordering::Relaxed)),
+            s.fallbacks.load(Ordering::Relaxed),
+        ),
+        None => (0, 0, 0),
+    };
+    let (heard, reconnects) = app.stella.db().bus_counts();
+    let mut out = String::new();
+    for (name, kind, help, value) in [
+        (
+            "stella_limits_shared",
+            "gauge",
+            "1 when rate limits and brute-force counters are kept in Redis",
+            u64::from(shared),
+        ),
+        (
+            "stella_limits_redis_up",
+            "gauge",
+            "1 when the last limit decision reached Redis",
+            u64::from(up),
+        ),
+        (
+            "stella_limits_fallback_total",
+            "counter",
+            "Limit decisions taken by this server alone because Redis did not answer",
+            fallbacks,
+        ),
+        (
+            "stella_cluster_changes_heard_total",
+            "counter",
+            "Change announcements heard from other servers of the deployment",
+            heard,
+        ),
+        (
+            "stella_cluster_listener_reconnects_total",
+            "counter",
+            "Times the change listener lost its connection (every cache then forgotten)",
+            reconnects,
+        ),
+    ] {
+        let _ = write!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+        );
+    }
+    out
 }
 
 #[derive(Debug, Serialize, ToSchema)]

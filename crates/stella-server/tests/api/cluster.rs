@@ -264,3 +264,108 @@ async fn a_server_started_later_joins_with_the_same_keys() {
     );
     c.stop().await;
 }
+
+/// The machine's Redis (CI starts it when it is not running).
+fn with_redis(c: &mut stella_server::Config) {
+    c.redis_url = Some(
+        std::env::var("STELLA_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+    );
+    c.rate_limit_per_second = 40;
+}
+
+#[tokio::test]
+async fn one_tokens_burst_over_three_servers_gets_one_limit_with_redis() {
+    let Some(c) = Cluster::start(3, with_redis).await else {
+        return;
+    };
+    let root = c.node(0).root_jwt().await;
+    let mut passed = 0;
+    for i in 0..120 {
+        if c.node(i)
+            .status("GET", &format!("{API}/me"), Some(&root))
+            .await
+            == 200
+        {
+            passed += 1;
+        }
+    }
+    // The clock does not move: exactly one second's worth passes, wherever it lands.
+    assert_eq!(passed, 40, "a burst of 120 over three servers");
+    let metrics = c
+        .node(1)
+        .client
+        .get(c.node(1).url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("stella_limits_shared 1"), "{metrics}");
+    let ready = c
+        .node(2)
+        .client
+        .get(c.node(2).url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(ready.contains("limits: shared (redis)"), "{ready}");
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn with_redis_down_requests_are_served_with_limits_per_server() {
+    let Some(c) = Cluster::start(2, |c| {
+        // Nothing listens there: every decision falls back to the server's own.
+        c.redis_url = Some("redis://127.0.0.1:1".into());
+        c.rate_limit_per_second = 40;
+    })
+    .await
+    else {
+        return;
+    };
+    let root = c.node(0).root_jwt().await;
+    let mut passed = 0;
+    for i in 0..120 {
+        if c.node(i)
+            .status("GET", &format!("{API}/me"), Some(&root))
+            .await
+            == 200
+        {
+            passed += 1;
+        }
+    }
+    assert_eq!(passed, 80, "each of the two servers allows its own 40");
+    let metrics = c
+        .node(0)
+        .client
+        .get(c.node(0).url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !metrics.contains("stella_limits_fallback_total 0\n"),
+        "{metrics}"
+    );
+    let ready = c
+        .node(0)
+        .client
+        .get(c.node(0).url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        ready.contains("limits: per server (redis not answering)"),
+        "{ready}"
+    );
+    c.stop().await;
+}
