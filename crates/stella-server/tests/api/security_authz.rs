@@ -880,3 +880,52 @@ async fn profiles_and_clients_are_changed_only_by_those_above_them() {
     assert_problem(st, &p, 403);
     s.stop().await;
 }
+
+/// The deployment's signing keys: root super admins only, and only through a credential that
+/// carries `tenants:read` (list) or `tenants:write` (rotate). A narrowed root key and a tenant's
+/// super admin are refused, and nothing rotates.
+#[tokio::test]
+async fn signing_keys_are_the_root_super_admins_and_need_the_credentials_permission() {
+    let s = TestServer::start().await;
+    let root = s.root_jwt().await;
+    let (st, created) = s
+        .call(
+            "POST",
+            &format!("{API}/api_keys"),
+            Some(&root),
+            Some(json!({"name": "reader", "permissions": ["cases:read", "tenants:read"]})),
+        )
+        .await;
+    assert_eq!(st, 201, "{created}");
+    let narrow = s.jwt(created["api_key"].as_str().unwrap()).await;
+    let tenant = s.create_tenant(&root, "acme").await;
+    let (_, admin_key) = s
+        .user_with_key(&root, json!({"email": "t@acme.test", "privilege_profile": "super_admin", "tenant_id": tenant}))
+        .await;
+    let tenant_admin = s.jwt(&admin_key).await;
+    for (who, jwt) in [
+        ("narrowed root key", &narrow),
+        ("tenant super admin", &tenant_admin),
+    ] {
+        let (st, body) = s
+            .call("POST", "/cluster/signing_keys/rotate", Some(jwt), None)
+            .await;
+        assert_eq!(st, 403, "{who} rotated: {body}");
+    }
+    let (st, _) = s
+        .call("GET", "/cluster/signing_keys", Some(&tenant_admin), None)
+        .await;
+    assert_eq!(st, 403);
+    let (st, list) = s
+        .call("GET", "/cluster/signing_keys", Some(&narrow), None)
+        .await;
+    assert_eq!(st, 200, "tenants:read lists: {list}");
+    assert_eq!(
+        list["data"].as_array().map(Vec::len),
+        Some(1),
+        "nothing rotated"
+    );
+    let (st, _) = s.call("GET", "/cluster/signing_keys", None, None).await;
+    assert_eq!(st, 401);
+    s.stop().await;
+}
