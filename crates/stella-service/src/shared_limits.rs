@@ -150,8 +150,30 @@ impl SharedLimits {
         }
     }
 
-    /// Runs a script within [`CALL_TIMEOUT`]; `None` when Redis did not answer (the caller
-    /// decides locally, and the fallback is counted).
+    /// Awaits one Redis call within [`CALL_TIMEOUT`]; an error or a timeout starts the
+    /// back-off. `None`: Redis did not answer.
+    async fn bounded<T>(
+        &self,
+        call: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Option<T> {
+        match tokio::time::timeout(CALL_TIMEOUT, call).await {
+            Ok(Ok(v)) => {
+                self.up.store(true, Ordering::Relaxed);
+                Some(v)
+            }
+            Ok(Err(e)) => {
+                self.failed(&e.to_string());
+                None
+            }
+            Err(_) => {
+                self.failed("timed out");
+                None
+            }
+        }
+    }
+
+    /// Runs a script; `None` when Redis did not answer (the caller decides locally, and the
+    /// fallback is counted).
     async fn run(&self, script: &redis::Script, key: &str, args: &[i64]) -> Option<i64> {
         let result = match self.connection().await {
             Some(mut conn) => {
@@ -159,32 +181,15 @@ impl SharedLimits {
                 for a in args {
                     invocation.arg(*a);
                 }
-                match tokio::time::timeout(CALL_TIMEOUT, invocation.invoke_async::<i64>(&mut conn))
+                self.bounded(invocation.invoke_async::<i64>(&mut conn))
                     .await
-                {
-                    Ok(Ok(v)) => Some(v),
-                    Ok(Err(e)) => {
-                        self.failed(&e.to_string());
-                        None
-                    }
-                    Err(_) => {
-                        self.failed("timed out");
-                        None
-                    }
-                }
             }
             None => None,
         };
-        match result {
-            Some(v) => {
-                self.up.store(true, Ordering::Relaxed);
-                Some(v)
-            }
-            None => {
-                self.fallbacks.fetch_add(1, Ordering::Relaxed);
-                None
-            }
+        if result.is_none() {
+            self.fallbacks.fetch_add(1, Ordering::Relaxed);
         }
+        result
     }
 
     /// The request rate: `Some(Ok(()))` to go ahead, `Some(Err(secs))` to wait, `None` when
@@ -216,24 +221,15 @@ impl SharedLimits {
         let mut conn = self.connection().await?;
         let mut cmd = redis::cmd("HGET");
         cmd.arg(format!("{PREFIX}bf:{key:016x}")).arg("u");
-        let get = cmd.query_async::<Option<i64>>(&mut conn);
-        match tokio::time::timeout(CALL_TIMEOUT, get).await {
-            Ok(Ok(until)) => {
-                self.up.store(true, Ordering::Relaxed);
-                let until = until.unwrap_or(0);
-                Some((until > now_ms).then(|| ((until - now_ms + 999) / 1000) as u64))
-            }
-            Ok(Err(e)) => {
-                self.failed(&e.to_string());
-                self.fallbacks.fetch_add(1, Ordering::Relaxed);
-                None
-            }
-            Err(_) => {
-                self.failed("timed out");
-                self.fallbacks.fetch_add(1, Ordering::Relaxed);
-                None
-            }
-        }
+        let Some(until) = self
+            .bounded(cmd.query_async::<Option<i64>>(&mut conn))
+            .await
+        else {
+            self.fallbacks.fetch_add(1, Ordering::Relaxed);
+            return None;
+        };
+        let until = until.unwrap_or(0);
+        Some((until > now_ms).then(|| ((until - now_ms + 999) / 1000) as u64))
     }
 
     /// Counts a failure; the wait it imposes (`Some(None)`: none), `None` when Redis did not
@@ -270,17 +266,8 @@ impl SharedLimits {
         };
         let mut cmd = redis::cmd("DEL");
         cmd.arg(format!("{PREFIX}bf:{key:016x}"));
-        let del = cmd.query_async::<i64>(&mut conn);
-        match tokio::time::timeout(CALL_TIMEOUT, del).await {
-            Ok(Ok(_)) => true,
-            Ok(Err(e)) => {
-                self.failed(&e.to_string());
-                false
-            }
-            Err(_) => {
-                self.failed("timed out");
-                false
-            }
-        }
+        self.bounded(cmd.query_async::<i64>(&mut conn))
+            .await
+            .is_some()
     }
 }

@@ -265,6 +265,30 @@ async fn a_server_started_later_joins_with_the_same_keys() {
     c.stop().await;
 }
 
+/// Sends `n` calls with `jwt`, round-robin over the servers; how many were let through.
+async fn burst(c: &Cluster, jwt: &str, n: usize) -> usize {
+    let mut passed = 0;
+    for i in 0..n {
+        if c.node(i)
+            .status("GET", &format!("{API}/me"), Some(jwt))
+            .await
+            == 200
+        {
+            passed += 1;
+        }
+    }
+    passed
+}
+
+/// A plain-text answer (`/metrics`, `/readyz`).
+async fn text(s: &TestServer, path: &str) -> String {
+    let r = s.client.get(s.url(path)).send().await;
+    r.unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default()
+}
+
 /// The machine's Redis (CI starts it when it is not running).
 fn with_redis(c: &mut stella_server::Config) {
     c.redis_url = Some(
@@ -279,39 +303,12 @@ async fn one_tokens_burst_over_three_servers_gets_one_limit_with_redis() {
         return;
     };
     let root = c.node(0).root_jwt().await;
-    let mut passed = 0;
-    for i in 0..120 {
-        if c.node(i)
-            .status("GET", &format!("{API}/me"), Some(&root))
-            .await
-            == 200
-        {
-            passed += 1;
-        }
-    }
+    let passed = burst(&c, &root, 120).await;
     // The clock does not move: exactly one second's worth passes, wherever it lands.
     assert_eq!(passed, 40, "a burst of 120 over three servers");
-    let metrics = c
-        .node(1)
-        .client
-        .get(c.node(1).url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = text(c.node(1), "/metrics").await;
     assert!(metrics.contains("stella_limits_shared 1"), "{metrics}");
-    let ready = c
-        .node(2)
-        .client
-        .get(c.node(2).url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let ready = text(c.node(2), "/readyz").await;
     assert!(ready.contains("limits: shared (redis)"), "{ready}");
     c.stop().await;
 }
@@ -328,41 +325,14 @@ async fn with_redis_down_requests_are_served_with_limits_per_server() {
         return;
     };
     let root = c.node(0).root_jwt().await;
-    let mut passed = 0;
-    for i in 0..120 {
-        if c.node(i)
-            .status("GET", &format!("{API}/me"), Some(&root))
-            .await
-            == 200
-        {
-            passed += 1;
-        }
-    }
+    let passed = burst(&c, &root, 120).await;
     assert_eq!(passed, 80, "each of the two servers allows its own 40");
-    let metrics = c
-        .node(0)
-        .client
-        .get(c.node(0).url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = text(c.node(0), "/metrics").await;
     assert!(
         !metrics.contains("stella_limits_fallback_total 0\n"),
         "{metrics}"
     );
-    let ready = c
-        .node(0)
-        .client
-        .get(c.node(0).url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let ready = text(c.node(0), "/readyz").await;
     assert!(
         ready.contains("limits: per server (redis not answering)"),
         "{ready}"
