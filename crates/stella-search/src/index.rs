@@ -120,6 +120,8 @@ impl EventIndex {
         indexer
             .commit_all(Some(&sealed))
             .map_err(|e| SearchError::Index(tantivy::TantivyError::InternalError(e)))?;
+        // Everything before the new segment is committed now (replayed or already was).
+        reads.committed(recovered.next_lsn.saturating_sub(1));
 
         let (tx, rx) = sync_channel(opts.queue_batches);
         let wal = Wal::start(
@@ -217,6 +219,15 @@ impl EventIndex {
             self.inner.wal.append(records)?;
         }
         Ok(out)
+    }
+
+    /// Log records (each up to ~1 MiB of one ingest's events) acknowledged but not yet
+    /// committed to this server's index: the cluster view's index lag.
+    pub fn lag(&self) -> u64 {
+        self.inner
+            .wal
+            .acknowledged_lsn()
+            .saturating_sub(self.inner.reads.committed_lsn())
     }
 
     /// Makes everything acknowledged so far searchable (commit and reader reload), like

@@ -236,7 +236,7 @@ impl Indexer {
         }
         self.committed_lsn = lsn;
         self.uncommitted_since = None;
-        self.reads.committed();
+        self.reads.committed(lsn);
         if let Some(wal) = wal {
             wal.release_upto(self.committed_lsn);
         }

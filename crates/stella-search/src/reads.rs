@@ -14,6 +14,8 @@ pub(crate) struct Reads {
     last_ms: AtomicU64,
     /// The indexer has uncommitted documents whose background commit it held back.
     held_back: AtomicBool,
+    /// The last log record committed to the index (the cluster view's index lag).
+    committed_lsn: AtomicU64,
 }
 
 impl Reads {
@@ -22,6 +24,7 @@ impl Reads {
             start: Instant::now(),
             last_ms: AtomicU64::new(0),
             held_back: AtomicBool::new(false),
+            committed_lsn: AtomicU64::new(0),
         }
     }
 
@@ -57,9 +60,14 @@ impl Reads {
         held
     }
 
-    /// Everything applied so far is committed.
-    pub fn committed(&self) {
+    /// Everything applied so far, up to log record `lsn`, is committed.
+    pub fn committed(&self, lsn: u64) {
+        self.committed_lsn.fetch_max(lsn, Ordering::Release);
         self.held_back.store(false, Ordering::SeqCst);
+    }
+
+    pub fn committed_lsn(&self) -> u64 {
+        self.committed_lsn.load(Ordering::Acquire)
     }
 
     /// Whether a background commit is being held back now.
@@ -81,7 +89,7 @@ mod tests {
         assert!(!r.touch_at(1_600), "nothing was held back");
         assert!(r.hold_back_at(2_600, 1_000), "no read for 1 s: hold back");
         assert!(r.touch_at(2_700), "the next read commits first");
-        r.committed();
+        r.committed(1);
         assert!(!r.touch_at(2_800));
     }
 }

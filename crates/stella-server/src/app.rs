@@ -115,6 +115,7 @@ impl Server {
     /// configuration names a certificate and key, plain HTTP otherwise.
     pub fn spawn(self, listener: TcpListener) -> Result<RunningServer, ServerError> {
         let addr = listener.local_addr()?;
+        self.state.stella.listening_on(&addr.to_string());
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let app = build_router(self.state.clone());
         let make = app.into_make_service_with_connect_info::<SocketAddr>();
@@ -200,8 +201,9 @@ impl RunningServer {
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))?;
         self.state.activity.flush().await;
-        // Background jobs (reports, playbook runs) finish before their database goes away.
-        self.state.stella.settle().await;
+        // Running background jobs (reports, playbook runs) finish before their database goes
+        // away; queued ones stay queued for another server, or this one after a restart.
+        self.state.stella.stop_jobs().await;
         let events = self.state.stella.events().clone();
         match tokio::task::spawn_blocking(move || events.close()).await {
             Ok(Ok(())) => {}

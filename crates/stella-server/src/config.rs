@@ -69,6 +69,11 @@ pub struct Config {
     /// Several servers, one deployment: Redis for the per-token rate limit and the brute-force
     /// counters, so they hold across servers. Unset: each server counts on its own.
     pub redis_url: Option<String>,
+    /// Background jobs (reports, playbook runs) this server runs at once.
+    pub max_concurrent_jobs: usize,
+    /// A claimed job whose server stops renewing it (died) is claimed by another server this
+    /// long after the last renewal; servers renew every few seconds while they work.
+    pub job_lease_secs: i64,
 }
 
 /// A configuration value that never appears in logs or debug output.
@@ -126,6 +131,8 @@ impl Default for Config {
             deployment_secret_file: None,
             key_activation_delay_secs: 30,
             redis_url: None,
+            max_concurrent_jobs: 4,
+            job_lease_secs: 30,
         }
     }
 }
@@ -152,6 +159,9 @@ impl Config {
             webhook_allow: self.webhook_allow.clone(),
             key_activation_delay_ms: self.key_activation_delay_secs.saturating_mul(1000),
             redis_url: self.redis_url.clone(),
+            max_concurrent_jobs: self.max_concurrent_jobs,
+            job_lease_ms: self.job_lease_secs.saturating_mul(1000),
+            node_address: self.listen.clone(),
             ..stella_service::Settings::default()
         }
     }
@@ -223,6 +233,13 @@ impl Config {
         }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             bad.push("tls_cert and tls_key go together: set both, or neither");
+        }
+        if self.max_concurrent_jobs < 1 {
+            bad.push("max_concurrent_jobs must be at least 1");
+        }
+        if self.job_lease_secs < 15 {
+            // Heartbeats renew leases every 5 s; a shorter lease would pass jobs around.
+            bad.push("job_lease_secs must be at least 15");
         }
         if self.key_activation_delay_secs < 0 {
             bad.push("key_activation_delay_secs must not be negative");
@@ -359,6 +376,12 @@ webhook_allow = []
 # After `stellopsctl keys rotate`, the new key signs only this many seconds later: every server
 # publishes it on /.well-known/jwks.json first.
 key_activation_delay_secs = 30
+
+# Background jobs (report generation, playbook runs) are queued in the database and claimed by
+# whichever server is free, so each runs once however many servers there are. A job whose
+# server died is claimed by another this many seconds after its last renewal.
+max_concurrent_jobs = 4
+job_lease_secs = 30
 "#;
 
 #[cfg(test)]

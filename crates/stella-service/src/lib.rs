@@ -12,6 +12,7 @@ pub mod crypto;
 mod error;
 mod events;
 pub mod guard;
+pub mod jobs;
 pub mod keyring;
 pub mod keys;
 mod oauth;

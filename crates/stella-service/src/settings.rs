@@ -39,6 +39,17 @@ pub struct Settings {
     pub key_reload_interval_ms: u64,
     /// Redis, for limits shared by every server of a deployment; `None`: each server's own.
     pub redis_url: Option<String>,
+    /// How long a claimed background job stays this server's without a heartbeat; a job
+    /// whose server died is claimed by another this long after its last renewal.
+    pub job_lease_ms: i64,
+    /// How often a server looks for due jobs when nobody told it of any.
+    pub job_poll_ms: u64,
+    /// How often a server writes its heartbeat (and renews its job leases).
+    pub node_heartbeat_ms: u64,
+    /// Background jobs one server runs at once.
+    pub max_concurrent_jobs: usize,
+    /// The address this server listens on, as `GET /cluster/nodes` shows it.
+    pub node_address: String,
 }
 
 impl Default for Settings {
@@ -66,6 +77,11 @@ impl Default for Settings {
             key_activation_delay_ms: 30_000,
             key_reload_interval_ms: 10_000,
             redis_url: None,
+            job_lease_ms: 30_000,
+            job_poll_ms: 1_000,
+            node_heartbeat_ms: 5_000,
+            max_concurrent_jobs: 4,
+            node_address: String::new(),
         }
     }
 }

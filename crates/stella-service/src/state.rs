@@ -42,8 +42,16 @@ pub struct Inner {
     pub(crate) principals: DashMap<[u8; 32], (u64, i64, Arc<Principal>)>,
     /// Bumped by every identity write; a cached principal from an older generation is stale.
     pub(crate) generation: AtomicU64,
-    /// Background work (report generation, playbook runs), awaited on shutdown.
+    /// Background jobs running on this server (see `crate::jobs`), awaited on shutdown.
     pub(crate) jobs: tokio_util::task::TaskTracker,
+    /// Jobs this server runs at once.
+    pub(crate) job_slots: Arc<tokio::sync::Semaphore>,
+    /// Wakes the job runner: a job was queued here, or one finished and left a slot.
+    pub(crate) job_wake: Arc<tokio::sync::Notify>,
+    /// The address this server listens on (the node table shows it).
+    pub(crate) node_address: parking_lot::Mutex<String>,
+    /// Shutting down: claim no more jobs.
+    pub(crate) stopping: std::sync::atomic::AtomicBool,
     /// Outbound HTTP for playbook webhooks, guarded against internal destinations.
     pub(crate) outbound: crate::outbound::Outbound,
     /// Playbook runs started per tenant (a minute's burst, refilled per minute).
@@ -77,6 +85,8 @@ impl Stella {
         events: stella_search::EventIndex,
     ) -> Self {
         let ttl = settings.cache_ttl_ms;
+        let max_jobs = settings.max_concurrent_jobs.max(1);
+        let node_address = settings.node_address.clone();
         // The allow-list was checked when the configuration was validated; a bad entry here
         // allows nothing rather than everything.
         let outbound = crate::outbound::Outbound::new(
@@ -124,19 +134,17 @@ impl Stella {
             principals: DashMap::new(),
             generation: AtomicU64::new(0),
             jobs: tokio_util::task::TaskTracker::new(),
+            job_slots: Arc::new(tokio::sync::Semaphore::new(max_jobs)),
+            job_wake: Arc::new(tokio::sync::Notify::new()),
+            stopping: std::sync::atomic::AtomicBool::new(false),
+            node_address: parking_lot::Mutex::new(node_address),
             outbound,
             playbook_runs,
             events: EventsHandle(events),
         }));
         crate::cluster::spawn_listener(&stella);
+        crate::jobs::spawn_runner(&stella);
         stella
-    }
-
-    /// Waits until every background job started so far has finished (shutdown, tests).
-    pub async fn settle(&self) {
-        self.0.jobs.close();
-        self.0.jobs.wait().await;
-        self.0.jobs.reopen();
     }
 
     /// The deployment's shared limits, when Redis is configured.

@@ -29,19 +29,22 @@ pub enum Topic {
     Pages,
     /// The signing keys.
     Keys,
+    /// Background jobs were queued (or a server stopped taking them): look for work now.
+    Jobs,
     /// Anything: notifications may have been missed.
     All,
 }
 
 impl Topic {
-    const EACH: [Topic; 3] = [Topic::Identity, Topic::Pages, Topic::Keys];
+    const EACH: [Topic; 4] = [Topic::Identity, Topic::Pages, Topic::Keys, Topic::Jobs];
 
     fn bit(self) -> u8 {
         match self {
             Topic::Identity => 1,
             Topic::Pages => 2,
             Topic::Keys => 4,
-            Topic::All => 7,
+            Topic::Jobs => 8,
+            Topic::All => 15,
         }
     }
 
@@ -50,6 +53,7 @@ impl Topic {
             Topic::Identity => "identity",
             Topic::Pages => "pages",
             Topic::Keys => "keys",
+            Topic::Jobs => "jobs",
             Topic::All => "all",
         }
     }
@@ -59,6 +63,7 @@ impl Topic {
             "identity" => Topic::Identity,
             "pages" => Topic::Pages,
             "keys" => Topic::Keys,
+            "jobs" => Topic::Jobs,
             "all" => Topic::All,
             _ => return None,
         })

@@ -477,6 +477,19 @@ impl Cluster {
         &self.nodes[0].clock
     }
 
+    /// A connection to the deployment's database, as a server of its own would have (its own
+    /// node id): for tests that play a server which claims work and then dies.
+    pub async fn database(&self) -> stella_store::Database {
+        let url = self.nodes[0]
+            .postgres
+            .as_ref()
+            .map(|pg| pg.url.clone())
+            .unwrap_or_else(|| panic!("a cluster runs on PostgreSQL"));
+        stella_store::Database::connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("connecting to the cluster's database: {e}"))
+    }
+
     /// Stops every server; the first (which made the database) last, dropping it.
     pub async fn stop(mut self) {
         while self.nodes.len() > 1 {

@@ -2,7 +2,9 @@
 
 use crate::client::{CliError, Client};
 use crate::output::{field, print_fields, print_json, print_table, required, rows};
-use crate::{ApikeyCmd, Cli, ClientCmd, Command, KeysCmd, Paging, TenantCmd, UserAdd, UserCmd};
+use crate::{
+    ApikeyCmd, Cli, ClientCmd, Command, KeysCmd, NodesCmd, Paging, TenantCmd, UserAdd, UserCmd,
+};
 use serde_json::{json, Value};
 use std::io::Read;
 
@@ -33,6 +35,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         }) => client_add(&client, name, scopes, role, tenants, json).await,
         Command::Keys(KeysCmd::List) => keys_list(&client, json).await,
         Command::Keys(KeysCmd::Rotate) => keys_rotate(&client, json).await,
+        Command::Nodes(NodesCmd::List) => nodes_list(&client, json).await,
+        Command::Nodes(NodesCmd::Drain { id }) => node_drain(&client, &id, "drain", json).await,
+        Command::Nodes(NodesCmd::Undrain { id }) => node_drain(&client, &id, "undrain", json).await,
     }
 }
 
@@ -59,6 +64,48 @@ async fn keys_list(client: &Client, json: bool) -> Result<(), CliError> {
             "kept by this server only"
         }
     );
+    Ok(())
+}
+
+async fn nodes_list(client: &Client, json: bool) -> Result<(), CliError> {
+    let list = client.get_cluster(&["nodes"]).await?;
+    if json {
+        return print_json(&list);
+    }
+    let nodes = list
+        .get("data")
+        .and_then(Value::as_array)
+        .ok_or_else(|| CliError::Failed("the server's answer has no node list".into()))?;
+    print_table(
+        &[
+            "ID",
+            "ADDRESS",
+            "VERSION",
+            "HEALTH",
+            "STARTED",
+            "INDEX LAG",
+            "JOBS RUNNING",
+        ],
+        &[
+            "id",
+            "address",
+            "version",
+            "health",
+            "started_at",
+            "event_index_lag",
+            "jobs_running",
+        ],
+        nodes,
+    );
+    Ok(())
+}
+
+async fn node_drain(client: &Client, id: &str, action: &str, json: bool) -> Result<(), CliError> {
+    let node = client.post_cluster(&["nodes", id, action]).await?;
+    if json {
+        return print_json(&node);
+    }
+    println!("{} is {}", required(&node, "id")?, field(&node, "health"));
     Ok(())
 }
 

@@ -49,6 +49,19 @@ pub enum Command {
     /// The deployment's token signing keys (root super admins only).
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// The servers of the deployment (root super admins).
+    #[command(subcommand)]
+    Nodes(NodesCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NodesCmd {
+    /// List the servers: version, health, event-index lag, background jobs.
+    List,
+    /// Stop a server taking new background work (before removing it).
+    Drain { id: String },
+    /// Let a drained server take background work again.
+    Undrain { id: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -130,6 +130,11 @@ impl Wal {
         })
     }
 
+    /// The last record known durable (acknowledged to its writer).
+    pub fn acknowledged_lsn(&self) -> u64 {
+        self.state.lock().synced_lsn
+    }
+
     /// Appends the records, returns once they are on disk (and queued for indexing).
     pub fn append(&self, records: Vec<RecordBuf>) -> Result<(), SearchError> {
         let mut st = self.state.lock();

@@ -1,13 +1,14 @@
-//! The deployment as a whole (several servers on one database): its signing keys. Root super
-//! admins only.
+//! The deployment as a whole (several servers on one database): its servers and its signing
+//! keys. Root super admins only.
 
 use crate::extract::Auth;
 use crate::problem::ApiResult;
 use crate::state::AppState;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Serialize;
+use stella_service::jobs::NodeInfo;
 use stella_service::keys::KeyInfo;
 use utoipa::ToSchema;
 
@@ -44,4 +45,48 @@ pub async fn rotate_signing_key(
 ) -> ApiResult<(StatusCode, Json<KeyInfo>)> {
     let info = app.stella.rotate_signing_key(p.restricted()?).await?;
     Ok((StatusCode::CREATED, Json(info)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NodeList {
+    /// Newest start first; servers stopped or silent for a week are dropped from the list.
+    pub data: Vec<NodeInfo>,
+}
+
+/// The servers of the deployment: version, start, heartbeat, health, event-index lag and the
+/// background jobs each runs.
+#[utoipa::path(get, path = "/cluster/nodes", tag = "Operations",
+    responses((status = 200, body = NodeList), (status = 403, body = super::Problem)))]
+pub async fn list_nodes(State(app): State<AppState>, Auth(p): Auth) -> ApiResult<Json<NodeList>> {
+    let data = app.stella.cluster_nodes(p.restricted()?).await?;
+    Ok(Json(NodeList { data }))
+}
+
+/// Drain a server before removing it: it keeps serving requests but takes no new background
+/// work (what it runs now finishes). Takes effect at once, through the database.
+#[utoipa::path(post, path = "/cluster/nodes/{id}/drain", tag = "Operations",
+    params(("id" = String, Path, description = "A node id from GET /cluster/nodes")),
+    responses((status = 200, body = NodeInfo), (status = 403, body = super::Problem), (status = 404, body = super::Problem)))]
+pub async fn drain_node(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<NodeInfo>> {
+    Ok(Json(
+        app.stella.drain_node(p.restricted()?, &id, true).await?,
+    ))
+}
+
+/// Undo a drain: the server takes background work again.
+#[utoipa::path(post, path = "/cluster/nodes/{id}/undrain", tag = "Operations",
+    params(("id" = String, Path, description = "A node id from GET /cluster/nodes")),
+    responses((status = 200, body = NodeInfo), (status = 403, body = super::Problem), (status = 404, body = super::Problem)))]
+pub async fn undrain_node(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<NodeInfo>> {
+    Ok(Json(
+        app.stella.drain_node(p.restricted()?, &id, false).await?,
+    ))
 }

@@ -339,3 +339,215 @@ async fn with_redis_down_requests_are_served_with_limits_per_server() {
     );
     c.stop().await;
 }
+
+/// The node list as `node` answers it: (id, the whole entry) per server.
+async fn nodes(node: &TestServer, root: &str) -> Vec<Value> {
+    let (st, body) = node.call("GET", "/cluster/nodes", Some(root), None).await;
+    assert_eq!(st, 200, "{body}");
+    body["data"].as_array().cloned().unwrap_or_default()
+}
+
+/// This server's own id in the deployment.
+async fn node_id(node: &TestServer, root: &str) -> String {
+    let me = nodes(node, root).await;
+    let this = me.iter().find(|n| n["this"] == true).cloned();
+    this.and_then(|n| n["id"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| panic!("no entry marked this: {me:?}"))
+}
+
+async fn drain(c: &Cluster, root: &str, id: &str, action: &str) {
+    let (st, body) = c
+        .node(1)
+        .call(
+            "POST",
+            &format!("/cluster/nodes/{id}/{action}"),
+            Some(root),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{action} {id}: {body}");
+}
+
+#[tokio::test]
+async fn a_report_and_a_playbook_run_happen_once_on_a_server_that_takes_work() {
+    let Some(c) = Cluster::start(3, |c| c.webhook_allow = vec!["127.0.0.1".into()]).await else {
+        return;
+    };
+    let root = c.node(0).root_jwt().await;
+    let listed = nodes(c.node(2), &root).await;
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    assert!(listed.iter().all(|n| n["health"] == "up"), "{listed:?}");
+    assert!(
+        listed
+            .iter()
+            .all(|n| n["version"] == env!("CARGO_PKG_VERSION")),
+        "{listed:?}"
+    );
+    // The server that receives every request below takes no background work, so the work
+    // can only be done by another server claiming it through the database.
+    let receiving = node_id(c.node(0), &root).await;
+    drain(&c, &root, &receiving, "drain").await;
+
+    let (_, _, admin) = crate::tenant_user(
+        c.node(0),
+        &root,
+        "acme",
+        "admin@acme.test",
+        "security_admin",
+    )
+    .await;
+    let (url, got) = crate::receiver().await;
+    let s = c.node(0);
+    let (st, playbook) = s
+        .call(
+            "POST",
+            &format!("{API}/playbooks"),
+            Some(&admin),
+            Some(json!({"name": "notify", "trigger": "alert.created",
+                "actions": [{"type": "webhook", "url": format!("{url}/hook")}]})),
+        )
+        .await;
+    assert_eq!(st, 201, "{playbook}");
+    s.call(
+        "POST",
+        &format!("{API}/watchlists"),
+        Some(&admin),
+        Some(json!({"name": "C2", "entries": ["203.0.113.9"], "severity": "critical"})),
+    )
+    .await;
+    let (st, ingest) = s
+        .call(
+            "POST",
+            &format!("{API}/events"),
+            Some(&admin),
+            Some(json!({"events": [{"dstip": "203.0.113.9"}]})),
+        )
+        .await;
+    assert_eq!((st, &ingest["alerts"]), (200, &json!(1)), "{ingest}");
+    let (st, report) = s
+        .call(
+            "POST",
+            &format!("{API}/reports"),
+            Some(&admin),
+            Some(json!({"name": "Daily", "type": "summary"})),
+        )
+        .await;
+    assert_eq!(st, 201, "{report}");
+    s.settle().await;
+
+    assert_eq!(got.0.lock().unwrap().len(), 1, "the webhook is called once");
+    let (_, runs) = c
+        .node(1)
+        .call(
+            "GET",
+            &format!("{API}/playbooks/{}/runs", playbook["id"].as_str().unwrap()),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(runs["total"], 1, "{runs}");
+    assert_eq!(runs["data"][0]["status"], "succeeded", "{runs}");
+    let (_, reports) = c
+        .node(2)
+        .call(
+            "GET",
+            &format!("{API}/reports?id={}", report["id"].as_str().unwrap()),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(reports["data"][0]["status"], "completed", "{reports}");
+
+    let listed = nodes(c.node(1), &root).await;
+    let finished = |id: &str| {
+        listed
+            .iter()
+            .find(|n| n["id"] == id)
+            .map_or(-1, |n| n["jobs_finished"].as_i64().unwrap_or(-1))
+    };
+    assert_eq!(
+        finished(&receiving),
+        0,
+        "the drained server ran nothing: {listed:?}"
+    );
+    let all: i64 = listed
+        .iter()
+        .map(|n| n["jobs_finished"].as_i64().unwrap_or(0))
+        .sum();
+    assert_eq!(
+        all, 2,
+        "one report and one playbook run, each once: {listed:?}"
+    );
+    let drained = listed.iter().find(|n| n["id"] == receiving.as_str());
+    assert_eq!(drained.map(|n| &n["health"]), Some(&json!("draining")));
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn a_job_whose_server_died_is_run_by_another_and_the_dead_claim_records_nothing() {
+    let Some(mut c) = Cluster::start(2, |_| {}).await else {
+        return;
+    };
+    let root = c.node(0).root_jwt().await;
+    let ids = [
+        node_id(c.node(0), &root).await,
+        node_id(c.node(1), &root).await,
+    ];
+    for id in &ids {
+        drain(&c, &root, id, "drain").await;
+    }
+    let (_, _, admin) = crate::tenant_user(
+        c.node(0),
+        &root,
+        "acme",
+        "admin@acme.test",
+        "security_admin",
+    )
+    .await;
+    let (st, report) = c
+        .node(0)
+        .call(
+            "POST",
+            &format!("{API}/reports"),
+            Some(&admin),
+            Some(json!({"name": "Daily", "type": "summary"})),
+        )
+        .await;
+    assert_eq!(st, 201, "{report}");
+    let report_url = format!("{API}/reports?id={}", report["id"].as_str().unwrap());
+
+    // A third server claims the job and dies before it finishes (it never renews its lease).
+    let ghost = c.database().await;
+    let now = stella_core::Clock::now_ms(&**c.clock());
+    let claimed = ghost
+        .claim_jobs(ghost.node_id(), now, 30_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1, "{claimed:?}");
+    for id in &ids {
+        drain(&c, &root, id, "undrain").await;
+    }
+    // The lease has not run out: nobody else may take the job.
+    c.node(0).stella().run_due_jobs().await;
+    let (_, r) = c.node(1).call("GET", &report_url, Some(&admin), None).await;
+    assert_eq!(r["data"][0]["status"], "pending", "{r}");
+
+    // A new server joins (it would pick the job up as well as any).
+    c.add_node().await;
+    c.clock().advance(chrono::Duration::seconds(31));
+    let done = within(Duration::from_secs(10), || async {
+        let (_, r) = c.node(1).call("GET", &report_url, Some(&admin), None).await;
+        r["data"][0]["status"] == "completed"
+    })
+    .await;
+    assert!(done.is_some(), "another server ran the dead server's job");
+    assert!(
+        !ghost
+            .finish_job(&claimed[0], ghost.node_id(), None, now)
+            .await
+            .unwrap(),
+        "the dead claim's late outcome is refused"
+    );
+    ghost.close().await;
+    c.stop().await;
+}

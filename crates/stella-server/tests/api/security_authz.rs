@@ -929,3 +929,54 @@ async fn signing_keys_are_the_root_super_admins_and_need_the_credentials_permiss
     assert_eq!(st, 401);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_node_list_and_draining_are_the_root_super_admins() {
+    let s = TestServer::start().await;
+    let root = s.root_jwt().await;
+    let (st, created) = s
+        .call(
+            "POST",
+            &format!("{API}/api_keys"),
+            Some(&root),
+            Some(json!({"name": "reader", "permissions": ["tenants:read"]})),
+        )
+        .await;
+    assert_eq!(st, 201, "{created}");
+    let narrow = s.jwt(created["api_key"].as_str().unwrap()).await;
+    let tenant = s.create_tenant(&root, "acme").await;
+    let (_, admin_key) = s
+        .user_with_key(&root, json!({"email": "t@acme.test", "privilege_profile": "super_admin", "tenant_id": tenant}))
+        .await;
+    let tenant_admin = s.jwt(&admin_key).await;
+    let (st, list) = s.call("GET", "/cluster/nodes", Some(&root), None).await;
+    assert_eq!(st, 200, "{list}");
+    let id = list["data"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(list["data"][0]["this"], true, "{list}");
+    let drain = format!("/cluster/nodes/{id}/drain");
+    for (who, jwt) in [
+        ("key without tenants:write", &narrow),
+        ("tenant super admin", &tenant_admin),
+    ] {
+        let (st, body) = s.call("POST", &drain, Some(jwt), None).await;
+        assert_eq!(st, 403, "{who} drained: {body}");
+    }
+    let (st, _) = s
+        .call("GET", "/cluster/nodes", Some(&tenant_admin), None)
+        .await;
+    assert_eq!(st, 403);
+    let (st, _) = s.call("GET", "/cluster/nodes", None, None).await;
+    assert_eq!(st, 401);
+    let (st, body) = s
+        .call(
+            "POST",
+            "/cluster/nodes/no-such-node/drain",
+            Some(&root),
+            None,
+        )
+        .await;
+    assert_eq!(st, 404, "{body}");
+    let (st, node) = s.call("POST", &drain, Some(&root), None).await;
+    assert_eq!((st, &node["health"]), (200, &json!("draining")), "{node}");
+    s.stop().await;
+}

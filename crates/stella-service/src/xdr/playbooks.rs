@@ -112,18 +112,54 @@ impl Stella {
             if throttled {
                 continue;
             }
-            let s = self.clone();
-            let alert = alert.clone();
-            self.jobs.spawn(async move {
-                if let Err(e) = s.execute_run(&run_id, &playbook, &alert).await {
-                    tracing::error!(run = %run_id, error = %e, "a playbook run could not be recorded");
-                }
-            });
+            // Run by whichever server claims it (`crate::jobs`), with the playbook and the
+            // alert as they were when the alert was raised.
+            let payload = json!({"run_id": run_id, "playbook": playbook, "alert": alert});
+            self.enqueue_job(crate::jobs::PLAYBOOK_RUN, Some(tenant_id), &payload)
+                .await?;
         }
         Ok(())
     }
 
-    async fn execute_run(&self, run_id: &str, playbook: &Value, alert: &Value) -> Result<()> {
+    /// The playbook-run job: runs the actions and records the outcome on the run.
+    /// `Ok(Some(reason))`: an action failed (the run records which).
+    pub(crate) async fn playbook_job(
+        &self,
+        job: &stella_store::ClaimedJob,
+        payload: &Value,
+    ) -> Result<Option<String>> {
+        let run_id = payload["run_id"].as_str().unwrap_or_default();
+        self.execute_run(job, run_id, &payload["playbook"], &payload["alert"])
+            .await
+    }
+
+    /// A run whose job was given up: failed, with the reason.
+    pub(crate) async fn playbook_run_failed(&self, payload: &Value, why: &str) -> Result<()> {
+        let run_id = payload["run_id"].as_str().unwrap_or_default();
+        let values = [
+            ("status", FieldValue::Text("failed".into())),
+            ("error", FieldValue::Text(why.to_owned())),
+        ];
+        self.db
+            .resource_update(
+                &PLAYBOOK_RUNS,
+                &TenantFilter::All,
+                &[],
+                run_id,
+                &values,
+                self.now_ms(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn execute_run(
+        &self,
+        job: &stella_store::ClaimedJob,
+        run_id: &str,
+        playbook: &Value,
+        alert: &Value,
+    ) -> Result<Option<String>> {
         let actions = playbook["actions"].as_array().cloned().unwrap_or_default();
         let mut results = Vec::new();
         let mut failures = Vec::new();
@@ -165,9 +201,13 @@ impl Stella {
                 FieldValue::Json(Value::Array(results).to_string()),
             ),
         ];
-        if !failures.is_empty() {
-            tracing::warn!(run = %run_id, failures = ?failures, "playbook actions failed");
-            values.push(("error", FieldValue::Text(failures.join("; "))));
+        let failed = (!failures.is_empty()).then(|| failures.join("; "));
+        if let Some(f) = &failed {
+            tracing::warn!(run = %run_id, failures = %f, "playbook actions failed");
+            values.push(("error", FieldValue::Text(f.clone())));
+        }
+        if !self.holds(job).await? {
+            return Ok(None);
         }
         self.db
             .resource_update(
@@ -179,7 +219,7 @@ impl Stella {
                 self.now_ms(),
             )
             .await?;
-        Ok(())
+        Ok(failed)
     }
 
     async fn execute_action(

@@ -55,39 +55,71 @@ pub(crate) struct ReportHooks;
 
 #[async_trait::async_trait]
 impl Hooks for ReportHooks {
+    /// Queued, not generated here: whichever server is free claims it (`crate::jobs`). The
+    /// window's default end is fixed now, not when a server gets to it.
     async fn after_create(&self, s: &Stella, created: &Value) -> Result<()> {
-        let s = s.clone();
-        let report = created.clone();
-        s.clone().jobs.spawn(async move {
-            let id = report["id"].as_str().unwrap_or_default().to_owned();
-            let outcome = match tokio::time::timeout(GENERATION_BUDGET, s.generate_report(&report)).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(ServiceError::invalid(
-                    "parameters",
-                    format!(
-                        "the report took longer than its {} s budget; narrow its window",
-                        GENERATION_BUDGET.as_secs()
-                    ),
-                )),
-            };
-            if let Err(e) = &outcome {
-                tracing::warn!(report = %id, error = %e, "report generation failed");
-            }
-            let outcome = outcome
-                .map(|contents| (format!("/connect/api/v1/reports/{id}/download"), contents))
-                .map_err(|e| match e {
-                    ServiceError::Invalid(fields) => fields
-                        .iter()
-                        .map(|f| format!("{}: {}", f.path, f.msg))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                    other => other.to_string(),
-                });
-            if let Err(e) = s.db.finish_report(&id, outcome, s.now_ms()).await {
-                tracing::error!(report = %id, error = %e, "a report's outcome could not be recorded");
-            }
-        });
-        Ok(())
+        let tenant = created["tenant_id"].as_str();
+        let payload = json!({"report": created, "requested_at": s.now_ms()});
+        s.enqueue_job(crate::jobs::REPORT, tenant, &payload).await
+    }
+}
+
+impl Stella {
+    /// The report job: generates the report and records its outcome. `Ok(Some(reason))`: the
+    /// report failed (recorded on the report; the job itself ends as failed too).
+    pub(crate) async fn report_job(
+        &self,
+        job: &stella_store::ClaimedJob,
+        payload: &Value,
+    ) -> Result<Option<String>> {
+        let report = &payload["report"];
+        let id = report["id"].as_str().unwrap_or_default().to_owned();
+        let requested_at = payload["requested_at"]
+            .as_i64()
+            .unwrap_or_else(|| self.now_ms());
+        let generated = tokio::time::timeout(
+            GENERATION_BUDGET,
+            self.generate_report(report, requested_at),
+        )
+        .await;
+        let outcome = match generated {
+            Ok(outcome) => outcome,
+            Err(_) => Err(ServiceError::invalid(
+                "parameters",
+                format!(
+                    "the report took longer than its {} s budget; narrow its window",
+                    GENERATION_BUDGET.as_secs()
+                ),
+            )),
+        };
+        if let Err(e) = &outcome {
+            tracing::warn!(report = %id, error = %e, "report generation failed");
+        }
+        let outcome = outcome
+            .map(|contents| (format!("/connect/api/v1/reports/{id}/download"), contents))
+            .map_err(|e| match e {
+                ServiceError::Invalid(fields) => fields
+                    .iter()
+                    .map(|f| format!("{}: {}", f.path, f.msg))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                other => other.to_string(),
+            });
+        if !self.holds(job).await? {
+            return Ok(None);
+        }
+        let failed = outcome.as_ref().err().cloned();
+        self.db.finish_report(&id, outcome, self.now_ms()).await?;
+        Ok(failed)
+    }
+
+    /// A report whose job was given up: failed, with the reason.
+    pub(crate) async fn report_failed(&self, payload: &Value, why: &str) -> Result<()> {
+        let id = payload["report"]["id"].as_str().unwrap_or_default();
+        Ok(self
+            .db
+            .finish_report(id, Err(why.to_owned()), self.now_ms())
+            .await?)
     }
 }
 
@@ -107,9 +139,13 @@ fn csv_field(v: &Value) -> String {
 }
 
 impl Stella {
-    async fn generate_report(&self, report: &Value) -> Result<Vec<(&'static str, String)>> {
+    async fn generate_report(
+        &self,
+        report: &Value,
+        requested_at: i64,
+    ) -> Result<Vec<(&'static str, String)>> {
         let tenant = report["tenant_id"].as_str().unwrap_or_default();
-        let (from, to) = window(report.get("parameters"), self.now_ms())?;
+        let (from, to) = window(report.get("parameters"), requested_at)?;
         let range = Some((from, to));
         let alerts = self
             .db
