@@ -1,5 +1,5 @@
 //! The crate's one error type. The HTTP layer maps `Invalid`/`Unsupported` to 400, `NotFound`
-//! to 404, `Closed` to 503 and the rest to 500.
+//! to 404, `Closed` and `Unavailable` to 503 and the rest to 500.
 
 use std::io;
 
@@ -17,6 +17,10 @@ pub enum SearchError {
     /// `close()` was called (or a write-ahead-log fsync failed and writes were stopped).
     #[error("the event index is closed: {0}")]
     Closed(String),
+    /// The shared event log (NATS JetStream) did not answer, or this server's index is still
+    /// catching up with it: try again shortly.
+    #[error("{0}")]
+    Unavailable(String),
     /// Another process (or another `EventIndex` in this one) holds the directory.
     #[error("the event index directory {0} is in use")]
     Locked(String),

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::bulk::{Bulk, DocLimits, EventSource};
+use crate::log::record::{self, Kind, RecordBuf};
 use crate::tape::Tape;
-use crate::wal::record::{self, Kind, RecordBuf};
 use crate::wal::segment::{self, End, MAGIC};
 
 /// `_search` bodies: any JSON value must parse or be refused, never panic.
@@ -70,7 +70,8 @@ pub fn wal_segment(bytes: &[u8]) {
     let mut records = 0usize;
     let end = segment::read_from(&image[..], image.len() as u64, |rec| {
         records += 1;
-        let _ = crate::recovery::to_op(rec);
+        let lsn = rec.lsn;
+        let _ = record::to_op(rec, lsn);
         Ok::<(), ()>(())
     });
     if let Ok(Ok(End::Torn { valid_len, .. })) = end {

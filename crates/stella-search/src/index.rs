@@ -19,14 +19,15 @@ use crate::bulk::{Bulk, DocLimits, EventSource};
 use crate::error::SearchError;
 use crate::event::{default_time, valid_event_id, valid_tenant_id, IdGen};
 use crate::exec::{fetch, search};
-use crate::indexer::{Indexer, Msg, Reply};
+use crate::indexer::Indexer;
+use crate::log::record::{Kind, RecordBuf};
+use crate::log::{Committed, EventLog, Msg, Reply};
+use crate::nats::NatsStream;
 use crate::options::IndexOptions;
 use crate::reads::Reads;
-use crate::recovery;
 use crate::schema::{self, Fields};
 use crate::tenants::{dir_bytes, Tenants};
-use crate::wal::record::{Kind, RecordBuf, RECORD_SPLIT_BYTES};
-use crate::wal::{SealedSegments, Wal};
+use crate::wal::{recovery, SealedSegments, Wal, WalCommits};
 
 /// An event that `ingest` accepted (and made durable), for the caller's follow-up work such as
 /// watchlist matching.
@@ -75,7 +76,8 @@ struct Inner {
     ids: IdGen,
     tenants: Arc<Tenants>,
     reads: Arc<Reads>,
-    wal: Wal,
+    /// Where acknowledged events are kept until committed: the embedded WAL or JetStream.
+    log: Arc<dyn EventLog>,
     control: SyncSender<Msg>,
     thread: Mutex<Option<JoinHandle<()>>>,
     closed: AtomicBool,
@@ -88,20 +90,40 @@ struct Inner {
 impl EventIndex {
     /// Opens or creates the index in `dir`, replaying the write-ahead log.
     pub fn open(dir: &Path, opts: IndexOptions) -> Result<EventIndex, SearchError> {
+        Self::open_with(dir, opts, None)
+    }
+
+    /// Opens or creates the index in `dir` over a shared JetStream stream instead of the
+    /// embedded log: ingest is acknowledged once the stream has stored it, and this index
+    /// consumes the stream from where it last committed (all of it, for a new directory).
+    /// Events are bounded by the stream's message size ([`NatsStream::max_doc_bytes`]).
+    pub fn open_shared(
+        dir: &Path,
+        opts: IndexOptions,
+        stream: NatsStream,
+    ) -> Result<EventIndex, SearchError> {
+        Self::open_with(dir, opts, Some(stream))
+    }
+
+    fn open_with(
+        dir: &Path,
+        mut opts: IndexOptions,
+        stream: Option<NatsStream>,
+    ) -> Result<EventIndex, SearchError> {
+        if let Some(s) = &stream {
+            opts.max_doc_bytes = opts.max_doc_bytes.min(s.max_doc_bytes());
+        }
         let opts = opts.normalized();
         fs::create_dir_all(dir)
             .map_err(|e| SearchError::io(format!("creating {}", dir.display()), e))?;
         let lock = lock_dir(dir)?;
+        check_log_kind(dir, if stream.is_some() { "nats" } else { "wal" })?;
         let (schema, fields) = schema::build();
         let tenants = Arc::new(Tenants::new(
             dir.join("tenants"),
             schema,
             opts.search_threads,
         )?);
-        let wal_dir = dir.join("wal");
-        fs::create_dir_all(&wal_dir)
-            .map_err(|e| SearchError::io(format!("creating {}", wal_dir.display()), e))?;
-
         let reads = Arc::new(Reads::new());
         let mut indexer = Indexer::new(
             Arc::clone(&tenants),
@@ -109,31 +131,48 @@ impl EventIndex {
             opts.clone(),
             Arc::clone(&reads),
         );
-        let recovered = recovery::replay(&wal_dir, &mut indexer)?;
-        if recovered.records_replayed > 0 {
-            tracing::info!(
-                records = recovered.records_replayed,
-                "replayed write-ahead log"
-            );
-        }
-        let sealed = Arc::new(SealedSegments::new(wal_dir.clone(), recovered.sealed));
-        indexer
-            .commit_all(Some(&sealed))
-            .map_err(|e| SearchError::Index(tantivy::TantivyError::InternalError(e)))?;
-        // Everything before the new segment is committed now (replayed or already was).
-        reads.committed(recovered.next_lsn.saturating_sub(1));
-
         let (tx, rx) = sync_channel(opts.queue_batches);
-        let wal = Wal::start(
-            wal_dir,
-            opts.wal_segment_bytes,
-            recovered.next_lsn,
-            Arc::clone(&sealed),
-            tx.clone(),
-        )?;
+        let (log, commits): (Arc<dyn EventLog>, Box<dyn Committed>) = match stream {
+            None => {
+                let wal_dir = dir.join("wal");
+                fs::create_dir_all(&wal_dir)
+                    .map_err(|e| SearchError::io(format!("creating {}", wal_dir.display()), e))?;
+                let recovered = recovery::replay(&wal_dir, &mut indexer)?;
+                if recovered.records_replayed > 0 {
+                    tracing::info!(
+                        records = recovered.records_replayed,
+                        "replayed write-ahead log"
+                    );
+                }
+                let sealed = Arc::new(SealedSegments::new(wal_dir.clone(), recovered.sealed));
+                indexer
+                    .commit_all()
+                    .map_err(|e| SearchError::Index(tantivy::TantivyError::InternalError(e)))?;
+                sealed.release_upto(indexer.committed_lsn());
+                // Everything before the new segment is committed now (replayed or already was).
+                reads.committed(recovered.next_lsn.saturating_sub(1));
+                let wal = Wal::start(
+                    wal_dir,
+                    opts.wal_segment_bytes,
+                    recovered.next_lsn,
+                    Arc::clone(&sealed),
+                    tx.clone(),
+                )?;
+                (Arc::new(wal), Box::new(WalCommits::new(sealed)))
+            }
+            Some(stream) => {
+                let position = crate::nats::read_position(dir);
+                indexer.skip(position);
+                reads.committed(position);
+                (
+                    stream.start(position, tx.clone()),
+                    Box::new(crate::nats::PositionFile::new(dir, position)),
+                )
+            }
+        };
         let thread = std::thread::Builder::new()
             .name("stella-search-indexer".into())
-            .spawn(move || indexer.run(rx, sealed))
+            .spawn(move || indexer.run(rx, commits))
             .map_err(|e| SearchError::io("starting the indexer thread", e))?;
         Ok(EventIndex {
             inner: Arc::new(Inner {
@@ -143,7 +182,7 @@ impl EventIndex {
                 ids: IdGen::new(),
                 tenants,
                 reads,
-                wal,
+                log,
                 control: tx,
                 thread: Mutex::new(Some(thread)),
                 closed: AtomicBool::new(false),
@@ -199,9 +238,10 @@ impl EventIndex {
         let tenant: Arc<str> = Arc::from(tenant_id);
         let mut out = IngestOutcome::default();
         let mut records = Vec::new();
+        let split = self.inner.log.record_split_bytes();
         let mut rec = RecordBuf::new(Kind::Add, Arc::clone(&tenant));
         for (pos, doc) in bulk.into_docs() {
-            if rec.len() >= RECORD_SPLIT_BYTES {
+            if rec.len() >= split {
                 let full =
                     std::mem::replace(&mut rec, RecordBuf::new(Kind::Add, Arc::clone(&tenant)));
                 records.push(full);
@@ -216,7 +256,7 @@ impl EventIndex {
         out.failed = out.errors.len();
         records.retain(|r| !r.is_empty());
         if !records.is_empty() {
-            self.inner.wal.append(records)?;
+            self.inner.log.append(records)?;
         }
         Ok(out)
     }
@@ -225,14 +265,32 @@ impl EventIndex {
     /// committed to this server's index: the cluster view's index lag.
     pub fn lag(&self) -> u64 {
         self.inner
-            .wal
-            .acknowledged_lsn()
+            .log
+            .acknowledged()
             .saturating_sub(self.inner.reads.committed_lsn())
     }
 
     /// Makes everything acknowledged so far searchable (commit and reader reload), like
-    /// Elasticsearch's `_refresh`.
+    /// Elasticsearch's `_refresh`. With a shared log, "so far" includes what other servers
+    /// acknowledged before the call: it waits (within the search budget) until this server
+    /// has received all of it.
     pub fn refresh(&self) -> Result<(), SearchError> {
+        self.check_open()?;
+        self.inner
+            .log
+            .caught_up(Duration::from_millis(self.inner.opts.search_budget_ms))?;
+        self.ask(Msg::Refresh)
+    }
+
+    /// Tests of several servers: holds back what the shared event log hands this index (it
+    /// then lags, and `refresh` waits for it), or lets go again. No effect on the embedded log.
+    #[doc(hidden)]
+    pub fn pause_consuming(&self, paused: bool) {
+        self.inner.log.pause(paused);
+    }
+
+    /// Commits what this server has received (a read that found a commit held back).
+    fn commit_now(&self) -> Result<(), SearchError> {
         self.check_open()?;
         self.ask(Msg::Refresh)
     }
@@ -323,7 +381,7 @@ impl EventIndex {
         let ts = source.time_ms.unwrap_or(old_ts);
         let mut rec = RecordBuf::new(Kind::Replace, Arc::from(tenant_id));
         rec.push(id.to_owned(), ts, source);
-        self.inner.wal.append(vec![rec])
+        self.inner.log.append(vec![rec])
     }
 
     /// Searchable events and bytes on disk per tenant `filter` allows.
@@ -375,7 +433,7 @@ impl EventIndex {
     /// commit is logged and the read goes on with what is committed.
     fn catch_up(&self) {
         if self.inner.reads.touch() && !self.inner.closed.load(Ordering::Acquire) {
-            if let Err(e) = self.refresh() {
+            if let Err(e) = self.commit_now() {
                 tracing::warn!(error = %e, "commit before a read failed");
             }
         }
@@ -410,7 +468,7 @@ impl Inner {
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        self.wal.stop("close() was called");
+        self.log.stop("close() was called");
         let (tx, rx) = sync_channel(1);
         let sent = self.control.send(msg(tx)).is_ok();
         let result = if sent { rx.recv().ok() } else { None };
@@ -453,6 +511,35 @@ fn prepare(rec: &mut RecordBuf, source: EventSource, now_ms: i64, ids: &IdGen) -
         id,
         timestamp_ms: ts,
         source,
+    }
+}
+
+/// The log an index was built from is recorded in its directory: positions mean different
+/// things in each (WAL numbers, stream sequences), so an index is never reopened over the other.
+fn check_log_kind(dir: &Path, kind: &str) -> Result<(), SearchError> {
+    let path = dir.join("LOG");
+    match fs::read_to_string(&path) {
+        Ok(found) if found.trim() == kind => Ok(()),
+        Ok(found) => Err(SearchError::Incompatible(format!(
+            "the event index in {} was built from the {} log, not the {kind} log; start with an \
+             empty directory to rebuild it (from the stream, for nats)",
+            dir.display(),
+            found.trim()
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Indexes from before this file existed were all built from the WAL.
+            let built = dir.join("tenants").exists();
+            if built && kind != "wal" {
+                return Err(SearchError::Incompatible(format!(
+                    "the event index in {} was built from the wal log, not the {kind} log; \
+                     start with an empty directory to rebuild it from the stream",
+                    dir.display()
+                )));
+            }
+            fs::write(&path, kind)
+                .map_err(|e| SearchError::io(format!("writing {}", path.display()), e))
+        }
+        Err(e) => Err(SearchError::io(format!("reading {}", path.display()), e)),
     }
 }
 

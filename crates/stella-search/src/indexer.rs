@@ -8,7 +8,7 @@
 //! number is in some commit and the WAL segments before it can go.
 
 use std::collections::HashMap;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,49 +17,17 @@ use tantivy::{IndexWriter, Term};
 
 use crate::doc::{EventDoc, TextPaths};
 use crate::error::SearchError;
+use crate::log::record::Kind;
+use crate::log::{Committed, IndexOp, Msg, Replay};
 use crate::options::IndexOptions;
 use crate::reads::Reads;
 use crate::schema::Fields;
 use crate::tenants::{CommitPayload, TenantIndex, Tenants};
-use crate::wal::record::{DocMeta, Kind, RecordBuf};
-use crate::wal::{Releaser, SealedSegments};
-
-/// A durable WAL record on its way into the index.
-pub(crate) struct IndexOp {
-    pub lsn: u64,
-    pub kind: Kind,
-    pub tenant: Arc<str>,
-    pub docs: Vec<DocMeta>,
-}
-
-impl IndexOp {
-    pub fn from_record(lsn: u64, rec: RecordBuf) -> IndexOp {
-        IndexOp {
-            lsn,
-            kind: rec.kind,
-            tenant: rec.tenant,
-            docs: rec.docs,
-        }
-    }
-}
 
 /// Documents handed to tantivy's indexing threads at once. tantivy's queue holds 10,000
 /// hand-overs whatever their size, so this also bounds the documents waiting inside tantivy
 /// (80,000), and with them the memory they pin and the work a commit must finish first.
 const ADD_GROUP: usize = 8;
-
-pub(crate) type Reply = SyncSender<Result<(), String>>;
-
-pub(crate) enum Msg {
-    Apply(IndexOp),
-    /// Commit everything applied so far and reload the readers.
-    Refresh(Reply),
-    /// Commit, then stop.
-    Close(Reply),
-    /// Stop without committing, as a crash would (tests only).
-    #[cfg(test)]
-    Abandon(Reply),
-}
 
 struct TenantWriter {
     index: Arc<TenantIndex>,
@@ -217,7 +185,7 @@ impl Indexer {
 
     /// Commits every tenant with new documents, makes them searchable, and releases WAL
     /// segments that are now fully committed.
-    pub fn commit_all(&mut self, wal: Option<&SealedSegments>) -> Result<(), String> {
+    pub fn commit_all(&mut self) -> Result<(), String> {
         let lsn = self.applied_lsn;
         let mut errors = Vec::new();
         for (tenant, tw) in self.writers.iter_mut().filter(|(_, w)| w.dirty) {
@@ -237,9 +205,6 @@ impl Indexer {
         self.committed_lsn = lsn;
         self.uncommitted_since = None;
         self.reads.committed(lsn);
-        if let Some(wal) = wal {
-            wal.release_upto(self.committed_lsn);
-        }
         let idle = Duration::from_millis(self.opts.idle_writer_ms);
         // Everything is committed here, so a closed writer loses nothing; its commit payload
         // has what reopening needs.
@@ -247,11 +212,21 @@ impl Indexer {
         Ok(())
     }
 
+    /// The last position committed (everything up to it is in some commit).
+    pub fn committed_lsn(&self) -> u64 {
+        self.committed_lsn
+    }
+
+    /// Commits and tells the log, which may then let go of what is committed (`wait`: before
+    /// returning, as `refresh` and `close` need; otherwise in the background).
+    fn commit_and_tell(&mut self, log: &mut dyn Committed, wait: bool) -> Result<(), String> {
+        self.commit_all()?;
+        log.committed(self.committed_lsn, wait);
+        Ok(())
+    }
+
     /// The thread body. `interval` of zero means commit only when asked.
-    pub fn run(mut self, rx: Receiver<Msg>, wal: Arc<SealedSegments>) {
-        // Background commits leave deleting WAL segments to a helper thread (slow on some
-        // disks; see `wal/releaser.rs`). `refresh` and `close` still release before answering.
-        let mut releaser = Releaser::start(Arc::clone(&wal));
+    pub fn run(mut self, rx: Receiver<Msg>, mut log: Box<dyn Committed>) {
         let interval = (self.opts.commit_interval_ms > 0)
             .then(|| Duration::from_millis(self.opts.commit_interval_ms));
         let mut deadline: Option<Instant> = None;
@@ -268,27 +243,27 @@ impl Indexer {
                     }
                 }
                 Ok(Msg::Refresh(reply)) => {
-                    let _ = reply.send(self.commit_all(Some(&wal)));
+                    let _ = reply.send(self.commit_and_tell(&mut *log, true));
                     deadline = None;
                 }
                 Ok(Msg::Close(reply)) => {
-                    releaser.finish();
-                    let res = self.commit_all(Some(&wal));
+                    log.finish();
+                    let res = self.commit_and_tell(&mut *log, true);
                     drop(self.writers);
                     let _ = reply.send(res);
                     return;
                 }
                 #[cfg(test)]
                 Ok(Msg::Abandon(reply)) => {
-                    releaser.finish();
+                    log.finish();
                     drop(self.writers);
                     let _ = reply.send(Ok(()));
                     return;
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
-                    releaser.finish();
-                    let _ = self.commit_all(Some(&wal));
+                    log.finish();
+                    let _ = self.commit_and_tell(&mut *log, true);
                     return;
                 }
             }
@@ -300,9 +275,7 @@ impl Indexer {
                     } else {
                         let started = Instant::now();
                         // Errors are logged inside and returned again by the next refresh.
-                        if self.commit_all(None).is_ok() {
-                            releaser.release_upto(self.committed_lsn);
-                        }
+                        let _ = self.commit_and_tell(&mut *log, false);
                         deadline = interval
                             .map(|i| Instant::now() + next_commit_after(i, started.elapsed()));
                     }
@@ -394,5 +367,19 @@ mod commit_spacing_tests {
             next_commit_after(second, Duration::from_millis(2400)),
             Duration::from_millis(4800)
         );
+    }
+}
+
+impl Replay for Indexer {
+    fn needs(&mut self, tenant: &str, lsn: u64) -> Result<bool, SearchError> {
+        Indexer::needs(self, tenant, lsn)
+    }
+
+    fn apply(&mut self, op: IndexOp) {
+        Indexer::apply(self, op)
+    }
+
+    fn skip(&mut self, lsn: u64) {
+        Indexer::skip(self, lsn)
     }
 }

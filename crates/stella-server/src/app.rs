@@ -52,7 +52,24 @@ impl Server {
             None => Database::open_data_dir(&config.data_dir).await?,
         };
         let keys = Self::keys(&config, &db, &clock).await?;
-        Self::with_parts(config, db, clock, keys)
+        let stream = Self::event_stream(&config).await?;
+        Self::with_parts(config, db, clock, keys, stream)
+    }
+
+    /// With `nats_url`, the deployment's event stream (connected, created if missing); without,
+    /// `None`: the embedded write-ahead log.
+    pub async fn event_stream(
+        config: &Config,
+    ) -> Result<Option<stella_search::nats::NatsStream>, ServerError> {
+        let Some(url) = &config.nats_url else {
+            return Ok(None);
+        };
+        let nats = stella_search::nats::NatsConfig {
+            url: url.clone(),
+            stream: config.nats_stream.clone(),
+            replicas: config.nats_replicas,
+        };
+        Ok(Some(stella_search::nats::NatsStream::connect(nats).await?))
     }
 
     /// The signing keys: with a deployment secret, the deployment's keys in the database
@@ -84,6 +101,7 @@ impl Server {
         db: Database,
         clock: SharedClock,
         keys: KeyRing,
+        stream: Option<stella_search::nats::NatsStream>,
     ) -> Result<Self, ServerError> {
         config.validate().map_err(ServerError::Config)?;
         let metrics = Arc::new(Metrics::new()?);
@@ -93,14 +111,16 @@ impl Server {
             config.activity_body_max_bytes,
             metrics.clone(),
         );
-        let events = stella_search::EventIndex::open(
-            &config.data_dir.join("events"),
-            stella_search::IndexOptions {
-                max_bulk: config.max_bulk_events,
-                search_budget_ms: config.search_budget_ms,
-                ..stella_search::IndexOptions::default()
-            },
-        )?;
+        let dir = config.data_dir.join("events");
+        let options = stella_search::IndexOptions {
+            max_bulk: config.max_bulk_events,
+            search_budget_ms: config.search_budget_ms,
+            ..stella_search::IndexOptions::default()
+        };
+        let events = match stream {
+            Some(stream) => stella_search::EventIndex::open_shared(&dir, options, stream)?,
+            None => stella_search::EventIndex::open(&dir, options)?,
+        };
         let stella = Stella::new(db, clock, keys, config.settings(), events);
         Ok(Self {
             state: AppState::new(stella, config, metrics, activity),

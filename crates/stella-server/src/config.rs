@@ -69,6 +69,14 @@ pub struct Config {
     /// Several servers, one deployment: Redis for the per-token rate limit and the brute-force
     /// counters, so they hold across servers. Unset: each server counts on its own.
     pub redis_url: Option<String>,
+    /// Several servers, one deployment: NATS with JetStream for security events. Ingest is
+    /// acknowledged once the stream has stored the batch, and every server indexes the whole
+    /// stream. Unset: the embedded write-ahead log (one server's).
+    pub nats_url: Option<String>,
+    /// The JetStream stream the events go to (created if missing).
+    pub nats_stream: String,
+    /// Replicas of that stream when this server creates it (a NATS cluster keeps this many).
+    pub nats_replicas: usize,
     /// Background jobs (reports, playbook runs) this server runs at once.
     pub max_concurrent_jobs: usize,
     /// A claimed job whose server stops renewing it (died) is claimed by another server this
@@ -131,6 +139,9 @@ impl Default for Config {
             deployment_secret_file: None,
             key_activation_delay_secs: 30,
             redis_url: None,
+            nats_url: None,
+            nats_stream: "STELLA_EVENTS".into(),
+            nats_replicas: 1,
             max_concurrent_jobs: 4,
             job_lease_secs: 30,
         }
@@ -233,6 +244,22 @@ impl Config {
         }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             bad.push("tls_cert and tls_key go together: set both, or neither");
+        }
+        if let Some(url) = &self.nats_url {
+            if !(url.starts_with("nats://") || url.starts_with("tls://")) {
+                bad.push("nats_url must be nats://host:port (or tls://host:port)");
+            }
+        }
+        let stream_name_ok = !self.nats_stream.is_empty()
+            && self
+                .nats_stream
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !stream_name_ok {
+            bad.push("nats_stream must be letters, digits, _ or -");
+        }
+        if !(1..=5).contains(&self.nats_replicas) {
+            bad.push("nats_replicas must be 1 to 5");
         }
         if self.max_concurrent_jobs < 1 {
             bad.push("max_concurrent_jobs must be at least 1");
@@ -382,6 +409,15 @@ key_activation_delay_secs = 30
 # server died is claimed by another this many seconds after its last renewal.
 max_concurrent_jobs = 4
 job_lease_secs = 30
+
+# Several servers, one deployment: security events go to a NATS JetStream stream
+# (STELLA_NATS_URL). An ingest is acknowledged once the stream has stored it, and every server
+# indexes the whole stream into its own index, so a search on any server finds every event. A
+# server that was down catches up on start; a new one builds its index from the stream. Events
+# are then at most half a NATS message (511 KiB with the default 1 MiB limit).
+# nats_url = "nats://127.0.0.1:4222"
+nats_stream = "STELLA_EVENTS"
+nats_replicas = 1
 "#;
 
 #[cfg(test)]

@@ -48,7 +48,7 @@ impl From<SearchError> for ServiceError {
                 ServiceError::Invalid(vec![stella_core::FieldError::new("$", m)])
             }
             SearchError::NotFound => ServiceError::NotFound("no such event".into()),
-            SearchError::Closed(m) => ServiceError::Unavailable(m),
+            SearchError::Closed(m) | SearchError::Unavailable(m) => ServiceError::Unavailable(m),
             other => ServiceError::Internal(other.to_string()),
         }
     }

@@ -16,6 +16,9 @@ pub use reqwest;
 pub use serde_json;
 
 pub const POSTGRES_ENV: &str = "STELLA_TEST_POSTGRES_URL";
+/// NATS with JetStream for the tests of events shared by several servers (each test makes its
+/// own stream and deletes it).
+pub const NATS_ENV: &str = "STELLA_TEST_NATS_URL";
 pub const ROOT_EMAIL: &str = "root@stella.test";
 /// The password `user_with_key` gives users created without one.
 pub const DEFAULT_PASSWORD: &str = "correct horse battery staple";
@@ -62,8 +65,9 @@ pub fn backend() -> &'static str {
     }
 }
 
-/// Creates `stella_test_<random>` next to the database in `admin_url`; returns its URL.
-async fn fresh_postgres(admin_url: &str) -> anyhow::Result<(String, String)> {
+/// Creates `stella_test_<random>` next to the database in `admin_url`; returns its URL and
+/// name (drop it with [`drop_postgres`]).
+pub async fn fresh_postgres(admin_url: &str) -> anyhow::Result<(String, String)> {
     let name = format!("stella_test_{}", uuid::Uuid::new_v4().simple());
     let mut conn = sqlx::PgConnection::connect(admin_url)
         .await
@@ -76,6 +80,21 @@ async fn fresh_postgres(admin_url: &str) -> anyhow::Result<(String, String)> {
         .rsplit_once('/')
         .ok_or_else(|| anyhow!("{POSTGRES_ENV} has no database path"))?;
     Ok((format!("{prefix}/{name}"), name))
+}
+
+/// Drops a database [`fresh_postgres`] made.
+pub async fn drop_postgres(admin_url: &str, name: &str) {
+    if let Ok(mut c) = sqlx::PgConnection::connect(admin_url).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut c)
+            .await;
+    }
+}
+
+/// A JetStream stream name of a test's own (delete it with
+/// `stella_search::nats::delete_stream`).
+pub fn fresh_stream_name() -> String {
+    format!("STELLA_TEST_{}", uuid::Uuid::new_v4().simple())
 }
 
 /// Settings that keep ordinary tests away from the abuse limits; tests of those limits set
@@ -135,7 +154,8 @@ impl TestServer {
         };
         let shared_clock: stella_core::SharedClock = clock.clone();
         let keys = Server::keys(&config, &db, &shared_clock).await?;
-        let server = Server::with_parts(config, db, clock.clone(), keys)?;
+        let stream = Server::event_stream(&config).await?;
+        let server = Server::with_parts(config, db, clock.clone(), keys, stream)?;
         let root = match root {
             Some(r) => r,
             None => server.stella().init_root(ROOT_EMAIL).await?,
@@ -417,25 +437,46 @@ impl TestServer {
 pub struct Cluster {
     pub nodes: Vec<TestServer>,
     adjust: fn(&mut Config),
+    /// Events on NATS: (url, this cluster's own stream).
+    events: Option<(String, String)>,
 }
 
 impl Cluster {
+    /// Like [`Cluster::start`], with events on NATS JetStream (a stream of the cluster's own);
+    /// `None` also when `STELLA_TEST_NATS_URL` is not set.
+    pub async fn start_with_events(n: usize, adjust: fn(&mut Config)) -> Option<Self> {
+        let Ok(url) = std::env::var(NATS_ENV) else {
+            eprintln!("skipped: events on several servers need {NATS_ENV} (NATS with JetStream)");
+            return None;
+        };
+        Self::start_inner(n, adjust, Some((url, fresh_stream_name()))).await
+    }
+
     /// `n` servers, or `None` (with a note on stderr) when `STELLA_TEST_POSTGRES_URL` is not
     /// set: several servers need a shared database, and SQLite is one server's. CI runs the
     /// suite on PostgreSQL too, so these tests run there.
     pub async fn start(n: usize, adjust: fn(&mut Config)) -> Option<Self> {
+        Self::start_inner(n, adjust, None).await
+    }
+
+    async fn start_inner(
+        n: usize,
+        adjust: fn(&mut Config),
+        events: Option<(String, String)>,
+    ) -> Option<Self> {
         if std::env::var(POSTGRES_ENV).is_err() {
             eprintln!("skipped: several servers need {POSTGRES_ENV} (a shared PostgreSQL)");
             return None;
         }
         let first = TestServer::start_with(|c| {
-            cluster_config(c);
+            cluster_config(c, &events);
             adjust(c);
         })
         .await;
         let mut cluster = Self {
             nodes: vec![first],
             adjust,
+            events,
         };
         for _ in 1..n {
             cluster.add_node().await;
@@ -456,9 +497,10 @@ impl Cluster {
             root: first.root.clone(),
         };
         let adjust = self.adjust;
+        let events = self.events.clone();
         let node = TestServer::launch(
             |c| {
-                cluster_config(c);
+                cluster_config(c, &events);
                 adjust(c);
             },
             Some(join),
@@ -500,9 +542,18 @@ impl Cluster {
         if let Some(n) = self.nodes.pop() {
             n.stop().await;
         }
+        if let Some((url, stream)) = &self.events {
+            if let Err(e) = stella_search::nats::delete_stream(url, stream).await {
+                eprintln!("could not delete the test stream {stream}: {e}");
+            }
+        }
     }
 }
 
-fn cluster_config(c: &mut Config) {
+fn cluster_config(c: &mut Config, events: &Option<(String, String)>) {
     c.deployment_secret = Some(stella_server::config::Secret(CLUSTER_SECRET.to_owned()));
+    if let Some((url, stream)) = events {
+        c.nats_url = Some(url.clone());
+        c.nats_stream = stream.clone();
+    }
 }

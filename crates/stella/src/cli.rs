@@ -99,6 +99,12 @@ pub struct CommonArgs {
     /// The deployment secret, read from this file.
     #[arg(long, env = "STELLA_DEPLOYMENT_SECRET_FILE")]
     pub deployment_secret_file: Option<PathBuf>,
+    /// NATS URL: security events go to a JetStream stream every server indexes.
+    #[arg(long, env = "STELLA_NATS_URL")]
+    pub nats_url: Option<String>,
+    /// Background jobs' lease (seconds): a dead server's job is taken over this long after.
+    #[arg(long, env = "STELLA_JOB_LEASE_SECS")]
+    pub job_lease_secs: Option<i64>,
 }
 
 impl CommonArgs {
@@ -132,6 +138,12 @@ impl CommonArgs {
         }
         if let Some(v) = &self.tls_cert {
             c.tls_cert = Some(v.clone());
+        }
+        if let Some(v) = &self.nats_url {
+            c.nats_url = Some(v.clone());
+        }
+        if let Some(v) = self.job_lease_secs {
+            c.job_lease_secs = v;
         }
         if let Some(v) = &self.redis_url {
             c.redis_url = Some(v.clone());

@@ -7,11 +7,11 @@
 //! to the indexer in sequence order, and only once durable, so the index never holds an event
 //! that replay might not know about.
 
-pub(crate) mod record;
+pub(crate) mod recovery;
 mod releaser;
 pub(crate) mod segment;
 
-pub(crate) use releaser::Releaser;
+use releaser::Releaser;
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -23,8 +23,8 @@ use std::sync::Arc;
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use crate::error::SearchError;
-use crate::indexer::{IndexOp, Msg};
-use record::RecordBuf;
+use crate::log::record::{RecordBuf, RECORD_SPLIT_BYTES};
+use crate::log::{Committed, EventLog, IndexOp, Msg};
 
 /// A segment no longer written to: it holds records up to (not including) `end_lsn`.
 #[derive(Debug, Clone)]
@@ -130,13 +130,8 @@ impl Wal {
         })
     }
 
-    /// The last record known durable (acknowledged to its writer).
-    pub fn acknowledged_lsn(&self) -> u64 {
-        self.state.lock().synced_lsn
-    }
-
     /// Appends the records, returns once they are on disk (and queued for indexing).
-    pub fn append(&self, records: Vec<RecordBuf>) -> Result<(), SearchError> {
+    fn append_durably(&self, records: Vec<RecordBuf>) -> Result<(), SearchError> {
         let mut st = self.state.lock();
         check_failed(&st)?;
         for mut rec in records {
@@ -219,13 +214,61 @@ impl Wal {
             }
         }
     }
+}
 
-    /// Refuses further appends (after `close`).
-    pub fn stop(&self, why: &str) {
+impl EventLog for Wal {
+    fn append(&self, records: Vec<RecordBuf>) -> Result<(), SearchError> {
+        self.append_durably(records)
+    }
+
+    fn record_split_bytes(&self) -> usize {
+        RECORD_SPLIT_BYTES
+    }
+
+    fn acknowledged(&self) -> u64 {
+        self.state.lock().synced_lsn
+    }
+
+    /// One server's log: a record is handed to the indexer as it is acknowledged.
+    fn caught_up(&self, _within: std::time::Duration) -> Result<(), SearchError> {
+        Ok(())
+    }
+
+    fn stop(&self, why: &str) {
         let mut st = self.state.lock();
         if st.failed.is_none() {
             st.failed = Some(why.to_owned());
         }
+    }
+}
+
+/// The WAL's side of a commit: segments whose records are all committed are deleted (off the
+/// indexer thread for background commits, see `releaser.rs`).
+pub(crate) struct WalCommits {
+    sealed: Arc<SealedSegments>,
+    releaser: Releaser,
+}
+
+impl WalCommits {
+    pub fn new(sealed: Arc<SealedSegments>) -> WalCommits {
+        WalCommits {
+            releaser: Releaser::start(Arc::clone(&sealed)),
+            sealed,
+        }
+    }
+}
+
+impl Committed for WalCommits {
+    fn committed(&mut self, lsn: u64, wait: bool) {
+        if wait {
+            self.sealed.release_upto(lsn);
+        } else {
+            self.releaser.release_upto(lsn);
+        }
+    }
+
+    fn finish(&mut self) {
+        self.releaser.finish();
     }
 }
 

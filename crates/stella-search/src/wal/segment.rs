@@ -6,7 +6,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::record::{self, Decoded, FRAME_HEADER};
+use crate::log::record::{self, Decoded, FRAME_HEADER};
 
 pub(crate) const MAGIC: &[u8; 8] = b"STLWAL01";
 

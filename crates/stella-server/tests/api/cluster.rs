@@ -551,3 +551,105 @@ async fn a_job_whose_server_died_is_run_by_another_and_the_dead_claim_records_no
     ghost.close().await;
     c.stop().await;
 }
+
+/// Events with `marker`, as the root sees them on `node` after a `_refresh` there.
+async fn count_marked(node: &TestServer, root: &str, marker: &str) -> i64 {
+    node.refresh_events(root).await;
+    let (st, found) = node
+        .call(
+            "POST",
+            &format!("{API}/data/aella-ser/_search"),
+            Some(root),
+            Some(json!({"size": 0, "track_total_hits": true,
+                "query": {"term": {"marker": marker}}})),
+        )
+        .await;
+    assert_eq!(st, 200, "{found}");
+    found["hits"]["total"]["value"].as_i64().unwrap_or(-1)
+}
+
+#[tokio::test]
+async fn an_event_ingested_on_one_server_is_found_on_every_server_after_refresh() {
+    let Some(mut c) = Cluster::start_with_events(3, |c| c.search_budget_ms = 1000).await else {
+        return;
+    };
+    let root = c.node(0).root_jwt().await;
+    let (tenant, _, _) = crate::tenant_user(
+        c.node(0),
+        &root,
+        "acme",
+        "admin@acme.test",
+        "security_admin",
+    )
+    .await;
+    for (i, n) in [3, 5, 7].iter().enumerate() {
+        let events: Vec<Value> = (0..*n)
+            .map(|k| json!({"marker": format!("m{i}"), "k": k}))
+            .collect();
+        let (st, body) = c
+            .node(i)
+            .call(
+                "POST",
+                &format!("{API}/events?tenant_id={tenant}"),
+                Some(&root),
+                Some(json!({ "events": events })),
+            )
+            .await;
+        assert_eq!((st, &body["ingested"]), (200, &json!(n)), "{body}");
+    }
+    // `_refresh` on a server waits until it has everything acknowledged anywhere before it.
+    for j in 0..3 {
+        for (i, n) in [3, 5, 7].iter().enumerate() {
+            assert_eq!(
+                count_marked(c.node(j), &root, &format!("m{i}")).await,
+                *n,
+                "events ingested on server {i}, searched on server {j}"
+            );
+        }
+    }
+    // While server 2 receives nothing from the stream, its `_refresh` waits (here the search
+    // budget, 1 s) and then says it is behind rather than answer without the new events.
+    c.node(2).stella().events().pause_consuming(true);
+    let (st, body) = c
+        .node(1)
+        .call(
+            "POST",
+            &format!("{API}/events?tenant_id={tenant}"),
+            Some(&root),
+            Some(json!({"events": [{"marker": "late"}]})),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    let (st, body) = c
+        .node(2)
+        .call(
+            "POST",
+            &format!("{API}/data/aella-ser/_refresh"),
+            Some(&root),
+            None,
+        )
+        .await;
+    assert_eq!(st, 503, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("behind"),
+        "{body}"
+    );
+    c.node(2).stella().events().pause_consuming(false);
+    assert_eq!(count_marked(c.node(2), &root, "late").await, 1);
+
+    // A server started later builds its index from the stream.
+    c.add_node().await;
+    let late = c.node(3);
+    for (i, n) in [3, 5, 7].iter().enumerate() {
+        assert_eq!(count_marked(late, &root, &format!("m{i}")).await, *n);
+    }
+    let listed = nodes(late, &root).await;
+    assert!(
+        listed.iter().all(|n| n["event_index_lag"] == 0),
+        "every server has committed everything: {listed:?}"
+    );
+    c.stop().await;
+}

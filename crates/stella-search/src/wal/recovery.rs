@@ -2,12 +2,10 @@
 //! whatever `ingest`/`replace` acknowledged before a crash is back.
 
 use std::path::Path;
-use std::sync::Arc;
 
-use crate::bulk::EventSource;
 use crate::error::SearchError;
-use crate::indexer::{IndexOp, Indexer};
-use crate::wal::record::{Decoded, DocMeta};
+use crate::log::record::{to_op, Decoded};
+use crate::log::Replay;
 use crate::wal::segment::{self, End};
 use crate::wal::Sealed;
 
@@ -19,7 +17,7 @@ pub(crate) struct Recovered {
     pub records_replayed: usize,
 }
 
-pub(crate) fn replay(wal_dir: &Path, indexer: &mut Indexer) -> Result<Recovered, SearchError> {
+pub(crate) fn replay(wal_dir: &Path, indexer: &mut dyn Replay) -> Result<Recovered, SearchError> {
     let io = |what: &str, e| SearchError::io(format!("{what} in {}", wal_dir.display()), e);
     let mut segs = segment::list(wal_dir).map_err(|e| io("listing WAL segments", e))?;
     let mut next_lsn: u64 = 1;
@@ -46,7 +44,8 @@ pub(crate) fn replay(wal_dir: &Path, indexer: &mut Indexer) -> Result<Recovered,
             expected += 1;
             if indexer.needs(&rec.tenant, rec.lsn)? {
                 replayed += 1;
-                indexer.apply(to_op(rec));
+                let lsn = rec.lsn;
+                indexer.apply(to_op(rec, lsn));
             } else {
                 indexer.skip(rec.lsn);
             }
@@ -95,30 +94,4 @@ pub(crate) fn replay(wal_dir: &Path, indexer: &mut Indexer) -> Result<Recovered,
         sealed,
         records_replayed: replayed,
     })
-}
-
-/// Events were checked against `max_doc_depth` when written; replay accepts any depth serde_json
-/// parses, so lowering the option never makes logged events unreadable.
-const REPLAY_MAX_DEPTH: usize = usize::MAX;
-
-pub(crate) fn to_op(rec: Decoded) -> IndexOp {
-    let mut docs = Vec::with_capacity(rec.docs.len());
-    for (id, ts_ms, json) in rec.docs {
-        let bytes = rec.frame.get(json).unwrap_or_default().to_vec();
-        let parsed = String::from_utf8(bytes)
-            .map_err(|e| e.to_string())
-            .and_then(|text| EventSource::parse(text, REPLAY_MAX_DEPTH));
-        match parsed {
-            Ok(source) => docs.push(DocMeta { id, ts_ms, source }),
-            // A record with a good checksum whose JSON does not parse means a bug, not damage:
-            // say so and keep the rest of the batch.
-            Err(e) => tracing::error!(lsn = rec.lsn, %id, error = %e, "unreadable event in WAL"),
-        }
-    }
-    IndexOp {
-        lsn: rec.lsn,
-        kind: rec.kind,
-        tenant: Arc::from(rec.tenant.as_str()),
-        docs,
-    }
 }

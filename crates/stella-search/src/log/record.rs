@@ -1,4 +1,5 @@
-//! One write-ahead-log record: a batch of events for one tenant.
+//! One log record: a batch of events for one tenant, in the same frame whichever log keeps it
+//! (a WAL segment holds them back to back; a JetStream message holds one).
 //!
 //! ```text
 //! frame:  body_len u32 LE | crc32(body) u32 LE | body
@@ -14,6 +15,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use crate::bulk::EventSource;
+use crate::log::IndexOp;
 
 pub(crate) const FRAME_HEADER: usize = 8;
 /// Records are cut at about this size, so one bulk may span several; also the replay-time sanity
@@ -164,6 +166,45 @@ pub(crate) fn decode(frame: Vec<u8>) -> Option<Decoded> {
     })
 }
 
+/// A frame received whole (a JetStream message): its length and checksum checked, decoded.
+pub(crate) fn decode_checked(frame: Vec<u8>) -> Option<Decoded> {
+    let h: [u8; FRAME_HEADER] = frame.get(..FRAME_HEADER)?.try_into().ok()?;
+    let (len, crc) = frame_header(&h)?;
+    let body = frame.get(FRAME_HEADER..)?;
+    if body.len() != len || crc32fast::hash(body) != crc {
+        return None;
+    }
+    decode(frame)
+}
+
+/// Events were checked against `max_doc_depth` when written; replay accepts any depth serde_json
+/// parses, so lowering the option never makes logged events unreadable.
+const REPLAY_MAX_DEPTH: usize = usize::MAX;
+
+/// A decoded record as the indexer takes it, at position `lsn` (a JetStream message's stream
+/// sequence; the WAL's own number for a segment record).
+pub(crate) fn to_op(rec: Decoded, lsn: u64) -> IndexOp {
+    let mut docs = Vec::with_capacity(rec.docs.len());
+    for (id, ts_ms, json) in rec.docs {
+        let bytes = rec.frame.get(json).unwrap_or_default().to_vec();
+        let parsed = String::from_utf8(bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|text| EventSource::parse(text, REPLAY_MAX_DEPTH));
+        match parsed {
+            Ok(source) => docs.push(DocMeta { id, ts_ms, source }),
+            // A record with a good checksum whose JSON does not parse means a bug, not damage:
+            // say so and keep the rest of the batch.
+            Err(e) => tracing::error!(lsn, %id, error = %e, "unreadable event in the log"),
+        }
+    }
+    IndexOp {
+        lsn,
+        kind: rec.kind,
+        tenant: Arc::from(rec.tenant.as_str()),
+        docs,
+    }
+}
+
 struct Reader<'a> {
     b: &'a [u8],
     at: usize,
@@ -210,5 +251,13 @@ mod tests {
         assert_eq!(&d.frame[range.clone()], br#"{"n":2}"#);
         // A frame cut short anywhere does not decode.
         assert!(decode(rec.buf[..rec.buf.len() - 1].to_vec()).is_none());
+        assert!(decode_checked(rec.buf.clone()).is_some());
+        let mut flipped = rec.buf.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
+        assert!(
+            decode_checked(flipped).is_none(),
+            "a flipped bit fails the checksum"
+        );
     }
 }
