@@ -46,6 +46,26 @@ enum Cmd {
         #[arg(long, default_value_t = 200)]
         runs: usize,
     },
+    /// Runs the term query every `interval_ms` for `seconds` without refreshing first (a
+    /// dashboard during ingest); prints p50/p95/p99.
+    Watch {
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        #[arg(long, default_value_t = 250)]
+        interval_ms: u64,
+        /// Stop early once this file exists (the end of a concurrent ingest).
+        #[arg(long)]
+        stop_file: Option<std::path::PathBuf>,
+    },
+    /// Revocation propagation between two servers of one deployment, `rounds` times: a new
+    /// API key's token is used on `--other` (so it is cached there), the key is revoked through
+    /// `--base`, and `--other` is asked until it refuses; prints the delay's percentiles.
+    Revocation {
+        #[arg(long)]
+        other: String,
+        #[arg(long, default_value_t = 100)]
+        rounds: usize,
+    },
     /// Creates `count` cases in a tenant (if it has fewer), then walks every page.
     ListCases {
         #[arg(long)]
@@ -301,6 +321,89 @@ async fn search(c: &Client, runs: usize) -> Result<()> {
     Ok(())
 }
 
+async fn watch(
+    c: &Client,
+    seconds: u64,
+    interval_ms: u64,
+    stop_file: Option<std::path::PathBuf>,
+) -> Result<()> {
+    let path = "/connect/api/v1/data/aella-ser/_search";
+    let term = json!({"query": {"term": {"event_type": "dns"}}, "size": 10, "sort": [{"timestamp": "desc"}]});
+    let end = Instant::now() + Duration::from_secs(seconds);
+    let mut tick = tokio::time::interval(Duration::from_millis(interval_ms.max(1)));
+    let mut lat = Vec::new();
+    while Instant::now() < end && !stop_file.as_ref().is_some_and(|f| f.exists()) {
+        tick.tick().await;
+        let (_, d) = c.post(path, &term).await?;
+        lat.push(d);
+    }
+    report(&format!("term query during ingest ({})", c.base), lat);
+    Ok(())
+}
+
+async fn revocation(c: &Client, other: &str, rounds: usize) -> Result<()> {
+    let b = Client {
+        http: c.http.clone(),
+        base: other.to_owned(),
+        jwt: String::new(),
+    };
+    let mut delays = Vec::with_capacity(rounds);
+    let mut polls = 0usize;
+    for r in 0..rounds {
+        let (key, _) = c
+            .post(
+                "/connect/api/v1/api_keys",
+                &json!({"name": format!("revocation-{r}")}),
+            )
+            .await?;
+        let (id, secret) = (
+            key["id"].as_str().context("no key id")?.to_owned(),
+            key["api_key"].as_str().context("no api_key")?.to_owned(),
+        );
+        let token: Value = b
+            .http
+            .post(format!("{other}/connect/api/v1/access_token"))
+            .bearer_auth(&secret)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let jwt = token["access_token"]
+            .as_str()
+            .context("no token")?
+            .to_owned();
+        let me = format!("{other}/connect/api/v1/me");
+        let status = |jwt: String| {
+            let (http, me) = (b.http.clone(), me.clone());
+            async move { Ok::<_, anyhow::Error>(http.get(me).bearer_auth(jwt).send().await?.status()) }
+        };
+        if status(jwt.clone()).await? != 200 {
+            bail!("the new key's token is refused on {other} before revocation");
+        }
+        c.send(
+            c.http
+                .delete(format!("{}/connect/api/v1/api_keys/{id}", c.base)),
+            "revoke",
+        )
+        .await?;
+        let t = Instant::now();
+        loop {
+            polls += 1;
+            if status(jwt.clone()).await? == 401 {
+                break;
+            }
+            if t.elapsed() > Duration::from_secs(10) {
+                bail!("{other} still accepts a revoked key's token after 10 s");
+            }
+        }
+        delays.push(t.elapsed());
+    }
+    println!("{rounds} revocations, {polls} polls of the other server");
+    report("revocation seen by the other server", delays);
+    Ok(())
+}
+
 async fn list_cases(c: &Client, tenant: &str, count: usize, page: usize) -> Result<()> {
     let base = format!("/connect/api/v1/cases?tenantid={tenant}");
     let (first, _) = c.get(&format!("{base}&limit=1")).await?;
@@ -373,6 +476,12 @@ async fn main() -> Result<()> {
             .await
         }
         Cmd::Search { runs } => search(&c, runs).await,
+        Cmd::Watch {
+            seconds,
+            interval_ms,
+            stop_file,
+        } => watch(&c, seconds, interval_ms, stop_file).await,
+        Cmd::Revocation { other, rounds } => revocation(&c, &other, rounds).await,
         Cmd::ListCases {
             tenant,
             count,

@@ -61,7 +61,7 @@ pub fn bulk(body: &[u8]) {
 }
 
 /// A write-ahead-log segment image: replay reads every good record and stops at the first bad
-/// one, never panicking; records it reads turn into index operations as on start-up. The same
+/// one, never panicking (and the bytes as one stream message decode or are refused); records it reads turn into index operations as on start-up. The same
 /// bytes are also appended as events to a record that must then decode back to what was put in.
 pub fn wal_segment(bytes: &[u8]) {
     let mut image = Vec::with_capacity(bytes.len() + MAGIC.len());
@@ -76,6 +76,10 @@ pub fn wal_segment(bytes: &[u8]) {
     });
     if let Ok(Ok(End::Torn { valid_len, .. })) = end {
         assert!(valid_len <= image.len() as u64);
+    }
+    // The same bytes as one JetStream message: decoded only whole, checksum and all.
+    if let Some(rec) = record::decode_checked(bytes.to_vec()) {
+        let _ = record::to_op(rec, 1);
     }
 
     // Round trip: whatever JSON values the bytes hold become a sealed record that decodes to

@@ -34,7 +34,11 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
             } else {
                 "this server's"
             };
-            format!("ready\nlimits: {limits}\nsigning keys: {keys}\n").into_response()
+            let events = match &app.config.nats_url {
+                Some(_) => format!("events: nats stream {}", app.config.nats_stream),
+                None => "events: this server's log".to_owned(),
+            };
+            format!("ready\nlimits: {limits}\nsigning keys: {keys}\n{events}\n").into_response()
         }
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
@@ -106,6 +110,12 @@ fn deployment_metrics(app: &AppState) -> String {
             "counter",
             "Times the change listener lost its connection (every cache then forgotten)",
             reconnects,
+        ),
+        (
+            "stella_events_index_lag",
+            "gauge",
+            "Event log records acknowledged but not yet committed to this server's index",
+            app.stella.events().lag(),
         ),
     ] {
         let _ = write!(

@@ -646,6 +646,10 @@ async fn an_event_ingested_on_one_server_is_found_on_every_server_after_refresh(
     for (i, n) in [3, 5, 7].iter().enumerate() {
         assert_eq!(count_marked(late, &root, &format!("m{i}")).await, *n);
     }
+    let ready = text(late, "/readyz").await;
+    assert!(ready.contains("events: nats stream STELLA_TEST_"), "{ready}");
+    let metrics = text(late, "/metrics").await;
+    assert!(metrics.contains("stella_events_index_lag 0\n"), "{metrics}");
     let listed = nodes(late, &root).await;
     assert!(
         listed.iter().all(|n| n["event_index_lag"] == 0),
