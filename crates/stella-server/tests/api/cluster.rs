@@ -647,7 +647,10 @@ async fn an_event_ingested_on_one_server_is_found_on_every_server_after_refresh(
         assert_eq!(count_marked(late, &root, &format!("m{i}")).await, *n);
     }
     let ready = text(late, "/readyz").await;
-    assert!(ready.contains("events: nats stream STELLA_TEST_"), "{ready}");
+    assert!(
+        ready.contains("events: nats stream STELLA_TEST_"),
+        "{ready}"
+    );
     let metrics = text(late, "/metrics").await;
     assert!(metrics.contains("stella_events_index_lag 0\n"), "{metrics}");
     let listed = nodes(late, &root).await;

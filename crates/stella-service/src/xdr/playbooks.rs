@@ -140,13 +140,18 @@ impl Stella {
             ("status", FieldValue::Text("failed".into())),
             ("error", FieldValue::Text(why.to_owned())),
         ];
+        self.record_run(run_id, &values).await
+    }
+
+    /// Writes a run's outcome (the run row belongs to the playbook's tenant; jobs act for it).
+    async fn record_run(&self, run_id: &str, values: &[(&'static str, FieldValue)]) -> Result<()> {
         self.db
             .resource_update(
                 &PLAYBOOK_RUNS,
                 &TenantFilter::All,
                 &[],
                 run_id,
-                &values,
+                values,
                 self.now_ms(),
             )
             .await?;
@@ -209,16 +214,7 @@ impl Stella {
         if !self.holds(job).await? {
             return Ok(None);
         }
-        self.db
-            .resource_update(
-                &PLAYBOOK_RUNS,
-                &TenantFilter::All,
-                &[],
-                run_id,
-                &values,
-                self.now_ms(),
-            )
-            .await?;
+        self.record_run(run_id, &values).await?;
         Ok(failed)
     }
 
