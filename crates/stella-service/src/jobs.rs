@@ -184,10 +184,15 @@ impl Stella {
         }
     }
 
-    /// The server bound its listener (its port may have been chosen then): the node table
-    /// shows this address (written now, and with every heartbeat).
+    /// The server bound its listener (its port may have been chosen then): it joins the node
+    /// table with this address and starts taking background jobs. Commands that only open
+    /// the service (`stella init`) never do, so they leave no server behind in the table.
     pub fn listening_on(&self, address: &str) {
         *self.node_address.lock() = address.to_owned();
+        if !self.runner_started.swap(true, Ordering::AcqRel) {
+            spawn_runner(self);
+            return;
+        }
         if tokio::runtime::Handle::try_current().is_ok() {
             let db = self.db.clone();
             let address = address.to_owned();
@@ -275,7 +280,7 @@ impl Stella {
 
 /// Registers this server and runs its job runner and heartbeat for as long as the service
 /// lives.
-pub(crate) fn spawn_runner(stella: &Stella) {
+fn spawn_runner(stella: &Stella) {
     if tokio::runtime::Handle::try_current().is_err() {
         return;
     }

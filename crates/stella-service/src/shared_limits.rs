@@ -22,7 +22,10 @@ pub const CALL_TIMEOUT: Duration = Duration::from_millis(100);
 pub const BACKOFF: Duration = Duration::from_secs(1);
 
 /// GCRA in microseconds. KEYS[1]: the key; ARGV: now µs, emission interval µs, burst
-/// tolerance µs (interval × capacity). Returns 0 (allowed) or the wait in µs.
+/// tolerance µs (interval × capacity). Returns 0 (allowed) or the wait in µs. The interval is
+/// fractional for rates over a million a second: rounded to 0 it would also make the
+/// tolerance 0, and then a request whose `now` reached Redis after a later one's (two
+/// connections, two servers' clocks) was refused however high the limit.
 const GCRA: &str = r"
 local now = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
@@ -32,7 +35,7 @@ if tat < now then tat = now end
 local allow_at = tat + interval - tolerance
 if now < allow_at then return allow_at - now end
 local next_tat = tat + interval
-redis.call('SET', KEYS[1], string.format('%.0f', next_tat), 'PX', math.ceil((next_tat - now) / 1000) + 1000)
+redis.call('SET', KEYS[1], string.format('%.3f', next_tat), 'PX', math.ceil((next_tat - now) / 1000) + 1000)
 return 0
 ";
 
@@ -174,7 +177,7 @@ impl SharedLimits {
 
     /// Runs a script; `None` when Redis did not answer (the caller decides locally, and the
     /// fallback is counted).
-    async fn run(&self, script: &redis::Script, key: &str, args: &[i64]) -> Option<i64> {
+    async fn run(&self, script: &redis::Script, key: &str, args: &[f64]) -> Option<i64> {
         let result = match self.connection().await {
             Some(mut conn) => {
                 let mut invocation = script.key(format!("{PREFIX}{key}"));
@@ -201,12 +204,14 @@ impl SharedLimits {
         now_ms: i64,
     ) -> Option<Result<(), u64>> {
         let rate = rate_per_second.max(1);
-        let interval_us = 1_000_000 / rate;
+        let interval_us = 1e6 / rate as f64;
+        // Milliseconds since the epoch × 1000 stay far below 2^53: exact in Lua's doubles.
+        let now_us = now_ms.saturating_mul(1000) as f64;
         let wait_us = self
             .run(
                 &self.gcra,
                 &format!("rl:{key:016x}"),
-                &[now_ms.saturating_mul(1000), interval_us, interval_us * rate],
+                &[now_us, interval_us, interval_us * rate as f64],
             )
             .await?;
         Some(if wait_us <= 0 {
@@ -248,11 +253,11 @@ impl SharedLimits {
                 &self.failure,
                 &format!("bf:{key:016x}"),
                 &[
-                    now_ms,
-                    i64::from(free),
-                    window_ms,
-                    max_delay_ms,
-                    first_delay_ms,
+                    now_ms as f64,
+                    f64::from(free),
+                    window_ms as f64,
+                    max_delay_ms as f64,
+                    first_delay_ms as f64,
                 ],
             )
             .await?;
@@ -269,5 +274,65 @@ impl SharedLimits {
         self.bounded(cmd.query_async::<i64>(&mut conn))
             .await
             .is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SharedLimits;
+
+    /// The machine's Redis (CI starts it), or `None` with a note.
+    async fn redis() -> Option<SharedLimits> {
+        let url = std::env::var("STELLA_TEST_REDIS_URL")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let limits = SharedLimits::new(&url).ok()?;
+        if limits.connection().await.is_none() {
+            eprintln!("skipped: no Redis at {url}");
+            return None;
+        }
+        Some(limits)
+    }
+
+    fn fresh_key() -> u64 {
+        u64::from_le_bytes(crate::crypto::random_bytes::<8>())
+    }
+
+    #[tokio::test]
+    async fn a_request_reaching_redis_after_a_later_one_is_not_refused_at_any_rate() {
+        let Some(limits) = redis().await else {
+            return;
+        };
+        // Two servers (or connections) whose `now` reach Redis out of order by a millisecond.
+        for rate in [40, 1_000_000, 1_000_000_000] {
+            let key = fresh_key();
+            assert_eq!(
+                limits.rate(key, rate, 1_000_001).await,
+                Some(Ok(())),
+                "rate {rate}"
+            );
+            assert_eq!(
+                limits.rate(key, rate, 1_000_000).await,
+                Some(Ok(())),
+                "rate {rate}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_burst_of_the_capacity_passes_and_the_next_request_waits() {
+        let Some(limits) = redis().await else {
+            return;
+        };
+        let key = fresh_key();
+        for i in 0..40 {
+            assert_eq!(
+                limits.rate(key, 40, 5_000).await,
+                Some(Ok(())),
+                "request {i}"
+            );
+        }
+        assert_eq!(limits.rate(key, 40, 5_000).await, Some(Err(1)));
+        // A fortieth of a second later, one more.
+        assert_eq!(limits.rate(key, 40, 5_025).await, Some(Ok(())));
     }
 }

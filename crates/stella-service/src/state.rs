@@ -50,6 +50,8 @@ pub struct Inner {
     pub(crate) job_wake: Arc<tokio::sync::Notify>,
     /// The address this server listens on (the node table shows it).
     pub(crate) node_address: parking_lot::Mutex<String>,
+    /// The job runner was started (once, by a serving server).
+    pub(crate) runner_started: std::sync::atomic::AtomicBool,
     /// Shutting down: claim no more jobs.
     pub(crate) stopping: std::sync::atomic::AtomicBool,
     /// Outbound HTTP for playbook webhooks, guarded against internal destinations.
@@ -137,13 +139,13 @@ impl Stella {
             job_slots: Arc::new(tokio::sync::Semaphore::new(max_jobs)),
             job_wake: Arc::new(tokio::sync::Notify::new()),
             stopping: std::sync::atomic::AtomicBool::new(false),
+            runner_started: std::sync::atomic::AtomicBool::new(false),
             node_address: parking_lot::Mutex::new(node_address),
             outbound,
             playbook_runs,
             events: EventsHandle(events),
         }));
         crate::cluster::spawn_listener(&stella);
-        crate::jobs::spawn_runner(&stella);
         stella
     }
 
