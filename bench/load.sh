@@ -4,6 +4,7 @@
 #
 #   bench/load.sh                  # all three measurements
 #   DURATION=30s CONNS=64 bench/load.sh
+#   SERVE_FLAGS="--redis-url redis://127.0.0.1:6379" bench/load.sh   # limits in Redis
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-15s}
@@ -27,7 +28,8 @@ start() { # $@: extra serve flags
   rm -rf "$WORK/data"
   "$BIN" init --data-dir "$WORK/data" --email bench@example.com > "$WORK/creds.json"
   # The rate limit is raised so the load generator measures the server, not the limiter.
-  "$BIN" serve --data-dir "$WORK/data" --listen "127.0.0.1:$PORT" --rate-limit-per-second 1000000000 --log warn "$@" &
+  # shellcheck disable=SC2086 # SERVE_FLAGS is a list of flags
+  "$BIN" serve --data-dir "$WORK/data" --listen "127.0.0.1:$PORT" --rate-limit-per-second 1000000000 --log warn ${SERVE_FLAGS:-} "$@" &
   PID=$!
   for _ in $(seq 50); do curl -fs "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
   API_KEY=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["api_key"])' "$WORK/creds.json")
