@@ -133,9 +133,9 @@ impl Server {
 
     /// Serves on `listener` until [`RunningServer::stop`] is called: HTTPS when the
     /// configuration names a certificate and key, plain HTTP otherwise.
-    pub fn spawn(self, listener: TcpListener) -> Result<RunningServer, ServerError> {
+    pub async fn spawn(self, listener: TcpListener) -> Result<RunningServer, ServerError> {
         let addr = listener.local_addr()?;
-        self.state.stella.listening_on(&addr.to_string());
+        self.state.stella.listening_on(&addr.to_string()).await;
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let app = build_router(self.state.clone());
         let make = app.into_make_service_with_connect_info::<SocketAddr>();

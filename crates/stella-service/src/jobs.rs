@@ -185,22 +185,24 @@ impl Stella {
     }
 
     /// The server bound its listener (its port may have been chosen then): it joins the node
-    /// table with this address and starts taking background jobs. Commands that only open
-    /// the service (`stella init`) never do, so they leave no server behind in the table.
-    pub fn listening_on(&self, address: &str) {
+    /// table with this address, before it serves anything, and starts taking background jobs.
+    /// Commands that only open the service (`stella init`) never call this, so they leave no
+    /// server behind in the table.
+    pub async fn listening_on(&self, address: &str) {
         *self.node_address.lock() = address.to_owned();
-        if !self.runner_started.swap(true, Ordering::AcqRel) {
-            spawn_runner(self);
-            return;
+        let first = !self.runner_started.swap(true, Ordering::AcqRel);
+        let recorded = if first {
+            self.db
+                .register_node(env!("CARGO_PKG_VERSION"), address, self.now_ms())
+                .await
+        } else {
+            self.db.set_node_address(address).await
+        };
+        if let Err(e) = recorded {
+            tracing::warn!(error = %e, "could not record this server in the node table");
         }
-        if tokio::runtime::Handle::try_current().is_ok() {
-            let db = self.db.clone();
-            let address = address.to_owned();
-            tokio::spawn(async move {
-                if let Err(e) = db.set_node_address(&address).await {
-                    tracing::debug!(error = %e, "node address not recorded yet");
-                }
-            });
+        if first {
+            spawn_runner(self);
         }
     }
 
@@ -278,8 +280,7 @@ impl Stella {
     }
 }
 
-/// Registers this server and runs its job runner and heartbeat for as long as the service
-/// lives.
+/// Runs this server's job runner and heartbeat for as long as the service lives.
 fn spawn_runner(stella: &Stella) {
     if tokio::runtime::Handle::try_current().is_err() {
         return;

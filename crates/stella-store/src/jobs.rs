@@ -163,7 +163,8 @@ impl Database {
     pub async fn register_node(&self, version: &str, address: &str, now: i64) -> Result<()> {
         sqlx::query(
             "INSERT INTO nodes (id, version, address, started_at, heartbeat_at, index_lag) \
-             VALUES ($1, $2, $3, $4, $5, 0)",
+             VALUES ($1, $2, $3, $4, $5, 0) \
+             ON CONFLICT (id) DO UPDATE SET address = excluded.address",
         )
         .bind(self.node_id())
         .bind(version)

@@ -161,7 +161,7 @@ impl TestServer {
             None => server.stella().init_root(ROOT_EMAIL).await?,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let running = server.spawn(listener)?;
+        let running = server.spawn(listener).await?;
         let base = format!("http://{}", running.addr);
         Ok(Self {
             base,

@@ -142,7 +142,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     tracing::info!(%addr, scheme, "Stella Ops listening");
     eprintln!("Stella Ops listening on {scheme}://{addr}");
-    let running = server.spawn(listener)?;
+    let running = server.spawn(listener).await?;
     shutdown_signal().await;
     tracing::info!("shutting down: finishing requests and writing the activity log");
     running.stop().await?;
