@@ -203,15 +203,28 @@ impl SharedLimits {
         rate_per_second: i64,
         now_ms: i64,
     ) -> Option<Result<(), u64>> {
-        let rate = rate_per_second.max(1);
-        let interval_us = 1e6 / rate as f64;
+        self.budget("rl", key, rate_per_second, 1000, now_ms).await
+    }
+
+    /// `count` a `window_ms`, all of them at once if need be (the local token bucket's shape),
+    /// under `kind:key`: the same answers as [`SharedLimits::rate`].
+    pub async fn budget(
+        &self,
+        kind: &str,
+        key: u64,
+        count: i64,
+        window_ms: i64,
+        now_ms: i64,
+    ) -> Option<Result<(), u64>> {
+        let window_us = window_ms.max(1) as f64 * 1000.0;
+        let interval_us = window_us / count.max(1) as f64;
         // Milliseconds since the epoch × 1000 stay far below 2^53: exact in Lua's doubles.
         let now_us = now_ms.saturating_mul(1000) as f64;
         let wait_us = self
             .run(
                 &self.gcra,
-                &format!("rl:{key:016x}"),
-                &[now_us, interval_us, interval_us * rate as f64],
+                &format!("{kind}:{key:016x}"),
+                &[now_us, interval_us, window_us],
             )
             .await?;
         Some(if wait_us <= 0 {
@@ -334,5 +347,20 @@ mod tests {
         assert_eq!(limits.rate(key, 40, 5_000).await, Some(Err(1)));
         // A fortieth of a second later, one more.
         assert_eq!(limits.rate(key, 40, 5_025).await, Some(Ok(())));
+    }
+
+    #[tokio::test]
+    async fn a_budget_a_minute_allows_its_count_at_once_then_one_each_share_of_the_minute() {
+        let Some(limits) = redis().await else {
+            return;
+        };
+        let key = fresh_key();
+        let run = |now| limits.budget("pb", key, 3, 60_000, now);
+        for _ in 0..3 {
+            assert_eq!(run(100_000).await, Some(Ok(())));
+        }
+        assert_eq!(run(100_000).await, Some(Err(20)), "the next in 20 s");
+        assert_eq!(run(119_999).await.map(|r| r.is_err()), Some(true));
+        assert_eq!(run(120_000).await, Some(Ok(())));
     }
 }

@@ -660,3 +660,79 @@ async fn an_event_ingested_on_one_server_is_found_on_every_server_after_refresh(
     );
     c.stop().await;
 }
+
+#[tokio::test]
+async fn a_tenants_playbook_run_budget_holds_over_three_servers_with_redis() {
+    let Some(c) = Cluster::start(3, |c| {
+        with_redis(c);
+        c.playbook_runs_per_minute = 2;
+    })
+    .await
+    else {
+        return;
+    };
+    let root = c.node(0).root_jwt().await;
+    let (_, _, admin) = crate::tenant_user(
+        c.node(0),
+        &root,
+        "acme",
+        "admin@acme.test",
+        "security_admin",
+    )
+    .await;
+    let s = c.node(0);
+    let (st, playbook) = s
+        .call(
+            "POST",
+            &format!("{API}/playbooks"),
+            Some(&admin),
+            Some(json!({"name": "tag", "trigger": "alert.created",
+                "actions": [{"type": "add_tags", "tags": ["seen"]}]})),
+        )
+        .await;
+    assert_eq!(st, 201, "{playbook}");
+    let entries: Vec<String> = (1..=6).map(|i| format!("198.51.100.{i}")).collect();
+    let (st, body) = s
+        .call(
+            "POST",
+            &format!("{API}/watchlists"),
+            Some(&admin),
+            Some(json!({"name": "ioc", "entries": entries})),
+        )
+        .await;
+    assert_eq!(st, 201, "{body}");
+    // Six alerts, two raised through each server: six runs asked for, two a minute allowed.
+    for (i, entry) in entries.iter().enumerate() {
+        let (st, ingest) = c
+            .node(i)
+            .call(
+                "POST",
+                &format!("{API}/events"),
+                Some(&admin),
+                Some(json!({"events": [{"dstip": entry}]})),
+            )
+            .await;
+        assert_eq!((st, &ingest["alerts"]), (200, &json!(1)), "{ingest}");
+    }
+    c.node(1).settle().await;
+    let (_, runs) = c
+        .node(2)
+        .call(
+            "GET",
+            &format!("{API}/playbooks/{}/runs", playbook["id"].as_str().unwrap()),
+            Some(&admin),
+            None,
+        )
+        .await;
+    let statuses: Vec<&str> = runs["data"]
+        .as_array()
+        .map(|r| r.iter().filter_map(|x| x["status"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(statuses.len(), 6, "{runs}");
+    let ran = statuses.iter().filter(|s| **s == "succeeded").count();
+    assert_eq!(
+        ran, 2,
+        "two runs a minute for the deployment, not per server: {statuses:?}"
+    );
+    c.stop().await;
+}

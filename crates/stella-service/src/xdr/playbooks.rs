@@ -79,10 +79,7 @@ impl Stella {
             let run_id = new_id();
             let playbook_id = playbook["id"].as_str().unwrap_or_default().to_owned();
             let alert_id = alert["id"].as_str().unwrap_or_default().to_owned();
-            let throttled = self
-                .playbook_runs
-                .check(tenant_key(tenant_id), self.now_ms())
-                .is_err();
+            let throttled = self.playbook_run_throttled(tenant_id).await;
             let mut columns = vec![
                 ("playbook_id", FieldValue::Text(playbook_id)),
                 ("alert_id", FieldValue::Text(alert_id)),
@@ -119,6 +116,20 @@ impl Stella {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Whether the tenant has used its playbook runs for the minute: counted in Redis for the
+    /// whole deployment when it is configured (and answering), else by this server.
+    async fn playbook_run_throttled(&self, tenant_id: &str) -> bool {
+        let key = tenant_key(tenant_id);
+        let now = self.now_ms();
+        let per_minute = i64::from(self.settings.playbook_runs_per_minute);
+        if let Some(shared) = self.shared_limits() {
+            if let Some(decision) = shared.budget("pb", key, per_minute, 60_000, now).await {
+                return decision.is_err();
+            }
+        }
+        self.playbook_runs.check(key, now).is_err()
     }
 
     /// The playbook-run job: runs the actions and records the outcome on the run.
