@@ -56,6 +56,9 @@ impl Default for NatsConfig {
 const ACK_TIMEOUT: Duration = Duration::from_secs(10);
 /// Pause before consuming again after the stream could not be read.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// A consumer that hands over nothing this long while the stream is known to hold newer
+/// records is made again (after NATS restarts, the old one can stay silent).
+const STALLED_AFTER: Duration = Duration::from_secs(2);
 const POSITION_FILE: &str = "nats.position";
 
 /// A connected stream, before an index consumes it.
@@ -193,6 +196,7 @@ impl NatsLog {
             .await
             .map_err(|e| e.to_string())?;
         let mut messages = consumer.messages().await.map_err(|e| e.to_string())?;
+        let mut progressed = Instant::now();
         loop {
             // Checked between messages; close also stops the indexer, which ends the sends.
             let next = tokio::time::timeout(Duration::from_millis(500), messages.next()).await;
@@ -203,7 +207,15 @@ impl NatsLog {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
             let message = match next {
-                Err(_) => continue,
+                Err(_) => {
+                    let behind = self.known.load(Ordering::Acquire) > *self.fed.lock();
+                    if behind && progressed.elapsed() > STALLED_AFTER {
+                        return Err("the stream holds newer records than this consumer \
+                                    delivers; reading again"
+                            .into());
+                    }
+                    continue;
+                }
                 Ok(None) => return Err("the stream consumer ended".into()),
                 Ok(Some(m)) => m.map_err(|e| e.to_string())?,
             };
@@ -227,6 +239,7 @@ impl NatsLog {
             }
             *self.fed.lock() = seq;
             self.fed_changed.notify_all();
+            progressed = Instant::now();
         }
     }
 }
@@ -238,36 +251,47 @@ impl EventLog for NatsLog {
         }
         let js = &self.stream.js;
         let limit = self.stream.max_payload;
+        // The whole append is bounded, sending included: with NATS down the client's buffer can
+        // fill, and an ingest must then fail (503) rather than wait for the connection.
         let sent = self.stream.rt.block_on(async {
-            let mut acks = Vec::with_capacity(records.len());
-            for mut rec in records {
-                // The stream sequence is the position; the frame's own number is unused.
-                rec.seal(0);
-                if rec.buf.len() > limit {
-                    return Err(SearchError::invalid(format!(
+            tokio::time::timeout(ACK_TIMEOUT, async {
+                let mut acks = Vec::with_capacity(records.len());
+                for mut rec in records {
+                    // The stream sequence is the position; the frame's own number is unused.
+                    rec.seal(0);
+                    if rec.buf.len() > limit {
+                        return Err(SearchError::invalid(format!(
                         "a batch record of {} bytes is more than the event stream's message limit \
                          ({limit} bytes)",
                         rec.buf.len()
                     )));
+                    }
+                    let subject = self.subject(&rec.tenant);
+                    let ack = js
+                        .publish(subject, bytes::Bytes::from(rec.buf))
+                        .await
+                        .map_err(|e| unavailable("sending events to the stream", e))?;
+                    acks.push(ack);
                 }
-                let subject = self.subject(&rec.tenant);
-                let ack = js
-                    .publish(subject, bytes::Bytes::from(rec.buf))
-                    .await
-                    .map_err(|e| unavailable("sending events to the stream", e))?;
-                acks.push(ack);
-            }
-            let mut last = 0;
-            for ack in acks {
-                let ack = tokio::time::timeout(ACK_TIMEOUT, ack)
-                    .await
-                    .map_err(|_| {
-                        unavailable("storing events in the stream", "no acknowledgement in 10 s")
-                    })?
-                    .map_err(|e| unavailable("storing events in the stream", e))?;
-                last = last.max(ack.sequence);
-            }
-            Ok(last)
+                let mut last = 0;
+                for ack in acks {
+                    let ack = tokio::time::timeout(ACK_TIMEOUT, ack)
+                        .await
+                        .map_err(|_| {
+                            unavailable(
+                                "storing events in the stream",
+                                "no acknowledgement in 10 s",
+                            )
+                        })?
+                        .map_err(|e| unavailable("storing events in the stream", e))?;
+                    last = last.max(ack.sequence);
+                }
+                Ok(last)
+            })
+            .await
+            .map_err(|_| {
+                unavailable("storing events in the stream", "no acknowledgement in 10 s")
+            })?
         })?;
         self.known.fetch_max(sent, Ordering::AcqRel);
         Ok(())

@@ -736,3 +736,91 @@ async fn a_tenants_playbook_run_budget_holds_over_three_servers_with_redis() {
     );
     c.stop().await;
 }
+
+/// A NATS server of the test's own (so it can be stopped), on `port` with its store in `dir`.
+fn private_nats(port: u16, dir: &std::path::Path) -> Option<std::process::Child> {
+    let bin = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())?;
+    let child = std::process::Command::new(bin)
+        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-js", "-sd"])
+        .arg(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if started.elapsed() > Duration::from_secs(10) {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Some(child)
+}
+
+#[tokio::test]
+async fn with_nats_down_ingest_answers_503_in_bounded_time_and_resumes_when_it_is_back() {
+    if std::env::var(stella_testkit::NATS_ENV).is_err() {
+        eprintln!("skipped: events on NATS need {}", stella_testkit::NATS_ENV);
+        return;
+    }
+    let store = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    let Some(mut nats) = private_nats(port, store.path()) else {
+        eprintln!("skipped: no nats-server to start");
+        return;
+    };
+    let url = format!("nats://127.0.0.1:{port}");
+    let s = TestServer::start_with(|c| c.nats_url = Some(url.clone())).await;
+    let root = s.root_jwt().await;
+    let tenant = s.create_tenant(&root, "acme").await;
+    let ingest = |marker: &'static str| {
+        let (s, root, tenant) = (&s, root.clone(), tenant.clone());
+        async move {
+            s.call(
+                "POST",
+                &format!("{API}/events?tenant_id={tenant}"),
+                Some(&root),
+                Some(json!({"events": [{"marker": marker}]})),
+            )
+            .await
+        }
+    };
+    assert_eq!(ingest("before").await.0, 200);
+
+    let _ = nats.kill();
+    let _ = nats.wait();
+    let t = Instant::now();
+    let (st, body) = ingest("down").await;
+    assert_eq!(st, 503, "{body}");
+    assert!(
+        t.elapsed() < Duration::from_secs(15),
+        "took {:?}",
+        t.elapsed()
+    );
+    let (st, _) = s
+        .call(
+            "POST",
+            &format!("{API}/data/aella-ser/_search"),
+            Some(&root),
+            Some(json!({"size": 0})),
+        )
+        .await;
+    assert_eq!(st, 200, "searches answer from what this server indexed");
+
+    let mut nats = private_nats(port, store.path()).unwrap();
+    let back = within(Duration::from_secs(30), || async {
+        ingest("after").await.0 == 200
+    })
+    .await;
+    assert!(back.is_some(), "ingest resumes once NATS is back");
+    assert!(count_marked(&s, &root, "before").await == 1);
+    assert!(count_marked(&s, &root, "after").await >= 1);
+    s.stop().await;
+    let _ = nats.kill();
+    let _ = nats.wait();
+}
