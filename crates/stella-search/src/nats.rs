@@ -275,14 +275,8 @@ impl EventLog for NatsLog {
                 }
                 let mut last = 0;
                 for ack in acks {
-                    let ack = tokio::time::timeout(ACK_TIMEOUT, ack)
+                    let ack = ack
                         .await
-                        .map_err(|_| {
-                            unavailable(
-                                "storing events in the stream",
-                                "no acknowledgement in 10 s",
-                            )
-                        })?
                         .map_err(|e| unavailable("storing events in the stream", e))?;
                     last = last.max(ack.sequence);
                 }

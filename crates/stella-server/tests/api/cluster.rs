@@ -552,6 +552,17 @@ async fn a_job_whose_server_died_is_run_by_another_and_the_dead_claim_records_no
     c.stop().await;
 }
 
+/// `POST /events` of `body` into `tenant` on `node`.
+async fn ingest_as(node: &TestServer, jwt: &str, tenant: &str, body: Value) -> (u16, Value) {
+    node.call(
+        "POST",
+        &format!("{API}/events?tenant_id={tenant}"),
+        Some(jwt),
+        Some(body),
+    )
+    .await
+}
+
 /// Events with `marker`, as the root sees them on `node` after a `_refresh` there.
 async fn count_marked(node: &TestServer, root: &str, marker: &str) -> i64 {
     node.refresh_events(root).await;
@@ -586,15 +597,7 @@ async fn an_event_ingested_on_one_server_is_found_on_every_server_after_refresh(
         let events: Vec<Value> = (0..*n)
             .map(|k| json!({"marker": format!("m{i}"), "k": k}))
             .collect();
-        let (st, body) = c
-            .node(i)
-            .call(
-                "POST",
-                &format!("{API}/events?tenant_id={tenant}"),
-                Some(&root),
-                Some(json!({ "events": events })),
-            )
-            .await;
+        let (st, body) = ingest_as(c.node(i), &root, &tenant, json!({ "events": events })).await;
         assert_eq!((st, &body["ingested"]), (200, &json!(n)), "{body}");
     }
     // `_refresh` on a server waits until it has everything acknowledged anywhere before it.
@@ -607,18 +610,30 @@ async fn an_event_ingested_on_one_server_is_found_on_every_server_after_refresh(
             );
         }
     }
+    // An event too large for one stream message is refused on its own, before anything of
+    // the batch is sent (a record cut only after it would not fit a message).
+    let mut batch: Vec<Value> = (0..500)
+        .map(|k| json!({"marker": "small", "pad": "x".repeat(1000), "k": k}))
+        .collect();
+    batch.push(json!({"marker": "huge", "pad": "y".repeat(1_000_000)}));
+    let (st, body) = ingest_as(c.node(0), &root, &tenant, json!({ "events": batch })).await;
+    assert_eq!(
+        (st, &body["ingested"], &body["failed"]),
+        (200, &json!(500), &json!(1)),
+        "{body}"
+    );
+    assert_eq!(count_marked(c.node(1), &root, "small").await, 500);
+
     // While server 2 receives nothing from the stream, its `_refresh` waits (here the search
     // budget, 1 s) and then says it is behind rather than answer without the new events.
     c.node(2).stella().events().pause_consuming(true);
-    let (st, body) = c
-        .node(1)
-        .call(
-            "POST",
-            &format!("{API}/events?tenant_id={tenant}"),
-            Some(&root),
-            Some(json!({"events": [{"marker": "late"}]})),
-        )
-        .await;
+    let (st, body) = ingest_as(
+        c.node(1),
+        &root,
+        &tenant,
+        json!({"events": [{"marker": "late"}]}),
+    )
+    .await;
     assert_eq!(st, 200, "{body}");
     let (st, body) = c
         .node(2)
@@ -780,15 +795,7 @@ async fn with_nats_down_ingest_answers_503_in_bounded_time_and_resumes_when_it_i
     let tenant = s.create_tenant(&root, "acme").await;
     let ingest = |marker: &'static str| {
         let (s, root, tenant) = (&s, root.clone(), tenant.clone());
-        async move {
-            s.call(
-                "POST",
-                &format!("{API}/events?tenant_id={tenant}"),
-                Some(&root),
-                Some(json!({"events": [{"marker": marker}]})),
-            )
-            .await
-        }
+        async move { ingest_as(s, &root, &tenant, json!({"events": [{"marker": marker}]})).await }
     };
     assert_eq!(ingest("before").await.0, 200);
 

@@ -881,6 +881,30 @@ async fn profiles_and_clients_are_changed_only_by_those_above_them() {
     s.stop().await;
 }
 
+/// The two callers the deployment endpoints must refuse: (a JWT of a root key narrowed to
+/// `permissions`, a JWT of a tenant's super admin).
+async fn narrow_root_key_and_tenant_admin(
+    s: &TestServer,
+    root: &str,
+    permissions: &[&str],
+) -> (String, String) {
+    let (st, created) = s
+        .call(
+            "POST",
+            &format!("{API}/api_keys"),
+            Some(root),
+            Some(json!({"name": "reader", "permissions": permissions})),
+        )
+        .await;
+    assert_eq!(st, 201, "{created}");
+    let narrow = s.jwt(created["api_key"].as_str().unwrap()).await;
+    let tenant = s.create_tenant(root, "acme").await;
+    let (_, admin_key) = s
+        .user_with_key(root, json!({"email": "t@acme.test", "privilege_profile": "super_admin", "tenant_id": tenant}))
+        .await;
+    (narrow, s.jwt(&admin_key).await)
+}
+
 /// The deployment's signing keys: root super admins only, and only through a credential that
 /// carries `tenants:read` (list) or `tenants:write` (rotate). A narrowed root key and a tenant's
 /// super admin are refused, and nothing rotates.
@@ -888,21 +912,8 @@ async fn profiles_and_clients_are_changed_only_by_those_above_them() {
 async fn signing_keys_are_the_root_super_admins_and_need_the_credentials_permission() {
     let s = TestServer::start().await;
     let root = s.root_jwt().await;
-    let (st, created) = s
-        .call(
-            "POST",
-            &format!("{API}/api_keys"),
-            Some(&root),
-            Some(json!({"name": "reader", "permissions": ["cases:read", "tenants:read"]})),
-        )
-        .await;
-    assert_eq!(st, 201, "{created}");
-    let narrow = s.jwt(created["api_key"].as_str().unwrap()).await;
-    let tenant = s.create_tenant(&root, "acme").await;
-    let (_, admin_key) = s
-        .user_with_key(&root, json!({"email": "t@acme.test", "privilege_profile": "super_admin", "tenant_id": tenant}))
-        .await;
-    let tenant_admin = s.jwt(&admin_key).await;
+    let (narrow, tenant_admin) =
+        narrow_root_key_and_tenant_admin(&s, &root, &["cases:read", "tenants:read"]).await;
     for (who, jwt) in [
         ("narrowed root key", &narrow),
         ("tenant super admin", &tenant_admin),
@@ -934,21 +945,8 @@ async fn signing_keys_are_the_root_super_admins_and_need_the_credentials_permiss
 async fn the_node_list_and_draining_are_the_root_super_admins() {
     let s = TestServer::start().await;
     let root = s.root_jwt().await;
-    let (st, created) = s
-        .call(
-            "POST",
-            &format!("{API}/api_keys"),
-            Some(&root),
-            Some(json!({"name": "reader", "permissions": ["tenants:read"]})),
-        )
-        .await;
-    assert_eq!(st, 201, "{created}");
-    let narrow = s.jwt(created["api_key"].as_str().unwrap()).await;
-    let tenant = s.create_tenant(&root, "acme").await;
-    let (_, admin_key) = s
-        .user_with_key(&root, json!({"email": "t@acme.test", "privilege_profile": "super_admin", "tenant_id": tenant}))
-        .await;
-    let tenant_admin = s.jwt(&admin_key).await;
+    let (narrow, tenant_admin) =
+        narrow_root_key_and_tenant_admin(&s, &root, &["tenants:read"]).await;
     let (st, list) = s.call("GET", "/cluster/nodes", Some(&root), None).await;
     assert_eq!(st, 200, "{list}");
     let id = list["data"][0]["id"].as_str().unwrap().to_owned();
