@@ -172,7 +172,6 @@ impl Config {
             redis_url: self.redis_url.clone(),
             max_concurrent_jobs: self.max_concurrent_jobs,
             job_lease_ms: self.job_lease_secs.saturating_mul(1000),
-            node_address: self.listen.clone(),
             ..stella_service::Settings::default()
         }
     }

@@ -189,7 +189,6 @@ impl Stella {
     /// Commands that only open the service (`stella init`) never call this, so they leave no
     /// server behind in the table.
     pub async fn listening_on(&self, address: &str) {
-        *self.node_address.lock() = address.to_owned();
         let first = !self.runner_started.swap(true, Ordering::AcqRel);
         let recorded = if first {
             self.db
@@ -294,13 +293,6 @@ async fn run(weak: Weak<Inner>, mut heard: tokio::sync::broadcast::Receiver<Topi
     let (wake, poll, beat_every) = {
         let Some(inner) = weak.upgrade() else { return };
         let s = Stella(inner);
-        let address = s.node_address.lock().clone();
-        if let Err(e) =
-            s.db.register_node(env!("CARGO_PKG_VERSION"), &address, s.now_ms())
-                .await
-        {
-            tracing::warn!(error = %e, "could not add this server to the node table");
-        }
         (
             Arc::clone(&s.job_wake),
             s.settings.job_poll_ms.max(10),
@@ -329,9 +321,8 @@ async fn run(weak: Weak<Inner>, mut heard: tokio::sync::broadcast::Receiver<Topi
         }
         if heartbeat {
             let lag = s.events().lag() as i64;
-            let address = s.node_address.lock().clone();
             if let Err(e) =
-                s.db.heartbeat_node(s.now_ms(), s.settings.job_lease_ms, lag, &address)
+                s.db.heartbeat_node(s.now_ms(), s.settings.job_lease_ms, lag)
                     .await
             {
                 tracing::warn!(error = %e, "heartbeat not recorded");

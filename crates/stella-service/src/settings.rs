@@ -48,8 +48,6 @@ pub struct Settings {
     pub node_heartbeat_ms: u64,
     /// Background jobs one server runs at once.
     pub max_concurrent_jobs: usize,
-    /// The address this server listens on, as `GET /cluster/nodes` shows it.
-    pub node_address: String,
 }
 
 impl Default for Settings {
@@ -81,7 +79,6 @@ impl Default for Settings {
             job_poll_ms: 1_000,
             node_heartbeat_ms: 5_000,
             max_concurrent_jobs: 4,
-            node_address: String::new(),
         }
     }
 }

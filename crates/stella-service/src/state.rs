@@ -48,8 +48,6 @@ pub struct Inner {
     pub(crate) job_slots: Arc<tokio::sync::Semaphore>,
     /// Wakes the job runner: a job was queued here, or one finished and left a slot.
     pub(crate) job_wake: Arc<tokio::sync::Notify>,
-    /// The address this server listens on (the node table shows it).
-    pub(crate) node_address: parking_lot::Mutex<String>,
     /// The job runner was started (once, by a serving server).
     pub(crate) runner_started: std::sync::atomic::AtomicBool,
     /// Shutting down: claim no more jobs.
@@ -88,7 +86,6 @@ impl Stella {
     ) -> Self {
         let ttl = settings.cache_ttl_ms;
         let max_jobs = settings.max_concurrent_jobs.max(1);
-        let node_address = settings.node_address.clone();
         // The allow-list was checked when the configuration was validated; a bad entry here
         // allows nothing rather than everything.
         let outbound = crate::outbound::Outbound::new(
@@ -140,7 +137,6 @@ impl Stella {
             job_wake: Arc::new(tokio::sync::Notify::new()),
             stopping: std::sync::atomic::AtomicBool::new(false),
             runner_started: std::sync::atomic::AtomicBool::new(false),
-            node_address: parking_lot::Mutex::new(node_address),
             outbound,
             playbook_runs,
             events: EventsHandle(events),

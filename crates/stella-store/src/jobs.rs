@@ -192,22 +192,13 @@ impl Database {
 
     /// This server is alive: its heartbeat, its index lag, and the leases of the jobs it holds
     /// renewed to `now + lease_ms`. Also deletes jobs finished long ago.
-    pub async fn heartbeat_node(
-        &self,
-        now: i64,
-        lease_ms: i64,
-        index_lag: i64,
-        address: &str,
-    ) -> Result<()> {
-        sqlx::query(
-            "UPDATE nodes SET heartbeat_at = $1, index_lag = $2, address = $3 WHERE id = $4",
-        )
-        .bind(now)
-        .bind(index_lag)
-        .bind(address)
-        .bind(self.node_id())
-        .execute(&self.pool)
-        .await?;
+    pub async fn heartbeat_node(&self, now: i64, lease_ms: i64, index_lag: i64) -> Result<()> {
+        sqlx::query("UPDATE nodes SET heartbeat_at = $1, index_lag = $2 WHERE id = $3")
+            .bind(now)
+            .bind(index_lag)
+            .bind(self.node_id())
+            .execute(&self.pool)
+            .await?;
         sqlx::query("UPDATE jobs SET lease_until = $1 WHERE claimed_by = $2 AND state = 'running'")
             .bind(now + lease_ms)
             .bind(self.node_id())
@@ -322,7 +313,7 @@ mod tests {
         assert_eq!((first.len(), first[0].attempt), (1, 1));
         assert!(claim(&b, 2_000).await.is_empty(), "held by a");
         // a's heartbeat renews the lease: still a's after the first lease would have ended.
-        a.heartbeat_node(20_000, 30_000, 0, "here")
+        a.heartbeat_node(20_000, 30_000, 0)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(claim(&b, 40_000).await.is_empty(), "renewed");
