@@ -32,6 +32,8 @@ pub enum ServerError {
     Metrics(#[from] prometheus::Error),
     #[error("event index: {0}")]
     Search(#[from] stella_search::SearchError),
+    #[error("{0}")]
+    Incompatible(String),
     #[error("cannot listen: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -47,6 +49,8 @@ impl Server {
     /// is set) and loads or creates the signing keys (see [`Server::keys`]).
     pub async fn open(config: Config, clock: SharedClock) -> Result<Self, ServerError> {
         config.validate().map_err(ServerError::Config)?;
+        // Before anything in the directory is opened: a newer release's directory is refused.
+        crate::datadir::check(&config.data_dir).map_err(ServerError::Incompatible)?;
         let db = match &config.database_url {
             Some(url) => Database::connect(url).await?,
             None => Database::open_data_dir(&config.data_dir).await?,
@@ -104,6 +108,7 @@ impl Server {
         stream: Option<stella_search::nats::NatsStream>,
     ) -> Result<Self, ServerError> {
         config.validate().map_err(ServerError::Config)?;
+        crate::datadir::check(&config.data_dir).map_err(ServerError::Incompatible)?;
         let metrics = Arc::new(Metrics::new()?);
         let activity = ActivityRecorder::start(
             db.clone(),

@@ -4,6 +4,7 @@
 pub mod activity;
 mod app;
 pub mod config;
+pub mod datadir;
 pub mod extract;
 #[doc(hidden)]
 pub mod fuzzing;

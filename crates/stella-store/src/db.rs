@@ -136,12 +136,47 @@ impl Database {
         Ok(db)
     }
 
+    /// Applies the migrations this build knows, after refusing a database that a newer release
+    /// has migrated further (its schema version is the highest migration applied).
     async fn migrate(&self) -> Result<()> {
-        match self.backend {
-            Backend::Sqlite => MIGRATE_SQLITE.run(&self.pool).await?,
-            Backend::Postgres => MIGRATE_POSTGRES.run(&self.pool).await?,
+        let migrator = match self.backend {
+            Backend::Sqlite => &MIGRATE_SQLITE,
+            Backend::Postgres => &MIGRATE_POSTGRES,
+        };
+        let known = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+        if let Some(found) = self.schema_version().await? {
+            if found > known {
+                return Err(StoreError::Newer(format!(
+                    "the database is at schema version {found}, written by a newer Stella Ops; \
+                     this build ({}) knows versions up to {known}: run that release or a newer \
+                     one (nothing was changed)",
+                    env!("CARGO_PKG_VERSION")
+                )));
+            }
         }
+        migrator.run(&self.pool).await?;
         Ok(())
+    }
+
+    /// The highest migration applied, or `None` for a database never migrated.
+    pub async fn schema_version(&self) -> Result<Option<i64>> {
+        let exists = match self.backend {
+            Backend::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'"
+            }
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'"
+            }
+        };
+        let n: i64 = sqlx::query_scalar(exists).fetch_one(&self.pool).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(v)
     }
 
     pub fn backend(&self) -> Backend {

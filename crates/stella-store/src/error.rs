@@ -8,6 +8,10 @@ pub enum StoreError {
     InUse(String),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// The database was written by a newer release (its schema has migrations this build
+    /// does not know): refused before anything is changed.
+    #[error("{0}")]
+    Newer(String),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot open the data directory: {0}")]

@@ -359,6 +359,20 @@ impl TestServer {
         outcome.unwrap_or_else(|e| panic!("{statement}: {e}"));
     }
 
+    /// Opens the server's store again through a new connection pool (migrations included),
+    /// as a second server or the next start would.
+    pub async fn reopen_store(&self) -> Result<Database, stella_store::StoreError> {
+        match &self.postgres {
+            Some(pg) => Database::connect(&pg.url).await,
+            None => Database::open_data_dir(self.data_dir.path()).await,
+        }
+    }
+
+    /// The server's data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data_dir.path()
+    }
+
     /// The running server (its state, and TLS reloads).
     pub fn running(&self) -> &RunningServer {
         self.running

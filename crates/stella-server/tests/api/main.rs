@@ -4,6 +4,7 @@
 
 mod activity;
 mod cluster;
+mod lifecycle;
 mod limits;
 mod oauth;
 mod offline;

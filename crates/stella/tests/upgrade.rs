@@ -1,0 +1,210 @@
+//! Upgrades: every data directory an earlier release wrote opens with this build, and a
+//! directory from a newer release is refused before anything in it changes.
+//!
+//! `tests/fixtures/data-<release>/` were written by that release's binary with
+//! `tests/fixtures/make-release-fixture.sh` (a tenant, two cases, three events of which the
+//! last was only in the write-ahead log when the server was killed, activity records, keys).
+//! Never edit a fixture: add the next release's beside it.
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Serving {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn fixtures() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    out.sort();
+    assert!(!out.is_empty(), "no release fixtures in {}", dir.display());
+    out
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn stella(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_stella"));
+    c.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("STELLA_DATA_DIR", dir)
+        .env("STELLA_LOG", "warn");
+    c
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
+
+async fn serve(dir: &Path) -> Serving {
+    let port = free_port();
+    let child = stella(dir)
+        .arg("serve")
+        .env("STELLA_LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while reqwest::get(format!("{base}/readyz"))
+        .await
+        .map_or(true, |r| r.status() != 200)
+    {
+        assert!(started.elapsed() < Duration::from_secs(60), "never ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Serving { child, base }
+}
+
+async fn call(base: &str, method: &str, path: &str, jwt: &str, body: Option<Value>) -> Value {
+    let mut req = reqwest::Client::new()
+        .request(method.parse().unwrap(), format!("{base}{path}"))
+        .bearer_auth(jwt);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status();
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{method} {path}: {status} {body}");
+    body
+}
+
+#[tokio::test]
+async fn every_release_fixture_opens_with_its_data() {
+    for fixture in fixtures() {
+        let work = tempfile::tempdir().unwrap();
+        let dir = work.path().join("data");
+        copy_dir(&fixture, &dir);
+        let tenant = std::fs::read_to_string(dir.join("fixture-tenant-id")).unwrap();
+        let tenant = tenant.trim();
+        let creds: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("initial-credentials.json")).unwrap(),
+        )
+        .unwrap();
+        let s = serve(&dir).await;
+        let name = fixture.display();
+        // The release's signing keys and API key still work.
+        let token = reqwest::Client::new()
+            .post(format!("{}/connect/api/v1/access_token", s.base))
+            .bearer_auth(creds["api_key"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(token.status(), 200, "{name}: access token");
+        let jwt = token.json::<Value>().await.unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let cases = call(
+            &s.base,
+            "GET",
+            &format!("/connect/api/v1/cases?tenant_id={tenant}"),
+            &jwt,
+            None,
+        )
+        .await;
+        let mut names: Vec<&str> = cases["data"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: {cases}"))
+            .iter()
+            .filter_map(|c| c["name"].as_str())
+            .collect();
+        names.sort_unstable();
+        assert_eq!(names, ["Phishing", "Ransomware"], "{name}");
+        // Committed events, and the one that was only in the write-ahead log.
+        call(
+            &s.base,
+            "POST",
+            "/connect/api/v1/data/aella-ser/_refresh",
+            &jwt,
+            None,
+        )
+        .await;
+        let found = call(
+            &s.base,
+            "POST",
+            "/connect/api/v1/data/aella-ser/_search",
+            &jwt,
+            Some(json!({"query": {"match_all": {}}, "sort": [{"timestamp": "asc"}]})),
+        )
+        .await;
+        let types: Vec<&str> = found["hits"]["hits"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: {found}"))
+            .iter()
+            .filter_map(|h| h["_source"]["event_type"].as_str())
+            .collect();
+        assert_eq!(types, ["dns", "http", "ssh"], "{name}: {found}");
+        let log = call(
+            &s.base,
+            "GET",
+            "/connect/api/v1/user_activity_log?limit=100",
+            &jwt,
+            None,
+        )
+        .await;
+        assert!(log["total"].as_i64().unwrap_or(0) >= 5, "{name}: {log}");
+        drop(s);
+        // Marked with this build's format now.
+        assert_eq!(
+            std::fs::read_to_string(dir.join("FORMAT")).unwrap().trim(),
+            "1"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_data_directory_from_a_newer_release_is_refused_untouched() {
+    let fixture = fixtures().pop().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("data");
+    copy_dir(&fixture, &dir);
+    std::fs::write(dir.join("FORMAT"), "999\n").unwrap();
+    let db_before = std::fs::read(dir.join("stella.db")).unwrap();
+    let out = stella(&dir)
+        .arg("serve")
+        .env("STELLA_LISTEN", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("format 999") && stderr.contains("newer Stella Ops"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(dir.join("stella.db")).unwrap(), db_before);
+    assert!(
+        !dir.join("stella.db-wal").exists(),
+        "the database was opened"
+    );
+}
