@@ -82,6 +82,9 @@ pub struct Config {
     /// A claimed job whose server stops renewing it (died) is claimed by another server this
     /// long after the last renewal; servers renew every few seconds while they work.
     pub job_lease_secs: i64,
+    /// Free bytes on the data directory's disk below which event ingest and data writes are
+    /// refused (503, `Retry-After`) until space is freed; 0 turns the floor off.
+    pub min_free_bytes: u64,
 }
 
 /// A configuration value that never appears in logs or debug output.
@@ -144,6 +147,7 @@ impl Default for Config {
             nats_replicas: 1,
             max_concurrent_jobs: 4,
             job_lease_secs: 30,
+            min_free_bytes: 256 << 20,
         }
     }
 }
@@ -172,6 +176,7 @@ impl Config {
             redis_url: self.redis_url.clone(),
             max_concurrent_jobs: self.max_concurrent_jobs,
             job_lease_ms: self.job_lease_secs.saturating_mul(1000),
+            min_free_bytes: self.min_free_bytes,
             ..stella_service::Settings::default()
         }
     }
@@ -408,6 +413,12 @@ key_activation_delay_secs = 30
 # server died is claimed by another this many seconds after its last renewal.
 max_concurrent_jobs = 4
 job_lease_secs = 30
+
+# A full disk: below this many free bytes on the data directory's filesystem, event ingest and
+# data writes answer 503 with Retry-After (signing in, reads, revoking credentials and deletes
+# still work) and /readyz answers 503, so nothing acknowledged ever meets a failed write. Keep
+# it above the largest ingest body times the concurrent ingests. 0 turns it off.
+min_free_bytes = 268435456
 
 # Several servers, one deployment: security events go to a NATS JetStream stream
 # (STELLA_NATS_URL). An ingest is acknowledged once the stream has stored it, and every server

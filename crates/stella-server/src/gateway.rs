@@ -89,6 +89,37 @@ const PUBLIC: &[&str] = &[
     "/docs/{file}",
     "/.well-known/jwks.json",
 ];
+/// Writes that still go ahead below the free-space floor (`min_free_bytes`): signing in, reads
+/// sent as POST, identity and credential administration (revoking a key must work on a full
+/// disk; these rows are few and small) and cluster administration. Every other POST, PUT or
+/// PATCH is a data write and waits for space (503); DELETE frees space and always goes ahead.
+const WRITABLE_WHEN_DISK_LOW: &[&str] = &[
+    "/connect/api/v1/access_token",
+    "/connect/token",
+    "/connect/api/v1/sign_in",
+    "/connect/api/v1/sign_out",
+    "/token/offline",
+    "/connect/api/v1/legacy_token",
+    "/connect/api/v1/api_keys",
+    "/connect/api/v1/oauth_clients",
+    "/connect/api/v1/privilege_profiles",
+    "/connect/api/v1/privilege_profiles/{id}",
+    "/connect/api/v1/users",
+    "/connect/api/v1/users/{userId}",
+    "/connect/api/v1/reset_user",
+    "/connect/api/v1/data/{index}/_search",
+    "/connect/api/v1/data/{index}/_refresh",
+    "/connect/api/v1/queries/{id}/run",
+    "/cluster/nodes/{id}/drain",
+    "/cluster/nodes/{id}/undrain",
+    "/cluster/signing_keys/rotate",
+];
+
+/// Whether this request writes data, and so waits while the disk is below its floor.
+fn writes_data(method: &Method, route: Option<&str>) -> bool {
+    matches!(*method, Method::POST | Method::PUT | Method::PATCH)
+        && route.is_some_and(|r| !WRITABLE_WHEN_DISK_LOW.contains(&r))
+}
 /// Monitoring endpoints are not API calls and are left out of the activity log.
 const NOT_LOGGED: &[&str] = &["/healthz", "/readyz", "/metrics"];
 /// Bulk event ingest carries up to `max_bulk` documents, so it has its own body bound.
@@ -234,7 +265,14 @@ async fn handle(app: AppState, req: Request, next: Next, trace_id: String) -> Re
                     principal = Some(p.clone());
                 }
                 let (parts, raw) = req.into_parts();
-                if access == Access::Unmatched {
+                let disk = if writes_data(&method, route.as_deref()) {
+                    app.stella.disk().admit_write()
+                } else {
+                    Ok(())
+                };
+                if let Err(e) = disk {
+                    ApiError::Service(e).into_response()
+                } else if access == Access::Unmatched {
                     next.run(Request::from_parts(parts, Body::empty())).await
                 } else {
                     // The ingest route's larger bound is for callers who may ingest at all.

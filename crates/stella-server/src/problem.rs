@@ -74,6 +74,11 @@ impl ApiError {
                 "unavailable",
                 "Service unavailable",
             ),
+            ApiError::Service(S::DiskFull(_)) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "disk-full",
+                "Not enough free disk space",
+            ),
             ApiError::Service(S::Internal(_)) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -149,6 +154,12 @@ impl IntoResponse for ApiError {
             }
             ApiError::Service(ServiceError::Unavailable(_)) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+            }
+            ApiError::Service(ServiceError::DiskFull(_)) => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(stella_service::disk::RETRY_AFTER_SECS),
+                );
             }
             ApiError::Service(ServiceError::Unauthorized(_)) => {
                 headers.insert(

@@ -22,6 +22,10 @@ pub enum ServiceError {
     /// The server cannot take this now (shutting down, every slot busy); retry shortly.
     #[error("{0}")]
     Unavailable(String),
+    /// Free space on the data directory's disk is below the floor: writes wait until it is
+    /// freed (503 with `Retry-After`).
+    #[error("{0}")]
+    DiskFull(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

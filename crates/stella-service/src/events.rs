@@ -139,6 +139,10 @@ impl Stella {
                 &[],
             )
             .await?;
+        // Below the free-space floor, refused before anything is parsed. What the log and
+        // then the index add (about the body's size each) counts until the next measurement.
+        let adds = 2 * body.len() as u64;
+        self.disk.admit_write()?;
         let index = self.events().clone();
         let max = self.settings.max_bulk_events;
         let now = self.now_ms();
@@ -151,6 +155,7 @@ impl Stella {
         })
         .await
         .map_err(|e| ServiceError::Internal(format!("ingest task: {e}")))??;
+        self.disk.wrote(adds);
         let dropped: i64 = hits.values().sum();
         for (id, n) in hits {
             self.db.count_filter_hits(&id, n).await?;

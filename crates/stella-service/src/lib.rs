@@ -9,6 +9,7 @@ mod bootstrap;
 mod cache;
 mod cluster;
 pub mod crypto;
+pub mod disk;
 mod error;
 mod events;
 pub mod guard;

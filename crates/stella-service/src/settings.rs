@@ -48,6 +48,8 @@ pub struct Settings {
     pub node_heartbeat_ms: u64,
     /// Background jobs one server runs at once.
     pub max_concurrent_jobs: usize,
+    /// Free bytes below which the data directory's disk refuses writes (0: no floor).
+    pub min_free_bytes: u64,
 }
 
 impl Default for Settings {
@@ -79,6 +81,7 @@ impl Default for Settings {
             job_poll_ms: 1_000,
             node_heartbeat_ms: 5_000,
             max_concurrent_jobs: 4,
+            min_free_bytes: 256 << 20,
         }
     }
 }

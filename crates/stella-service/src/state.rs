@@ -58,6 +58,8 @@ pub struct Inner {
     pub(crate) playbook_runs: crate::ratelimit::RateLimiter,
     /// The embedded, per-tenant security event index.
     pub(crate) events: EventsHandle,
+    /// The free-space floor of the data directory's disk.
+    pub(crate) disk: crate::disk::DiskGuard,
 }
 
 /// The event index, shown by its directory in debug output.
@@ -85,6 +87,7 @@ impl Stella {
         events: stella_search::EventIndex,
     ) -> Self {
         let ttl = settings.cache_ttl_ms;
+        let settings_floor = settings.min_free_bytes;
         let max_jobs = settings.max_concurrent_jobs.max(1);
         // The allow-list was checked when the configuration was validated; a bad entry here
         // allows nothing rather than everything.
@@ -139,6 +142,7 @@ impl Stella {
             runner_started: std::sync::atomic::AtomicBool::new(false),
             outbound,
             playbook_runs,
+            disk: crate::disk::DiskGuard::new(events.dir().to_owned(), settings_floor),
             events: EventsHandle(events),
         }));
         crate::cluster::spawn_listener(&stella);
@@ -148,6 +152,11 @@ impl Stella {
     /// The deployment's shared limits, when Redis is configured.
     pub fn shared_limits(&self) -> Option<&crate::shared_limits::SharedLimits> {
         self.0.shared_limits.as_deref()
+    }
+
+    /// The free-space floor (`/readyz`, `/metrics`, and the gateway's check on writes).
+    pub fn disk(&self) -> &crate::disk::DiskGuard {
+        &self.0.disk
     }
 
     pub fn db(&self) -> &Database {

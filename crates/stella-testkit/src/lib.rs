@@ -103,6 +103,8 @@ pub fn test_config() -> Config {
     Config {
         rate_limit_per_second: 100_000,
         max_auth_failures: 1000,
+        // Tests share the machine's disk; the floor's own tests set theirs.
+        min_free_bytes: 0,
         ..Config::default()
     }
 }

@@ -105,6 +105,9 @@ pub struct CommonArgs {
     /// Background jobs' lease (seconds): a dead server's job is taken over this long after.
     #[arg(long, env = "STELLA_JOB_LEASE_SECS")]
     pub job_lease_secs: Option<i64>,
+    /// Free bytes on the data directory's disk below which ingest and data writes are refused.
+    #[arg(long, env = "STELLA_MIN_FREE_BYTES")]
+    pub min_free_bytes: Option<u64>,
 }
 
 impl CommonArgs {
@@ -144,6 +147,9 @@ impl CommonArgs {
         }
         if let Some(v) = self.job_lease_secs {
             c.job_lease_secs = v;
+        }
+        if let Some(v) = self.min_free_bytes {
+            c.min_free_bytes = v;
         }
         if let Some(v) = &self.redis_url {
             c.redis_url = Some(v.clone());

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Upgrades: every data directory an earlier release wrote opens with this build, and a
 //! directory from a newer release is refused before anything in it changes.
 //!

@@ -38,7 +38,24 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
                 Some(_) => format!("events: nats stream {}", app.config.nats_stream),
                 None => "events: this server's log".to_owned(),
             };
-            format!("ready\nlimits: {limits}\nsigning keys: {keys}\n{events}\n").into_response()
+            let disk = app.stella.disk().measure();
+            let body = format!(
+                "{}\nlimits: {limits}\nsigning keys: {keys}\n{events}\ndisk: {} MiB free, floor {} MiB{}\n",
+                if disk.low { "not ready: disk below its free-space floor" } else { "ready" },
+                disk.free >> 20,
+                disk.floor >> 20,
+                if disk.low { " (writes refused)" } else { "" },
+            );
+            let mut r = body.into_response();
+            if disk.low {
+                // Not ready for writes: a load balancer sends them to a server with room.
+                *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+                r.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(stella_service::disk::RETRY_AFTER_SECS),
+                );
+            }
+            r
         }
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
@@ -110,6 +127,24 @@ fn deployment_metrics(app: &AppState) -> String {
             "counter",
             "Times the change listener lost its connection (every cache then forgotten)",
             reconnects,
+        ),
+        (
+            "stella_disk_free_bytes",
+            "gauge",
+            "Free bytes on the data directory's filesystem, as last measured",
+            app.stella.disk().state().free,
+        ),
+        (
+            "stella_disk_floor_bytes",
+            "gauge",
+            "Free-space floor below which writes are refused (0: none)",
+            app.stella.disk().state().floor,
+        ),
+        (
+            "stella_disk_writes_refused_total",
+            "counter",
+            "Writes refused because free space was below the floor",
+            app.stella.disk().refused.load(Ordering::Relaxed),
         ),
         (
             "stella_events_index_lag",
