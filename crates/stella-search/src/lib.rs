@@ -23,6 +23,7 @@
 //! (`exec::compile`), collects counts, top hits and intermediate aggregations per index, and
 //! merges them like Elasticsearch merges shards (`exec::search`).
 
+pub mod backup;
 mod budget;
 mod bulk;
 mod directory;

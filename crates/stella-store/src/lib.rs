@@ -8,6 +8,7 @@
 mod activity;
 mod activity_zones;
 mod api_keys;
+pub mod backup;
 mod bus;
 mod db;
 mod error;

@@ -37,6 +37,25 @@ pub enum Command {
         #[arg(long)]
         email: String,
     },
+    /// Copy the data directory of an embedded deployment (SQLite and the embedded event log)
+    /// into a new directory, consistently, while the server keeps serving; prints a summary.
+    Backup {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// The backup directory (new or empty).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore a backup into a new data directory, after checking every file against the
+    /// backup's manifest; then `stella serve --data-dir` it.
+    Restore {
+        /// The backup directory (made by `stella backup`).
+        #[arg(long)]
+        from: PathBuf,
+        /// The data directory to create (new or empty).
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
     /// Print a commented configuration file with every default.
     DefaultConfig,
 }

@@ -1,6 +1,7 @@
 //! `stella`: the Stella Ops server (`serve`) and its local administration (`init`,
-//! `default-config`).
+//! `add-root-admin`, `backup`, `restore`, `default-config`).
 
+mod backup;
 mod cli;
 
 use anyhow::{bail, Context};
@@ -79,6 +80,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve { common } => serve(load_config(&common)?).await,
+        Command::Backup { common, to } => {
+            let config = load_config(&common)?;
+            init_logging(&config.log);
+            let file = common.config.clone();
+            let summary =
+                tokio::task::spawn_blocking(move || backup::backup(&config, file.as_deref(), &to))
+                    .await??;
+            println!("{}", serde_json::to_string(&summary)?);
+            Ok(())
+        }
+        Command::Restore { from, data_dir } => {
+            init_logging("warn");
+            let summary =
+                tokio::task::spawn_blocking(move || backup::restore(&from, &data_dir)).await??;
+            println!("{}", serde_json::to_string(&summary)?);
+            eprintln!(
+                "Restored into {}; start it with: stella serve --data-dir {}",
+                summary.directory, summary.directory
+            );
+            Ok(())
+        }
     }
 }
 

@@ -7,22 +7,11 @@
 //! last was only in the write-ahead log when the server was killed, activity records, keys).
 //! Never edit a fixture: add the next release's beside it.
 
-use serde_json::{json, Value};
+mod common;
+
+use common::{call, copy_dir, root_jwt, serve, stella};
+use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-struct Serving {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn fixtures() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
@@ -37,69 +26,6 @@ fn fixtures() -> Vec<PathBuf> {
     out
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-fn stella(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_stella"));
-    c.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("STELLA_DATA_DIR", dir)
-        .env("STELLA_LOG", "warn");
-    c
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap()
-}
-
-async fn serve(dir: &Path) -> Serving {
-    let port = free_port();
-    let child = stella(dir)
-        .arg("serve")
-        .env("STELLA_LISTEN", format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let started = Instant::now();
-    while reqwest::get(format!("{base}/readyz"))
-        .await
-        .map_or(true, |r| r.status() != 200)
-    {
-        assert!(started.elapsed() < Duration::from_secs(60), "never ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Serving { child, base }
-}
-
-async fn call(base: &str, method: &str, path: &str, jwt: &str, body: Option<Value>) -> Value {
-    let mut req = reqwest::Client::new()
-        .request(method.parse().unwrap(), format!("{base}{path}"))
-        .bearer_auth(jwt);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status();
-    let body: Value = r.json().await.unwrap_or(Value::Null);
-    assert!(status.is_success(), "{method} {path}: {status} {body}");
-    body
-}
-
 #[tokio::test]
 async fn every_release_fixture_opens_with_its_data() {
     for fixture in fixtures() {
@@ -108,24 +34,10 @@ async fn every_release_fixture_opens_with_its_data() {
         copy_dir(&fixture, &dir);
         let tenant = std::fs::read_to_string(dir.join("fixture-tenant-id")).unwrap();
         let tenant = tenant.trim();
-        let creds: Value = serde_json::from_str(
-            &std::fs::read_to_string(dir.join("initial-credentials.json")).unwrap(),
-        )
-        .unwrap();
         let s = serve(&dir).await;
         let name = fixture.display();
         // The release's signing keys and API key still work.
-        let token = reqwest::Client::new()
-            .post(format!("{}/connect/api/v1/access_token", s.base))
-            .bearer_auth(creds["api_key"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(token.status(), 200, "{name}: access token");
-        let jwt = token.json::<Value>().await.unwrap()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let jwt = root_jwt(&s.base, &dir).await;
         let cases = call(
             &s.base,
             "GET",

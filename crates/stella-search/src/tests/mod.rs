@@ -2,6 +2,7 @@
 //! directories with background commits off, so `refresh()` alone decides visibility.
 
 mod aggs;
+mod backup;
 mod durability;
 mod errors;
 mod ingest;
