@@ -45,6 +45,9 @@ enum Cmd {
     Search {
         #[arg(long, default_value_t = 200)]
         runs: usize,
+        /// The index name or pattern searched (`aella-ser-*`, `aella-ser-2026.11.*`, …).
+        #[arg(long, default_value = "aella-ser")]
+        index: String,
     },
     /// Runs the term query every `interval_ms` for `seconds` without refreshing first (a
     /// dashboard during ingest); prints p50/p95/p99.
@@ -293,8 +296,8 @@ mod bytes_body {
     }
 }
 
-async fn search(c: &Client, runs: usize) -> Result<()> {
-    let path = "/connect/api/v1/data/aella-ser/_search";
+async fn search(c: &Client, runs: usize, index: &str) -> Result<()> {
+    let path = &format!("/connect/api/v1/data/{index}/_search");
     c.post("/connect/api/v1/data/aella-ser/_refresh", &json!({}))
         .await?;
     let (all, _) = c
@@ -475,7 +478,7 @@ async fn main() -> Result<()> {
             )
             .await
         }
-        Cmd::Search { runs } => search(&c, runs).await,
+        Cmd::Search { runs, index } => search(&c, runs, &index).await,
         Cmd::Watch {
             seconds,
             interval_ms,

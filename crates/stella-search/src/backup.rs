@@ -77,6 +77,27 @@ pub fn copy_live_with(
                 lagging.push(rel);
             }
         }
+        // Each tenant's record of dropped days (`DROPPED`), so a replay of the copied log
+        // does not bring them back.
+        for tenant in fs::read_dir(src.join("tenants"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let dropped = tenant.path().join("DROPPED");
+            if dropped.is_file() {
+                let rel = Path::new("tenants")
+                    .join(tenant.file_name())
+                    .join("DROPPED");
+                if let Some(parent) = dst.join(&rel).parent() {
+                    fs::create_dir_all(parent).map_err(|e| io("creating", parent, e))?;
+                }
+                fs::copy(&dropped, dst.join(&rel)).map_err(|e| io("copying", &dropped, e))?;
+                if !out.files.contains(&rel) {
+                    out.files.push(rel);
+                }
+            }
+        }
         for rel in lagging {
             let copied = copy_index(&src.join(&rel), &dst.join(&rel))?;
             let files = copied.1.iter().map(|f| rel.join(f)).collect();

@@ -26,7 +26,7 @@ use crate::nats::NatsStream;
 use crate::options::IndexOptions;
 use crate::reads::Reads;
 use crate::schema::{self, Fields};
-use crate::tenants::{dir_bytes, Tenants};
+use crate::tenants::{day_name, day_of, dir_bytes, TenantIndex, Tenants};
 use crate::wal::{recovery, SealedSegments, Wal, WalCommits};
 
 /// An event that `ingest` accepted (and made durable), for the caller's follow-up work such as
@@ -55,6 +55,17 @@ pub struct TenantUsage {
     pub docs: u64,
     /// Bytes of the tenant's index files on disk (the shared WAL is not counted).
     pub bytes: u64,
+    /// Daily partitions.
+    pub partitions: usize,
+    /// The earliest event timestamp kept (ms), if any.
+    pub oldest_event_ms: Option<i64>,
+}
+
+/// What a retention drop removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Dropped {
+    pub partitions: usize,
+    pub events: u64,
 }
 
 /// The event index. Cheap to clone; all clones share one set of indexes and one indexer thread.
@@ -131,6 +142,8 @@ impl EventIndex {
             opts.clone(),
             Arc::clone(&reads),
         );
+        // 0.1.0's one index per tenant becomes daily partitions before anything is replayed.
+        indexer.migrate_legacy()?;
         let (tx, rx) = sync_channel(opts.queue_batches);
         let (log, commits): (Arc<dyn EventLog>, Box<dyn Committed>) = match stream {
             None => {
@@ -295,11 +308,23 @@ impl EventIndex {
         self.ask(Msg::Refresh)
     }
 
-    /// Elasticsearch `_search` over the tenants `filter` allows. `now_ms` anchors date math
-    /// such as `now-24h`.
+    /// Elasticsearch `_search` over every partition of the tenants `filter` allows. `now_ms`
+    /// anchors date math such as `now-24h`.
     pub fn search(
         &self,
         filter: &TenantFilter,
+        body: &Value,
+        now_ms: i64,
+    ) -> Result<Value, SearchError> {
+        self.search_index(filter, crate::INDEX_NAME, body, now_ms)
+    }
+
+    /// `_search` on `/<index>/_search`: the partitions whose dated names `index` selects (see
+    /// `pattern.rs`) and whose days the query's required time range reaches.
+    pub fn search_index(
+        &self,
+        filter: &TenantFilter,
+        index: &str,
         body: &Value,
         now_ms: i64,
     ) -> Result<Value, SearchError> {
@@ -312,12 +337,10 @@ impl EventIndex {
         let req = crate::dsl::parse_request(body, now_ms)?;
         self.catch_up();
         budget.check_search()?;
-        let mut indexes = Vec::new();
-        for id in self.inner.tenants.allowed(filter) {
-            if let Some(t) = self.inner.tenants.get(&id)? {
-                indexes.push(t);
-            }
-        }
+        let window = crate::pattern::time_window(&req.query);
+        let indexes = self.inner.tenants.partitions(filter, &|day| {
+            crate::pattern::selects(index, day) && crate::pattern::day_in(day, window)
+        })?;
         search::run(
             &indexes,
             &req,
@@ -344,14 +367,24 @@ impl EventIndex {
             return Ok(None);
         }
         self.catch_up();
-        for tenant in self.inner.tenants.allowed(filter) {
-            let Some(t) = self.inner.tenants.get(&tenant)? else {
-                continue;
-            };
-            let searcher = t.reader.searcher();
-            if let Some((addr, _)) = fetch::find(&searcher, self.inner.fields, id)? {
+        Ok(self
+            .find(filter, id)?
+            .map(|(p, source, _)| (p.id.clone(), source)))
+    }
+
+    /// The partition holding event `id` (newest days first), its source and timestamp.
+    fn find(
+        &self,
+        filter: &TenantFilter,
+        id: &str,
+    ) -> Result<Option<(Arc<TenantIndex>, Value, i64)>, SearchError> {
+        let mut parts = self.inner.tenants.partitions(filter, &|_| true)?;
+        parts.sort_by_key(|p| std::cmp::Reverse(p.day));
+        for p in parts {
+            let searcher = p.reader.searcher();
+            if let Some((addr, ts)) = fetch::find(&searcher, self.inner.fields, id)? {
                 let stored = fetch::load(&searcher, self.inner.fields, addr)?;
-                return Ok(Some((tenant, stored.source)));
+                return Ok(Some((p, stored.source, ts)));
             }
         }
         Ok(None)
@@ -359,7 +392,8 @@ impl EventIndex {
 
     /// Replaces the source of an existing (searchable) event, keeping its id; durable on
     /// return, searchable after the next refresh. If the new source has no timestamp, the
-    /// event keeps its old one. `NotFound` if the tenant has no such event.
+    /// event keeps its old one; a timestamp on another day is refused (the event would move
+    /// to another partition). `NotFound` if the tenant has no such event.
     pub fn replace(&self, tenant_id: &str, id: &str, source: Value) -> Result<(), SearchError> {
         self.check_open()?;
         check_tenant(tenant_id)?;
@@ -367,10 +401,8 @@ impl EventIndex {
             return Err(SearchError::NotFound);
         }
         self.catch_up();
-        let Some(t) = self.inner.tenants.get(tenant_id)? else {
-            return Err(SearchError::NotFound);
-        };
-        let Some((_, old_ts)) = fetch::find(&t.reader.searcher(), self.inner.fields, id)? else {
+        let only = TenantFilter::Only(vec![tenant_id.to_owned()]);
+        let Some((_, _, old_ts)) = self.find(&only, id)? else {
             return Err(SearchError::NotFound);
         };
         let bulk = Bulk::from_values(&[source], self.limits());
@@ -379,26 +411,67 @@ impl EventIndex {
         };
         let source = parsed.map_err(SearchError::Invalid)?;
         let ts = source.time_ms.unwrap_or(old_ts);
+        if day_of(ts) != day_of(old_ts) {
+            return Err(SearchError::invalid(format!(
+                "the new timestamp is on {}, the event's is on {}: an event stays in its day's \
+                 partition; ingest it again as a new event instead",
+                day_name(day_of(ts)),
+                day_name(day_of(old_ts))
+            )));
+        }
         let mut rec = RecordBuf::new(Kind::Replace, Arc::from(tenant_id));
         rec.push(id.to_owned(), ts, source);
         self.inner.log.append(vec![rec])
     }
 
-    /// Searchable events and bytes on disk per tenant `filter` allows.
+    /// Searchable events, bytes on disk, partitions and the oldest event, per tenant `filter`
+    /// allows.
     pub fn usage(&self, filter: &TenantFilter) -> Result<Vec<TenantUsage>, SearchError> {
         self.catch_up();
         let mut out = Vec::new();
         for tenant in self.inner.tenants.allowed(filter) {
-            let Some(t) = self.inner.tenants.get(&tenant)? else {
-                continue;
-            };
+            let only = TenantFilter::Only(vec![tenant.clone()]);
+            let parts = self.inner.tenants.partitions(&only, &|_| true)?;
+            let docs = parts.iter().map(|p| p.reader.searcher().num_docs()).sum();
+            // Partitions come oldest first: the first with events holds the oldest.
+            let oldest_event_ms = parts.iter().find_map(|p| p.oldest_ms());
             out.push(TenantUsage {
-                docs: t.reader.searcher().num_docs(),
-                bytes: dir_bytes(&t.dir),
+                docs,
+                bytes: dir_bytes(&self.inner.tenants.root().join(&tenant)),
+                partitions: parts.len(),
+                oldest_event_ms,
                 tenant_id: tenant,
             });
         }
         Ok(out)
+    }
+
+    /// Retention: drops `tenant`'s whole daily partitions of days entirely before
+    /// `before_ms`, oldest first, at most `max`. Each server drops its own copies.
+    pub fn drop_partitions_before(
+        &self,
+        tenant: &str,
+        before_ms: i64,
+        max: usize,
+    ) -> Result<Dropped, SearchError> {
+        self.check_open()?;
+        check_tenant(tenant)?;
+        let (tx, rx) = sync_channel(1);
+        let stopped = || SearchError::Closed("the indexer thread has stopped".into());
+        self.inner
+            .control
+            .send(Msg::Drop {
+                tenant: tenant.to_owned(),
+                before: day_of(before_ms),
+                max,
+                reply: tx,
+            })
+            .map_err(|_| stopped())?;
+        let (partitions, events) = rx
+            .recv()
+            .map_err(|_| stopped())?
+            .map_err(|e| SearchError::Index(tantivy::TantivyError::InternalError(e)))?;
+        Ok(Dropped { partitions, events })
     }
 
     /// Commits everything and stops the indexer thread. Later writes answer `Closed`; searches
@@ -416,10 +489,12 @@ impl EventIndex {
     /// Committed events of a tenant, read without committing first.
     #[cfg(test)]
     pub(crate) fn committed_docs(&self, tenant: &str) -> u64 {
-        match self.inner.tenants.get(tenant) {
-            Ok(Some(t)) => t.reader.searcher().num_docs(),
-            _ => 0,
-        }
+        let only = TenantFilter::Only(vec![tenant.to_owned()]);
+        self.inner
+            .tenants
+            .partitions(&only, &|_| true)
+            .map(|ps| ps.iter().map(|p| p.reader.searcher().num_docs()).sum())
+            .unwrap_or(0)
     }
 
     /// Stops the indexer without committing, leaving the directory as a crash would.

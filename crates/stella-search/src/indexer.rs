@@ -1,13 +1,16 @@
-//! The indexer thread: owns every tenant's `IndexWriter`, applies durable WAL records in order,
-//! and commits on a timer (held back while nothing reads, see `reads.rs`) or on `refresh`.
+//! The indexer thread: owns every partition's `IndexWriter` (a tenant's events of one day, see
+//! `tenants.rs`), applies durable WAL records in order, routing each event to the partition of
+//! its timestamp's day, and commits on a timer (held back while nothing reads, see `reads.rs`)
+//! or on `refresh`. Retention's partition drops run here too, so no writer is ever left on a
+//! partition being removed.
 //! Tantivy's own worker threads do the indexing work; this thread only routes documents and
 //! commits, so ingest callers never wait for a commit.
 //!
-//! Each tenant commit stores the last WAL sequence number applied (see `CommitPayload`). All
-//! dirty tenants are committed together, so after a successful round every record up to that
-//! number is in some commit and the WAL segments before it can go.
+//! Each partition commit stores the last WAL sequence number applied (see `CommitPayload`). All
+//! dirty partitions are committed together, so after a successful round every record up to
+//! that number is in some commit and the WAL segments before it can go.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,7 +25,7 @@ use crate::log::{Committed, IndexOp, Msg, Replay};
 use crate::options::IndexOptions;
 use crate::reads::Reads;
 use crate::schema::Fields;
-use crate::tenants::{CommitPayload, TenantIndex, Tenants};
+use crate::tenants::{day_of, CommitPayload, Day, PartKey, TenantIndex, Tenants};
 
 /// Documents handed to tantivy's indexing threads at once. tantivy's queue holds 10,000
 /// hand-overs whatever their size, so this also bounds the documents waiting inside tantivy
@@ -46,7 +49,10 @@ pub(crate) struct Indexer {
     reads: Arc<Reads>,
     /// When the oldest uncommitted document was applied.
     uncommitted_since: Option<Instant>,
-    writers: HashMap<Arc<str>, TenantWriter>,
+    writers: HashMap<PartKey, TenantWriter>,
+    /// Each partition's last committed position, as read when first met (replay skips what a
+    /// partition has without opening a writer on it).
+    committed: HashMap<PartKey, u64>,
     applied_lsn: u64,
     committed_lsn: u64,
     /// Set when a record could not be applied: the WAL is then kept (nothing released) until a
@@ -68,15 +74,16 @@ impl Indexer {
             reads,
             uncommitted_since: None,
             writers: HashMap::new(),
+            committed: HashMap::new(),
             applied_lsn: 0,
             committed_lsn: 0,
             failed: None,
         }
     }
 
-    fn writer(&mut self, tenant: &Arc<str>) -> Result<&mut TenantWriter, SearchError> {
-        if !self.writers.contains_key(tenant) {
-            let index = self.tenants.get_or_create(tenant)?;
+    fn writer(&mut self, key: &PartKey) -> Result<&mut TenantWriter, SearchError> {
+        if !self.writers.contains_key(key) {
+            let index = self.tenants.get_or_create(key)?;
             let committed = index.committed()?;
             let threads = self.opts.indexing_threads;
             let options = IndexWriterOptions::builder()
@@ -86,8 +93,9 @@ impl Indexer {
                 .build();
             let writer = index.index.writer_with_options(options)?;
             writer.set_merge_policy(Box::new(merge_policy(&self.opts)));
+            self.committed.insert(key.clone(), committed.wal_lsn);
             self.writers.insert(
-                Arc::clone(tenant),
+                key.clone(),
                 TenantWriter {
                     index,
                     writer,
@@ -99,19 +107,32 @@ impl Indexer {
             );
         }
         self.writers
-            .get_mut(tenant)
-            .ok_or_else(|| SearchError::invalid("tenant writer vanished"))
+            .get_mut(key)
+            .ok_or_else(|| SearchError::invalid("partition writer vanished"))
     }
 
-    /// Whether replay must apply this record (the tenant's last commit does not include it).
+    /// The position a partition's last commit covers (0 for a new one).
+    fn committed_lsn_of(&mut self, key: &PartKey) -> Result<u64, SearchError> {
+        if let Some(lsn) = self.committed.get(key) {
+            return Ok(*lsn);
+        }
+        let lsn = match self.tenants.get(key)? {
+            Some(p) => p.committed()?.wal_lsn,
+            None => 0,
+        };
+        self.committed.insert(key.clone(), lsn);
+        Ok(lsn)
+    }
+
+    /// Whether replay must decode this record: always, for a valid tenant (each event is
+    /// checked against its own partition's commit when applied).
     pub fn needs(&mut self, tenant: &str, lsn: u64) -> Result<bool, SearchError> {
         if !crate::event::valid_tenant_id(tenant) {
             return Err(SearchError::Corrupt(format!(
                 "WAL record {lsn} names an invalid tenant {tenant:?}"
             )));
         }
-        let tenant: Arc<str> = Arc::from(tenant);
-        Ok(lsn > self.writer(&tenant)?.committed_lsn)
+        Ok(true)
     }
 
     /// Replay passed over a record that is already committed.
@@ -134,36 +155,136 @@ impl Indexer {
 
     fn try_apply(&mut self, op: &IndexOp) -> Result<(), SearchError> {
         let fields = self.fields;
-        let tw = self.writer(&op.tenant)?;
-        if op.lsn <= tw.committed_lsn {
-            return Ok(()); // replay of something the index already has
-        }
-        // Handed to tantivy in groups, not one document at a time: each hand-over is a channel
-        // send that may wake an indexing thread, and a group stays together in one segment.
-        for group in op.docs.chunks(ADD_GROUP) {
-            let mut ops = Vec::with_capacity(group.len() * 2);
-            for d in group {
-                if op.kind == Kind::Replace {
-                    ops.push(UserOperation::Delete(Term::from_field_text(
-                        fields.id, &d.id,
-                    )));
-                }
-                let (text, tape) = d.source.parts();
-                tw.paths.add(tape, text);
-                ops.push(UserOperation::Add(EventDoc {
-                    fields,
-                    id: d.id.clone(),
-                    ts_ms: d.ts_ms,
-                    source: d.source.clone(),
-                }));
+        // Events by day (most records hold one or two days).
+        let mut days: BTreeMap<Day, Vec<&crate::log::record::DocMeta>> = BTreeMap::new();
+        for d in &op.docs {
+            let day = day_of(d.ts_ms);
+            // An event of a day that retention dropped after this record was applied.
+            if self.tenants.was_dropped(&op.tenant, day, op.lsn) {
+                continue;
             }
-            tw.writer.run(ops)?;
+            days.entry(day).or_default().push(d);
         }
         let now = Instant::now();
-        tw.dirty = true;
-        tw.last_write = now;
-        self.uncommitted_since.get_or_insert(now);
+        for (day, docs) in days {
+            let key = PartKey {
+                tenant: Arc::clone(&op.tenant),
+                day,
+            };
+            if op.lsn <= self.committed_lsn_of(&key)? {
+                continue; // replay of something the partition already has
+            }
+            let tw = self.writer(&key)?;
+            // Handed to tantivy in groups, not one document at a time: each hand-over is a
+            // channel send that may wake an indexing thread, and a group stays together in
+            // one segment.
+            for group in docs.chunks(ADD_GROUP) {
+                let mut ops = Vec::with_capacity(group.len() * 2);
+                for d in group {
+                    if op.kind == Kind::Replace {
+                        ops.push(UserOperation::Delete(Term::from_field_text(
+                            fields.id, &d.id,
+                        )));
+                    }
+                    let (text, tape) = d.source.parts();
+                    tw.paths.add(tape, text);
+                    ops.push(UserOperation::Add(EventDoc {
+                        fields,
+                        id: d.id.clone(),
+                        ts_ms: d.ts_ms,
+                        source: d.source.clone(),
+                    }));
+                }
+                tw.writer.run(ops)?;
+            }
+            tw.dirty = true;
+            tw.last_write = now;
+            self.uncommitted_since.get_or_insert(now);
+        }
         Ok(())
+    }
+
+    /// Drops `tenant`'s partitions of days before `before`, oldest first, at most `max`:
+    /// their writers go (what they had not committed is past retention too), the drop is
+    /// recorded, the directories are deleted. Returns (partitions, events) removed.
+    pub fn drop_before(
+        &mut self,
+        tenant: &str,
+        before: Day,
+        max: usize,
+    ) -> Result<(usize, u64), SearchError> {
+        let days: Vec<Day> = self
+            .tenants
+            .days(tenant)
+            .into_iter()
+            .filter(|d| *d < before)
+            .take(max)
+            .collect();
+        if days.is_empty() {
+            return Ok((0, 0));
+        }
+        for day in &days {
+            let key = PartKey {
+                tenant: Arc::from(tenant),
+                day: *day,
+            };
+            self.writers.remove(&key);
+            self.committed.remove(&key);
+        }
+        let events = self
+            .tenants
+            .drop_partitions(tenant, &days, self.applied_lsn)?;
+        Ok((days.len(), events))
+    }
+
+    /// Moves each format-2 tenant index (one per tenant, all days) into daily partitions:
+    /// every stored event is indexed again into its day's partition, committed at the
+    /// position the old index had, and then the old index's files go. Run once, on open,
+    /// before the log is replayed. An interrupted migration is redone from the start (the
+    /// partitions it made are removed first).
+    pub fn migrate_legacy(&mut self) -> Result<(), SearchError> {
+        let legacy = self.tenants.legacy.clone();
+        for tenant in &legacy {
+            let old = self.tenants.open_legacy(tenant)?;
+            let position = old.committed()?.wal_lsn;
+            let leftovers = self.tenants.days(tenant);
+            if !leftovers.is_empty() {
+                self.drop_before(tenant, Day::MAX, usize::MAX)?;
+            }
+            let searcher = old.reader.searcher();
+            let mut moved = 0u64;
+            for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+                let alive: Vec<u32> = segment.doc_ids_alive().collect();
+                let mut docs = Vec::new();
+                for doc in alive {
+                    let addr = tantivy::DocAddress::new(ord as u32, doc);
+                    let stored = crate::exec::fetch::load(&searcher, self.fields, addr)?;
+                    let ts = crate::exec::fetch::timestamp_of(&searcher, addr)?;
+                    docs.push(crate::log::record::DocMeta {
+                        id: stored.id,
+                        ts_ms: ts,
+                        source: crate::bulk::EventSource::of_value(&stored.source),
+                    });
+                }
+                moved += docs.len() as u64;
+                self.try_apply(&IndexOp {
+                    lsn: position.max(1),
+                    kind: Kind::Add,
+                    tenant: Arc::from(tenant.as_str()),
+                    docs,
+                })?;
+            }
+            // Committed at the old index's position: replay continues past it as before.
+            for tw in self.writers.values_mut().filter(|w| w.dirty) {
+                commit_one(tw, position)?;
+            }
+            self.committed.clear();
+            drop(searcher);
+            drop(old);
+            self.tenants.remove_legacy(tenant)?;
+            tracing::info!(tenant = %tenant, events = moved, "moved a format-2 event index into daily partitions");
+        }
+        self.tenants.mark_current()
     }
 
     /// Whether a due background commit may wait: nothing has read the index for
@@ -191,7 +312,7 @@ impl Indexer {
         for (tenant, tw) in self.writers.iter_mut().filter(|(_, w)| w.dirty) {
             match commit_one(tw, lsn) {
                 Ok(()) => {}
-                Err(e) => errors.push(format!("tenant {tenant}: {e}")),
+                Err(e) => errors.push(format!("tenant {} day {}: {e}", tenant.tenant, tenant.day)),
             }
         }
         if let Some(why) = &self.failed {
@@ -209,6 +330,12 @@ impl Indexer {
         // Everything is committed here, so a closed writer loses nothing; its commit payload
         // has what reopening needs.
         self.writers.retain(|_, w| w.last_write.elapsed() < idle);
+        for (key, w) in &self.writers {
+            self.committed.insert(key.clone(), w.committed_lsn);
+        }
+        // Partitions without a writer now may be written again later: read afresh then.
+        let open = &self.writers;
+        self.committed.retain(|k, _| open.contains_key(k));
         Ok(())
     }
 
@@ -241,6 +368,17 @@ impl Indexer {
                     if let (None, Some(i)) = (deadline, interval) {
                         deadline = Some(Instant::now() + i);
                     }
+                }
+                Ok(Msg::Drop {
+                    tenant,
+                    before,
+                    max,
+                    reply,
+                }) => {
+                    let _ = reply.send(
+                        self.drop_before(&tenant, before, max)
+                            .map_err(|e| e.to_string()),
+                    );
                 }
                 Ok(Msg::Refresh(reply)) => {
                     let _ = reply.send(self.commit_and_tell(&mut *log, true));

@@ -39,6 +39,7 @@ mod indexer;
 mod log;
 pub mod nats;
 mod options;
+mod pattern;
 mod reads;
 mod schema;
 mod tape;
@@ -53,8 +54,7 @@ mod tests;
 pub use bulk::{Bulk, EventSource};
 pub use error::SearchError;
 pub use event::{valid_event_id, valid_tenant_id};
-pub use exec::search::index_name;
-pub use index::{AcceptedEvent, EventIndex, IngestOutcome, TenantUsage};
+pub use index::{AcceptedEvent, Dropped, EventIndex, IngestOutcome, TenantUsage};
 pub use options::IndexOptions;
 
 /// Stellar Cyber's name for the security-event index.

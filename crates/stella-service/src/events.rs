@@ -317,6 +317,7 @@ impl Stella {
         }
         let events = self.events().clone();
         let now = self.now_ms();
+        let index = index.to_owned();
         // Searches run on blocking threads; this bounds how many at once (the rest wait their
         // turn, within the search budget), so one reader cannot occupy every thread.
         let budget = std::time::Duration::from_millis(self.settings.search_budget_ms);
@@ -330,7 +331,7 @@ impl Stella {
             }
         };
         Ok(
-            tokio::task::spawn_blocking(move || events.search(&filter, &body, now))
+            tokio::task::spawn_blocking(move || events.search_index(&filter, &index, &body, now))
                 .await
                 .map_err(|e| ServiceError::Internal(format!("search task: {e}")))??,
         )
@@ -486,7 +487,13 @@ impl Stella {
                 .map_err(|e| ServiceError::Internal(format!("usage task: {e}")))??;
         let total: u64 = usage.iter().map(|u| u.bytes).sum();
         Ok(json!({
-            "data": usage.iter().map(|u| json!({"tenant_id": u.tenant_id, "documents": u.docs, "bytes": u.bytes})).collect::<Vec<_>>(),
+            "data": usage.iter().map(|u| json!({
+                "tenant_id": u.tenant_id,
+                "documents": u.docs,
+                "bytes": u.bytes,
+                "partitions": u.partitions,
+                "oldest_event": u.oldest_event_ms.map(stella_core::clock::rfc3339_ms),
+            })).collect::<Vec<_>>(),
             "total_bytes": total,
         }))
     }

@@ -55,14 +55,18 @@ pub(crate) fn find(
     let Some((_, addr)) = top.into_iter().next() else {
         return Ok(None);
     };
-    let ts = searcher
+    Ok(Some((addr, timestamp_of(searcher, addr)?)))
+}
+
+/// The indexed timestamp of a stored event.
+pub(crate) fn timestamp_of(searcher: &Searcher, addr: DocAddress) -> Result<i64, SearchError> {
+    Ok(searcher
         .segment_reader(addr.segment_ord)
         .fast_fields()
         .date(TIMESTAMP)?
         .first(addr.doc_id)
         .map(|d| d.into_timestamp_millis())
-        .unwrap_or_default();
-    Ok(Some((addr, ts)))
+        .unwrap_or_default())
 }
 
 /// Keeps only the listed dotted paths of `source` (`_source: ["user.name", "srcip"]`).

@@ -29,11 +29,6 @@ use crate::tenants::TenantIndex;
 const AGG_MEMORY_BYTES: u64 = 64 * 1024 * 1024;
 pub(crate) const AGG_MAX_BUCKETS: u32 = 65_000;
 
-/// The name hits report in `_index` (Stellar Cyber's event index, per tenant).
-pub fn index_name(tenant: &str) -> String {
-    format!("{}-{tenant}", crate::INDEX_NAME)
-}
-
 struct Hit {
     tenant: usize,
     key: SortValue,
@@ -149,7 +144,7 @@ pub(crate) fn run(
             )));
         }
         let mut h = serde_json::Map::new();
-        h.insert("_index".into(), json!(index_name(&tenants[hit.tenant].id)));
+        h.insert("_index".into(), json!(tenants[hit.tenant].name()));
         h.insert("_id".into(), json!(stored.id));
         if by_score {
             h.insert("_score".into(), hit.key.to_json());

@@ -70,6 +70,14 @@ pub(crate) enum Msg {
     Apply(IndexOp),
     /// Commit everything applied so far and reload the readers.
     Refresh(Reply),
+    /// Retention: drop a tenant's partitions of days before `before` (at most `max`);
+    /// answers (partitions, events) removed.
+    Drop {
+        tenant: String,
+        before: crate::tenants::Day,
+        max: usize,
+        reply: SyncSender<Result<(usize, u64), String>>,
+    },
     /// Commit, then stop.
     Close(Reply),
     /// Stop without committing, as a crash would (tests only).

@@ -79,15 +79,29 @@ fn a_copy_taken_while_running_opens_with_everything_acknowledged() {
     assert_eq!(all_ns(&ix), [0, 1, 2, 3]);
 }
 
+/// Copies a live directory the way `cp -r` would. Background merges and the
+/// segment releaser may delete a file between the listing and the copy; such a
+/// file is skipped, exactly as a copy started a moment later would not see it.
 fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
+    let Ok(entries) = fs::read_dir(from) else {
+        return;
+    };
+    for e in entries {
+        let Ok(e) = e else { continue };
         let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
+        let Ok(kind) = e.file_type() else { continue };
+        let copied = if kind.is_dir() {
             copy_dir(&e.path(), &target);
+            Ok(0)
         } else {
-            fs::copy(e.path(), target).unwrap();
+            fs::copy(e.path(), target)
+        };
+        match copied {
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            other => {
+                other.unwrap();
+            }
         }
     }
 }
@@ -273,8 +287,9 @@ fn an_index_in_another_format_is_refused_with_what_to_do() {
     f.index.close().unwrap();
     drop(f.index);
     let marker = f.dir.path().join("tenants").join("FORMAT");
-    assert_eq!(std::fs::read_to_string(&marker).unwrap().trim(), "2");
+    assert_eq!(std::fs::read_to_string(&marker).unwrap().trim(), "3");
     // An index from before the marker (tenants, no FORMAT) was format 1; so is an old marker.
+    // (Format 2, one index per tenant, is migrated: see the release fixture's test.)
     for old in [None, Some("1\n")] {
         match old {
             None => std::fs::remove_file(&marker).unwrap(),
@@ -283,13 +298,18 @@ fn an_index_in_another_format_is_refused_with_what_to_do() {
         match open_fails(f.dir.path(), opts()) {
             SearchError::Incompatible(msg) => {
                 assert!(
-                    msg.contains("format 1") && msg.contains("reads format 2"),
+                    msg.contains("format 1") && msg.contains("reads format 3"),
                     "{msg}"
                 );
             }
             e => panic!("expected Incompatible, got {e:?}"),
         }
     }
-    std::fs::write(&marker, "2\n").unwrap();
+    std::fs::write(&marker, "4\n").unwrap();
+    assert!(matches!(
+        open_fails(f.dir.path(), opts()),
+        SearchError::Incompatible(_)
+    ));
+    std::fs::write(&marker, "3\n").unwrap();
     assert_eq!(all_ns(&reopen(f.dir.path())), [0, 1]);
 }

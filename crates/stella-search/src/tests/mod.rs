@@ -7,6 +7,7 @@ mod durability;
 mod errors;
 mod ingest;
 mod paging;
+mod partitions;
 mod proptests;
 mod queries;
 mod replace;

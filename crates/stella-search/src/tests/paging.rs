@@ -125,11 +125,12 @@ fn source_filtering_and_response_shape() {
     assert_eq!(resp["timed_out"], false);
     assert_eq!(
         resp["_shards"],
-        json!({"total": 1, "successful": 1, "skipped": 0, "failed": 0})
+        json!({"total": 2, "successful": 2, "skipped": 0, "failed": 0}),
+        "one shard per daily partition read"
     );
     assert_eq!(resp["hits"]["total"], json!({"value": 1, "relation": "eq"}));
     let hit = &hits(&resp)[0];
-    assert_eq!(hit["_index"], "aella-ser-acme");
+    assert_eq!(hit["_index"], "aella-ser-2024.05.01");
     assert_eq!(hit["_id"], json!(ids[0]));
     assert!(hit["_score"].as_f64().unwrap() > 0.0);
     // The source comes back exactly as ingested.

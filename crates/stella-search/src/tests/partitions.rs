@@ -1,0 +1,155 @@
+//! Daily partitions: dated index names and time ranges select them, retention drops them
+//! whole, and neither a replay of the log nor a crash brings a dropped day back.
+
+use serde_json::{json, Value};
+
+use super::*;
+use crate::Dropped;
+
+/// 2024-05-01T00:00:00Z: `NOW` is noon of this day.
+const TODAY: i64 = NOW - 12 * HOUR;
+
+/// One event at 06:00 on each of the `days` days ending today, `n` = days ago.
+fn daily(days: i64) -> Vec<Value> {
+    (0..days)
+        .map(|d| json!({"timestamp": TODAY - d * DAY + 6 * HOUR, "n": d}))
+        .collect()
+}
+
+fn in_index(ix: &EventIndex, index: &str, query: Value) -> Vec<i64> {
+    let resp = ix
+        .search_index(
+            &TenantFilter::All,
+            index,
+            &json!({"query": query, "size": 100}),
+            NOW,
+        )
+        .unwrap_or_else(|e| panic!("{index}: {e}"));
+    let mut got = ns(&resp);
+    got.sort();
+    got
+}
+
+fn all(ix: &EventIndex) -> Vec<i64> {
+    in_index(ix, "aella-ser", json!({"match_all": {}}))
+}
+
+#[test]
+fn dated_names_patterns_and_time_ranges_select_days() {
+    let f = fixture();
+    f.index.ingest("a", daily(12), NOW).unwrap();
+    f.index.refresh().unwrap();
+    let ix = &f.index;
+    assert_eq!(all(ix), (0..12).collect::<Vec<_>>());
+    // 2024-05-01 is today; 2024-04-30 one day ago, and so on.
+    assert_eq!(
+        in_index(ix, "aella-ser-2024.05.01", json!({"match_all": {}})),
+        [0]
+    );
+    assert_eq!(
+        in_index(ix, "aella-ser-2024.04.2*", json!({"match_all": {}})),
+        [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+    );
+    assert_eq!(
+        in_index(
+            ix,
+            "aella-ser-2024.04.30,aella-ser-2024.04.21",
+            json!({"match_all": {}})
+        ),
+        [1, 10]
+    );
+    assert_eq!(
+        in_index(ix, "aella-ser-2023.*", json!({"match_all": {}})),
+        Vec::<i64>::new()
+    );
+    assert_eq!(in_index(ix, "events", json!({"match_all": {}})).len(), 12);
+    // A time range reads only the days it reaches, and answers exactly as before.
+    let range = json!({"range": {"timestamp": {"gte": TODAY - 2 * DAY, "lt": TODAY}}});
+    assert_eq!(in_index(ix, "aella-ser-*", range.clone()), [1, 2]);
+    let both = json!({"bool": {"filter": [range, {"term": {"n": 2}}]}});
+    assert_eq!(in_index(ix, "aella-ser-*", both), [2]);
+    let usage = ix.usage(&TenantFilter::All).unwrap();
+    assert_eq!((usage[0].partitions, usage[0].docs), (12, 12));
+    assert_eq!(usage[0].oldest_event_ms, Some(TODAY - 11 * DAY + 6 * HOUR));
+}
+
+#[test]
+fn drops_take_whole_days_before_the_cutoff_oldest_first_and_within_the_bound() {
+    let f = fixture();
+    f.index.ingest("a", daily(10), NOW).unwrap();
+    f.index.ingest("b", daily(10), NOW).unwrap();
+    f.index.refresh().unwrap();
+    // Cutoff at 18:00 five days ago: that day stays whole; at most 2 go per call.
+    let cutoff = TODAY - 5 * DAY + 18 * HOUR;
+    let first = f.index.drop_partitions_before("a", cutoff, 2).unwrap();
+    assert_eq!(
+        first,
+        Dropped {
+            partitions: 2,
+            events: 2
+        }
+    );
+    let rest = f.index.drop_partitions_before("a", cutoff, 100).unwrap();
+    assert_eq!(
+        rest,
+        Dropped {
+            partitions: 2,
+            events: 2
+        }
+    );
+    assert_eq!(
+        f.index.drop_partitions_before("a", cutoff, 100).unwrap(),
+        Dropped::default()
+    );
+    let a = in_index(&f.index, "aella-ser", json!({"term": {"n": 0}}));
+    assert_eq!(a.len(), 2, "today's events of both tenants remain");
+    let only_a = f
+        .index
+        .search(&only(&["a"]), &json!({"size": 100}), NOW)
+        .unwrap();
+    let mut got = ns(&only_a);
+    got.sort();
+    assert_eq!(
+        got,
+        [0, 1, 2, 3, 4, 5],
+        "acme keeps the cutoff's day and newer"
+    );
+    let b = f
+        .index
+        .search(&only(&["b"]), &json!({"size": 100}), NOW)
+        .unwrap();
+    assert_eq!(total(&b), 10, "another tenant is untouched");
+}
+
+#[test]
+fn neither_a_crash_nor_a_replay_brings_a_dropped_day_back_but_new_events_for_it_stay() {
+    let f = fixture();
+    f.index.ingest("a", daily(6), NOW).unwrap();
+    f.index.refresh().unwrap();
+    // Acknowledged, never committed: only the log has these when the days are dropped.
+    f.index.ingest("a", daily(6), NOW).unwrap();
+    let d = f
+        .index
+        .drop_partitions_before("a", TODAY - 2 * DAY, 100)
+        .unwrap();
+    assert_eq!(d.partitions, 3);
+    f.index.refresh().unwrap();
+    assert_eq!(all(&f.index), [0, 0, 1, 1, 2, 2]);
+    // After the drop: an event of a dropped day is new, and kept.
+    f.index
+        .ingest(
+            "a",
+            vec![json!({"timestamp": TODAY - 4 * DAY, "n": 40})],
+            NOW,
+        )
+        .unwrap();
+    f.index.abandon().unwrap();
+    drop(f.index);
+
+    let ix = reopen(f.dir.path());
+    assert_eq!(all(&ix), [0, 0, 1, 1, 2, 2, 40]);
+    ix.close().unwrap();
+    drop(ix);
+    let ix = reopen(f.dir.path());
+    assert_eq!(all(&ix), [0, 0, 1, 1, 2, 2, 40]);
+}
