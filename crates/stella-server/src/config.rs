@@ -85,6 +85,21 @@ pub struct Config {
     /// Free bytes on the data directory's disk below which event ingest and data writes are
     /// refused (503, `Retry-After`) until space is freed; 0 turns the floor off.
     pub min_free_bytes: u64,
+    /// The platform's retention periods, in days: events (whole daily partitions), the
+    /// activity log (archived first), reports and playbook runs.
+    pub retention_events_days: i64,
+    pub retention_activity_days: i64,
+    pub retention_reports_days: i64,
+    pub retention_playbook_runs_days: i64,
+    /// Longest period a tenant's administrators may choose for their tenant.
+    pub retention_tenant_max_days: i64,
+    /// How often retention runs (once per deployment).
+    pub retention_interval_secs: i64,
+    /// Most items of each kind one run removes; a follow-up run takes the rest.
+    pub retention_batch: i64,
+    /// Where activity-log archives go before records are purged (default: `archive` in the
+    /// data directory; shared storage for several servers).
+    pub archive_dir: Option<PathBuf>,
 }
 
 /// A configuration value that never appears in logs or debug output.
@@ -148,6 +163,14 @@ impl Default for Config {
             max_concurrent_jobs: 4,
             job_lease_secs: 30,
             min_free_bytes: 256 << 20,
+            retention_events_days: 90,
+            retention_activity_days: 365,
+            retention_reports_days: 90,
+            retention_playbook_runs_days: 90,
+            retention_tenant_max_days: 3650,
+            retention_interval_secs: 3600,
+            retention_batch: 50_000,
+            archive_dir: None,
         }
     }
 }
@@ -177,6 +200,19 @@ impl Config {
             max_concurrent_jobs: self.max_concurrent_jobs,
             job_lease_ms: self.job_lease_secs.saturating_mul(1000),
             min_free_bytes: self.min_free_bytes,
+            retention: stella_service::retention::Periods {
+                events_days: self.retention_events_days,
+                activity_days: self.retention_activity_days,
+                reports_days: self.retention_reports_days,
+                playbook_runs_days: self.retention_playbook_runs_days,
+            },
+            retention_tenant_max_days: self.retention_tenant_max_days,
+            retention_interval_ms: self.retention_interval_secs.saturating_mul(1000),
+            retention_batch: self.retention_batch,
+            archive_dir: self
+                .archive_dir
+                .clone()
+                .unwrap_or_else(|| self.data_dir.join("archive")),
             ..stella_service::Settings::default()
         }
     }
@@ -276,6 +312,26 @@ impl Config {
             bad.push("key_activation_delay_secs must not be negative");
         }
         let mut bad: Vec<String> = bad.into_iter().map(str::to_owned).collect();
+        for (name, days) in [
+            ("retention_events_days", self.retention_events_days),
+            ("retention_activity_days", self.retention_activity_days),
+            ("retention_reports_days", self.retention_reports_days),
+            (
+                "retention_playbook_runs_days",
+                self.retention_playbook_runs_days,
+            ),
+            ("retention_tenant_max_days", self.retention_tenant_max_days),
+        ] {
+            if !(1..=36_500).contains(&days) {
+                bad.push(format!("{name} must be 1 to 36500 (days)"));
+            }
+        }
+        if self.retention_interval_secs < 60 {
+            bad.push("retention_interval_secs must be at least 60".into());
+        }
+        if self.retention_batch < 1 {
+            bad.push("retention_batch must be at least 1".into());
+        }
         if let Some(url) = &self.redis_url {
             if let Err(e) = stella_service::shared_limits::SharedLimits::new(url) {
                 bad.push(e);
@@ -419,6 +475,22 @@ job_lease_secs = 30
 # still work) and /readyz answers 503, so nothing acknowledged ever meets a failed write. Keep
 # it above the largest ingest body times the concurrent ingests. 0 turns it off.
 min_free_bytes = 268435456
+
+# Retention (docs/operations.md): how long the platform keeps each kind of data, in days.
+# Tenants' administrators may set their own periods up to retention_tenant_max_days; root may
+# set any, and place a legal hold that suspends every purge of a tenant. Events go by whole
+# daily partitions; activity records are archived first (zstd NDJSON, SHA-256, a signature
+# by the deployment's key) to archive_dir (default: archive/ in data_dir; use shared storage
+# with several servers). A run happens once per deployment every retention_interval_secs and
+# removes at most retention_batch items of each kind, queueing a follow-up for the rest.
+retention_events_days = 90
+retention_activity_days = 365
+retention_reports_days = 90
+retention_playbook_runs_days = 90
+retention_tenant_max_days = 3650
+retention_interval_secs = 3600
+retention_batch = 50000
+# archive_dir = "/var/lib/stella/archive"
 
 # Several servers, one deployment: security events go to a NATS JetStream stream
 # (STELLA_NATS_URL). An ingest is acknowledged once the stream has stored it, and every server

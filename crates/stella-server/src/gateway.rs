@@ -113,6 +113,9 @@ const WRITABLE_WHEN_DISK_LOW: &[&str] = &[
     "/cluster/nodes/{id}/drain",
     "/cluster/nodes/{id}/undrain",
     "/cluster/signing_keys/rotate",
+    // Retention frees space.
+    "/connect/api/v1/retention/{tenant_id}",
+    "/cluster/retention/run",
 ];
 
 /// Whether this request writes data, and so waits while the disk is below its floor.

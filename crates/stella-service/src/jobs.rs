@@ -27,6 +27,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 pub(crate) const REPORT: &str = "report";
 pub(crate) const PLAYBOOK_RUN: &str = "playbook_run";
+pub(crate) const RETENTION: &str = "retention";
 /// Claims of one job before it is given up: each earlier claim ended with its server gone.
 const MAX_ATTEMPTS: i64 = 3;
 /// Longest `settle` waits for the deployment's queue to empty (a test helper's bound).
@@ -123,6 +124,7 @@ impl Stella {
             match job.kind.as_str() {
                 REPORT => self.report_job(&job, &payload).await,
                 PLAYBOOK_RUN => self.playbook_job(&job, &payload).await,
+                RETENTION => self.retention_job(&job).await,
                 other => Ok(Some(format!("no server knows job kind '{other}'"))),
             }
         };
@@ -327,6 +329,8 @@ async fn run(weak: Weak<Inner>, mut heard: tokio::sync::broadcast::Receiver<Topi
             {
                 tracing::warn!(error = %e, "heartbeat not recorded");
             }
+            s.schedule_retention().await;
+            s.follow_retention().await;
         }
         s.claim_and_start().await;
     }

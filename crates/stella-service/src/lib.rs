@@ -21,6 +21,7 @@ mod offline;
 pub mod outbound;
 pub mod ratelimit;
 mod resources;
+pub mod retention;
 pub mod seal;
 mod session;
 mod settings;

@@ -50,6 +50,19 @@ pub struct Settings {
     pub max_concurrent_jobs: usize,
     /// Free bytes below which the data directory's disk refuses writes (0: no floor).
     pub min_free_bytes: u64,
+    /// The platform's retention periods (days) and what a tenant may choose (see
+    /// `retention.rs`).
+    pub retention: crate::retention::Periods,
+    /// Longest period a tenant or partner administrator may set (root may set any).
+    pub retention_tenant_max_days: i64,
+    /// How often retention runs (once per deployment per interval).
+    pub retention_interval_ms: i64,
+    /// Records, rows or partitions one run removes at most per kind; past it, a follow-up run
+    /// is queued, so one run never holds the database or the index for long.
+    pub retention_batch: i64,
+    /// Where activity-log archives are written before records are purged (shared storage
+    /// when several servers run retention).
+    pub archive_dir: std::path::PathBuf,
 }
 
 impl Default for Settings {
@@ -82,6 +95,11 @@ impl Default for Settings {
             node_heartbeat_ms: 5_000,
             max_concurrent_jobs: 4,
             min_free_bytes: 256 << 20,
+            retention: crate::retention::Periods::default(),
+            retention_tenant_max_days: 3650,
+            retention_interval_ms: 3_600_000,
+            retention_batch: 50_000,
+            archive_dir: std::path::PathBuf::from("./stella-data/archive"),
         }
     }
 }

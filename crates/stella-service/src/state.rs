@@ -60,6 +60,10 @@ pub struct Inner {
     pub(crate) events: EventsHandle,
     /// The free-space floor of the data directory's disk.
     pub(crate) disk: crate::disk::DiskGuard,
+    /// The retention interval this server last queued a run for (`retention.rs`).
+    pub(crate) retention_slot: std::sync::atomic::AtomicI64,
+    /// The latest finished retention run whose event cutoffs this server has applied.
+    pub(crate) retention_seen: std::sync::Mutex<Option<String>>,
 }
 
 /// The event index, shown by its directory in debug output.
@@ -144,6 +148,8 @@ impl Stella {
             playbook_runs,
             disk: crate::disk::DiskGuard::new(events.dir().to_owned(), settings_floor),
             events: EventsHandle(events),
+            retention_slot: std::sync::atomic::AtomicI64::new(i64::MIN),
+            retention_seen: std::sync::Mutex::new(None),
         }));
         crate::cluster::spawn_listener(&stella);
         stella

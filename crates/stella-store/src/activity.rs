@@ -203,7 +203,7 @@ fn sqlite_insert(path: &Path, records: &[ActivityRecord]) -> Result<()> {
     })
 }
 
-fn from_row(r: &Row) -> Result<ActivityRecord> {
+pub(crate) fn record_of(r: &Row) -> Result<ActivityRecord> {
     Ok(ActivityRecord {
         id: r.int("id")?,
         ts: r.int("ts")?,
@@ -402,7 +402,7 @@ impl Database {
             .bind(offset);
         let rows = self.fetch_in(&self.activity_reader, &page, None).await?;
         Ok((
-            rows.iter().map(from_row).collect::<Result<Vec<_>>>()?,
+            rows.iter().map(record_of).collect::<Result<Vec<_>>>()?,
             total,
         ))
     }

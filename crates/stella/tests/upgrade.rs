@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{call, copy_dir, root_jwt, serve, stella};
+use common::{call, copy_dir, root_jwt, serve_with, stella};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -34,7 +34,12 @@ async fn every_release_fixture_opens_with_its_data() {
         copy_dir(&fixture, &dir);
         let tenant = std::fs::read_to_string(dir.join("fixture-tenant-id")).unwrap();
         let tenant = tenant.trim();
-        let s = serve(&dir).await;
+        // The fixture's events are from 2025-12-01: past the default 90-day retention, the
+        // first retention run would rightly drop them (see CHANGELOG, upgrading to 0.2.0).
+        // Ten years keeps them, so this test is about opening, not about the date.
+        let config = work.path().join("stella.toml");
+        std::fs::write(&config, "retention_events_days = 3650\n").unwrap();
+        let s = serve_with(&dir, &[("STELLA_CONFIG", &config)]).await;
         let name = fixture.display();
         // The release's signing keys and API key still work.
         let jwt = root_jwt(&s.base, &dir).await;

@@ -10,6 +10,7 @@ mod events;
 mod keys;
 mod ops;
 mod resources;
+mod retention;
 pub(crate) mod session;
 mod users;
 mod xdr;
@@ -143,6 +144,10 @@ pub fn router() -> (Router<AppState>, OpenApiDoc) {
         .routes(routes!(cluster::list_nodes))
         .routes(routes!(cluster::drain_node))
         .routes(routes!(cluster::undrain_node))
+        .routes(routes!(retention::get_retention))
+        .routes(routes!(retention::set_retention))
+        .routes(routes!(retention::list_runs))
+        .routes(routes!(retention::run_now))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))

@@ -74,6 +74,7 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
 pub async fn metrics(State(app): State<AppState>) -> Response {
     let mut text = app.metrics.render();
     text.push_str(&deployment_metrics(&app));
+    text.push_str(&tenant_event_metrics(&app).await);
     let mut r = text.into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -157,6 +158,55 @@ fn deployment_metrics(app: &AppState) -> String {
             out,
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
         );
+    }
+    out
+}
+
+/// Each tenant's event index on this server: its size and its oldest event (what retention
+/// acts on).
+async fn tenant_event_metrics(app: &AppState) -> String {
+    use std::fmt::Write;
+    let events = app.stella.events().clone();
+    let usage = tokio::task::spawn_blocking(move || events.usage(&stella_core::TenantFilter::All))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    let mut out = String::from(
+        "# HELP stella_events_tenant_bytes Bytes of a tenant's event partitions on this server\n\
+         # TYPE stella_events_tenant_bytes gauge\n",
+    );
+    for u in &usage {
+        let _ = writeln!(
+            out,
+            "stella_events_tenant_bytes{{tenant=\"{}\"}} {}",
+            u.tenant_id, u.bytes
+        );
+    }
+    out.push_str(
+        "# HELP stella_events_tenant_partitions Daily event partitions of a tenant on this server\n\
+         # TYPE stella_events_tenant_partitions gauge\n",
+    );
+    for u in &usage {
+        let _ = writeln!(
+            out,
+            "stella_events_tenant_partitions{{tenant=\"{}\"}} {}",
+            u.tenant_id, u.partitions
+        );
+    }
+    out.push_str(
+        "# HELP stella_events_tenant_oldest_event_seconds Timestamp of a tenant's oldest kept event\n\
+         # TYPE stella_events_tenant_oldest_event_seconds gauge\n",
+    );
+    for u in &usage {
+        if let Some(ms) = u.oldest_event_ms {
+            let _ = writeln!(
+                out,
+                "stella_events_tenant_oldest_event_seconds{{tenant=\"{}\"}} {}",
+                u.tenant_id,
+                ms / 1000
+            );
+        }
     }
     out
 }

@@ -831,3 +831,86 @@ async fn with_nats_down_ingest_answers_503_in_bounded_time_and_resumes_when_it_i
     let _ = nats.kill();
     let _ = nats.wait();
 }
+
+/// The `days_ago` of `tenant`'s events on `node`, after a `_refresh` there.
+async fn days_on(node: &TestServer, root: &str, tenant: &str) -> Vec<i64> {
+    node.refresh_events(root).await;
+    let (st, found) = node
+        .call(
+            "POST",
+            &format!("{API}/data/aella-ser-*/_search?tenantid={tenant}"),
+            Some(root),
+            Some(json!({"size": 1000, "sort": [{"days_ago": "asc"}]})),
+        )
+        .await;
+    assert_eq!(st, 200, "{found}");
+    let mut days: Vec<i64> = found["hits"]["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|h| h["_source"]["days_ago"].as_i64())
+        .collect();
+    days.dedup();
+    days
+}
+
+#[tokio::test]
+async fn every_server_drops_its_own_copies_of_expired_partitions_once_a_run_finishes() {
+    let Some(mut c) = Cluster::start_with_events(2, |_| {}).await else {
+        return;
+    };
+    c.clock()
+        .set(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 3, 15, 12, 0, 0).unwrap());
+    let root = c.node(0).root_jwt().await;
+    let tenant = c.node(0).create_tenant(&root, "acme").await;
+    let midnight = stella_core::Clock::now_ms(c.clock().as_ref()) / 86_400_000 * 86_400_000;
+    let events: Vec<Value> = (0..10)
+        .map(|d| json!({"timestamp": midnight - d * 86_400_000 + 3_600_000, "days_ago": d}))
+        .collect();
+    let (st, body) = ingest_as(c.node(1), &root, &tenant, json!({ "events": events })).await;
+    assert_eq!(st, 200, "{body}");
+    let all: Vec<i64> = (0..10).collect();
+    for i in 0..2 {
+        assert_eq!(days_on(c.node(i), &root, &tenant).await, all, "server {i}");
+    }
+    let (st, body) = c
+        .node(1)
+        .call(
+            "PUT",
+            &format!("{API}/retention/{tenant}"),
+            Some(&root),
+            Some(json!({"events_days": 3})),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    let runs = crate::retention::run_retention(c.node(0), &root).await;
+    assert_eq!(runs[0]["removed"]["event_partitions"], 6, "{runs:?}");
+    // Whichever server ran it, both drop days 4 to 9 (the cutoff's day, 3, stays whole).
+    let kept: Vec<i64> = (0..=3).collect();
+    for i in 0..2 {
+        let node = c.node(i);
+        let took = within(Duration::from_secs(20), || async {
+            days_on(node, &root, &tenant).await == kept
+        })
+        .await;
+        assert!(
+            took.is_some(),
+            "server {i} still has {:?}",
+            days_on(node, &root, &tenant).await
+        );
+    }
+
+    // A server that joins later rebuilds every day from the stream, then follows the run.
+    c.add_node().await;
+    let late = c.node(2);
+    let took = within(Duration::from_secs(20), || async {
+        days_on(late, &root, &tenant).await == kept
+    })
+    .await;
+    assert!(
+        took.is_some(),
+        "the new server has {:?}",
+        days_on(late, &root, &tenant).await
+    );
+    c.stop().await;
+}

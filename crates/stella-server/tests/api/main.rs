@@ -9,6 +9,7 @@ mod limits;
 mod oauth;
 mod offline;
 mod ops;
+mod retention;
 mod security_authz;
 mod security_dos;
 mod security_secrets;

@@ -49,8 +49,15 @@ pub fn free_port() -> u16 {
 }
 
 pub async fn serve(dir: &Path) -> Serving {
+    serve_with(dir, &[]).await
+}
+
+/// `serve` with extra environment (`STELLA_CONFIG`, for example).
+pub async fn serve_with(dir: &Path, env: &[(&str, &Path)]) -> Serving {
     let port = free_port();
-    let child = stella(dir)
+    let mut cmd = stella(dir);
+    cmd.envs(env.iter().copied());
+    let child = cmd
         .arg("serve")
         .env("STELLA_LISTEN", format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
