@@ -93,7 +93,8 @@ pub struct Config {
     pub retention_playbook_runs_days: i64,
     /// Longest period a tenant's administrators may choose for their tenant.
     pub retention_tenant_max_days: i64,
-    /// How often retention runs (once per deployment).
+    /// How often retention runs (once per deployment); 0: only on demand
+    /// (`POST /cluster/retention/run`, for example from a scheduler of the operator's own).
     pub retention_interval_secs: i64,
     /// Most items of each kind one run removes; a follow-up run takes the rest.
     pub retention_batch: i64,
@@ -326,8 +327,8 @@ impl Config {
                 bad.push(format!("{name} must be 1 to 36500 (days)"));
             }
         }
-        if self.retention_interval_secs < 60 {
-            bad.push("retention_interval_secs must be at least 60".into());
+        if self.retention_interval_secs != 0 && self.retention_interval_secs < 60 {
+            bad.push("retention_interval_secs must be 0 (on demand only) or at least 60".into());
         }
         if self.retention_batch < 1 {
             bad.push("retention_batch must be at least 1".into());
@@ -483,6 +484,7 @@ min_free_bytes = 268435456
 # by the deployment's key) to archive_dir (default: archive/ in data_dir; use shared storage
 # with several servers). A run happens once per deployment every retention_interval_secs and
 # removes at most retention_batch items of each kind, queueing a follow-up for the rest.
+# retention_interval_secs = 0: runs only on demand (POST /cluster/retention/run).
 retention_events_days = 90
 retention_activity_days = 365
 retention_reports_days = 90

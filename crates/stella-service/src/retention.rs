@@ -383,6 +383,9 @@ impl Stella {
 
     /// On each heartbeat: queues this interval's run unless some server already did.
     pub(crate) async fn schedule_retention(&self) {
+        if self.settings.retention_interval_ms <= 0 {
+            return; // on demand only
+        }
         let every = self.settings.retention_interval_ms.max(60_000);
         let slot = self.now_ms() / every;
         if self.retention_slot.swap(slot, Ordering::AcqRel) == slot {

@@ -914,3 +914,58 @@ async fn every_server_drops_its_own_copies_of_expired_partitions_once_a_run_fini
     );
     c.stop().await;
 }
+
+#[tokio::test]
+async fn the_schedule_queues_one_retention_run_per_interval_for_the_whole_deployment() {
+    let Some(c) = Cluster::start(3, |cfg| cfg.retention_interval_secs = 3600).await else {
+        return;
+    };
+    let root = c.node(0).root_jwt().await;
+    let runs = |node: usize, root: String| {
+        let c = &c;
+        async move {
+            c.node(node).settle().await;
+            let (st, body) = c
+                .node(node)
+                .call("GET", "/cluster/retention", Some(&root), None)
+                .await;
+            assert_eq!(st, 200, "{body}");
+            let mut jobs: Vec<String> = body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["finished_at"].is_string())
+                .map(|r| r["job"].as_str().unwrap().to_owned())
+                .collect();
+            jobs.sort();
+            jobs
+        }
+    };
+    // Every server asks on its first heartbeat; the interval's job id makes it one run.
+    let first = within(Duration::from_secs(20), || async {
+        runs(0, root.clone()).await.len() == 1
+    })
+    .await;
+    assert!(first.is_some(), "runs: {:?}", runs(0, root.clone()).await);
+    // The next interval, once every server has had a heartbeat in it: one more, not three.
+    c.clock().advance(chrono::Duration::hours(1));
+    let root = c.node(0).root_jwt().await; // the first one expired with the hour
+    let moved_on = stella_core::Clock::now_ms(c.clock().as_ref());
+    let beat_since = |n: &Value| {
+        n["last_heartbeat"]
+            .as_str()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .is_some_and(|t| t.timestamp_millis() >= moved_on)
+    };
+    let all_beat = within(Duration::from_secs(30), || async {
+        nodes(c.node(0), &root).await.iter().all(beat_since)
+    })
+    .await;
+    assert!(all_beat.is_some(), "{:?}", nodes(c.node(0), &root).await);
+    for i in 0..3 {
+        let jobs = runs(i, root.clone()).await;
+        assert_eq!(jobs.len(), 2, "server {i}: {jobs:?}");
+        assert!(jobs.iter().all(|j| j.starts_with("retention-")), "{jobs:?}");
+    }
+    c.stop().await;
+}
