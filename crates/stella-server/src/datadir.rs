@@ -39,18 +39,22 @@ pub fn check(dir: &Path) -> Result<(), String> {
         _ => {
             if !dir.exists() {
                 // Owner-only: the directory holds credential hashes and the signing keys.
-                let mut builder = fs::DirBuilder::new();
-                builder.recursive(true);
-                #[cfg(unix)]
-                std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-                builder
-                    .create(dir)
-                    .map_err(|e| format!("creating {}: {e}", dir.display()))?;
+                create_private(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
             }
             fs::write(&path, format!("{DATA_FORMAT}\n"))
                 .map_err(|e| format!("writing {}: {e}", path.display()))
         }
     }
+}
+
+/// Creates `dir` and its missing parents readable by the owner only (0700 on Unix): data
+/// directories and backups hold credential hashes and signing keys.
+pub fn create_private(dir: &Path) -> std::io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 #[cfg(test)]

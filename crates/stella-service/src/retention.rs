@@ -238,17 +238,22 @@ impl Stella {
         }
     }
 
-    /// `GET /connect/api/v1/retention`: the retention of every tenant the caller reaches (and,
-    /// for root, of the platform's own records).
-    pub async fn retention(&self, g: Grant<'_, TenantsRead>) -> Result<RetentionView> {
-        let caller = g.caller();
-        let overrides: HashMap<String, RetentionOverride> = self
+    /// Every tenant's own periods and hold (and the platform's, under `*`), by tenant id.
+    async fn overrides_by_tenant(&self) -> Result<HashMap<String, RetentionOverride>> {
+        Ok(self
             .db
             .retention_overrides()
             .await?
             .into_iter()
             .map(|o| (o.tenant_id.clone(), o))
-            .collect();
+            .collect())
+    }
+
+    /// `GET /connect/api/v1/retention`: the retention of every tenant the caller reaches (and,
+    /// for root, of the platform's own records).
+    pub async fn retention(&self, g: Grant<'_, TenantsRead>) -> Result<RetentionView> {
+        let caller = g.caller();
+        let overrides = self.overrides_by_tenant().await?;
         let mut ids = self.db.all_tenant_ids().await?;
         match caller.tenant_filter() {
             TenantFilter::All => ids.insert(0, PLATFORM.to_owned()),
@@ -474,13 +479,7 @@ impl Stella {
         removed: &mut BTreeMap<&'static str, u64>,
         archives: &mut Vec<String>,
     ) -> Result<bool> {
-        let overrides: HashMap<String, RetentionOverride> = self
-            .db
-            .retention_overrides()
-            .await?
-            .into_iter()
-            .map(|o| (o.tenant_id.clone(), o))
-            .collect();
+        let overrides = self.overrides_by_tenant().await?;
         let budget = self.settings.retention_batch.max(1);
         let periods = |t: &str| self.settings.retention.with(overrides.get(t));
         let held = |t: &str| overrides.get(t).is_some_and(|o| o.legal_hold);

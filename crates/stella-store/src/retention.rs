@@ -274,34 +274,43 @@ impl Database {
     /// Deletes up to `limit` finished reports of `tenant` created before `before` (their
     /// generated files go with them). Returns how many.
     pub async fn purge_reports(&self, tenant: &str, before: i64, limit: i64) -> Result<u64> {
-        let done = sqlx::query(
-            "DELETE FROM reports WHERE id IN (SELECT id FROM reports WHERE tenant_id = $1 \
-             AND created_at < $2 AND status NOT IN ('pending', 'running') \
-             ORDER BY created_at LIMIT $3)",
-        )
-        .bind(tenant)
-        .bind(before)
-        .bind(limit)
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() > 0 {
-            self.rows_changed();
-        }
-        Ok(done.rows_affected())
+        self.purge_finished("reports", "'pending', 'running'", tenant, before, limit)
+            .await
     }
 
     /// Deletes up to `limit` finished playbook runs of `tenant` started before `before`.
     pub async fn purge_playbook_runs(&self, tenant: &str, before: i64, limit: i64) -> Result<u64> {
-        let done = sqlx::query(
-            "DELETE FROM playbook_runs WHERE id IN (SELECT id FROM playbook_runs \
-             WHERE tenant_id = $1 AND created_at < $2 AND status NOT IN ('queued', 'running') \
-             ORDER BY created_at LIMIT $3)",
+        self.purge_finished(
+            "playbook_runs",
+            "'queued', 'running'",
+            tenant,
+            before,
+            limit,
         )
-        .bind(tenant)
-        .bind(before)
-        .bind(limit)
-        .execute(&self.pool)
-        .await?;
+        .await
+    }
+
+    /// The oldest `limit` rows of `table` of `tenant` created before `before` whose status is
+    /// none of `unfinished` (work still under way is never purged). `table` and `unfinished`
+    /// are this file's constants, never input.
+    async fn purge_finished(
+        &self,
+        table: &'static str,
+        unfinished: &'static str,
+        tenant: &str,
+        before: i64,
+        limit: i64,
+    ) -> Result<u64> {
+        let sql = format!(
+            "DELETE FROM {table} WHERE id IN (SELECT id FROM {table} WHERE tenant_id = $1 \
+             AND created_at < $2 AND status NOT IN ({unfinished}) ORDER BY created_at LIMIT $3)"
+        );
+        let done = sqlx::query(&sql)
+            .bind(tenant)
+            .bind(before)
+            .bind(limit)
+            .execute(&self.pool)
+            .await?;
         if done.rows_affected() > 0 {
             self.rows_changed();
         }

@@ -293,12 +293,7 @@ fn prepare_empty(dir: &Path) -> anyhow::Result<()> {
 }
 
 fn private_dir(dir: &Path) -> anyhow::Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder
-        .create(dir)
+    stella_server::datadir::create_private(dir)
         .with_context(|| format!("creating {}", dir.display()))
 }
 

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{call, root_jwt, serve, stella};
+use common::{call, root_jwt, search_events, serve, stella};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -149,20 +149,10 @@ async fn a_backup_during_bulk_ingest_restores_every_event_acknowledged_before_it
     let jwt = root_jwt(&r.base, &restored).await;
     let cases = call(&r.base, "GET", "/connect/api/v1/cases", &jwt, None).await;
     assert_eq!(cases["total"], 1, "{cases}");
-    call(
+    let found = search_events(
         &r.base,
-        "POST",
-        "/connect/api/v1/data/aella-ser/_refresh",
         &jwt,
-        None,
-    )
-    .await;
-    let found = call(
-        &r.base,
-        "POST",
-        "/connect/api/v1/data/aella-ser/_search",
-        &jwt,
-        Some(json!({"size": 0, "aggs": {"b": {"terms": {"field": "batch", "size": 10000}}}})),
+        json!({"size": 0, "aggs": {"b": {"terms": {"field": "batch", "size": 10000}}}}),
     )
     .await;
     let buckets = found["aggregations"]["b"]["buckets"].as_array().unwrap();

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{call, copy_dir, root_jwt, serve_with, stella};
+use common::{call, copy_dir, root_jwt, search_events, serve_with, stella};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -60,20 +60,10 @@ async fn every_release_fixture_opens_with_its_data() {
         names.sort_unstable();
         assert_eq!(names, ["Phishing", "Ransomware"], "{name}");
         // Committed events, and the one that was only in the write-ahead log.
-        call(
+        let found = search_events(
             &s.base,
-            "POST",
-            "/connect/api/v1/data/aella-ser/_refresh",
             &jwt,
-            None,
-        )
-        .await;
-        let found = call(
-            &s.base,
-            "POST",
-            "/connect/api/v1/data/aella-ser/_search",
-            &jwt,
-            Some(json!({"query": {"match_all": {}}, "sort": [{"timestamp": "asc"}]})),
+            json!({"query": {"match_all": {}}, "sort": [{"timestamp": "asc"}]}),
         )
         .await;
         let types: Vec<&str> = found["hits"]["hits"]

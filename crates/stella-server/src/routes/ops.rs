@@ -172,40 +172,31 @@ async fn tenant_event_metrics(app: &AppState) -> String {
         .ok()
         .and_then(Result::ok)
         .unwrap_or_default();
-    let mut out = String::from(
-        "# HELP stella_events_tenant_bytes Bytes of a tenant's event partitions on this server\n\
-         # TYPE stella_events_tenant_bytes gauge\n",
-    );
-    for u in &usage {
-        let _ = writeln!(
-            out,
-            "stella_events_tenant_bytes{{tenant=\"{}\"}} {}",
-            u.tenant_id, u.bytes
-        );
-    }
-    out.push_str(
-        "# HELP stella_events_tenant_partitions Daily event partitions of a tenant on this server\n\
-         # TYPE stella_events_tenant_partitions gauge\n",
-    );
-    for u in &usage {
-        let _ = writeln!(
-            out,
-            "stella_events_tenant_partitions{{tenant=\"{}\"}} {}",
-            u.tenant_id, u.partitions
-        );
-    }
-    out.push_str(
-        "# HELP stella_events_tenant_oldest_event_seconds Timestamp of a tenant's oldest kept event\n\
-         # TYPE stella_events_tenant_oldest_event_seconds gauge\n",
-    );
-    for u in &usage {
-        if let Some(ms) = u.oldest_event_ms {
-            let _ = writeln!(
-                out,
-                "stella_events_tenant_oldest_event_seconds{{tenant=\"{}\"}} {}",
-                u.tenant_id,
-                ms / 1000
-            );
+    type Gauge = fn(&stella_search::TenantUsage) -> Option<i64>;
+    let gauges: [(&str, &str, Gauge); 3] = [
+        (
+            "stella_events_tenant_bytes",
+            "Bytes of a tenant's event partitions on this server",
+            |u| i64::try_from(u.bytes).ok(),
+        ),
+        (
+            "stella_events_tenant_partitions",
+            "Daily event partitions of a tenant on this server",
+            |u| i64::try_from(u.partitions).ok(),
+        ),
+        (
+            "stella_events_tenant_oldest_event_seconds",
+            "Timestamp of a tenant's oldest kept event",
+            |u| u.oldest_event_ms.map(|ms| ms / 1000),
+        ),
+    ];
+    let mut out = String::new();
+    for (name, help, value) in gauges {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for u in &usage {
+            if let Some(v) = value(u) {
+                let _ = writeln!(out, "{name}{{tenant=\"{}\"}} {v}", u.tenant_id);
+            }
         }
     }
     out

@@ -260,6 +260,35 @@ async fn activity_is_archived_signed_and_complete_before_it_is_purged_and_a_hold
         )
         .await;
     let file = done["data"][0]["url"].as_str().unwrap().to_owned();
+    // And a playbook run, triggered by a watchlist alert.
+    let (st, playbook) = s
+        .call(
+            "POST",
+            &format!("{API}/playbooks"),
+            Some(&a_jwt),
+            Some(json!({"name": "tag", "trigger": "alert.created",
+                "actions": [{"type": "add_tags", "tags": ["seen"]}]})),
+        )
+        .await;
+    assert_eq!(st, 201, "{playbook}");
+    let runs_of = format!("{API}/playbooks/{}/runs", playbook["id"].as_str().unwrap());
+    s.call(
+        "POST",
+        &format!("{API}/watchlists"),
+        Some(&a_jwt),
+        Some(json!({"name": "C2", "entries": ["203.0.113.9"], "severity": "high"})),
+    )
+    .await;
+    ingest(
+        &s,
+        &a_jwt,
+        &a,
+        json!({"events": [{"dstip": "203.0.113.9"}]}),
+    )
+    .await;
+    s.settle().await;
+    let (_, runs) = s.call("GET", &runs_of, Some(&a_jwt), None).await;
+    assert_eq!(runs["total"], 1, "{runs}");
 
     // Root holds globex (a tenant's administrator may not).
     let b_jwt = s.jwt(&b_key).await;
@@ -316,6 +345,12 @@ async fn activity_is_archived_signed_and_complete_before_it_is_purged_and_a_hold
     assert_eq!(
         runs.iter()
             .map(|r| r["removed"]["reports"].as_i64().unwrap())
+            .sum::<i64>(),
+        1
+    );
+    assert_eq!(
+        runs.iter()
+            .map(|r| r["removed"]["playbook_runs"].as_i64().unwrap())
             .sum::<i64>(),
         1
     );
@@ -384,9 +419,11 @@ async fn activity_is_archived_signed_and_complete_before_it_is_purged_and_a_hold
     std::fs::write(&first, bytes).unwrap();
     assert!(s.stella().verify_archive(&first).is_err());
 
-    // The report and its file are gone.
+    // The report and its file are gone, and the playbook's run history.
     let a_jwt = s.jwt(&a_key).await;
     assert_eq!(s.status("GET", &file, Some(&a_jwt)).await, 404);
+    let (_, runs) = s.call("GET", &runs_of, Some(&a_jwt), None).await;
+    assert_eq!(runs["total"], 0, "{runs}");
 
     // Lifting the hold lets the next run purge globex's old records.
     s.call(

@@ -90,6 +90,20 @@ pub async fn call(base: &str, method: &str, path: &str, jwt: &str, body: Option<
     body
 }
 
+/// Makes every acknowledged event searchable, then searches `aella-ser` with `body`.
+pub async fn search_events(base: &str, jwt: &str, body: Value) -> Value {
+    let refresh = "/connect/api/v1/data/aella-ser/_refresh";
+    call(base, "POST", refresh, jwt, None).await;
+    call(
+        base,
+        "POST",
+        "/connect/api/v1/data/aella-ser/_search",
+        jwt,
+        Some(body),
+    )
+    .await
+}
+
 /// A JWT for the root administrator whose credentials `serve` wrote on its first start.
 pub async fn root_jwt(base: &str, dir: &Path) -> String {
     let creds: Value = serde_json::from_str(
