@@ -283,6 +283,12 @@ impl EventIndex {
             .saturating_sub(self.inner.reads.committed_lsn())
     }
 
+    /// Partition writers open now and the most open at once since the index opened (at
+    /// most `IndexOptions::max_open_writers`).
+    pub fn open_writers(&self) -> (usize, usize) {
+        self.inner.reads.writers()
+    }
+
     /// Makes everything acknowledged so far searchable (commit and reader reload), like
     /// Elasticsearch's `_refresh`. With a shared log, "so far" includes what other servers
     /// acknowledged before the call: it waits (within the search budget) until this server

@@ -40,6 +40,9 @@ struct TenantWriter {
     dirty: bool,
     paths: TextPaths,
     last_write: Instant,
+    /// When it was last written, in the indexer's count of writes: the order in which
+    /// writers close when too many are open (instants tie within one record).
+    written: u64,
 }
 
 pub(crate) struct Indexer {
@@ -55,6 +58,8 @@ pub(crate) struct Indexer {
     committed: HashMap<PartKey, u64>,
     applied_lsn: u64,
     committed_lsn: u64,
+    /// Partition writes so far (see `TenantWriter::written`).
+    writes: u64,
     /// Set when a record could not be applied: the WAL is then kept (nothing released) until a
     /// restart replays it.
     failed: Option<String>,
@@ -77,6 +82,7 @@ impl Indexer {
             committed: HashMap::new(),
             applied_lsn: 0,
             committed_lsn: 0,
+            writes: 0,
             failed: None,
         }
     }
@@ -103,8 +109,10 @@ impl Indexer {
                     dirty: false,
                     paths: TextPaths::from_paths(committed.text_paths),
                     last_write: Instant::now(),
+                    written: 0,
                 },
             );
+            self.reads.writers_open(self.writers.len());
         }
         self.writers
             .get_mut(key)
@@ -142,7 +150,7 @@ impl Indexer {
 
     /// Applies one record (live, or replayed at startup).
     pub fn apply(&mut self, op: IndexOp) {
-        if let Err(e) = self.try_apply(&op) {
+        if let Err(e) = self.try_apply(&op, true) {
             let why = format!(
                 "indexing WAL record {} for tenant {} failed: {e}",
                 op.lsn, op.tenant
@@ -153,7 +161,10 @@ impl Indexer {
         self.applied_lsn = self.applied_lsn.max(op.lsn);
     }
 
-    fn try_apply(&mut self, op: &IndexOp) -> Result<(), SearchError> {
+    /// `from_log`: `op` is a log record, skipped in partitions whose commit already covers
+    /// it. The format-2 migration applies the old index's events in several operations at
+    /// one position, into partitions it has just emptied: nothing there to skip.
+    fn try_apply(&mut self, op: &IndexOp, from_log: bool) -> Result<(), SearchError> {
         let fields = self.fields;
         // Events by day (most records hold one or two days).
         let mut days: BTreeMap<Day, Vec<&crate::log::record::DocMeta>> = BTreeMap::new();
@@ -166,14 +177,21 @@ impl Indexer {
             days.entry(day).or_default().push(d);
         }
         let now = Instant::now();
-        for (day, docs) in days {
+        let pending: Vec<Day> = days.keys().copied().collect();
+        for (i, (day, docs)) in days.into_iter().enumerate() {
             let key = PartKey {
                 tenant: Arc::clone(&op.tenant),
                 day,
             };
-            if op.lsn <= self.committed_lsn_of(&key)? {
+            if from_log && op.lsn <= self.committed_lsn_of(&key)? {
                 continue; // replay of something the partition already has
             }
+            if !self.writers.contains_key(&key) && self.writers.len() >= self.opts.max_open_writers
+            {
+                self.close_one(&op.tenant, &pending[i..], op.lsn)?;
+            }
+            self.writes += 1;
+            let written = self.writes;
             let tw = self.writer(&key)?;
             // Handed to tantivy in groups, not one document at a time: each hand-over is a
             // channel send that may wake an indexing thread, and a group stays together in
@@ -199,8 +217,36 @@ impl Indexer {
             }
             tw.dirty = true;
             tw.last_write = now;
+            tw.written = written;
             self.uncommitted_since.get_or_insert(now);
         }
+        Ok(())
+    }
+
+    /// Makes room for one more writer: commits and closes the least recently written one,
+    /// one with nothing uncommitted first. A writer holds every earlier record's events for
+    /// its day, and of `lsn`'s record all or none: all when its day is done, none when it is
+    /// one of `tenant`'s days in `pending` (still to be written by this record) or not in it.
+    /// So a closed writer is committed at `lsn`, or at `lsn - 1` when its day is pending (at
+    /// `lsn`, replay would skip the events it is still to get); pending days go last.
+    fn close_one(&mut self, tenant: &str, pending: &[Day], lsn: u64) -> Result<(), SearchError> {
+        let is_pending = |k: &PartKey| &*k.tenant == tenant && pending.contains(&k.day);
+        let victim = self
+            .writers
+            .iter()
+            .min_by_key(|(k, w)| (is_pending(k), w.dirty, w.written))
+            .map(|(k, _)| (k.clone(), is_pending(k)));
+        let Some((key, pending)) = victim else {
+            return Ok(());
+        };
+        if let Some(mut tw) = self.writers.remove(&key) {
+            if tw.dirty {
+                commit_one(&mut tw, if pending { lsn.saturating_sub(1) } else { lsn })?;
+            }
+            // Read afresh (from its commit) if it is written again.
+            self.committed.remove(&key);
+        }
+        self.reads.writers_open(self.writers.len());
         Ok(())
     }
 
@@ -231,6 +277,7 @@ impl Indexer {
             self.writers.remove(&key);
             self.committed.remove(&key);
         }
+        self.reads.writers_open(self.writers.len());
         let events = self
             .tenants
             .drop_partitions(tenant, &days, self.applied_lsn)?;
@@ -267,12 +314,15 @@ impl Indexer {
                     });
                 }
                 moved += docs.len() as u64;
-                self.try_apply(&IndexOp {
-                    lsn: position.max(1),
-                    kind: Kind::Add,
-                    tenant: Arc::from(tenant.as_str()),
-                    docs,
-                })?;
+                self.try_apply(
+                    &IndexOp {
+                        lsn: position.max(1),
+                        kind: Kind::Add,
+                        tenant: Arc::from(tenant.as_str()),
+                        docs,
+                    },
+                    false,
+                )?;
             }
             // Committed at the old index's position: replay continues past it as before.
             for tw in self.writers.values_mut().filter(|w| w.dirty) {
@@ -330,6 +380,7 @@ impl Indexer {
         // Everything is committed here, so a closed writer loses nothing; its commit payload
         // has what reopening needs.
         self.writers.retain(|_, w| w.last_write.elapsed() < idle);
+        self.reads.writers_open(self.writers.len());
         for (key, w) in &self.writers {
             self.committed.insert(key.clone(), w.committed_lsn);
         }

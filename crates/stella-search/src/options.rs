@@ -33,6 +33,11 @@ pub struct IndexOptions {
     /// A tenant's writer (and its tantivy threads) is closed after this long without new
     /// events, and reopened on the next one, so many quiet tenants do not each hold threads.
     pub idle_writer_ms: u64,
+    /// Most partition writers open at once (each holds tantivy threads and at least 15 MB a
+    /// thread). Live ingest writes one or two days; a backfill or a hostile bulk spread over
+    /// years would otherwise open a writer per day. Past it, the least recently written
+    /// writer not needed by the record being applied is committed and closed.
+    pub max_open_writers: usize,
     /// Segments of about the same size merged together at once (tantivy's log merge policy).
     /// Larger means each event is rewritten fewer times, at the cost of more segments to search.
     pub merge_factor: usize,
@@ -68,6 +73,7 @@ impl Default for IndexOptions {
             queue_batches: 32,
             search_threads: 2,
             idle_writer_ms: 600_000,
+            max_open_writers: 32,
             merge_factor: 16,
             merge_min_segment_docs: 10_000,
             search_idle_ms: 30_000,
@@ -100,6 +106,7 @@ impl IndexOptions {
             queue_batches: self.queue_batches.max(1),
             search_threads: self.search_threads.clamp(1, 16),
             idle_writer_ms: self.idle_writer_ms,
+            max_open_writers: self.max_open_writers.max(1),
             merge_factor: self.merge_factor.max(2),
             merge_min_segment_docs: self.merge_min_segment_docs,
             search_idle_ms: self.search_idle_ms,

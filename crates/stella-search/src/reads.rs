@@ -5,7 +5,7 @@
 //! Times are milliseconds since the tracker was made; the `_at` forms take them as arguments,
 //! so the decision is tested without waiting.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 pub(crate) struct Reads {
@@ -16,6 +16,9 @@ pub(crate) struct Reads {
     held_back: AtomicBool,
     /// The last log record committed to the index (the cluster view's index lag).
     committed_lsn: AtomicU64,
+    /// Partition writers open now, and the most ever open at once (`max_open_writers`).
+    writers: AtomicUsize,
+    writers_peak: AtomicUsize,
 }
 
 impl Reads {
@@ -25,6 +28,8 @@ impl Reads {
             last_ms: AtomicU64::new(0),
             held_back: AtomicBool::new(false),
             committed_lsn: AtomicU64::new(0),
+            writers: AtomicUsize::new(0),
+            writers_peak: AtomicUsize::new(0),
         }
     }
 
@@ -68,6 +73,20 @@ impl Reads {
 
     pub fn committed_lsn(&self) -> u64 {
         self.committed_lsn.load(Ordering::Acquire)
+    }
+
+    /// The indexer's side: how many partition writers are open now.
+    pub fn writers_open(&self, n: usize) {
+        self.writers.store(n, Ordering::Relaxed);
+        self.writers_peak.fetch_max(n, Ordering::Relaxed);
+    }
+
+    /// (open now, most at once since the index opened).
+    pub fn writers(&self) -> (usize, usize) {
+        (
+            self.writers.load(Ordering::Relaxed),
+            self.writers_peak.load(Ordering::Relaxed),
+        )
     }
 
     /// Whether a background commit is being held back now.

@@ -153,3 +153,39 @@ fn neither_a_crash_nor_a_replay_brings_a_dropped_day_back_but_new_events_for_it_
     let ix = reopen(f.dir.path());
     assert_eq!(all(&ix), [0, 0, 1, 1, 2, 2, 40]);
 }
+
+#[test]
+fn a_bulk_over_many_days_keeps_within_the_open_writer_bound_and_loses_nothing_in_a_crash() {
+    // No background commit: only closing writers commits before the crash.
+    let few = || IndexOptions {
+        max_open_writers: 3,
+        commit_interval_ms: 3_600_000,
+        ..opts()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ix = EventIndex::open(dir.path(), few()).unwrap();
+    // Ten days a record, twice: the second record finds the first one's last three days'
+    // writers open, days it has still to write; one of them must close (committed at the
+    // record before), then the days it has written close (committed at it).
+    ix.ingest("b", daily(5), NOW).unwrap();
+    ix.ingest("a", daily(10), NOW).unwrap();
+    ix.ingest("a", daily(10), NOW).unwrap();
+    // A crash once all three are applied (abandon follows them in the indexer's queue):
+    // what closed writers committed stays, the log has the rest, nothing comes back twice.
+    ix.abandon().unwrap();
+    assert_eq!(ix.open_writers().1, 3, "at most three writers at once");
+    drop(ix);
+    let ix = EventIndex::open(dir.path(), few()).unwrap();
+    let twice: Vec<i64> = (0..10).flat_map(|n| [n, n]).collect();
+    let a = ix
+        .search(&only(&["a"]), &json!({"size": 100}), NOW)
+        .unwrap();
+    let mut got = ns(&a);
+    got.sort();
+    assert_eq!(got, twice);
+    let b = ix
+        .search(&only(&["b"]), &json!({"size": 100}), NOW)
+        .unwrap();
+    assert_eq!(total(&b), 5);
+    assert!(ix.open_writers().1 <= 3, "replay keeps the bound too");
+}

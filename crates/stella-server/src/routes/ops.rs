@@ -190,7 +190,13 @@ async fn tenant_event_metrics(app: &AppState) -> String {
             |u| u.oldest_event_ms.map(|ms| ms / 1000),
         ),
     ];
-    let mut out = String::new();
+    let (open, peak) = app.stella.events().open_writers();
+    let mut out = format!(
+        "# HELP stella_events_open_writers Event partition writers open on this server\n\
+         # TYPE stella_events_open_writers gauge\nstella_events_open_writers {open}\n\
+         # HELP stella_events_open_writers_peak Most partition writers open at once since start\n\
+         # TYPE stella_events_open_writers_peak gauge\nstella_events_open_writers_peak {peak}\n"
+    );
     for (name, help, value) in gauges {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
         for u in &usage {
