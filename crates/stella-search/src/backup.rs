@@ -4,13 +4,21 @@
 //! acknowledged event past those commits: a restored directory replays them on open, so it
 //! holds every event acknowledged before the copy began.
 //!
+//! While it copies, a hold file in the log directory (`wal/BACKUP-HOLD`, refreshed as it goes)
+//! keeps the server from deleting log segments, so one pass converges however long the copy
+//! takes and however fast events arrive; a hold not refreshed for two minutes (a backup that
+//! died) is ignored.
+//!
 //! Two races with the server, and what answers each:
 //! - a merge or commit deletes a segment file named by the `meta.json` just read: its copy
 //!   fails with "not found" and that index is copied again from its newer `meta.json`;
 //! - the server deletes a log segment once every index committed past it, so a log segment
 //!   that an index's copied commit still needs may be gone by the time the log is copied:
 //!   the oldest log segment copied must start at or before the first record any copied commit
-//!   lacks, else those indexes are copied again (their commits are now past the gap).
+//!   lacks, else those indexes are copied again (their commits are now past the gap). An
+//!   index whose commit has not moved since it was copied lacks nothing (every released
+//!   record that touched it would have moved it): a day no longer written keeps its old
+//!   commit forever, and is not copied again.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -48,6 +56,7 @@ pub fn copy_live_with(
     let io =
         |what: &str, p: &Path, e: io::Error| SearchError::io(format!("{what} {}", p.display()), e);
     fs::create_dir_all(dst).map_err(|e| io("creating", dst, e))?;
+    let _hold = Hold::place(&src.join("wal"));
     let mut out = Copied::default();
     for marker in ["LOG", "nats.position", "tenants/FORMAT"] {
         let from = src.join(marker);
@@ -99,6 +108,7 @@ pub fn copy_live_with(
             }
         }
         for rel in lagging {
+            _hold.refresh();
             let copied = copy_index(&src.join(&rel), &dst.join(&rel))?;
             let files = copied.1.iter().map(|f| rel.join(f)).collect();
             commits.insert(rel, (copied.0, files));
@@ -111,7 +121,10 @@ pub fn copy_live_with(
         let oldest = log.first().and_then(|p| first_lsn(p));
         let needs_again: Vec<PathBuf> = commits
             .iter()
-            .filter(|(_, (lsn, _))| oldest.is_some_and(|first| first > lsn + 1))
+            .filter(|(rel, (lsn, _))| {
+                oldest.is_some_and(|first| first > lsn + 1)
+                    && commit_lsn(&src.join(rel)).is_some_and(|now| now != *lsn)
+            })
             .map(|(rel, _)| rel.clone())
             .collect();
         let new_indexes = index_dirs(&src.join("tenants"))?
@@ -133,6 +146,53 @@ pub fn copy_live_with(
     out.files
         .extend(log.into_iter().map(|p| Path::new("wal").join(p)));
     Ok(out)
+}
+
+/// The hold file of a backup in progress: placed on start, refreshed before each index copy,
+/// removed when the copy ends (however it ends).
+struct Hold(Option<PathBuf>);
+
+impl Hold {
+    fn place(wal: &Path) -> Hold {
+        let path = wal.join(crate::wal::HOLD_FILE);
+        // No log directory (a shared log): nothing to hold.
+        Hold(wal.is_dir().then_some(path)).refreshed()
+    }
+
+    fn refreshed(self) -> Hold {
+        self.refresh();
+        self
+    }
+
+    fn refresh(&self) {
+        if let Some(p) = &self.0 {
+            if let Err(e) = fs::write(p, b"stella backup\n") {
+                tracing::warn!(path = %p.display(), error = %e, "could not hold the log for the backup");
+            }
+        }
+    }
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        if let Some(p) = &self.0 {
+            let _ = fs::remove_file(p);
+        }
+    }
+}
+
+/// The log position an index's current commit covers (`None`: no index there any more).
+fn commit_lsn(dir: &Path) -> Option<u64> {
+    let meta = serde_json::from_slice(&fs::read(dir.join("meta.json")).ok()?).ok()?;
+    Some(payload_lsn(&meta))
+}
+
+/// The log position in a parsed `meta.json`'s commit payload (0 before the first commit).
+fn payload_lsn(meta: &serde_json::Value) -> u64 {
+    meta["payload"]
+        .as_str()
+        .and_then(|p| serde_json::from_str::<CommitPayload>(p).ok())
+        .map_or(0, |p| p.wal_lsn)
 }
 
 /// Directories under `root` that hold a tantivy index (a `meta.json`), at any depth.
@@ -185,10 +245,7 @@ fn copy_index(src: &Path, dst: &Path) -> Result<(u64, Vec<PathBuf>), SearchError
                     .collect()
             })
             .unwrap_or_default();
-        let lsn = parsed["payload"]
-            .as_str()
-            .and_then(|p| serde_json::from_str::<CommitPayload>(p).ok())
-            .map_or(0, |p| p.wal_lsn);
+        let lsn = payload_lsn(&parsed);
         let listing = fs::read_dir(src)
             .map_err(|e| SearchError::io(format!("listing {}", src.display()), e))?;
         let mut names: Vec<String> = listing

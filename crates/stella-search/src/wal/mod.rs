@@ -16,7 +16,7 @@ use releaser::Releaser;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 
@@ -51,6 +51,11 @@ impl SealedSegments {
 
     /// Deletes sealed segments whose every record is committed in the tenant indexes.
     pub fn release_upto(&self, committed_lsn: u64) {
+        // A backup in progress (another process) needs the log past the commits it copied:
+        // segments wait until it is done (the next commit releases them).
+        if held(&self.dir, std::time::SystemTime::now()) {
+            return;
+        }
         let mut list = self.list.lock();
         let mut removed = false;
         list.retain(|s| {
@@ -71,6 +76,19 @@ impl SealedSegments {
             let _ = segment::sync_dir(&self.dir);
         }
     }
+}
+
+/// The file a running `stella backup` keeps fresh in the log directory (see `backup.rs`).
+pub const HOLD_FILE: &str = "BACKUP-HOLD";
+/// A hold not refreshed for this long is a backup that died: ignored, so a crashed backup
+/// cannot keep the log from being released (and fill the disk).
+pub const HOLD_STALE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Whether a live backup holds the log in `dir` at `now`.
+fn held(dir: &Path, now: std::time::SystemTime) -> bool {
+    std::fs::metadata(dir.join(HOLD_FILE))
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| now.duration_since(t).map_or(true, |age| age < HOLD_STALE))
 }
 
 pub(crate) struct Wal {
