@@ -8,6 +8,7 @@
 #   KEEP=1 SKIP_INGEST=1 DATA=/var/tmp/stella-bench bench/xdr.sh
 #   WATCH=1 bench/xdr.sh                 # with a search a second during the ingest
 #   WATCHLIST=1 bench/xdr.sh             # with a 20-entry watchlist matching ~8% of events
+#   SPREAD_HOURS=1 bench/xdr.sh          # timestamps in the last hour (default: the last 7 days)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS=${EVENTS:-1000000}
@@ -75,7 +76,7 @@ if [ -z "${SKIP_INGEST:-}" ]; then
         -H 'content-type: application/json' -d '{"size":0}' >/dev/null; sleep 1; done ) &
     WATCHER=$!
   fi
-  $B ingest --tenant "$TENANT" --events "$EVENTS" --seconds "$SECONDS_MAX" --batch "$BATCH" --concurrency "$CONC"
+  $B ingest --tenant "$TENANT" --events "$EVENTS" --seconds "$SECONDS_MAX" --batch "$BATCH" --concurrency "$CONC" ${SPREAD_HOURS:+--spread-hours "$SPREAD_HOURS"}
   if [ -n "$WATCHER" ]; then kill "$WATCHER"; wait "$WATCHER" 2>/dev/null || true; WATCHER=""; fi
   # The generator's rate counts acknowledged (durable) events; the sustained rate counts until
   # they are all searchable, so a refresh (commit of whatever the indexer still holds) is

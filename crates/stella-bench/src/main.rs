@@ -40,8 +40,13 @@ enum Cmd {
         /// Spread event timestamps over this many hours before now.
         #[arg(long, default_value_t = 168)]
         spread_hours: i64,
+        /// Instead, put every event in the UTC day this many days before today (1: yesterday):
+        /// one day's partition at a time, as live ingest fills them.
+        #[arg(long)]
+        day: Option<i64>,
     },
-    /// Runs the term query and the 24-hour date_histogram `runs` times each; prints p50/p95.
+    /// Runs the term query and the 24-hour and 31-day date_histograms `runs` times each;
+    /// prints p50/p95.
     Search {
         #[arg(long, default_value_t = 200)]
         runs: usize,
@@ -212,20 +217,24 @@ async fn ingest(
     concurrency: usize,
     events: usize,
     seconds: u64,
-    spread_hours: i64,
+    (day, spread_hours): (Option<i64>, i64),
 ) -> Result<()> {
     let started = Instant::now();
     let deadline = started + Duration::from_secs(seconds);
     let path = format!("/connect/api/v1/events?tenant_id={tenant}");
-    let spread = spread_hours * 3_600_000;
+    const DAY_MS: i64 = 86_400_000;
+    // Timestamps fall in (top - spread, top].
+    let (top, spread) = match day {
+        Some(d) => (now_ms() / DAY_MS * DAY_MS - (d - 1) * DAY_MS - 1, DAY_MS),
+        None => (now_ms(), spread_hours * 3_600_000),
+    };
     let mut sent = 0usize;
     let mut bytes = 0usize;
     let mut lat = Vec::new();
     // Bodies are built ahead of the timed loop so the generator's own JSON work stays out of it.
     let mut rng = rand::thread_rng();
-    let now = now_ms();
     let bodies: Vec<Value> = (0..concurrency * 2)
-        .map(|_| json!({"events": (0..batch).map(|_| event(&mut rng, now, spread)).collect::<Vec<_>>()}))
+        .map(|_| json!({"events": (0..batch).map(|_| event(&mut rng, top, spread)).collect::<Vec<_>>()}))
         .collect();
     let encoded: Vec<bytes_body::Body> = bodies
         .iter()
@@ -307,7 +316,13 @@ async fn search(c: &Client, runs: usize, index: &str) -> Result<()> {
     let term = json!({"query": {"term": {"event_type": "dns"}}, "size": 10, "sort": [{"timestamp": "desc"}]});
     let hist = json!({"size": 0, "query": {"range": {"timestamp": {"gte": "now-24h"}}},
         "aggs": {"per_hour": {"date_histogram": {"field": "timestamp", "fixed_interval": "1h"}}}});
-    for (name, body) in [("term query", term), ("24h date_histogram", hist)] {
+    let month = json!({"size": 0, "query": {"range": {"timestamp": {"gte": "now-31d"}}},
+        "aggs": {"per_day": {"date_histogram": {"field": "timestamp", "fixed_interval": "1d"}}}});
+    for (name, body) in [
+        ("term query", term),
+        ("24h date_histogram", hist),
+        ("31d date_histogram", month),
+    ] {
         let mut lat = Vec::with_capacity(runs);
         let mut sample = Value::Null;
         for _ in 0..runs {
@@ -466,6 +481,7 @@ async fn main() -> Result<()> {
             events,
             seconds,
             spread_hours,
+            day,
         } => {
             ingest(
                 &c,
@@ -474,7 +490,7 @@ async fn main() -> Result<()> {
                 concurrency,
                 events,
                 seconds,
-                spread_hours,
+                (day, spread_hours),
             )
             .await
         }
