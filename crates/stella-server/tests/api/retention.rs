@@ -548,5 +548,31 @@ async fn a_tenants_own_periods_stay_within_what_root_allows() {
         s.status("GET", "/cluster/retention", Some(&admin)).await,
         403
     );
+    // A credential narrower than its user reads, and changes nothing: not the tenant's
+    // periods, not a legal hold, not a run, even for root.
+    let reader = crate::security_authz::narrowed_jwt(&s, &root, &["tenants:read"]).await;
+    assert_eq!(
+        s.status("GET", &format!("{API}/retention"), Some(&reader))
+            .await,
+        200
+    );
+    assert_eq!(
+        s.status("GET", "/cluster/retention", Some(&reader)).await,
+        200
+    );
+    let (st, r) = s
+        .call(
+            "PUT",
+            &format!("{API}/retention/{a}"),
+            Some(&reader),
+            Some(json!({"legal_hold": true})),
+        )
+        .await;
+    assert_problem(st, &r, 403);
+    assert_eq!(
+        s.status("POST", "/cluster/retention/run", Some(&reader))
+            .await,
+        403
+    );
     s.stop().await;
 }
