@@ -617,13 +617,7 @@ impl Stella {
             return;
         }
         let outcome = async {
-            let overrides: HashMap<String, RetentionOverride> = self
-                .db
-                .retention_overrides()
-                .await?
-                .into_iter()
-                .map(|o| (o.tenant_id.clone(), o))
-                .collect();
+            let overrides = self.overrides_by_tenant().await?;
             let tenants = self.db.all_tenant_ids().await?;
             self.drop_expired_partitions(self.now_ms(), &overrides, &tenants)
                 .await

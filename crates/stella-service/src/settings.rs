@@ -55,7 +55,7 @@ pub struct Settings {
     pub retention: crate::retention::Periods,
     /// Longest period a tenant or partner administrator may set (root may set any).
     pub retention_tenant_max_days: i64,
-    /// How often retention runs (once per deployment per interval).
+    /// How often retention runs (once per deployment per interval); 0: only on demand.
     pub retention_interval_ms: i64,
     /// Records, rows or partitions one run removes at most per kind; past it, a follow-up run
     /// is queued, so one run never holds the database or the index for long.
