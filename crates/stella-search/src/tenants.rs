@@ -87,15 +87,9 @@ pub(crate) fn day_name(day: Day) -> String {
 
 fn parse_day_name(name: &str) -> Option<Day> {
     let date = chrono::NaiveDate::parse_from_str(name, "%Y.%m.%d").ok()?;
-    if day_name(day_of(
-        date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis(),
-    )) != name
-    {
-        return None; // not the canonical spelling (e.g. `2026.1.5`)
-    }
-    Some(day_of(
-        date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis(),
-    ))
+    let day = day_of(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis());
+    // Only the canonical spelling (not `2026.1.5`): one directory per day.
+    (day_name(day) == name).then_some(day)
 }
 
 /// One partition: a tenant's events of one day.
@@ -106,7 +100,7 @@ pub(crate) struct PartKey {
 }
 
 pub(crate) struct TenantIndex {
-    /// The tenant.
+    /// The tenant, and the day of the events this partition holds.
     pub id: String,
     pub day: Day,
     pub index: Index,
@@ -519,4 +513,20 @@ pub(crate) fn dir_bytes(dir: &Path) -> u64 {
             Err(_) => 0,
         })
         .sum()
+}
+
+#[cfg(test)]
+mod day_names {
+    use super::*;
+
+    #[test]
+    fn only_canonical_dates_name_a_partition() {
+        let day = day_of(1_714_564_800_000); // 2024-05-01T12:00Z
+        assert_eq!(day_name(day), "2024.05.01");
+        assert_eq!(parse_day_name("2024.05.01"), Some(day));
+        for bad in ["2024.5.1", "2024.13.01", "2024-05-01", "2024.05.01x", ""] {
+            assert_eq!(parse_day_name(bad), None, "{bad}");
+        }
+        assert_eq!(day_of(-1), -1, "before 1970 rounds down");
+    }
 }
