@@ -13,6 +13,8 @@
 #
 # SERVER holds `stella` (an older release compares search over one index per tenant), BENCH
 # holds `stella-bench` (this tree's: it talks HTTP only). Default: build both from this tree.
+# IDLE_SECS (servers with final merges): `events_idle_writer_secs`; after ingest the script waits
+# until every idle day is merged to one segment and reports that work before searching.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS=${EVENTS:-30000000}
@@ -37,7 +39,12 @@ trap cleanup EXIT
 mkdir -p "$(dirname "$DATA")"
 "$SERVER/stella" init --data-dir "$DATA" --email bench@example.com > "$DATA.creds.json"
 mv "$DATA.creds.json" "$DATA/creds.json"
-"$SERVER/stella" serve --data-dir "$DATA" --listen "127.0.0.1:$PORT" --rate-limit-per-second 1000000000 --log warn &
+CONFIG=()
+if [ -n "${IDLE_SECS:-}" ]; then
+  printf 'events_idle_writer_secs = %s\n' "$IDLE_SECS" > "$DATA/bench.toml"
+  CONFIG=(--config "$DATA/bench.toml")
+fi
+"$SERVER/stella" serve "${CONFIG[@]}" --data-dir "$DATA" --listen "127.0.0.1:$PORT" --rate-limit-per-second 1000000000 --log warn &
 PID=$!
 for _ in $(seq 100); do curl -fs "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 export API_KEY=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["api_key"])' "$DATA/creds.json")
@@ -61,6 +68,24 @@ T1=$(date +%s.%N); C1=$(cpu)
 python3 -c 'import sys; print(f"searchable after {float(sys.argv[2]) - float(sys.argv[1]):.0f} s")' "$T0" "$T1"
 per "$C0" "$C1" "$EVENTS" event
 du -sh "$DATA/events"
+segments() { python3 -c '
+import glob, json, sys
+n = [len(json.load(open(m))["segments"]) for m in glob.glob(sys.argv[1] + "/**/meta.json", recursive=True)]
+print(f"{len(n)} indexes, {sum(n)} segments (most in one: {max(n, default=0)})")' "$DATA/events"; }
+segments
+if [ -n "${IDLE_SECS:-}" ]; then
+  echo "== $(date -u +%T) waiting for the final merges of idle days"
+  for _ in $(seq 36000); do
+    OPEN=$(curl -fs "$BASE/metrics" -H "Authorization: Bearer $JWT" | awk '$1 == "stella_events_open_writers" {print $2}')
+    [ "$OPEN" = "0" ] && break
+    sleep 0.1
+  done
+  T2=$(date +%s.%N); C2=$(cpu)
+  python3 -c 'import sys; print(f"every day merged {float(sys.argv[2]) - float(sys.argv[1]):.0f} s after searchable")' "$T1" "$T2"
+  per "$C1" "$C2" "$EVENTS" "event after ingest"
+  per "$C0" "$C2" "$EVENTS" "event, ingest and merges"
+  segments
+fi
 
 echo "== $(date -u +%T) search over $INDEX"
 $B search --runs "${RUNS:-100}" --index "$INDEX"

@@ -503,6 +503,34 @@ impl EventIndex {
             .unwrap_or(0)
     }
 
+    /// Closes idle writers and waits for every final merge (the housekeeping tick does this
+    /// in the background).
+    #[cfg(test)]
+    pub(crate) fn finish_merges(&self) -> Result<(), SearchError> {
+        self.ask(Msg::FinishMerges)
+    }
+
+    /// One housekeeping tick now: idle writers close and the next final merge starts.
+    #[cfg(test)]
+    pub(crate) fn start_merges(&self) -> Result<(), SearchError> {
+        self.ask(Msg::StartMerges)
+    }
+
+    /// Segments each of a tenant's partitions is searched in, oldest day first.
+    #[cfg(test)]
+    pub(crate) fn segments(&self, tenant: &str) -> Vec<usize> {
+        let only = TenantFilter::Only(vec![tenant.to_owned()]);
+        self.inner
+            .tenants
+            .partitions(&only, &|_| true)
+            .map(|ps| {
+                ps.iter()
+                    .map(|p| p.reader.searcher().segment_readers().len())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Stops the indexer without committing, leaving the directory as a crash would.
     #[cfg(test)]
     pub(crate) fn abandon(&self) -> Result<(), SearchError> {

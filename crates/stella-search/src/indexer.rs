@@ -10,13 +10,16 @@
 //! dirty partitions are committed together, so after a successful round every record up to
 //! that number is in some commit and the WAL segments before it can go.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use tantivy::indexer::{IndexWriterOptions, LogMergePolicy, UserOperation};
-use tantivy::{IndexWriter, Term};
+use tantivy::{FutureResult, IndexWriter, SegmentMeta, Term};
 
 use crate::doc::{EventDoc, TextPaths};
 use crate::error::SearchError;
@@ -45,6 +48,26 @@ struct TenantWriter {
     written: u64,
 }
 
+/// A partition's final merge in progress (see `IndexOptions::final_merge_max_docs`). The
+/// writer is kept until the merge ends: dropping it would abandon the merge half-way.
+struct Finishing {
+    key: PartKey,
+    tw: TenantWriter,
+    merge: FutureResult<Option<SegmentMeta>>,
+}
+
+/// A writer closed for idleness, waiting for its final merge.
+struct Parked {
+    key: PartKey,
+    tw: TenantWriter,
+    /// Merges refused so far (its segments were still in a merge of tantivy's own policy).
+    tries: u32,
+}
+
+/// Ticks (about a second apart) a parked partition waits for tantivy's own merges to end
+/// before its final merge is given up.
+const FINAL_MERGE_TRIES: u32 = 120;
+
 pub(crate) struct Indexer {
     tenants: Arc<Tenants>,
     fields: Fields,
@@ -53,6 +76,9 @@ pub(crate) struct Indexer {
     /// When the oldest uncommitted document was applied.
     uncommitted_since: Option<Instant>,
     writers: HashMap<PartKey, TenantWriter>,
+    /// Committed writers closed for idleness, oldest first, waiting to be merged one at a time.
+    parked: VecDeque<Parked>,
+    finishing: Option<Finishing>,
     /// Each partition's last committed position, as read when first met (replay skips what a
     /// partition has without opening a writer on it).
     committed: HashMap<PartKey, u64>,
@@ -79,6 +105,8 @@ impl Indexer {
             reads,
             uncommitted_since: None,
             writers: HashMap::new(),
+            parked: VecDeque::new(),
+            finishing: None,
             committed: HashMap::new(),
             applied_lsn: 0,
             committed_lsn: 0,
@@ -88,6 +116,13 @@ impl Indexer {
     }
 
     fn writer(&mut self, key: &PartKey) -> Result<&mut TenantWriter, SearchError> {
+        if !self.writers.contains_key(key) {
+            if let Some(tw) = self.unpark(key) {
+                self.committed.insert(key.clone(), tw.committed_lsn);
+                self.writers.insert(key.clone(), tw);
+                self.report_open();
+            }
+        }
         if !self.writers.contains_key(key) {
             let index = self.tenants.get_or_create(key)?;
             let committed = index.committed()?;
@@ -112,7 +147,7 @@ impl Indexer {
                     written: 0,
                 },
             );
-            self.reads.writers_open(self.writers.len());
+            self.report_open();
         }
         self.writers
             .get_mut(key)
@@ -186,9 +221,15 @@ impl Indexer {
             if from_log && op.lsn <= self.committed_lsn_of(&key)? {
                 continue; // replay of something the partition already has
             }
-            if !self.writers.contains_key(&key) && self.writers.len() >= self.opts.max_open_writers
+            if !self.writers.contains_key(&key)
+                && !self.is_parked(&key)
+                && self.writers.len() + self.parked.len() >= self.opts.max_open_writers
             {
-                self.close_one(&op.tenant, &pending[i..], op.lsn)?;
+                // A parked writer has nothing uncommitted: it goes before any in use.
+                if self.parked.pop_front().is_none() {
+                    self.close_one(&op.tenant, &pending[i..], op.lsn)?;
+                }
+                self.report_open();
             }
             self.writes += 1;
             let written = self.writes;
@@ -246,7 +287,7 @@ impl Indexer {
             // Read afresh (from its commit) if it is written again.
             self.committed.remove(&key);
         }
-        self.reads.writers_open(self.writers.len());
+        self.report_open();
         Ok(())
     }
 
@@ -274,10 +315,25 @@ impl Indexer {
                 tenant: Arc::from(tenant),
                 day: *day,
             };
-            self.writers.remove(&key);
+            // Merges under way in the day are waited for: a dropped writer's merge would go on
+            // writing files into the directory being removed. (An old day's writer rarely has
+            // one; its final merge, at most.)
+            if self.finishing.as_ref().is_some_and(|f| f.key == key) {
+                if let Some(f) = self.finishing.take() {
+                    end_final_merge(&f.key, f.tw, block_on(f.merge));
+                }
+            }
+            for tw in [self.writers.remove(&key), self.unpark(&key)]
+                .into_iter()
+                .flatten()
+            {
+                if let Err(e) = tw.writer.wait_merging_threads() {
+                    tracing::warn!(tenant = %key.tenant, day = %key.day, error = %e, "closing a dropped day's writer");
+                }
+            }
             self.committed.remove(&key);
         }
-        self.reads.writers_open(self.writers.len());
+        self.report_open();
         let events = self
             .tenants
             .drop_partitions(tenant, &days, self.applied_lsn)?;
@@ -376,11 +432,7 @@ impl Indexer {
         self.committed_lsn = lsn;
         self.uncommitted_since = None;
         self.reads.committed(lsn);
-        let idle = Duration::from_millis(self.opts.idle_writer_ms);
-        // Everything is committed here, so a closed writer loses nothing; its commit payload
-        // has what reopening needs.
-        self.writers.retain(|_, w| w.last_write.elapsed() < idle);
-        self.reads.writers_open(self.writers.len());
+        self.close_idle();
         for (key, w) in &self.writers {
             self.committed.insert(key.clone(), w.committed_lsn);
         }
@@ -388,6 +440,119 @@ impl Indexer {
         let open = &self.writers;
         self.committed.retain(|k, _| open.contains_key(k));
         Ok(())
+    }
+
+    /// Closes the writers with nothing uncommitted that have not been written for
+    /// `idle_writer_ms`: a closed writer loses nothing, its commit payload has what reopening
+    /// needs. Each is parked for its final merge.
+    fn close_idle(&mut self) {
+        let idle = Duration::from_millis(self.opts.idle_writer_ms);
+        let quiet: Vec<PartKey> = self
+            .writers
+            .iter()
+            .filter(|(_, w)| !w.dirty && w.last_write.elapsed() >= idle)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in quiet {
+            if let Some(tw) = self.writers.remove(&key) {
+                self.committed.remove(&key);
+                self.park(key, tw);
+            }
+        }
+        self.report_open();
+    }
+
+    /// Partition writers open: in use, parked and the one merging.
+    fn report_open(&self) {
+        let n = self.writers.len() + self.parked.len() + usize::from(self.finishing.is_some());
+        self.reads.writers_open(n);
+    }
+
+    /// A committed writer closed for idleness: kept for its final merge, or dropped when
+    /// final merges are off.
+    fn park(&mut self, key: PartKey, tw: TenantWriter) {
+        if self.opts.final_merge_max_docs > 0 {
+            self.parked.push_back(Parked { key, tw, tries: 0 });
+        }
+    }
+
+    fn is_parked(&self, key: &PartKey) -> bool {
+        self.parked.iter().any(|p| &p.key == key)
+            || self.finishing.as_ref().is_some_and(|f| &f.key == key)
+    }
+
+    /// Takes a parked or merging writer back (its day is written again). A merge under way
+    /// goes on inside that writer, whose commits tantivy keeps consistent with it.
+    fn unpark(&mut self, key: &PartKey) -> Option<TenantWriter> {
+        if self.finishing.as_ref().is_some_and(|f| &f.key == key) {
+            return self.finishing.take().map(|f| f.tw);
+        }
+        let at = self.parked.iter().position(|p| &p.key == key)?;
+        self.parked.remove(at).map(|p| p.tw)
+    }
+
+    /// One step of the final merges, called about once a second while any wait: ends the
+    /// merge that finished (its readers see the one segment) and starts the next. One at a
+    /// time, so this background work takes one core at most.
+    fn finish_step(&mut self) {
+        if let Some(f) = self.finishing.as_mut() {
+            let Some(res) = poll_now(&mut f.merge) else {
+                return;
+            };
+            if let Some(f) = self.finishing.take() {
+                end_final_merge(&f.key, f.tw, res);
+            }
+        }
+        while let Some(mut p) = self.parked.pop_front() {
+            let metas = match p.tw.index.index.searchable_segment_metas() {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(tenant = %p.key.tenant, day = %p.key.day, error = %e, "final merge skipped");
+                    continue;
+                }
+            };
+            let docs: u64 = metas.iter().map(|m| u64::from(m.num_docs())).sum();
+            if metas.len() < 2 || docs > self.opts.final_merge_max_docs {
+                continue; // nothing to gain, or too big to rewrite at once
+            }
+            let ids: Vec<_> = metas.iter().map(|m| m.id()).collect();
+            let mut merge = p.tw.writer.merge(&ids);
+            match poll_now(&mut merge) {
+                None => {
+                    self.finishing = Some(Finishing {
+                        key: p.key,
+                        tw: p.tw,
+                        merge,
+                    });
+                    break;
+                }
+                // Refused at once: some of its segments are in a merge of tantivy's policy,
+                // still running. Tried again on a later tick.
+                Some(Err(e)) if p.tries < FINAL_MERGE_TRIES => {
+                    tracing::debug!(error = %e, "final merge deferred");
+                    p.tries += 1;
+                    self.parked.push_back(p);
+                    break;
+                }
+                Some(res) => end_final_merge(&p.key, p.tw, res),
+            }
+        }
+        self.report_open();
+    }
+
+    /// Whether final merges wait to be started or ended (the thread then wakes every second).
+    fn finishing_work(&self) -> bool {
+        self.finishing.is_some() || !self.parked.is_empty()
+    }
+
+    /// At shutdown: the merge under way is waited for (a day of events at most), so no merge
+    /// is left running inside a dropped writer; parked ones are not started.
+    fn finish_for_close(&mut self) {
+        if let Some(f) = self.finishing.take() {
+            tracing::info!(tenant = %f.key.tenant, day = %f.key.day, "waiting for a partition's final merge before closing");
+            end_final_merge(&f.key, f.tw, block_on(f.merge));
+        }
+        self.parked.clear();
     }
 
     /// The last position committed (everything up to it is in some commit).
@@ -408,8 +573,17 @@ impl Indexer {
         let interval = (self.opts.commit_interval_ms > 0)
             .then(|| Duration::from_millis(self.opts.commit_interval_ms));
         let mut deadline: Option<Instant> = None;
+        // Housekeeping (idle writers, final merges) while there are writers or merges.
+        let mut tick = Instant::now() + HOUSEKEEPING;
         loop {
-            let msg = match deadline {
+            let housekeeping = !self.writers.is_empty() || self.finishing_work();
+            let wake = match (deadline, housekeeping) {
+                (Some(d), true) => Some(d.min(tick)),
+                (Some(d), false) => Some(d),
+                (None, true) => Some(tick),
+                (None, false) => None,
+            };
+            let msg = match wake {
                 Some(d) => rx.recv_timeout(d.saturating_duration_since(Instant::now())),
                 None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
             };
@@ -438,6 +612,7 @@ impl Indexer {
                 Ok(Msg::Close(reply)) => {
                     log.finish();
                     let res = self.commit_and_tell(&mut *log, true);
+                    self.finish_for_close();
                     drop(self.writers);
                     let _ = reply.send(res);
                     return;
@@ -449,10 +624,28 @@ impl Indexer {
                     let _ = reply.send(Ok(()));
                     return;
                 }
+                #[cfg(test)]
+                Ok(Msg::FinishMerges(reply)) => {
+                    self.close_idle();
+                    while self.finishing_work() {
+                        if let Some(f) = self.finishing.take() {
+                            end_final_merge(&f.key, f.tw, block_on(f.merge));
+                        }
+                        self.finish_step();
+                    }
+                    let _ = reply.send(Ok(()));
+                }
+                #[cfg(test)]
+                Ok(Msg::StartMerges(reply)) => {
+                    self.close_idle();
+                    self.finish_step();
+                    let _ = reply.send(Ok(()));
+                }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
                     log.finish();
                     let _ = self.commit_and_tell(&mut *log, true);
+                    self.finish_for_close();
                     return;
                 }
             }
@@ -470,9 +663,17 @@ impl Indexer {
                     }
                 }
             }
+            if Instant::now() >= tick {
+                self.close_idle();
+                self.finish_step();
+                tick = Instant::now() + HOUSEKEEPING;
+            }
         }
     }
 }
+
+/// How often idle writers are looked for and final merges checked on.
+const HOUSEKEEPING: Duration = Duration::from_secs(1);
 
 /// How long after a background commit the next one may start. A commit stops the flow of
 /// documents into tantivy until its segments are written (seconds under a heavy bulk load), so
@@ -500,6 +701,54 @@ fn writer_budget(opts: &IndexOptions, open: usize) -> usize {
     (opts.indexing_memory_bytes / (open + 1))
         .min(opts.writer_memory_bytes)
         .max(floor)
+}
+
+/// Ends a final merge: the partition's reader moves to the merged segment, and the writer
+/// goes (nothing is running in it any more).
+fn end_final_merge(key: &PartKey, tw: TenantWriter, res: tantivy::Result<Option<SegmentMeta>>) {
+    match res {
+        Ok(_) => {
+            if let Err(e) = tw.index.reader.reload() {
+                tracing::warn!(tenant = %key.tenant, day = %key.day, error = %e, "reload after final merge");
+            }
+            tracing::debug!(tenant = %key.tenant, day = %key.day, "partition merged to one segment");
+        }
+        Err(e) => {
+            // Dropped, not waited for: a merge of tantivy's own policy may still run in it,
+            // and dropping stops it from publishing anything.
+            tracing::warn!(tenant = %key.tenant, day = %key.day, error = %e, "final merge not done; the partition keeps its segments");
+            return;
+        }
+    }
+    if let Err(e) = tw.writer.wait_merging_threads() {
+        tracing::warn!(tenant = %key.tenant, day = %key.day, error = %e, "closing a merged partition's writer");
+    }
+}
+
+/// Waits for a tantivy merge. (`FutureResult::wait` may not follow a poll: the future is
+/// polled here until ready, the thread parked between polls.)
+fn block_on<T>(mut fut: FutureResult<T>) -> tantivy::Result<T> {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    loop {
+        if let Poll::Ready(r) = Pin::new(&mut fut).poll(&mut Context::from_waker(&waker)) {
+            return r;
+        }
+        std::thread::park();
+    }
+}
+
+/// The outcome of a tantivy merge if it has ended, without blocking.
+fn poll_now<T>(fut: &mut FutureResult<T>) -> Option<tantivy::Result<T>> {
+    match Pin::new(fut).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(r) => Some(r),
+        Poll::Pending => None,
+    }
 }
 
 fn commit_one(tw: &mut TenantWriter, lsn: u64) -> Result<(), SearchError> {

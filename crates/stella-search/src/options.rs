@@ -38,6 +38,11 @@ pub struct IndexOptions {
     /// years would otherwise open a writer per day. Past it, the least recently written
     /// writer not needed by the record being applied is committed and closed.
     pub max_open_writers: usize,
+    /// A partition whose writer closed for idleness is merged down to one segment (as
+    /// Elasticsearch's force-merge of an index no longer written), one partition at a time in
+    /// the background, when it holds at most this many documents: a search pays per segment,
+    /// so thirty idle days in one segment each answer like one index. `0` never merges them.
+    pub final_merge_max_docs: u64,
     /// Segments of about the same size merged together at once (tantivy's log merge policy).
     /// Larger means each event is rewritten fewer times, at the cost of more segments to search.
     pub merge_factor: usize,
@@ -74,6 +79,7 @@ impl Default for IndexOptions {
             search_threads: 2,
             idle_writer_ms: 600_000,
             max_open_writers: 32,
+            final_merge_max_docs: 10_000_000,
             merge_factor: 16,
             merge_min_segment_docs: 10_000,
             search_idle_ms: 30_000,
@@ -107,6 +113,7 @@ impl IndexOptions {
             search_threads: self.search_threads.clamp(1, 16),
             idle_writer_ms: self.idle_writer_ms,
             max_open_writers: self.max_open_writers.max(1),
+            final_merge_max_docs: self.final_merge_max_docs,
             merge_factor: self.merge_factor.max(2),
             merge_min_segment_docs: self.merge_min_segment_docs,
             search_idle_ms: self.search_idle_ms,

@@ -120,6 +120,8 @@ impl Server {
         let options = stella_search::IndexOptions {
             max_bulk: config.max_bulk_events,
             search_budget_ms: config.search_budget_ms,
+            idle_writer_ms: config.events_idle_writer_secs.saturating_mul(1000),
+            final_merge_max_docs: config.events_final_merge_max_docs,
             ..stella_search::IndexOptions::default()
         };
         let events = match stream {

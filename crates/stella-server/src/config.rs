@@ -85,6 +85,12 @@ pub struct Config {
     /// Free bytes on the data directory's disk below which event ingest and data writes are
     /// refused (503, `Retry-After`) until space is freed; 0 turns the floor off.
     pub min_free_bytes: u64,
+    /// A day's event partition closes its writer after this long without new events; it is
+    /// then merged down to one segment in the background (a search pays per segment).
+    pub events_idle_writer_secs: u64,
+    /// Days of more events than this are left unmerged (too much to rewrite at once); 0 never
+    /// merges them.
+    pub events_final_merge_max_docs: u64,
     /// The platform's retention periods, in days: events (whole daily partitions), the
     /// activity log (archived first), reports and playbook runs.
     pub retention_events_days: i64,
@@ -164,6 +170,8 @@ impl Default for Config {
             max_concurrent_jobs: 4,
             job_lease_secs: 30,
             min_free_bytes: 256 << 20,
+            events_idle_writer_secs: 600,
+            events_final_merge_max_docs: 10_000_000,
             retention_events_days: 90,
             retention_activity_days: 365,
             retention_reports_days: 90,
@@ -273,6 +281,9 @@ impl Config {
         }
         if self.session_ttl_secs < 60 {
             bad.push("session_ttl_secs must be at least 60");
+        }
+        if self.events_idle_writer_secs < 1 {
+            bad.push("events_idle_writer_secs must be at least 1");
         }
         if self.search_budget_ms < 100 {
             bad.push("search_budget_ms must be at least 100");
@@ -476,6 +487,14 @@ job_lease_secs = 30
 # still work) and /readyz answers 503, so nothing acknowledged ever meets a failed write. Keep
 # it above the largest ingest body times the concurrent ingests. 0 turns it off.
 min_free_bytes = 268435456
+
+# Events are kept in one partition per tenant and day. A day's writer closes after
+# events_idle_writer_secs without new events, and the day is then merged down to one segment in
+# the background, one day at a time (as Elasticsearch's force-merge of an index no longer
+# written): a search over thirty days then reads thirty segments, not hundreds. Days of more
+# than events_final_merge_max_docs events stay as they are; 0 turns the merge off.
+events_idle_writer_secs = 600
+events_final_merge_max_docs = 10000000
 
 # Retention (docs/operations.md): how long the platform keeps each kind of data, in days.
 # Tenants' administrators may set their own periods up to retention_tenant_max_days; root may

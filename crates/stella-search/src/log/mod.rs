@@ -83,6 +83,12 @@ pub(crate) enum Msg {
     /// Stop without committing, as a crash would (tests only).
     #[cfg(test)]
     Abandon(Reply),
+    /// Close idle writers and run every final merge to its end now (tests only).
+    #[cfg(test)]
+    FinishMerges(Reply),
+    /// Close idle writers and start the next final merge, as the housekeeping tick does.
+    #[cfg(test)]
+    StartMerges(Reply),
 }
 
 /// An acknowledged record on its way into the index.

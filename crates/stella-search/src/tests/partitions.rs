@@ -189,3 +189,98 @@ fn a_bulk_over_many_days_keeps_within_the_open_writer_bound_and_loses_nothing_in
     assert_eq!(total(&b), 5);
     assert!(ix.open_writers().1 <= 3, "replay keeps the bound too");
 }
+
+/// `n` events at `hour` o'clock today, numbered from `from`.
+fn at_hour(hour: i64, from: i64, n: i64) -> Vec<Value> {
+    (from..from + n)
+        .map(|i| json!({"timestamp": TODAY + hour * HOUR, "n": i, "event_type": "dns"}))
+        .collect()
+}
+
+#[test]
+fn an_idle_day_is_merged_to_one_segment_searches_the_same_and_takes_writes_again() {
+    // Writers close as soon as they are committed and idle.
+    let o = || IndexOptions {
+        idle_writer_ms: 0,
+        ..opts()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ix = EventIndex::open(dir.path(), o()).unwrap();
+    // Four commits of one day: four segments; another day with one.
+    for round in 0..4 {
+        ix.ingest("a", at_hour(1 + round, round * 10, 10), NOW)
+            .unwrap();
+        ix.refresh().unwrap();
+    }
+    ix.ingest("a", vec![json!({"timestamp": TODAY - DAY, "n": 100})], NOW)
+        .unwrap();
+    ix.refresh().unwrap();
+    let query = json!({"term": {"event_type": "dns"}});
+    let before = in_index(&ix, "aella-ser-*", query.clone());
+    assert_eq!(before, (0..40).collect::<Vec<_>>());
+    assert_eq!(ix.segments("a"), [1, 4]);
+
+    ix.finish_merges().unwrap();
+    assert_eq!(ix.segments("a"), [1, 1], "the idle day is one segment now");
+    assert_eq!(in_index(&ix, "aella-ser-*", query.clone()), before);
+    assert_eq!(ix.open_writers().0, 0, "merged writers are closed");
+
+    // The day is written again (a late event): its writer reopens, the merged segment stays.
+    ix.ingest("a", at_hour(9, 40, 5), NOW).unwrap();
+    ix.refresh().unwrap();
+    assert_eq!(ix.segments("a"), [1, 2]);
+    ix.finish_merges().unwrap();
+    assert_eq!(ix.segments("a"), [1, 1]);
+    assert_eq!(
+        in_index(&ix, "aella-ser-*", query.clone()),
+        (0..45).collect::<Vec<_>>()
+    );
+
+    // What the merges wrote is committed: a restart reads the same.
+    ix.close().unwrap();
+    drop(ix);
+    let ix = EventIndex::open(dir.path(), o()).unwrap();
+    assert_eq!(ix.segments("a"), [1, 1]);
+    assert_eq!(
+        in_index(&ix, "aella-ser-*", query),
+        (0..45).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_day_merging_in_the_background_can_be_written_or_dropped() {
+    let o = || IndexOptions {
+        idle_writer_ms: 0,
+        ..opts()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ix = EventIndex::open(dir.path(), o()).unwrap();
+    for round in 0..3 {
+        ix.ingest("a", at_hour(1, round * 10, 10), NOW).unwrap();
+        ix.ingest(
+            "a",
+            vec![json!({"timestamp": TODAY - DAY, "n": 100 + round})],
+            NOW,
+        )
+        .unwrap();
+        ix.refresh().unwrap();
+    }
+    // Both days are parked and one of them starts merging (one at a time); meanwhile today is
+    // written again and yesterday dropped, one of them merging, the other waiting its turn.
+    ix.start_merges().unwrap();
+    assert_eq!(ix.open_writers().0, 2);
+    ix.ingest("a", at_hour(2, 30, 10), NOW).unwrap();
+    let dropped = ix.drop_partitions_before("a", TODAY, 10).unwrap();
+    assert_eq!((dropped.partitions, dropped.events), (1, 3));
+    ix.refresh().unwrap();
+    assert_eq!(
+        in_index(&ix, "aella-ser-*", json!({"match_all": {}})),
+        (0..40).collect::<Vec<_>>()
+    );
+    ix.finish_merges().unwrap();
+    assert_eq!(ix.segments("a"), [1]);
+    assert_eq!(
+        in_index(&ix, "aella-ser-*", json!({"match_all": {}})),
+        (0..40).collect::<Vec<_>>()
+    );
+}

@@ -192,7 +192,7 @@ async fn tenant_event_metrics(app: &AppState) -> String {
     ];
     let (open, peak) = app.stella.events().open_writers();
     let mut out = format!(
-        "# HELP stella_events_open_writers Event partition writers open on this server\n\
+        "# HELP stella_events_open_writers Event partition writers open on this server (in use, or idle and waiting for or running their final merge)\n\
          # TYPE stella_events_open_writers gauge\nstella_events_open_writers {open}\n\
          # HELP stella_events_open_writers_peak Most partition writers open at once since start\n\
          # TYPE stella_events_open_writers_peak gauge\nstella_events_open_writers_peak {peak}\n"
