@@ -9,8 +9,9 @@ use std::time::Instant;
 use serde_json::{json, Value};
 use tantivy::aggregation::intermediate_agg_result::IntermediateAggregationResults;
 use tantivy::aggregation::{AggregationLimitsGuard, DistributedAggregationCollector};
-use tantivy::collector::TopDocs;
+use tantivy::collector::{Collector, TopDocs};
 use tantivy::columnar::ColumnType;
+use tantivy::query::{EnableScoring, Query};
 use tantivy::{DocAddress, Searcher};
 
 use super::collect::Combined;
@@ -29,6 +30,14 @@ use crate::tenants::TenantIndex;
 const AGG_MEMORY_BYTES: u64 = 64 * 1024 * 1024;
 pub(crate) const AGG_MAX_BUCKETS: u32 = 65_000;
 
+/// One partition of a search, prepared: its searcher, the query compiled for it (text paths
+/// differ between partitions) and the kind of its sort field.
+struct Part {
+    searcher: Searcher,
+    query: Box<dyn Query>,
+    kind: FieldKind,
+}
+
 struct Hit {
     tenant: usize,
     key: SortValue,
@@ -46,12 +55,9 @@ pub(crate) fn run(
     let limit = req.from + req.size;
     let desc = req.sort.desc;
     let agg_limits = AggregationLimitsGuard::new(Some(AGG_MEMORY_BYTES), Some(AGG_MAX_BUCKETS));
-    let mut searchers: Vec<Searcher> = Vec::with_capacity(tenants.len());
-    let mut total: u64 = 0;
-    let mut hits: Vec<Hit> = Vec::new();
-    let mut aggs_acc: Option<IntermediateAggregationResults> = None;
-
-    for (ti, t) in tenants.iter().enumerate() {
+    let mut parts: Vec<Part> = Vec::with_capacity(tenants.len());
+    let mut aggs = Vec::with_capacity(tenants.len());
+    for t in tenants {
         budget.check_search()?;
         let searcher = t.reader.searcher();
         let paths = Arc::clone(&t.text_paths.read());
@@ -61,49 +67,96 @@ pub(crate) fn run(
             spent: std::cell::Cell::new(0),
         }
         .compile(&req.query)?;
-
         // An index without segments yields an empty intermediate result, which tantivy's merge
         // (a zip over aggregation names) would treat as "no aggregations": leave it out.
-        let aggs = match &req.aggs {
+        aggs.push(match &req.aggs {
             Some(a) if !searcher.segment_readers().is_empty() => Some(
                 DistributedAggregationCollector::from_aggs(a.clone(), agg_limits.clone()),
             ),
             _ => None,
+        });
+        let kind = match &req.sort.key {
+            SortKey::Path { path, keyword } => field_kind(&searcher, path, *keyword),
+            _ => FieldKind::Timestamp,
         };
-        let (count, found, part) = match (&req.sort.key, limit) {
-            (_, 0) => {
-                let top: Option<TopDocs> = None;
-                let f = searcher
-                    .search(&*query, &Combined { top, aggs, budget })
-                    .map_err(|e| budget.explain(e))?;
-                (f.count, Vec::new(), f.aggs)
-            }
-            (SortKey::Score, _) => {
-                let top = Some(TopDocs::with_limit(limit));
-                let f = searcher
-                    .search(&*query, &Combined { top, aggs, budget })
-                    .map_err(|e| budget.explain(e))?;
-                let found = f.top.unwrap_or_default().into_iter();
-                (
-                    f.count,
-                    found.map(|(s, a)| (SortValue::Score(s), a)).collect(),
-                    f.aggs,
-                )
-            }
-            (key, _) => {
-                let kind = match key {
-                    SortKey::Path { path, keyword } => field_kind(&searcher, path, *keyword),
-                    _ => FieldKind::Timestamp,
-                };
-                let top = Some(FieldTop { kind, desc, limit });
-                let f = searcher
-                    .search(&*query, &Combined { top, aggs, budget })
-                    .map_err(|e| budget.explain(e))?;
-                (f.count, f.top.unwrap_or_default(), f.aggs)
-            }
-        };
+        parts.push(Part {
+            searcher,
+            query,
+            kind,
+        });
+    }
+    let executor = match tenants.first() {
+        Some(t) => t.index.search_executor().clone(),
+        None => tantivy::Executor::single_thread(),
+    };
+    // (count, top hits, aggregations) of each partition.
+    type Found = (
+        u64,
+        Vec<(SortValue, DocAddress)>,
+        Option<IntermediateAggregationResults>,
+    );
+    let found: Vec<Found> = match (&req.sort.key, limit) {
+        (_, 0) => {
+            let collectors = aggs
+                .into_iter()
+                .map(|aggs| Combined::<TopDocs> {
+                    top: None,
+                    aggs,
+                    budget,
+                })
+                .collect::<Vec<_>>();
+            collect_all(&parts, &collectors, &executor)
+                .map_err(|e| budget.explain(e))?
+                .into_iter()
+                .map(|f| (f.count, Vec::new(), f.aggs))
+                .collect()
+        }
+        (SortKey::Score, _) => {
+            let collectors = aggs
+                .into_iter()
+                .map(|aggs| Combined {
+                    top: Some(TopDocs::with_limit(limit)),
+                    aggs,
+                    budget,
+                })
+                .collect::<Vec<_>>();
+            collect_all(&parts, &collectors, &executor)
+                .map_err(|e| budget.explain(e))?
+                .into_iter()
+                .map(|f| {
+                    let top = f.top.unwrap_or_default().into_iter();
+                    let top = top.map(|(s, a)| (SortValue::Score(s), a)).collect();
+                    (f.count, top, f.aggs)
+                })
+                .collect()
+        }
+        (_, _) => {
+            let collectors = aggs
+                .into_iter()
+                .zip(&parts)
+                .map(|(aggs, p)| Combined {
+                    top: Some(FieldTop {
+                        kind: p.kind.clone(),
+                        desc,
+                        limit,
+                    }),
+                    aggs,
+                    budget,
+                })
+                .collect::<Vec<_>>();
+            collect_all(&parts, &collectors, &executor)
+                .map_err(|e| budget.explain(e))?
+                .into_iter()
+                .map(|f| (f.count, f.top.unwrap_or_default(), f.aggs))
+                .collect()
+        }
+    };
+    let mut total: u64 = 0;
+    let mut hits: Vec<Hit> = Vec::new();
+    let mut aggs_acc: Option<IntermediateAggregationResults> = None;
+    for (ti, (count, top, part)) in found.into_iter().enumerate() {
         total += count;
-        hits.extend(found.into_iter().map(|(key, addr)| Hit {
+        hits.extend(top.into_iter().map(|(key, addr)| Hit {
             tenant: ti,
             key,
             addr,
@@ -114,8 +167,8 @@ pub(crate) fn run(
                 Some(acc) => acc.merge_fruits(part).map_err(|e| budget.explain(e))?,
             }
         }
-        searchers.push(searcher);
     }
+    let searchers: Vec<Searcher> = parts.into_iter().map(|p| p.searcher).collect();
 
     hits.sort_by(|a, b| {
         compare(&a.key, &b.key, desc).then((a.tenant, a.addr).cmp(&(b.tenant, b.addr)))
@@ -191,6 +244,49 @@ pub(crate) fn run(
         response["aggregations"] = value;
     }
     Ok(response)
+}
+
+/// Every partition's segments searched as one list spread over the search pool, as tantivy
+/// spreads one index's segments: searched one partition after another, a day merged to one
+/// segment would keep one thread busy and the other idle. Fruits are merged per partition.
+fn collect_all<C: Collector>(
+    parts: &[Part],
+    collectors: &[C],
+    executor: &tantivy::Executor,
+) -> tantivy::Result<Vec<C::Fruit>> {
+    let mut weights = Vec::with_capacity(parts.len());
+    for (p, c) in parts.iter().zip(collectors) {
+        let scoring = if c.requires_scoring() {
+            EnableScoring::enabled_from_searcher(&p.searcher)
+        } else {
+            EnableScoring::disabled_from_searcher(&p.searcher)
+        };
+        weights.push(p.query.weight(scoring)?);
+    }
+    let tasks = parts.iter().enumerate().flat_map(|(pi, p)| {
+        p.searcher
+            .segment_readers()
+            .iter()
+            .enumerate()
+            .map(move |(ord, reader)| (pi, ord as u32, reader))
+    });
+    let fruits = executor.map(
+        |(pi, ord, reader)| {
+            collectors[pi]
+                .collect_segment(weights[pi].as_ref(), ord, reader)
+                .map(|f| (pi, f))
+        },
+        tasks,
+    )?;
+    let mut per_part: Vec<Vec<_>> = parts.iter().map(|_| Vec::new()).collect();
+    for (pi, fruit) in fruits {
+        per_part[pi].push(fruit);
+    }
+    per_part
+        .into_iter()
+        .zip(collectors)
+        .map(|(fruits, c)| c.merge_fruits(fruits))
+        .collect()
 }
 
 /// Numeric if any segment holds numbers at the path (unless the request said otherwise).
