@@ -14,6 +14,11 @@
 //!   others in alphabetical order. With different separators:
 //!   `.qualifier < -qualifier < -number < .number`.
 //!
+//! This is the specification as OSV applies it (the OSV reference vectors follow it). Recent
+//! Maven releases (3.8.7 on) differ in one corner: they read a dotted qualifier as a hyphenated
+//! one, so for them `1.0.RC1` = `1.0-RC1`, while by the specification `1.0.RC1` keeps its
+//! `.0` and is the newer.
+//!
 //! Maven accepts any string as a version; here the empty string, whitespace, control and
 //! non-ASCII characters are errors (Maven lower-cases and classifies digits by Unicode rules,
 //! which a byte-wise reading would not reproduce).
