@@ -14,10 +14,19 @@
 //!   others in alphabetical order. With different separators:
 //!   `.qualifier < -qualifier < -number < .number`.
 //!
-//! This is the specification as OSV applies it (the OSV reference vectors follow it). Recent
-//! Maven releases (3.8.7 on) differ in one corner: they read a dotted qualifier as a hyphenated
-//! one, so for them `1.0.RC1` = `1.0-RC1`, while by the specification `1.0.RC1` keeps its
-//! `.0` and is the newer.
+//! This is the specification as OSV applies it: the OSV reference vectors and OSV-Scalibr's
+//! 14,752 tool-generated Maven comparisons all hold. Two consequences to know:
+//!
+//! * Recent Maven releases (3.8.7 on) read a dotted qualifier as a hyphenated one, so for them
+//!   `1.0.RC1` = `1.0-RC1` and `2.9.0.RC1 < 2.9.0-1`, while by the specification `1.0.RC1` keeps
+//!   its `.0` and is the newer, and `2.9.0-1 < 2.9.0.RC1`. OSV's own tooling (OSV-Scalibr, where
+//!   the vectors come from) applies the specification, so matching here agrees with OSV's
+//!   (Maven's reading disagrees with 20 of those 14,752).
+//! * The specification's order is not transitive where a dot-separated qualifier meets the
+//!   padding: `1.sp > 1 > 1-alpha > 1.sp` (`.qualifier < -qualifier`, yet `sp` sorts after a
+//!   release and `alpha` before one). Comparing two versions is always well defined; sorting a
+//!   list that mixes such versions is not. Versions whose qualifiers all follow a hyphen or a
+//!   number (`1.0-SP1`, `1.0RC1`) are totally ordered, which the property tests check.
 //!
 //! Maven accepts any string as a version; here the empty string, whitespace, control and
 //! non-ASCII characters are errors (Maven lower-cases and classifies digits by Unicode rules,
