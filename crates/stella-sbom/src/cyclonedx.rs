@@ -64,7 +64,7 @@ pub(crate) fn read(doc: &Object, limits: &Limits) -> Result<Sbom, SbomError> {
 /// Recursion is bounded by `max_component_depth` here and by the JSON nesting limit before
 /// parsing, whichever is smaller.
 fn walk(list: &[Value], path: &Path, depth: usize, out: &mut Collector) -> Result<(), SbomError> {
-    if depth > out.limits().max_component_depth {
+    if !list.is_empty() && depth > out.limits().max_component_depth {
         return Err(SbomError::TooDeep {
             limit: Limit::ComponentDepth,
             max: out.limits().max_component_depth,

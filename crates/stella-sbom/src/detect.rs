@@ -47,7 +47,7 @@ pub(crate) fn detect(doc: &Value) -> Result<SbomType, SbomError> {
             return Err(SbomError::UnsupportedVersion {
                 format: SbomType::SpdxJson,
                 found: "3".to_owned(),
-                supported: crate::spdx::SUPPORTED,
+                supported: crate::spdx::SUPPORTED_NAMES,
             });
         }
     }

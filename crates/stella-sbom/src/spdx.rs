@@ -22,6 +22,8 @@ use crate::json::{as_object, opt_array, opt_str, Object, Path};
 use crate::{Limits, OsInfo, Sbom, SbomType, Subject};
 
 pub(crate) const SUPPORTED: &[&str] = &["2.2", "2.3"];
+/// As the `spdxVersion` field spells them, for messages.
+pub(crate) const SUPPORTED_NAMES: &[&str] = &["SPDX-2.2", "SPDX-2.3"];
 
 pub(crate) fn read(doc: &Object, limits: &Limits) -> Result<Sbom, SbomError> {
     let root = Path::Root;
@@ -35,7 +37,7 @@ pub(crate) fn read(doc: &Object, limits: &Limits) -> Result<Sbom, SbomError> {
         return Err(SbomError::UnsupportedVersion {
             format: SbomType::SpdxJson,
             found: crate::error::excerpt(spdx_version),
-            supported: &["SPDX-2.2", "SPDX-2.3"],
+            supported: SUPPORTED_NAMES,
         });
     }
     let doc_id = opt_str(doc, "SPDXID", &root)?.unwrap_or("SPDXRef-DOCUMENT");
