@@ -273,14 +273,14 @@ fn check_type(ty: &str, input: &str) -> Result<(), SbomError> {
     let ok = ty.starts_with(|c: char| c.is_ascii_alphabetic())
         && ty
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '-'));
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'));
     if ok {
         Ok(())
     } else {
         Err(SbomError::invalid_purl(
             input,
             format!(
-                "type {:?} must start with a letter and use only letters, digits, '.', '+' and '-'",
+                "type {:?} must start with a letter and use only letters, digits, '.' and '-'",
                 crate::error::excerpt(ty)
             ),
         ))
@@ -454,6 +454,8 @@ mod tests {
         assert!(reason("pkg:EnterpriseLibrary.Common@6.0.1304").contains("type and a name"));
         assert!(reason("pkg:3nginx/nginx@0.8.9").contains("must start with a letter"));
         assert!(reason("pkg:nginx:a/nginx@0.8.9").contains("type"));
+        // The current spec dropped '+' from the type alphabet.
+        assert!(reason("pkg:c++/boost@1.84.0").contains("type"));
         assert!(reason("pkg:n&g?inx/nginx@0.8.9").contains("key=value"));
         assert!(reason("pkg:npm/myartifact@1.0.0?in%20production=true").contains("qualifier key"));
         assert!(reason("pkg:maven/@1.3.4").contains("name is missing"));
