@@ -159,9 +159,6 @@ fn complete(f: Found, os: Option<&OsInfo>) -> Component {
         bom_ref: f.bom_ref,
     };
     if let Some(purl) = &c.purl {
-        if c.name.is_empty() {
-            c.name = purl.name().to_owned();
-        }
         if c.version.is_none() {
             c.version = purl.version().map(str::to_owned);
         }
@@ -176,6 +173,22 @@ fn complete(f: Found, os: Option<&OsInfo>) -> Component {
         }
     }
     c
+}
+
+/// A component's name when the document gives none: the purl's, or, when the purl is broken
+/// too, the purl text itself, so the component is still reported under something its
+/// author can find.
+pub(crate) fn name_or_purl(
+    name: Option<&str>,
+    purl: Option<&Purl>,
+    raw_purl: Option<&str>,
+) -> String {
+    match (name, purl, raw_purl) {
+        (Some(n), _, _) => n.to_owned(),
+        (None, Some(p), _) => p.name().to_owned(),
+        (None, None, Some(raw)) => crate::error::excerpt(raw),
+        (None, None, None) => String::new(),
+    }
 }
 
 /// The source package a distro purl names in its `upstream` qualifier: `openssl` or

@@ -9,7 +9,7 @@
 
 use serde_json::Value;
 
-use crate::collect::{full_version, Collector, Found};
+use crate::collect::{full_version, name_or_purl, Collector, Found};
 use crate::error::{Limit, SbomError};
 use crate::json::{as_object, opt_array, opt_object, opt_str, quoted, Object, Path};
 use crate::{Limits, OsInfo, Sbom, SbomType, Subject};
@@ -108,8 +108,7 @@ fn component(c: &Object, p: &Path, out: &mut Collector) -> Result<(), SbomError>
             format!("{g}:{n}")
         }
         (Some(g), Some(n)) => format!("{g}/{n}"),
-        (_, Some(n)) => n.to_owned(),
-        (_, None) => String::new(), // filled from the purl
+        (_, name) => name_or_purl(name, purl.as_ref(), raw_purl),
     };
     let props = Properties::read(c, p)?;
     let source_version = full_version(

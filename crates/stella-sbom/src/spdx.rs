@@ -16,7 +16,7 @@
 
 use std::collections::HashSet;
 
-use crate::collect::{Collector, Found};
+use crate::collect::{name_or_purl, Collector, Found};
 use crate::error::SbomError;
 use crate::json::{as_object, opt_array, opt_str, Object, Path};
 use crate::{Limits, OsInfo, Sbom, SbomType, Subject};
@@ -92,7 +92,7 @@ pub(crate) fn read(doc: &Object, limits: &Limits) -> Result<Sbom, SbomError> {
             None => (None, None),
         };
         out.push(Found {
-            name: name.unwrap_or_default().to_owned(),
+            name: name_or_purl(name, purl.as_ref(), raw_purl.map(|(raw, _)| raw)),
             version: version.map(str::to_owned),
             purl,
             ecosystem: None,

@@ -318,3 +318,21 @@ fn warnings_are_capped() {
     assert_eq!(sbom.warnings.len(), 101);
     assert_eq!(sbom.warnings[100], "... and 400 more warnings");
 }
+
+#[test]
+fn a_nameless_component_with_a_broken_purl_is_still_reported() {
+    // Found by the fuzz target: the name used to be left empty.
+    let sbom = parse(&cdx(r#"[{"purl":"pkg:npm/ok@1"},{"purl":"npm/broken@1"}]"#)).unwrap();
+    let names: Vec<&str> = sbom.components.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["ok", "npm/broken@1"]);
+    assert_eq!(sbom.warnings.len(), 1);
+    let doc = br#"{"spdxVersion":"SPDX-2.3","packages":[{"SPDXID":"SPDXRef-a","externalRefs":[
+        {"referenceCategory":"PACKAGE-MANAGER","referenceType":"purl","referenceLocator":"pkg:%zz/x@1"}]}]}"#;
+    let sbom = parse(doc).unwrap();
+    assert_eq!(sbom.components[0].name, "pkg:%zz/x@1");
+    assert!(
+        sbom.warnings[0].starts_with("$.packages[0].externalRefs[0].referenceLocator: "),
+        "{}",
+        sbom.warnings[0]
+    );
+}
