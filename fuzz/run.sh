@@ -12,7 +12,7 @@ SECONDS_EACH="${1:-30}"
 shift || true
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
-  TARGETS=(query_dsl query_string event_tape wal_record request_bodies versions)
+  TARGETS=(query_dsl query_string event_tape wal_record request_bodies versions sbom)
 fi
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 export RUSTC_BOOTSTRAP=1
@@ -20,6 +20,7 @@ export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$(pwd)/target}"
 dict_for() {
   case "$1" in
     query_string) echo "-dict=dicts/lucene.dict" ;;
+    sbom) echo "-dict=dicts/sbom.dict" ;;
     wal_record|request_bodies|versions) echo "" ;;
     *) echo "-dict=dicts/json.dict" ;;
   esac
