@@ -144,6 +144,10 @@ impl EventIndex {
         );
         // 0.1.0's one index per tenant becomes daily partitions before anything is replayed.
         indexer.migrate_legacy()?;
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        indexer.queue_past_days(day_of(now_ms));
         let (tx, rx) = sync_channel(opts.queue_batches);
         let (log, commits): (Arc<dyn EventLog>, Box<dyn Committed>) = match stream {
             None => {

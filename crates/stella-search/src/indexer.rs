@@ -79,6 +79,9 @@ pub(crate) struct Indexer {
     /// Committed writers closed for idleness, oldest first, waiting to be merged one at a time.
     parked: VecDeque<Parked>,
     finishing: Option<Finishing>,
+    /// Past days found at startup, merged when nothing else waits (a day whose writer was
+    /// open when the server stopped would otherwise never be merged).
+    past_days: VecDeque<PartKey>,
     /// Each partition's last committed position, as read when first met (replay skips what a
     /// partition has without opening a writer on it).
     committed: HashMap<PartKey, u64>,
@@ -107,6 +110,7 @@ impl Indexer {
             writers: HashMap::new(),
             parked: VecDeque::new(),
             finishing: None,
+            past_days: VecDeque::new(),
             committed: HashMap::new(),
             applied_lsn: 0,
             committed_lsn: 0,
@@ -125,33 +129,61 @@ impl Indexer {
         }
         if !self.writers.contains_key(key) {
             let index = self.tenants.get_or_create(key)?;
-            let committed = index.committed()?;
             let threads = self.opts.indexing_threads;
-            let options = IndexWriterOptions::builder()
-                .num_worker_threads(threads)
-                .memory_budget_per_thread(writer_budget(&self.opts, self.writers.len()) / threads)
-                .num_merge_threads(1)
-                .build();
-            let writer = index.index.writer_with_options(options)?;
-            writer.set_merge_policy(Box::new(merge_policy(&self.opts)));
-            self.committed.insert(key.clone(), committed.wal_lsn);
-            self.writers.insert(
-                key.clone(),
-                TenantWriter {
-                    index,
-                    writer,
-                    committed_lsn: committed.wal_lsn,
-                    dirty: false,
-                    paths: TextPaths::from_paths(committed.text_paths),
-                    last_write: Instant::now(),
-                    written: 0,
-                },
-            );
+            let budget = writer_budget(&self.opts, self.writers.len());
+            let tw = open_writer(index, &self.opts, threads, budget)?;
+            self.committed.insert(key.clone(), tw.committed_lsn);
+            self.writers.insert(key.clone(), tw);
             self.report_open();
         }
         self.writers
             .get_mut(key)
             .ok_or_else(|| SearchError::invalid("partition writer vanished"))
+    }
+
+    /// Queues every partition of a day before `today` for a final merge when nothing else
+    /// waits (see `past_days`); days already in one segment are passed over then.
+    pub fn queue_past_days(&mut self, today: Day) {
+        if self.opts.final_merge_max_docs == 0 {
+            return;
+        }
+        for tenant in self.tenants.allowed(&stella_core::TenantFilter::All) {
+            for day in self.tenants.days(&tenant) {
+                if day < today {
+                    self.past_days.push_back(PartKey {
+                        tenant: Arc::from(tenant.as_str()),
+                        day,
+                    });
+                }
+            }
+        }
+    }
+
+    /// The next past day that needs a final merge, with a writer opened for it alone (one
+    /// thread, the least memory tantivy accepts: it only merges).
+    fn next_past_day(&mut self) -> Option<Parked> {
+        while let Some(key) = self.past_days.pop_front() {
+            if self.writers.contains_key(&key) || self.is_parked(&key) {
+                continue; // in use: it is parked when idle
+            }
+            let Ok(Some(index)) = self.tenants.get(&key) else {
+                continue; // dropped since
+            };
+            let searcher = index.reader.searcher();
+            let docs = searcher.num_docs();
+            if searcher.segment_readers().len() < 2 || docs > self.opts.final_merge_max_docs {
+                continue;
+            }
+            drop(searcher);
+            let floor = crate::options::MIN_MEMORY_PER_THREAD;
+            match open_writer(index, &self.opts, 1, floor) {
+                Ok(tw) => return Some(Parked { key, tw, tries: 0 }),
+                Err(e) => {
+                    tracing::warn!(tenant = %key.tenant, day = %key.day, error = %e, "final merge of a past day skipped")
+                }
+            }
+        }
+        None
     }
 
     /// The position a partition's last commit covers (0 for a new one).
@@ -503,7 +535,7 @@ impl Indexer {
                 end_final_merge(&f.key, f.tw, res);
             }
         }
-        while let Some(mut p) = self.parked.pop_front() {
+        while let Some(mut p) = self.parked.pop_front().or_else(|| self.next_past_day()) {
             let metas = match p.tw.index.index.searchable_segment_metas() {
                 Ok(m) => m,
                 Err(e) => {
@@ -542,7 +574,7 @@ impl Indexer {
 
     /// Whether final merges wait to be started or ended (the thread then wakes every second).
     fn finishing_work(&self) -> bool {
-        self.finishing.is_some() || !self.parked.is_empty()
+        self.finishing.is_some() || !self.parked.is_empty() || !self.past_days.is_empty()
     }
 
     /// At shutdown: the merge under way is waited for (a day of events at most), so no merge
@@ -553,6 +585,7 @@ impl Indexer {
             end_final_merge(&f.key, f.tw, block_on(f.merge));
         }
         self.parked.clear();
+        self.past_days.clear();
     }
 
     /// The last position committed (everything up to it is in some commit).
@@ -749,6 +782,32 @@ fn poll_now<T>(fut: &mut FutureResult<T>) -> Option<tantivy::Result<T>> {
         Poll::Ready(r) => Some(r),
         Poll::Pending => None,
     }
+}
+
+/// A writer on a partition, from its last commit.
+fn open_writer(
+    index: Arc<TenantIndex>,
+    opts: &IndexOptions,
+    threads: usize,
+    budget: usize,
+) -> Result<TenantWriter, SearchError> {
+    let committed = index.committed()?;
+    let options = IndexWriterOptions::builder()
+        .num_worker_threads(threads)
+        .memory_budget_per_thread(budget / threads)
+        .num_merge_threads(1)
+        .build();
+    let writer = index.index.writer_with_options(options)?;
+    writer.set_merge_policy(Box::new(merge_policy(opts)));
+    Ok(TenantWriter {
+        index,
+        writer,
+        committed_lsn: committed.wal_lsn,
+        dirty: false,
+        paths: TextPaths::from_paths(committed.text_paths),
+        last_write: Instant::now(),
+        written: 0,
+    })
 }
 
 fn commit_one(tw: &mut TenantWriter, lsn: u64) -> Result<(), SearchError> {

@@ -284,3 +284,35 @@ fn a_day_merging_in_the_background_can_be_written_or_dropped() {
         (0..40).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn past_days_left_unmerged_by_a_restart_are_merged_after_it() {
+    // Writers never idle here: the days are still in several segments when the index closes.
+    let dir = tempfile::tempdir().unwrap();
+    let ix = EventIndex::open(dir.path(), opts()).unwrap();
+    for round in 0..3 {
+        ix.ingest("a", at_hour(1, round * 10, 10), NOW).unwrap();
+        ix.ingest(
+            "b",
+            vec![json!({"timestamp": TODAY - DAY, "n": round, "event_type": "dns"})],
+            NOW,
+        )
+        .unwrap();
+        ix.refresh().unwrap();
+    }
+    ix.close().unwrap();
+    drop(ix);
+    // Every test day is before the real today: all are queued on open.
+    let ix = EventIndex::open(dir.path(), opts()).unwrap();
+    assert_eq!((ix.segments("a"), ix.segments("b")), (vec![3], vec![3]));
+    ix.finish_merges().unwrap();
+    assert_eq!((ix.segments("a"), ix.segments("b")), (vec![1], vec![1]));
+    assert_eq!(
+        in_index(&ix, "aella-ser-*", json!({"term": {"event_type": "dns"}})),
+        [
+            0, 0, 1, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+            22, 23, 24, 25, 26, 27, 28, 29
+        ]
+    );
+    assert_eq!(ix.open_writers().0, 0);
+}
