@@ -278,3 +278,80 @@ async fn an_offline_token_is_issued_and_used_as_is() {
     );
     server.stop().await;
 }
+
+/// A one-shot HTTP server answering every request on its connection with `response`, for
+/// answers the real server does not give on demand (chunked, 5xx).
+async fn canned(response: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match conn.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = conn.write_all(response.as_bytes()).await;
+            let _ = conn.shutdown().await;
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn a_chunked_answer_beyond_the_bound_is_a_failure() {
+    // No Content-Length: the bound must hold while reading.
+    let chunk = "x".repeat(1000);
+    let mut response =
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+            .to_owned();
+    for _ in 0..5 {
+        response.push_str(&format!("{:x}\r\n{chunk}\r\n", chunk.len()));
+    }
+    response.push_str("0\r\n\r\n");
+    let base = canned(response).await;
+    let client = Client::builder(&base)
+        .max_answer_bytes(4_000)
+        .bearer("eyJ.a.b")
+        .unwrap();
+    let err = client.get_json::<Value>(&["big"], &[]).await.unwrap_err();
+    assert!(err.to_string().contains("larger than 4000 bytes"), "{err}");
+
+    // A Content-Length over the bound is refused before any of the body is read (this one
+    // never sends it).
+    let base = canned(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000000\r\n\r\n{"
+            .into(),
+    )
+    .await;
+    let client = Client::builder(&base)
+        .max_answer_bytes(4_000)
+        .bearer("eyJ.a.b")
+        .unwrap();
+    let err = client.get_json::<Value>(&["big"], &[]).await.unwrap_err();
+    assert!(err.to_string().contains("larger than 4000 bytes"), "{err}");
+}
+
+#[tokio::test]
+async fn a_server_error_is_a_failure_quoting_the_trace_id() {
+    let body =
+        json!({"type": "https://stella-ops.dev/probs/unavailable", "title": "Service unavailable",
+        "status": 503, "detail": "the database does not answer", "traceId": "00-abc-01"})
+        .to_string();
+    let base = canned(format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/problem+json\r\nretry-after: 1\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    ))
+    .await;
+    let client = Client::builder(&base).bearer("eyJ.a.b").unwrap();
+    let err = client.get_json::<Value>(&["x"], &[]).await.unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    assert_eq!(
+        err.to_string(),
+        "503 Service Unavailable: the database does not answer\n  retry after 1 s\n  traceId: 00-abc-01 (quote it when reporting the error)"
+    );
+}
