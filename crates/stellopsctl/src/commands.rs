@@ -1,14 +1,15 @@
 //! One function per subcommand: build the request, send it, print the answer.
 
-use crate::client::{CliError, Client};
+use crate::client::Client;
 use crate::output::{field, print_fields, print_json, print_table, required, rows};
 use crate::{
     ApikeyCmd, Cli, ClientCmd, Command, KeysCmd, NodesCmd, Paging, TenantCmd, UserAdd, UserCmd,
 };
 use serde_json::{json, Value};
 use std::io::Read;
+use stella_client::ClientError;
 
-pub async fn run(cli: Cli) -> Result<(), CliError> {
+pub async fn run(cli: Cli) -> Result<(), ClientError> {
     let client = Client::connect(&cli.server, cli.token.as_deref()).await?;
     let json = cli.json;
     match cli.command {
@@ -41,7 +42,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-async fn keys_list(client: &Client, json: bool) -> Result<(), CliError> {
+async fn keys_list(client: &Client, json: bool) -> Result<(), ClientError> {
     let list = client.get_cluster(&["signing_keys"]).await?;
     if json {
         return print_json(&list);
@@ -49,7 +50,7 @@ async fn keys_list(client: &Client, json: bool) -> Result<(), CliError> {
     let keys = list
         .get("data")
         .and_then(Value::as_array)
-        .ok_or_else(|| CliError::Failed("the server's answer has no key list".into()))?;
+        .ok_or_else(|| ClientError::Failed("the server's answer has no key list".into()))?;
     print_table(
         &["KID", "ACTIVATES AT (ms)", "SIGNING"],
         &["kid", "activates_at", "signing"],
@@ -67,7 +68,7 @@ async fn keys_list(client: &Client, json: bool) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn nodes_list(client: &Client, json: bool) -> Result<(), CliError> {
+async fn nodes_list(client: &Client, json: bool) -> Result<(), ClientError> {
     let list = client.get_cluster(&["nodes"]).await?;
     if json {
         return print_json(&list);
@@ -75,7 +76,7 @@ async fn nodes_list(client: &Client, json: bool) -> Result<(), CliError> {
     let nodes = list
         .get("data")
         .and_then(Value::as_array)
-        .ok_or_else(|| CliError::Failed("the server's answer has no node list".into()))?;
+        .ok_or_else(|| ClientError::Failed("the server's answer has no node list".into()))?;
     print_table(
         &[
             "ID",
@@ -100,7 +101,12 @@ async fn nodes_list(client: &Client, json: bool) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn node_drain(client: &Client, id: &str, action: &str, json: bool) -> Result<(), CliError> {
+async fn node_drain(
+    client: &Client,
+    id: &str,
+    action: &str,
+    json: bool,
+) -> Result<(), ClientError> {
     let node = client.post_cluster(&["nodes", id, action]).await?;
     if json {
         return print_json(&node);
@@ -109,7 +115,7 @@ async fn node_drain(client: &Client, id: &str, action: &str, json: bool) -> Resu
     Ok(())
 }
 
-async fn keys_rotate(client: &Client, json: bool) -> Result<(), CliError> {
+async fn keys_rotate(client: &Client, json: bool) -> Result<(), ClientError> {
     let key = client.post_cluster(&["signing_keys", "rotate"]).await?;
     if json {
         return print_json(&key);
@@ -124,12 +130,12 @@ async fn keys_rotate(client: &Client, json: bool) -> Result<(), CliError> {
 
 /// 12 bytes from the kernel's CSPRNG, hex-encoded: 24 characters (96 bits) without pulling a
 /// crypto crate into an admin tool.
-fn generate_password() -> Result<String, CliError> {
+fn generate_password() -> Result<String, ClientError> {
     let mut bytes = [0u8; 12];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut bytes))
         .map_err(|e| {
-            CliError::Failed(format!(
+            ClientError::Failed(format!(
                 "cannot read /dev/urandom to generate a password ({e}); pass --password"
             ))
         })?;
@@ -152,7 +158,7 @@ fn print_page_footer(page: &Value, shown: usize) {
     println!("({shown} shown of {} in total)", field(page, "total"));
 }
 
-async fn user_add(client: &Client, a: UserAdd, json: bool) -> Result<(), CliError> {
+async fn user_add(client: &Client, a: UserAdd, json: bool) -> Result<(), ClientError> {
     let mut body = json!({ "email": a.email, "privilege_profile": a.role });
     if let Some(t) = a.tenant {
         body["tenant_id"] = json!(t);
@@ -198,7 +204,7 @@ async fn user_add(client: &Client, a: UserAdd, json: bool) -> Result<(), CliErro
     Ok(())
 }
 
-async fn user_list(client: &Client, p: &Paging, json: bool) -> Result<(), CliError> {
+async fn user_list(client: &Client, p: &Paging, json: bool) -> Result<(), ClientError> {
     let page = client.get(&["users"], &paging_query(p)).await?;
     if json {
         return print_json(&page);
@@ -226,7 +232,7 @@ async fn apikey_create(
     permissions: Vec<String>,
     expires_in_days: Option<u32>,
     json: bool,
-) -> Result<(), CliError> {
+) -> Result<(), ClientError> {
     let mut body = json!({});
     if let Some(n) = name {
         body["name"] = json!(n);
@@ -253,7 +259,7 @@ async fn apikey_create(
     Ok(())
 }
 
-async fn apikey_list(client: &Client, user: Option<String>, json: bool) -> Result<(), CliError> {
+async fn apikey_list(client: &Client, user: Option<String>, json: bool) -> Result<(), ClientError> {
     let query: Vec<(&str, String)> = user.into_iter().map(|u| ("user_id", u)).collect();
     let page = client.get(&["api_keys"], &query).await?;
     if json {
@@ -285,7 +291,7 @@ async fn apikey_list(client: &Client, user: Option<String>, json: bool) -> Resul
     Ok(())
 }
 
-async fn apikey_revoke(client: &Client, key_id: &str, json: bool) -> Result<(), CliError> {
+async fn apikey_revoke(client: &Client, key_id: &str, json: bool) -> Result<(), ClientError> {
     let key = client.delete(&["api_keys", key_id]).await?;
     if json {
         return print_json(&key);
@@ -304,7 +310,7 @@ async fn tenant_add(
     name: String,
     description: Option<String>,
     json: bool,
-) -> Result<(), CliError> {
+) -> Result<(), ClientError> {
     let mut body = json!({ "name": name });
     if let Some(d) = description {
         body["description"] = json!(d);
@@ -321,7 +327,7 @@ async fn tenant_add(
     Ok(())
 }
 
-async fn tenant_list(client: &Client, p: &Paging, json: bool) -> Result<(), CliError> {
+async fn tenant_list(client: &Client, p: &Paging, json: bool) -> Result<(), ClientError> {
     let page = client.get(&["tenants"], &paging_query(p)).await?;
     if json {
         return print_json(&page);
@@ -343,7 +349,7 @@ async fn client_add(
     role: Option<String>,
     tenants: Vec<String>,
     json: bool,
-) -> Result<(), CliError> {
+) -> Result<(), ClientError> {
     let mut body = json!({ "name": name });
     if !scopes.is_empty() {
         body["scopes"] = json!(scopes);

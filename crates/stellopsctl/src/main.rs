@@ -8,8 +8,8 @@ mod commands;
 mod output;
 
 use clap::{Args, Parser, Subcommand};
-use client::CliError;
 use std::process::ExitCode;
+use stella_client::ClientError;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -173,7 +173,7 @@ fn main() -> ExitCode {
     let result = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))
+        .map_err(|e| ClientError::Failed(format!("cannot start the async runtime: {e}")))
         .and_then(|rt| rt.block_on(commands::run(cli)));
     match result {
         Ok(()) => ExitCode::SUCCESS,

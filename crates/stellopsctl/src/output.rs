@@ -1,7 +1,7 @@
 //! Plain-text rendering of JSON answers: fields as text, aligned tables.
 
-use crate::client::CliError;
 use serde_json::Value;
+use stella_client::ClientError;
 
 /// A field as text: strings bare, lists comma-separated, missing or null as "-".
 pub fn field(v: &Value, key: &str) -> String {
@@ -21,22 +21,22 @@ pub fn field(v: &Value, key: &str) -> String {
 
 /// A string the command cannot do without (a secret, an id): its absence means the answer is
 /// not what this tool understands, which is exit 2.
-pub fn required<'a>(v: &'a Value, key: &str) -> Result<&'a str, CliError> {
+pub fn required<'a>(v: &'a Value, key: &str) -> Result<&'a str, ClientError> {
     v.get(key)
         .and_then(Value::as_str)
-        .ok_or_else(|| CliError::Failed(format!("the server's answer has no {key:?}: {v}")))
+        .ok_or_else(|| ClientError::Failed(format!("the server's answer has no {key:?}: {v}")))
 }
 
 /// The `data` array of a list answer.
-pub fn rows(v: &Value) -> Result<&Vec<Value>, CliError> {
+pub fn rows(v: &Value) -> Result<&Vec<Value>, ClientError> {
     v.get("data")
         .and_then(Value::as_array)
-        .ok_or_else(|| CliError::Failed(format!("the server's answer has no data list: {v}")))
+        .ok_or_else(|| ClientError::Failed(format!("the server's answer has no data list: {v}")))
 }
 
-pub fn print_json(v: &Value) -> Result<(), CliError> {
+pub fn print_json(v: &Value) -> Result<(), ClientError> {
     let text = serde_json::to_string_pretty(v)
-        .map_err(|e| CliError::Failed(format!("cannot print the answer: {e}")))?;
+        .map_err(|e| ClientError::Failed(format!("cannot print the answer: {e}")))?;
     println!("{text}");
     Ok(())
 }
