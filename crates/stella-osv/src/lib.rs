@@ -3,7 +3,11 @@
 //!
 //! * [`model`]: the OSV schema as serde types; [`parse_record`] reads one record and names the
 //!   field when it cannot.
+//! * [`read`]: OSV export zips and directories of records, read within [`Limits`]; a bad record
+//!   is reported and skipped, never fatal.
 
 pub mod model;
+pub mod read;
 
 pub use model::{parse_record, Record, RecordError};
+pub use read::{read_dir, read_zip, read_zip_file, Feed, Limits, ReadError, Skipped};
