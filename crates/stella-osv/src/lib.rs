@@ -7,11 +7,34 @@
 //!   is reported and skipped, never fatal.
 //! * [`severity`]: a level and score per record and per affected package, from CVSS v4.0 or
 //!   v3.x vectors, an Ubuntu priority or `database_specific.severity`.
+//! * [`Database`]: records indexed by ecosystem and package; [`Database::query`] says which
+//!   records contain an installed version, by the OSV schema's evaluation rules, with
+//!   versions ordered per ecosystem by `stella-vers`.
+//!
+//! ```
+//! use stella_osv::{parse_record, Database, Query, QueryResult};
+//!
+//! let record = parse_record(br#"{
+//!     "id": "GO-2020-0001", "aliases": ["CVE-2020-36567"],
+//!     "affected": [{"package": {"ecosystem": "Go", "name": "github.com/gin-gonic/gin"},
+//!                   "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.6.0"}]}]}]
+//! }"#).unwrap();
+//! let db = Database::build([record]);
+//! let q = Query { ecosystem: "Go", name: "github.com/gin-gonic/gin", version: "v1.5.0" };
+//! let QueryResult::Matched(matches) = db.query(&q) else { panic!("Go is supported") };
+//! assert_eq!(matches[0].fixed, ["1.6.0"]);
+//! ```
 
+mod db;
+mod matcher;
 pub mod model;
 pub mod read;
 pub mod severity;
 
+pub use db::{
+    normalize_name, Database, EcosystemStats, Match, MatchRule, Query, QueryResult, SkippedRange,
+    Stats,
+};
 pub use model::{parse_record, Record, RecordError};
 pub use read::{read_dir, read_zip, read_zip_file, Feed, Limits, ReadError, Skipped};
 pub use severity::{Level, Severity};

@@ -6,7 +6,7 @@
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
 
-use stella_osv::{read_dir, read_zip, Limits, ReadError};
+use stella_osv::{read_dir, read_zip, Database, Limits, Query, ReadError};
 use zip::write::SimpleFileOptions;
 use zip::CompressionMethod;
 
@@ -71,6 +71,15 @@ fn a_zip_with_bad_records_loads_the_good_ones() {
         "{:?}",
         feed.skipped[2]
     );
+
+    // And what loaded is usable.
+    let db = Database::build(feed.records);
+    let q = Query {
+        ecosystem: "PyPI",
+        name: "Demo_Pkg",
+        version: "1.2.2",
+    };
+    assert_eq!(db.query(&q).matches().map(<[_]>::len), Some(1));
 }
 
 /// 17 MiB of one byte deflate to about 17 KiB: a thousandfold expansion, and just over the
