@@ -12,7 +12,7 @@ SECONDS_EACH="${1:-30}"
 shift || true
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
-  TARGETS=(query_dsl query_string event_tape wal_record request_bodies versions sbom)
+  TARGETS=(query_dsl query_string event_tape wal_record request_bodies versions sbom osv_record)
 fi
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 export RUSTC_BOOTSTRAP=1
@@ -22,6 +22,7 @@ dict_for() {
     query_string) echo "-dict=dicts/lucene.dict" ;;
     sbom) echo "-dict=dicts/sbom.dict" ;;
     wal_record|request_bodies|versions) echo "" ;;
+    osv_record) echo "-dict=dicts/osv.dict" ;;
     *) echo "-dict=dicts/json.dict" ;;
   esac
 }
