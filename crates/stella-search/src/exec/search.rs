@@ -89,67 +89,35 @@ pub(crate) fn run(
         Some(t) => t.index.search_executor().clone(),
         None => tantivy::Executor::single_thread(),
     };
-    // (count, top hits, aggregations) of each partition.
-    type Found = (
-        u64,
-        Vec<(SortValue, DocAddress)>,
-        Option<IntermediateAggregationResults>,
-    );
-    let found: Vec<Found> = match (&req.sort.key, limit) {
+    let found = match (&req.sort.key, limit) {
         (_, 0) => {
-            let collectors = aggs
-                .into_iter()
-                .map(|aggs| Combined::<TopDocs> {
-                    top: None,
-                    aggs,
-                    budget,
-                })
-                .collect::<Vec<_>>();
-            collect_all(&parts, &collectors, &executor)
-                .map_err(|e| budget.explain(e))?
-                .into_iter()
-                .map(|f| (f.count, Vec::new(), f.aggs))
-                .collect()
+            search_parts::<TopDocs>(&parts, aggs, budget, &executor, |_| None, |_| Vec::new())?
         }
-        (SortKey::Score, _) => {
-            let collectors = aggs
-                .into_iter()
-                .map(|aggs| Combined {
-                    top: Some(TopDocs::with_limit(limit)),
-                    aggs,
-                    budget,
+        (SortKey::Score, _) => search_parts(
+            &parts,
+            aggs,
+            budget,
+            &executor,
+            |_| Some(TopDocs::with_limit(limit)),
+            |top| {
+                let top = top.into_iter();
+                top.map(|(s, a)| (SortValue::Score(s), a)).collect()
+            },
+        )?,
+        (_, _) => search_parts(
+            &parts,
+            aggs,
+            budget,
+            &executor,
+            |p| {
+                Some(FieldTop {
+                    kind: p.kind.clone(),
+                    desc,
+                    limit,
                 })
-                .collect::<Vec<_>>();
-            collect_all(&parts, &collectors, &executor)
-                .map_err(|e| budget.explain(e))?
-                .into_iter()
-                .map(|f| {
-                    let top = f.top.unwrap_or_default().into_iter();
-                    let top = top.map(|(s, a)| (SortValue::Score(s), a)).collect();
-                    (f.count, top, f.aggs)
-                })
-                .collect()
-        }
-        (_, _) => {
-            let collectors = aggs
-                .into_iter()
-                .zip(&parts)
-                .map(|(aggs, p)| Combined {
-                    top: Some(FieldTop {
-                        kind: p.kind.clone(),
-                        desc,
-                        limit,
-                    }),
-                    aggs,
-                    budget,
-                })
-                .collect::<Vec<_>>();
-            collect_all(&parts, &collectors, &executor)
-                .map_err(|e| budget.explain(e))?
-                .into_iter()
-                .map(|f| (f.count, f.top.unwrap_or_default(), f.aggs))
-                .collect()
-        }
+            },
+            |top| top,
+        )?,
     };
     let mut total: u64 = 0;
     let mut hits: Vec<Hit> = Vec::new();
@@ -244,6 +212,39 @@ pub(crate) fn run(
         response["aggregations"] = value;
     }
     Ok(response)
+}
+
+/// (count, top hits, aggregations) of one partition.
+type Found = (
+    u64,
+    Vec<(SortValue, DocAddress)>,
+    Option<IntermediateAggregationResults>,
+);
+
+/// Searches every partition with a collector of the top hits `top` makes for it (none: count
+/// and aggregations only) and its aggregations; `hits` turns its top hits into sort values.
+fn search_parts<T: Collector>(
+    parts: &[Part],
+    aggs: Vec<Option<DistributedAggregationCollector>>,
+    budget: &Budget,
+    executor: &tantivy::Executor,
+    top: impl Fn(&Part) -> Option<T>,
+    hits: impl Fn(T::Fruit) -> Vec<(SortValue, DocAddress)>,
+) -> Result<Vec<Found>, SearchError> {
+    let collectors: Vec<Combined<'_, T>> = aggs
+        .into_iter()
+        .zip(parts)
+        .map(|(aggs, p)| Combined {
+            top: top(p),
+            aggs,
+            budget,
+        })
+        .collect();
+    let fruits = collect_all(parts, &collectors, executor).map_err(|e| budget.explain(e))?;
+    Ok(fruits
+        .into_iter()
+        .map(|f| (f.count, f.top.map(&hits).unwrap_or_default(), f.aggs))
+        .collect())
 }
 
 /// Every partition's segments searched as one list spread over the search pool, as tantivy
