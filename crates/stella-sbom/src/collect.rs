@@ -11,22 +11,10 @@ use crate::{ecosystem, Component, Limits, OsInfo, Purl, Sbom, SbomType, Subject}
 /// Past this many, warnings are counted rather than listed, so a response stays small.
 const MAX_WARNINGS: usize = 100;
 
-/// A component as a reader found it, before the document-wide pass.
-#[derive(Default)]
-pub(crate) struct Found {
-    pub name: String,
-    pub version: Option<String>,
-    pub purl: Option<Purl>,
-    pub ecosystem: Option<String>,
-    pub source_name: Option<String>,
-    pub source_version: Option<String>,
-    pub layer: Option<String>,
-    pub bom_ref: Option<String>,
-}
-
 pub(crate) struct Collector<'l> {
     limits: &'l Limits,
-    found: Vec<Found>,
+    /// Components as the readers found them, before the document-wide pass (`complete`).
+    found: Vec<Component>,
     warnings: Vec<String>,
     warnings_dropped: usize,
     entries: usize,
@@ -90,7 +78,7 @@ impl<'l> Collector<'l> {
         }
     }
 
-    pub fn push(&mut self, found: Found) {
+    pub fn push(&mut self, found: Component) {
         self.found.push(found);
     }
 
@@ -147,17 +135,9 @@ impl Key {
     }
 }
 
-fn complete(f: Found, os: Option<&OsInfo>) -> Component {
-    let mut c = Component {
-        name: f.name,
-        version: f.version,
-        purl: f.purl,
-        ecosystem: f.ecosystem,
-        source_name: f.source_name,
-        source_version: f.source_version,
-        layer: f.layer,
-        bom_ref: f.bom_ref,
-    };
+/// What the document as a whole adds to a component as its reader found it: the version, the
+/// ecosystem (with the distro release) and the source package its purl implies.
+fn complete(mut c: Component, os: Option<&OsInfo>) -> Component {
     if let Some(purl) = &c.purl {
         if c.version.is_none() {
             c.version = purl.version().map(str::to_owned);

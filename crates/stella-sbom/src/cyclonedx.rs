@@ -9,10 +9,10 @@
 
 use serde_json::Value;
 
-use crate::collect::{full_version, name_or_purl, Collector, Found};
+use crate::collect::{full_version, name_or_purl, Collector};
 use crate::error::{Limit, SbomError};
 use crate::json::{as_object, opt_array, opt_object, opt_str, quoted, Object, Path};
-use crate::{Limits, OsInfo, Sbom, SbomType, Subject};
+use crate::{Component, Limits, OsInfo, Sbom, SbomType, Subject};
 
 pub(crate) const SUPPORTED: &[&str] = &["1.4", "1.5", "1.6"];
 
@@ -119,7 +119,7 @@ fn component(c: &Object, p: &Path, out: &mut Collector) -> Result<(), SbomError>
             .and_then(|e| e.parse().ok()),
     )
     .or_else(|| props.get("syft:metadata:sourceVersion").map(str::to_owned));
-    out.push(Found {
+    out.push(Component {
         name,
         version: version.map(str::to_owned),
         purl,

@@ -270,39 +270,43 @@ impl serde::Serialize for Purl {
 }
 
 fn check_type(ty: &str, input: &str) -> Result<(), SbomError> {
-    let ok = ty.starts_with(|c: char| c.is_ascii_alphabetic())
-        && ty
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(SbomError::invalid_purl(
-            input,
-            format!(
-                "type {:?} must start with a letter and use only letters, digits, '.' and '-'",
-                crate::error::excerpt(ty)
-            ),
-        ))
-    }
+    check_token(
+        ty,
+        input,
+        |c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'),
+        "type",
+        "letters, digits, '.' and '-'",
+    )
 }
 
 fn check_qualifier_key(key: &str, input: &str) -> Result<(), SbomError> {
-    let ok = key.starts_with(|c: char| c.is_ascii_alphabetic())
-        && key
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'));
-    if ok {
-        Ok(())
-    } else {
-        Err(SbomError::invalid_purl(
-            input,
-            format!(
-                "qualifier key {:?} must start with a letter and use only a-z, 0-9, '.', '-' and '_'",
-                crate::error::excerpt(key)
-            ),
-        ))
+    check_token(
+        key,
+        input,
+        |c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_'),
+        "qualifier key",
+        "a-z, 0-9, '.', '-' and '_'",
+    )
+}
+
+/// The purl spec's rule for types and qualifier keys: a letter first, then only `allowed`.
+fn check_token(
+    token: &str,
+    input: &str,
+    allowed: fn(char) -> bool,
+    what: &str,
+    chars: &str,
+) -> Result<(), SbomError> {
+    if token.starts_with(|c: char| c.is_ascii_alphabetic()) && token.chars().all(allowed) {
+        return Ok(());
     }
+    Err(SbomError::invalid_purl(
+        input,
+        format!(
+            "{what} {:?} must start with a letter and use only {chars}",
+            crate::error::excerpt(token)
+        ),
+    ))
 }
 
 /// Splits an encoded namespace or subpath on `/`, drops empty segments (and, for subpaths,

@@ -16,10 +16,10 @@
 
 use std::collections::HashSet;
 
-use crate::collect::{name_or_purl, Collector, Found};
+use crate::collect::{name_or_purl, Collector};
 use crate::error::SbomError;
 use crate::json::{as_object, opt_array, opt_str, Object, Path};
-use crate::{Limits, OsInfo, Sbom, SbomType, Subject};
+use crate::{Component, Limits, OsInfo, Sbom, SbomType, Subject};
 
 pub(crate) const SUPPORTED: &[&str] = &["2.2", "2.3"];
 /// As the `spdxVersion` field spells them, for messages.
@@ -91,7 +91,7 @@ pub(crate) fn read(doc: &Object, limits: &Limits) -> Result<Sbom, SbomError> {
             Some(info) => built_from(info),
             None => (None, None),
         };
-        out.push(Found {
+        out.push(Component {
             name: name_or_purl(name, purl.as_ref(), raw_purl.map(|(raw, _)| raw)),
             version: version.map(str::to_owned),
             purl,

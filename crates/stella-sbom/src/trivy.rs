@@ -6,11 +6,11 @@
 //! `Release` and `Epoch`; both are put back together here. Packages without a purl (older
 //! Trivy) get their ecosystem from the result's `Type` and `Metadata.OS`.
 
-use crate::collect::{full_version, Collector, Found};
+use crate::collect::{full_version, Collector};
 use crate::ecosystem;
 use crate::error::SbomError;
 use crate::json::{as_object, opt_array, opt_object, opt_str, opt_u64, Object, Path};
-use crate::{Limits, OsInfo, Sbom, SbomType, Subject};
+use crate::{Component, Limits, OsInfo, Sbom, SbomType, Subject};
 
 pub(crate) const SUPPORTED: &[&str] = &["2"];
 
@@ -123,7 +123,7 @@ fn package(
         }
         None => None,
     };
-    out.push(Found {
+    out.push(Component {
         name: name.to_owned(),
         version,
         // A purl's own ecosystem replaces this one when the component is completed.
