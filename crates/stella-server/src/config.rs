@@ -107,6 +107,14 @@ pub struct Config {
     /// Where activity-log archives go before records are purged (default: `archive` in the
     /// data directory; shared storage for several servers).
     pub archive_dir: Option<PathBuf>,
+    /// Largest upload to `POST /scan` (an image tarball or an SBOM) and `POST /feed/imports`
+    /// (an OSV archive); uploads are streamed to `spool` in the data directory, never held in
+    /// memory.
+    pub max_upload_bytes: u64,
+    /// Longest an upload may take to arrive.
+    pub upload_read_timeout_secs: u64,
+    /// Largest SBOM (JSON) a scan reads; it is parsed in memory.
+    pub max_sbom_bytes: usize,
 }
 
 /// A configuration value that never appears in logs or debug output.
@@ -152,6 +160,9 @@ impl Default for Config {
             max_inflight_body_bytes: 256 * 1024 * 1024,
             body_budget_wait_ms: 10_000,
             body_read_timeout_ms: 30_000,
+            max_upload_bytes: 2 << 30,
+            upload_read_timeout_secs: 600,
+            max_sbom_bytes: 64 << 20,
             session_ttl_secs: 3600,
             search_budget_ms: 10_000,
             max_concurrent_searches: 0,
@@ -222,6 +233,8 @@ impl Config {
                 .archive_dir
                 .clone()
                 .unwrap_or_else(|| self.data_dir.join("archive")),
+            spool_dir: self.spool_dir(),
+            sbom_limits: stella_service::scan::sbom_limits(self.max_sbom_bytes),
             ..stella_service::Settings::default()
         }
     }
@@ -238,6 +251,11 @@ impl Config {
                 .map_err(|e| format!("deployment_secret_file {}: {e}", path.display())),
             (None, None) => Ok(None),
         }
+    }
+
+    /// Where uploads are spooled while they are read.
+    pub fn spool_dir(&self) -> PathBuf {
+        self.data_dir.join("spool")
     }
 
     pub fn tls_enabled(&self) -> bool {
@@ -275,6 +293,15 @@ impl Config {
             bad.push(
                 "max_inflight_body_bytes must be at least max_body_bytes and max_ingest_body_bytes",
             );
+        }
+        if self.max_upload_bytes < 1024 {
+            bad.push("max_upload_bytes must be at least 1024");
+        }
+        if self.upload_read_timeout_secs < 1 {
+            bad.push("upload_read_timeout_secs must be at least 1");
+        }
+        if self.max_sbom_bytes < 1024 || self.max_sbom_bytes as u64 > self.max_upload_bytes {
+            bad.push("max_sbom_bytes must be at least 1024 and at most max_upload_bytes");
         }
         if self.body_read_timeout_ms < 100 {
             bad.push("body_read_timeout_ms must be at least 100");
@@ -436,6 +463,13 @@ max_inflight_body_bytes = 268435456
 body_budget_wait_ms = 10000
 # Longest a request body may take to arrive once reading starts (then 408).
 body_read_timeout_ms = 30000
+
+# Uploads (POST /scan with an image tarball or SBOM, POST /feed/imports with an OSV archive)
+# are streamed to spool/ in data_dir, not held in memory: the largest accepted, in bytes, and
+# the longest one may take to arrive. An SBOM is parsed in memory, so it has its own bound.
+max_upload_bytes = 2147483648
+upload_read_timeout_secs = 600
+max_sbom_bytes = 67108864
 
 # Lifetime of a password sign-in session (POST /connect/api/v1/sign_in), in seconds.
 session_ttl_secs = 3600

@@ -277,6 +277,33 @@ async fn handle(app: AppState, req: Request, next: Next, trace_id: String) -> Re
                     ApiError::Service(e).into_response()
                 } else if access == Access::Unmatched {
                     next.run(Request::from_parts(parts, Body::empty())).await
+                } else if route
+                    .as_deref()
+                    .is_some_and(|r| crate::upload::UPLOAD_ROUTES.contains(&r))
+                {
+                    // Streamed to a spool file by the handler (upload.rs), within its own bound.
+                    let declared = parts
+                        .headers
+                        .get(header::CONTENT_LENGTH)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<u64>().ok());
+                    if declared.is_some_and(|n| n > app.config.max_upload_bytes) {
+                        ApiError::PayloadTooLarge {
+                            limit: app.config.max_upload_bytes as usize,
+                        }
+                        .into_response()
+                    } else {
+                        let mut req = Request::from_parts(parts, raw);
+                        req.extensions_mut().insert(state);
+                        let response = next.run(req).await;
+                        if let Some(u) = response.extensions().get::<crate::upload::UploadLog>() {
+                            let note = serde_json::json!({
+                                "upload": {"digest": u.digest, "size": u.size}
+                            });
+                            logged = LoggedBody::Bytes(Bytes::from(note.to_string()));
+                        }
+                        response
+                    }
                 } else {
                     // The ingest route's larger bound is for callers who may ingest at all.
                     let may_ingest = principal.as_ref().is_some_and(|p| p.has("events:write"));

@@ -14,6 +14,7 @@ pub mod problem;
 mod routes;
 pub mod state;
 pub mod tls;
+pub mod upload;
 
 pub use app::{build_router, RunningServer, Server, ServerError};
 pub use config::{Config, DEFAULT_CONFIG_TOML};

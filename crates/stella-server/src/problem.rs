@@ -60,6 +60,9 @@ impl ApiError {
             ApiError::Service(S::Invalid(_)) => {
                 (StatusCode::BAD_REQUEST, "validation", "Invalid request")
             }
+            ApiError::Service(S::BadInput { .. }) => {
+                (StatusCode::BAD_REQUEST, "bad-input", "Unreadable input")
+            }
             ApiError::BadRequest(_) => {
                 (StatusCode::BAD_REQUEST, "bad-request", "Malformed request")
             }
@@ -126,6 +129,11 @@ impl IntoResponse for ApiError {
                 .collect::<Vec<_>>()
                 .join("; "),
             other => other.to_string(),
+        };
+        // Unreadable input names what was wrong with it by its own stable code.
+        let slug = match &self {
+            ApiError::Service(ServiceError::BadInput { code, .. }) => code.as_str(),
+            _ => slug,
         };
         let mut body = json!({
             "type": format!("{PROBLEM_BASE}{slug}"),

@@ -14,6 +14,11 @@ pub enum ServiceError {
     Invalid(Vec<FieldError>),
     #[error("{0}")]
     Conflict(String),
+    /// A body that cannot be read as what it claims to be (an SBOM, a feed archive, an
+    /// image): 400, with a stable machine-readable `code` (`sbom-too-large`, `feed-not-zip`,
+    /// …) as the problem's type.
+    #[error("{detail}")]
+    BadInput { code: String, detail: String },
     #[error("{detail}")]
     TooManyRequests {
         retry_after_secs: u64,

@@ -125,6 +125,7 @@ impl Stella {
                 REPORT => self.report_job(&job, &payload).await,
                 PLAYBOOK_RUN => self.playbook_job(&job, &payload).await,
                 RETENTION => self.retention_job(&job).await,
+                crate::scan::feed::FEED_IMPORT => self.feed_import_job(&job, &payload).await,
                 other => Ok(Some(format!("no server knows job kind '{other}'"))),
             }
         };
@@ -156,6 +157,7 @@ impl Stella {
         match job.kind.as_str() {
             REPORT => self.report_failed(payload, why).await,
             PLAYBOOK_RUN => self.playbook_run_failed(payload, why).await,
+            crate::scan::feed::FEED_IMPORT => self.feed_import_given_up(payload, why).await,
             _ => Ok(()),
         }
     }
@@ -204,6 +206,8 @@ impl Stella {
         }
         if first {
             spawn_runner(self);
+            let s = self.clone();
+            tokio::spawn(async move { s.follow_feed().await });
         }
     }
 
@@ -309,6 +313,17 @@ async fn run(weak: Weak<Inner>, mut heard: tokio::sync::broadcast::Receiver<Topi
         let heartbeat = tokio::select! {
             _ = wake.notified() => false,
             t = heard.recv() => match t {
+                Ok(t) if Topic::Feed.heard_in(t) => {
+                    // Loading a feed takes a while: not in the way of jobs or heartbeats.
+                    if let Some(inner) = weak.upgrade() {
+                        let s = Stella(inner);
+                        tokio::spawn(async move { s.follow_feed().await });
+                    }
+                    if !Topic::Jobs.heard_in(t) {
+                        continue;
+                    }
+                    false
+                }
                 Ok(t) if !Topic::Jobs.heard_in(t) => continue,
                 Err(RecvError::Closed) => return,
                 _ => false,
@@ -331,6 +346,9 @@ async fn run(weak: Weak<Inner>, mut heard: tokio::sync::broadcast::Receiver<Topi
             }
             s.schedule_retention().await;
             s.follow_retention().await;
+            // The bound when an announcement of a new feed version was missed.
+            let f = s.clone();
+            tokio::spawn(async move { f.follow_feed().await });
         }
         s.claim_and_start().await;
     }

@@ -63,6 +63,12 @@ pub struct Settings {
     /// Where activity-log archives are written before records are purged (shared storage
     /// when several servers run retention).
     pub archive_dir: std::path::PathBuf,
+    /// Where uploads (feed archives, image tarballs) are spooled while they are read.
+    pub spool_dir: std::path::PathBuf,
+    /// Bounds on a feed import's archive (entries, bytes, expansion ratio).
+    pub feed_limits: stella_osv::Limits,
+    /// Bounds on a scanned SBOM (bytes, components, nesting).
+    pub sbom_limits: stella_sbom::Limits,
 }
 
 impl Default for Settings {
@@ -100,6 +106,9 @@ impl Default for Settings {
             retention_interval_ms: 3_600_000,
             retention_batch: 50_000,
             archive_dir: std::path::PathBuf::from("./stella-data/archive"),
+            spool_dir: std::env::temp_dir(),
+            feed_limits: stella_osv::Limits::default(),
+            sbom_limits: stella_sbom::Limits::default(),
         }
     }
 }

@@ -64,6 +64,8 @@ pub struct Inner {
     pub(crate) retention_slot: std::sync::atomic::AtomicI64,
     /// The latest finished retention run whose event cutoffs this server has applied.
     pub(crate) retention_seen: std::sync::Mutex<Option<String>>,
+    /// Scanning: the vulnerability feed this server has loaded.
+    pub(crate) scanning: crate::scan::ScanState,
 }
 
 /// The event index, shown by its directory in debug output.
@@ -150,6 +152,7 @@ impl Stella {
             events: EventsHandle(events),
             retention_slot: std::sync::atomic::AtomicI64::new(i64::MIN),
             retention_seen: std::sync::Mutex::new(None),
+            scanning: Default::default(),
         }));
         crate::cluster::spawn_listener(&stella);
         stella

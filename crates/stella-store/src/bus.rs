@@ -31,12 +31,20 @@ pub enum Topic {
     Keys,
     /// Background jobs were queued (or a server stopped taking them): look for work now.
     Jobs,
+    /// A new vulnerability feed version is current: load it.
+    Feed,
     /// Anything: notifications may have been missed.
     All,
 }
 
 impl Topic {
-    const EACH: [Topic; 4] = [Topic::Identity, Topic::Pages, Topic::Keys, Topic::Jobs];
+    const EACH: [Topic; 5] = [
+        Topic::Identity,
+        Topic::Pages,
+        Topic::Keys,
+        Topic::Jobs,
+        Topic::Feed,
+    ];
 
     fn bit(self) -> u8 {
         match self {
@@ -44,7 +52,8 @@ impl Topic {
             Topic::Pages => 2,
             Topic::Keys => 4,
             Topic::Jobs => 8,
-            Topic::All => 15,
+            Topic::Feed => 16,
+            Topic::All => 31,
         }
     }
 
@@ -54,6 +63,7 @@ impl Topic {
             Topic::Pages => "pages",
             Topic::Keys => "keys",
             Topic::Jobs => "jobs",
+            Topic::Feed => "feed",
             Topic::All => "all",
         }
     }
@@ -64,6 +74,7 @@ impl Topic {
             "pages" => Topic::Pages,
             "keys" => Topic::Keys,
             "jobs" => Topic::Jobs,
+            "feed" => Topic::Feed,
             "all" => Topic::All,
             _ => return None,
         })

@@ -108,3 +108,37 @@ impl Database {
             .unwrap_or(0))
     }
 }
+
+impl Database {
+    /// Takes one unit of a token's quota for `day` if fewer than `max` are used, atomically
+    /// (one statement, so servers sharing the database cannot both take the last unit).
+    /// Returns the units used after taking one, or `None` when none was left.
+    pub async fn take_quota(&self, token_id: &str, day: &str, max: i64) -> Result<Option<i64>> {
+        if max < 1 {
+            return Ok(None);
+        }
+        let used: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO quota_usage (token_id, day, used) VALUES ($1, $2, 1) \
+             ON CONFLICT (token_id, day) DO UPDATE SET used = quota_usage.used + 1 \
+             WHERE quota_usage.used < $3 RETURNING used",
+        )
+        .bind(token_id)
+        .bind(day)
+        .bind(max)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(used)
+    }
+
+    /// Gives back a unit taken for a scan that failed.
+    pub async fn return_quota(&self, token_id: &str, day: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE quota_usage SET used = used - 1 WHERE token_id = $1 AND day = $2 AND used > 0",
+        )
+        .bind(token_id)
+        .bind(day)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

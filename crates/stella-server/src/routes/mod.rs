@@ -11,6 +11,7 @@ mod keys;
 mod ops;
 mod resources;
 mod retention;
+mod scan;
 pub(crate) mod session;
 mod users;
 mod xdr;
@@ -148,6 +149,14 @@ pub fn router() -> (Router<AppState>, OpenApiDoc) {
         .routes(routes!(retention::set_retention))
         .routes(routes!(retention::list_runs))
         .routes(routes!(retention::run_now))
+        .routes(routes!(scan::scan))
+        .routes(routes!(scan::list_scans))
+        .routes(routes!(scan::get_scan, scan::delete_scan))
+        .routes(routes!(scan::compare_scans))
+        .routes(routes!(scan::layers_missing))
+        .routes(routes!(scan::import_feed))
+        .routes(routes!(scan::get_feed_import))
+        .routes(routes!(scan::feed_status))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))

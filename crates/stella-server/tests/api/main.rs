@@ -10,6 +10,7 @@ mod oauth;
 mod offline;
 mod ops;
 mod retention;
+mod scanning;
 mod security_authz;
 mod security_dos;
 mod security_secrets;

@@ -1,0 +1,291 @@
+//! Supply-chain scanning (API reference §2.1–2.3): `POST /scan`, stored scans, the layer
+//! cache check, and the vulnerability feed (`stella-service`'s `scan/`).
+
+use crate::extract::{Auth, JsonBody, Params};
+use crate::problem::{ApiError, ApiResult};
+use crate::routes::Page;
+use crate::state::AppState;
+use crate::upload::{self, Upload};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use stella_service::scan::{FeedImportView, FeedStatusView, SbomScan, ScanComparison, ScanView};
+use stella_service::ServiceError;
+use utoipa::ToSchema;
+
+/// The query parameters `POST /scan` takes.
+const SCAN_PARAMS: &[&str] = &["threshold", "sbom-only", "environment", "tenant_id"];
+
+fn check_params(params: &Params, allowed: &[&str]) -> ApiResult<()> {
+    let unknown: Vec<_> = params
+        .0
+        .iter()
+        .filter(|(k, _)| !allowed.contains(&k.as_str()))
+        .map(|(k, _)| {
+            stella_core::FieldError::new(
+                k,
+                format!("is not a parameter here; use {}", allowed.join(", ")),
+            )
+        })
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(unknown))
+    }
+}
+
+/// Whether the body starts like a JSON document (after whitespace and a UTF-8 BOM).
+fn looks_like_json(head: &[u8]) -> bool {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    head.iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{' || *b == b'[')
+}
+
+/// Scan an SBOM (CycloneDX JSON 1.4–1.6, SPDX JSON 2.2/2.3, Trivy JSON v2; detected, or named
+/// by `X-Stella-Sbom-Type`) against the vulnerability feed. The answer is the reference's
+/// (`digest`, `summary`, `policyStatus`, `quota`) with the stored scan's `id`, its
+/// `findings` and the components that could not be assessed (`unassessed`). `threshold`
+/// (`low`, `medium`, `high`, `critical`; default `critical`) decides `policyStatus`.
+/// Offline tokens spend one scan of their daily quota (429 with `Retry-After` once spent;
+/// nothing is counted for a scan that fails).
+#[utoipa::path(post, path = "/scan", tag = "Scanning",
+    params(("threshold" = Option<String>, Query), ("sbom-only" = Option<bool>, Query),
+        ("environment" = Option<String>, Query), ("tenant_id" = Option<String>, Query),
+        ("X-Stella-Sbom-Type" = Option<String>, Header)),
+    request_body(content = Object, description = "An SBOM document"),
+    responses((status = 200, body = Object), (status = 202, body = Object),
+        (status = 400, body = super::Problem), (status = 413, body = super::Problem),
+        (status = 429, body = super::Problem), (status = 503, body = super::Problem)))]
+pub async fn scan(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    params: Params,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let mut spooled: Option<Upload> = None;
+    let result = scan_inner(&app, &p, &params, &headers, body, &mut spooled).await;
+    upload::logged(result.into_response(), spooled.as_ref())
+}
+
+async fn scan_inner(
+    app: &AppState,
+    p: &stella_core::Principal,
+    params: &Params,
+    headers: &HeaderMap,
+    body: Body,
+    spooled: &mut Option<Upload>,
+) -> ApiResult<Json<stella_proto::scan::ScanResponse>> {
+    let g = p.grant()?;
+    check_params(params, SCAN_PARAMS)?;
+    if let Some(v) = params.get("sbom-only") {
+        if !matches!(v, "true" | "false" | "1" | "0") {
+            return Err(ApiError::invalid(vec![stella_core::FieldError::new(
+                "sbom-only",
+                "must be true or false",
+            )]));
+        }
+    }
+    let sbom_type = match headers.get("x-stella-sbom-type") {
+        None => None,
+        Some(v) => Some(v.to_str().map_err(|_| {
+            ApiError::invalid(vec![stella_core::FieldError::new(
+                "X-Stella-Sbom-Type",
+                "must be trivy-json-v2, spdx-json or cyclonedx-json",
+            )])
+        })?),
+    };
+    let up = spooled.insert(upload::spool(app, body).await?);
+    if up.size == 0 {
+        return Err(ApiError::BadRequest(
+            "the body is empty: send an SBOM (JSON) or an image tarball".into(),
+        ));
+    }
+    if !looks_like_json(&up.head) {
+        return Err(ApiError::Service(ServiceError::BadInput {
+            code: "scan-unsupported-body".into(),
+            detail: "the body is not a JSON document; image tarballs are not scanned by this \
+                     server yet (send an SBOM)"
+                .into(),
+        }));
+    }
+    let bytes = up.read_all(app.config.max_sbom_bytes)?;
+    let answer = app
+        .stella
+        .scan_sbom(
+            g,
+            SbomScan {
+                body: &bytes,
+                digest: up.digest.clone(),
+                sbom_type,
+                threshold: params.get("threshold"),
+                environment: params.get("environment"),
+                tenant: params.get("tenant_id"),
+            },
+        )
+        .await?;
+    Ok(Json(answer))
+}
+
+/// Stored scans you can see, newest first (without their findings).
+#[utoipa::path(get, path = "/scans", tag = "Scanning",
+    params(("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
+    responses((status = 200, body = Page<ScanView>), (status = 403, body = super::Problem)))]
+pub async fn list_scans(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    params: Params,
+) -> ApiResult<Json<Page<ScanView>>> {
+    let (limit, offset) = params.paging(app.config.max_page_size, &[])?;
+    let (data, total) = app.stella.list_scans(p.grant()?, limit, offset).await?;
+    Ok(Json(Page {
+        data,
+        total,
+        limit,
+        offset,
+    }))
+}
+
+/// A stored scan with its findings and unassessed components.
+#[utoipa::path(get, path = "/scans/{id}", tag = "Scanning",
+    responses((status = 200, body = ScanView), (status = 404, body = super::Problem)))]
+pub async fn get_scan(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ScanView>> {
+    Ok(Json(app.stella.get_scan(p.grant()?, &id).await?))
+}
+
+/// Delete a stored scan.
+#[utoipa::path(delete, path = "/scans/{id}", tag = "Scanning",
+    responses((status = 204), (status = 404, body = super::Problem)))]
+pub async fn delete_scan(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    app.stella.delete_scan(p.grant()?, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// How scan `other` differs from scan `id`: findings `new` in `other`, `fixed` (in `id`
+/// only) and `unchanged`. A finding is the same across scans when its vulnerability id and
+/// package name are.
+#[utoipa::path(get, path = "/scans/{id}/compare/{other}", tag = "Scanning",
+    responses((status = 200, body = ScanComparison), (status = 404, body = super::Problem)))]
+pub async fn compare_scans(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Path((id, other)): Path<(String, String)>,
+) -> ApiResult<Json<ScanComparison>> {
+    Ok(Json(
+        app.stella.compare_scans(p.grant()?, &id, &other).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LayersRequest {
+    /// The image's layer digests (`sha256:…` of each layer's uncompressed tar, the config's
+    /// `rootfs.diff_ids`).
+    pub layers: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LayersMissing {
+    /// The layers this tenant has no catalogue of, in the order asked.
+    pub missing: Vec<String>,
+}
+
+/// Which of an image's layers the server has not catalogued (reference §2.2): the client
+/// makes SBOMs of those only and posts them with the image's layer list.
+#[utoipa::path(post, path = "/layers/missing", tag = "Scanning",
+    params(("tenant_id" = Option<String>, Query)),
+    request_body = LayersRequest,
+    responses((status = 200, body = LayersMissing), (status = 400, body = super::Problem)))]
+pub async fn layers_missing(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    params: Params,
+    JsonBody(body): JsonBody<LayersRequest>,
+) -> ApiResult<Json<LayersMissing>> {
+    check_params(&params, &["tenant_id"])?;
+    let missing = app
+        .stella
+        .layers_missing(p.grant()?, params.get("tenant_id"), &body.layers)
+        .await?;
+    Ok(Json(LayersMissing { missing }))
+}
+
+/// Import OSV advisories (root super admins): the body is a zip, either an OSV export
+/// (`{ecosystem}/all.zip`) or a zip of OSV JSON records, or several exports as `.zip` entries
+/// of one archive. The import runs in the background (`Location` is its status); the new
+/// feed replaces the old atomically once complete. `mode=merge` (default) keeps the current
+/// feed's ecosystems that the upload does not bring; `mode=replace` does not. Malformed
+/// records are skipped and listed, not fatal.
+#[utoipa::path(post, path = "/feed/imports", tag = "Scanning",
+    params(("source" = Option<String>, Query, description = "A name for what is imported"),
+        ("mode" = Option<String>, Query, description = "merge (default) or replace")),
+    request_body(content = Vec<u8>, content_type = "application/zip"),
+    responses((status = 202, body = FeedImportView), (status = 400, body = super::Problem),
+        (status = 403, body = super::Problem), (status = 413, body = super::Problem)))]
+pub async fn import_feed(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    params: Params,
+    body: Body,
+) -> Response {
+    let mut spooled: Option<Upload> = None;
+    let result = async {
+        let r = p.restricted()?;
+        check_params(&params, &["source", "mode"])?;
+        let up = spooled.insert(upload::spool(&app, body).await?);
+        let view = app
+            .stella
+            .upload_feed(
+                r,
+                params.get("source").unwrap_or("upload"),
+                params.get("mode"),
+                up.file.path(),
+                &up.digest,
+                up.size,
+            )
+            .await?;
+        let location = format!("/feed/imports/{}", view.id);
+        Ok::<_, ApiError>((
+            StatusCode::ACCEPTED,
+            [(axum::http::header::LOCATION, location)],
+            Json(view),
+        ))
+    }
+    .await;
+    upload::logged(result.into_response(), spooled.as_ref())
+}
+
+/// One feed import: its state, what it read and skipped.
+#[utoipa::path(get, path = "/feed/imports/{id}", tag = "Scanning",
+    responses((status = 200, body = FeedImportView), (status = 404, body = super::Problem)))]
+pub async fn get_feed_import(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<FeedImportView>> {
+    Ok(Json(app.stella.feed_import(p.grant()?, &id).await?))
+}
+
+/// The vulnerability feed (reference §3.3 `feed status`): records per ecosystem, where they
+/// came from, when imported, the version this server scans with, the latest imports.
+#[utoipa::path(get, path = "/feed/status", tag = "Scanning",
+    responses((status = 200, body = FeedStatusView), (status = 403, body = super::Problem)))]
+pub async fn feed_status(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<Json<FeedStatusView>> {
+    Ok(Json(app.stella.feed_status(p.grant()?).await?))
+}
