@@ -15,6 +15,7 @@
 mod error;
 
 pub use error::{ClientError, REFUSED_STATUSES};
+pub use reqwest;
 pub use reqwest::header::HeaderMap;
 pub use reqwest::{Method, StatusCode, Url};
 pub use stella_proto as proto;
@@ -269,6 +270,34 @@ impl Client {
         }
         if let Some(b) = body {
             req = req.json(b);
+        }
+        self.answer(req, false).await
+    }
+
+    /// A request whose body is raw bytes (an SBOM, an image tarball, a feed archive) of
+    /// `content_type`, with extra headers; a file is sent as a stream (`reqwest::Body` from a
+    /// `tokio::fs::File`) and never read into memory here.
+    pub async fn send_body<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &[&str],
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        content_type: &str,
+        body: reqwest::Body,
+    ) -> Result<Answer<T>, ClientError> {
+        let mut req = self
+            .http
+            .request(method, self.url(path)?)
+            .bearer_auth(&self.bearer)
+            .header(ACCEPT, "application/json")
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body);
+        if !query.is_empty() {
+            req = req.query(query);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
         }
         self.answer(req, false).await
     }

@@ -66,6 +66,40 @@ impl Client {
         self.inner.get_json(&join(&["cluster"], path), &[]).await
     }
 
+    /// Endpoints at the server's root (`/feed/…`, `/policy/…`, `/scans`).
+    pub async fn get_root(
+        &self,
+        path: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<Value, ClientError> {
+        self.inner.get_json(path, query).await
+    }
+
+    /// `POST` of a file at the server's root, streamed.
+    pub async fn post_file(
+        &self,
+        path: &[&str],
+        query: &[(&str, &str)],
+        content_type: &str,
+        file: &std::path::Path,
+    ) -> Result<Value, ClientError> {
+        let f = tokio::fs::File::open(file)
+            .await
+            .map_err(|e| ClientError::Failed(format!("cannot read {}: {e}", file.display())))?;
+        Ok(self
+            .inner
+            .send_body(
+                stella_client::Method::POST,
+                path,
+                query,
+                &[],
+                content_type,
+                stella_client::reqwest::Body::from(f),
+            )
+            .await?
+            .body)
+    }
+
     pub async fn post_cluster(&self, path: &[&str]) -> Result<Value, ClientError> {
         self.inner.post(&join(&["cluster"], path)).await
     }

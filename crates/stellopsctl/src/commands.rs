@@ -3,7 +3,8 @@
 use crate::client::Client;
 use crate::output::{field, print_fields, print_json, print_table, required, rows};
 use crate::{
-    ApikeyCmd, Cli, ClientCmd, Command, KeysCmd, NodesCmd, Paging, TenantCmd, UserAdd, UserCmd,
+    ApikeyCmd, Cli, ClientCmd, Command, FeedCmd, KeysCmd, NodesCmd, Paging, TenantCmd, UserAdd,
+    UserCmd,
 };
 use serde_json::{json, Value};
 use std::io::Read;
@@ -39,6 +40,13 @@ pub async fn run(cli: Cli) -> Result<(), ClientError> {
         Command::Nodes(NodesCmd::List) => nodes_list(&client, json).await,
         Command::Nodes(NodesCmd::Drain { id }) => node_drain(&client, &id, "drain", json).await,
         Command::Nodes(NodesCmd::Undrain { id }) => node_drain(&client, &id, "undrain", json).await,
+        Command::Feed(FeedCmd::Refresh {
+            from,
+            mode,
+            no_wait,
+            wait_secs,
+        }) => crate::feed::refresh(&client, &from, &mode, no_wait, wait_secs, json).await,
+        Command::Feed(FeedCmd::Status) => crate::feed::status(&client, json).await,
     }
 }
 

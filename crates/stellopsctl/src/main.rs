@@ -5,6 +5,7 @@
 
 mod client;
 mod commands;
+mod feed;
 mod output;
 
 use clap::{Args, Parser, Subcommand};
@@ -52,6 +53,34 @@ pub enum Command {
     /// The servers of the deployment (root super admins).
     #[command(subcommand)]
     Nodes(NodesCmd),
+    /// The vulnerability feed scans are matched against (OSV advisories).
+    #[command(subcommand)]
+    Feed(FeedCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FeedCmd {
+    /// Import OSV advisories (root super admins): each --from is an OSV export zip
+    /// ({ecosystem}/all.zip) or a directory of OSV JSON files; all are imported as one new
+    /// feed version, which replaces the current one atomically once complete.
+    Refresh {
+        /// An OSV export zip or a directory of OSV JSON files (repeatable). This server
+        /// fetches nothing from the internet: the advisories come from here.
+        #[arg(long = "from", value_name = "PATH", required = true)]
+        from: Vec<std::path::PathBuf>,
+        /// merge: keep the current feed's ecosystems that these files do not bring;
+        /// replace: the feed becomes exactly these files.
+        #[arg(long, default_value = "merge", value_parser = ["merge", "replace"])]
+        mode: String,
+        /// Return once uploaded, without waiting for the import to finish.
+        #[arg(long)]
+        no_wait: bool,
+        /// Longest to wait for the import, in seconds.
+        #[arg(long, default_value_t = 1800)]
+        wait_secs: u64,
+    },
+    /// Records per ecosystem, where they came from, when imported, the latest imports.
+    Status,
 }
 
 #[derive(Debug, Subcommand)]

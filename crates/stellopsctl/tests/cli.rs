@@ -359,3 +359,119 @@ async fn missing_token_exits_2() {
     );
     server.stop().await;
 }
+
+/// A directory of OSV JSON files and an export zip, as `feed refresh --from` takes them.
+fn osv_sources(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let records = dir.join("pypi");
+    std::fs::create_dir_all(records.join("nested")).unwrap();
+    let pysec = json!({"id": "PYSEC-1", "affected": [{"package": {"ecosystem": "PyPI", "name": "django"},
+        "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.2.2"}]}]}]});
+    std::fs::write(records.join("PYSEC-1.json"), pysec.to_string()).unwrap();
+    let other = json!({"id": "PYSEC-2", "affected": [{"package": {"ecosystem": "PyPI", "name": "flask"}, "versions": ["0.1"]}]});
+    std::fs::write(records.join("nested/PYSEC-2.json"), other.to_string()).unwrap();
+    std::fs::write(records.join("broken.json"), "{not json").unwrap();
+    let go_dir = dir.join("Go");
+    std::fs::create_dir_all(&go_dir).unwrap();
+    let zip_path = go_dir.join("all.zip");
+    let mut z = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+    z.start_file("GO-1.json", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    let go = json!({"id": "GO-1", "affected": [{"package": {"ecosystem": "Go", "name": "example.com/m"}, "versions": ["v1.0.0"]}]});
+    std::io::Write::write_all(&mut z, go.to_string().as_bytes()).unwrap();
+    z.finish().unwrap();
+    (records, zip_path)
+}
+
+#[tokio::test]
+async fn feed_refresh_imports_directories_and_zips_as_one_version() {
+    let server = TestServer::start().await;
+    let key = server.root.api_key.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, zip) = osv_sources(tmp.path());
+    let run = ctl(
+        &server,
+        &key,
+        &[
+            "feed",
+            "refresh",
+            "--from",
+            dir.to_str().unwrap(),
+            "--from",
+            zip.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{} {}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("done"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("broken.json"),
+        "the bad file is listed: {}",
+        run.stdout
+    );
+    let status = ctl(&server, &key, &["--json", "feed", "status"]).await;
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let s = status.json();
+    assert_eq!(s["records"], json!({"Go": 1, "PyPI": 2}));
+    assert_eq!(s["sources"]["Go"]["source"], "pypi, Go/all.zip");
+    let table = ctl(&server, &key, &["feed", "status"]).await;
+    assert!(table.stdout.contains("PyPI"), "{}", table.stdout);
+
+    // Not found, and not allowed: 2 and 1.
+    let missing = ctl(
+        &server,
+        &key,
+        &["feed", "refresh", "--from", "/nonexistent/x.zip"],
+    )
+    .await;
+    assert_eq!(missing.code, 2, "{}", missing.stderr);
+    let root = server.root_jwt().await;
+    let (_, analyst) = server
+        .user_with_key(
+            &root,
+            json!({"email": "an@x.io", "privilege_profile": "analyst", "scope": "root"}),
+        )
+        .await;
+    let refused = ctl(
+        &server,
+        &analyst,
+        &["feed", "refresh", "--from", zip.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+}
+
+/// The shared OSV exports (2,661 PyPI and 4,291 Go advisories), where this machine has them.
+#[tokio::test]
+async fn feed_refresh_loads_the_shared_osv_exports() {
+    let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/osv");
+    let (pypi, go) = (base.join("PyPI-all.zip"), base.join("Go-all.zip"));
+    if !pypi.exists() || !go.exists() {
+        eprintln!("shared OSV data not found at {}: skipped", base.display());
+        return;
+    }
+    let server = TestServer::start().await;
+    let key = server.root.api_key.clone();
+    let run = ctl(
+        &server,
+        &key,
+        &[
+            "--json",
+            "feed",
+            "refresh",
+            "--from",
+            pypi.to_str().unwrap(),
+            "--from",
+            go.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{} {}", run.stdout, run.stderr);
+    let import = run.json();
+    assert_eq!(import["records"], 2661 + 4291, "{import}");
+    assert_eq!(import["skipped"], 0, "{import}");
+    let s = ctl(&server, &key, &["--json", "feed", "status"])
+        .await
+        .json();
+    assert_eq!(s["records"]["PyPI"], 2661);
+    assert_eq!(s["records"]["Go"], 4291);
+}
