@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Runs the compiled `stellopsctl` against a real server and checks both its exit code and
 //! what changed on the server.
 
