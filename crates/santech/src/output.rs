@@ -35,12 +35,11 @@ pub fn print_table(r: &ScanResponse, threshold: &str) {
     if !r.findings.is_empty() {
         println!();
         println!(
-            "{} {} {} {} {}",
+            "{} {} {} {} FIXED IN",
             cell("SEVERITY", 9),
             cell("ID", 22),
             cell("PACKAGE", 28),
             cell("INSTALLED", 18),
-            "FIXED IN"
         );
         let mut findings: Vec<&Finding> = r.findings.iter().collect();
         findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.id.cmp(&b.id)));
