@@ -111,6 +111,16 @@ pub fn open_layout_dir_with(path: &Path, opts: OpenOptions) -> Result<Archive<Fi
     })
 }
 
+impl<R> std::fmt::Debug for Archive<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Archive")
+            .field("image", &self.image)
+            .field("limits", &self.limits)
+            .field("total", &self.total)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<R: Read + Seek> Archive<R> {
     pub fn image(&self) -> &Image {
         &self.image
