@@ -13,6 +13,11 @@ use crate::path::{normalise, split_last};
 use crate::tar::{Kind, Seeking, TarReader};
 use crate::Limits;
 
+/// Path bounds for names in the outer archive, whatever the layer bounds: its names are only
+/// ever looked up, never handed out, and `blobs/sha512/<128 hex>` must fit.
+const OUTER_MIN_PATH_BYTES: usize = 1024;
+const OUTER_MIN_PATH_DEPTH: usize = 16;
+
 /// Links followed inside the outer archive (legacy `docker save` links duplicate layers).
 const MAX_OUTER_LINKS: usize = 8;
 
@@ -194,6 +199,11 @@ pub(crate) fn index_outer<R: Read + Seek>(
     mut r: R,
     limits: &Limits,
 ) -> Result<Source<R>, ImageError> {
+    let limits = &Limits {
+        max_path_bytes: limits.max_path_bytes.max(OUTER_MIN_PATH_BYTES),
+        max_path_depth: limits.max_path_depth.max(OUTER_MIN_PATH_DEPTH),
+        ..limits.clone()
+    };
     let len = r.seek(SeekFrom::End(0)).map_err(ImageError::Io)?;
     r.seek(SeekFrom::Start(0)).map_err(ImageError::Io)?;
     if len < 512 {
@@ -410,7 +420,9 @@ fn blob_digest_from_path(path: &str) -> Option<Digest> {
 }
 
 fn clean_name(raw: &str, limits: &Limits) -> Result<String, ImageError> {
-    normalise(raw.as_bytes(), limits.max_path_depth, limits.max_path_bytes)
+    let max_bytes = limits.max_path_bytes.max(OUTER_MIN_PATH_BYTES);
+    let max_depth = limits.max_path_depth.max(OUTER_MIN_PATH_DEPTH);
+    normalise(raw.as_bytes(), max_depth, max_bytes)
         .ok()
         .and_then(|v| String::from_utf8(v).ok())
         .filter(|s| !s.is_empty())

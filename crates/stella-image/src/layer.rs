@@ -93,6 +93,8 @@ struct Bound<'a, R> {
     inner: Tap<'a, R>,
     limit: u64,
     limit_name: &'static str,
+    /// The configured value of the limit, for the message (`limit` may be what is left of it).
+    limit_value: u64,
     layer: String,
     compressed: Option<&'a Cell<u64>>,
 }
@@ -105,13 +107,13 @@ impl<R: Read> Read for Bound<'_, R> {
                 Some(c) => ImageError::Bomb {
                     layer: self.layer.clone(),
                     limit_name: self.limit_name,
-                    limit: self.limit,
+                    limit: self.limit_value,
                     compressed: c.get(),
                 },
                 None => ImageError::too_large(
                     format!("{} uncompressed", self.layer),
                     self.limit_name,
-                    self.limit,
+                    self.limit_value,
                 ),
             }));
         }
@@ -124,8 +126,8 @@ pub(crate) struct LayerInput<'a> {
     pub label: String,
     pub diff_id: &'a str,
     pub blob_digest: Option<&'a str>,
-    /// Uncompressed bytes this layer may still produce: (limit, its name).
-    pub budget: (u64, &'static str),
+    /// Uncompressed bytes this layer may still produce: (bytes, the limit's name, its value).
+    pub budget: (u64, &'static str, u64),
 }
 
 /// Reads a layer. `uncompressed` is updated even on error, for the image-wide total.
@@ -186,6 +188,7 @@ pub(crate) fn read_layer(
             },
             limit: budget.0,
             limit_name: budget.1,
+            limit_value: budget.2,
             layer: label.clone(),
             compressed: (compression != Compression::None).then_some(&compressed),
         };
@@ -213,6 +216,7 @@ pub(crate) fn read_layer(
     .map_err(|e| uncarry(e, &label))?;
 
     summary.compressed_bytes = compressed.get();
+    summary.uncompressed_bytes = uncompressed.get();
     summary.diff_id = diff_hasher.into_inner().finish();
     summary.blob_digest = blob_hasher.into_inner().finish();
     if summary.diff_id != diff.to_string() {

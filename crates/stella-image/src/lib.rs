@@ -150,9 +150,13 @@ impl<R: Read + Seek> Archive<R> {
             .ok_or(ImageError::NoSuchLayer { index, count })?;
         let left = self.limits.max_total_bytes.saturating_sub(self.total);
         let budget = if left < self.limits.max_layer_bytes {
-            (left, "max_total_bytes")
+            (left, "max_total_bytes", self.limits.max_total_bytes)
         } else {
-            (self.limits.max_layer_bytes, "max_layer_bytes")
+            (
+                self.limits.max_layer_bytes,
+                "max_layer_bytes",
+                self.limits.max_layer_bytes,
+            )
         };
         let label = format!("layer {index} ({})", layer.diff_id);
         let (raw, _) = self.source.open(&layer.location)?;

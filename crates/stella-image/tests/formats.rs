@@ -47,13 +47,18 @@ fn docker_save_legacy_reads_each_layer() {
     assert_eq!(v.files["etc/os-release"], b"ID=alpine\nVERSION_ID=3.19.0\n");
     assert_eq!(s.regular_files, 3);
     assert_eq!(s.files_read, 3);
-    assert!(v.asked.contains(&("usr/bin/tool".to_string(), ELF.len() as u64, 0o755)));
+    assert!(v
+        .asked
+        .contains(&("usr/bin/tool".to_string(), ELF.len() as u64, 0o755)));
 
     let mut v = Collect::default();
     let s = a.read_layer(1, &mut v).unwrap();
     assert_eq!(s.compression, Some(Compression::Gzip));
     assert_eq!(v.files.keys().collect::<Vec<_>>(), vec!["app/package.json"]);
-    assert_eq!(a.read_layer(2, &mut v).unwrap_err().code(), "image-no-such-layer");
+    assert_eq!(
+        a.read_layer(2, &mut v).unwrap_err().code(),
+        "image-no-such-layer"
+    );
 }
 
 #[test]
@@ -72,7 +77,11 @@ fn read_if_magic_picks_elf_binaries_only() {
 
 #[test]
 fn oci_archive_with_plain_gzip_and_zstd_layers() {
-    let layers = [plain(base()), gz(top()), zst(layer(&[E::File("z/zz", b"zstd!")]))];
+    let layers = [
+        plain(base()),
+        gz(top()),
+        zst(layer(&[E::File("z/zz", b"zstd!")])),
+    ];
     let mut a = open_archive(Cursor::new(oci_archive(&layers)), Limits::default()).unwrap();
     let image = a.image().clone();
     assert_eq!(image.format, Format::OciArchive);
@@ -121,8 +130,17 @@ fn oci_layout_directory() {
     assert!(v.files.contains_key("etc/os-release"));
 
     // A blob replaced by a symlink (to anything) is not opened.
-    let blob = dir.path().join(&a.image().layers[1].blob_digest.clone().unwrap().replace(':', "/"));
-    let blob = dir.path().join("blobs").join(blob.strip_prefix(dir.path()).unwrap());
+    let blob = dir.path().join(
+        &a.image().layers[1]
+            .blob_digest
+            .clone()
+            .unwrap()
+            .replace(':', "/"),
+    );
+    let blob = dir
+        .path()
+        .join("blobs")
+        .join(blob.strip_prefix(dir.path()).unwrap());
     std::fs::remove_file(&blob).unwrap();
     std::os::unix::fs::symlink("/etc/passwd", &blob).unwrap();
     let err = open_layout_dir(dir.path(), Limits::default()).unwrap_err();
@@ -145,7 +163,8 @@ fn multi_platform_index() {
     let mut d_amd = manifest_of(&amd);
     d_amd["platform"] = serde_json::json!({"os": "linux", "architecture": "amd64"});
     let mut d_arm = manifest_of(&arm);
-    d_arm["platform"] = serde_json::json!({"os": "linux", "architecture": "arm64", "variant": "v8"});
+    d_arm["platform"] =
+        serde_json::json!({"os": "linux", "architecture": "arm64", "variant": "v8"});
     let mut d_att = d_arm.clone();
     d_att["platform"] = serde_json::json!({"os": "unknown", "architecture": "unknown"});
     let index = serde_json::json!({"schemaVersion": 2, "manifests": [d_arm, d_att, d_amd]});
@@ -158,7 +177,8 @@ fn multi_platform_index() {
     let img = outer(&files);
 
     let read_arch = |opts: OpenOptions| -> Result<Vec<u8>, String> {
-        let mut a = open_archive_with(Cursor::new(img.clone()), opts).map_err(|e| e.code().to_string())?;
+        let mut a =
+            open_archive_with(Cursor::new(img.clone()), opts).map_err(|e| e.code().to_string())?;
         let mut v = Collect::default();
         a.read_layer(0, &mut v).unwrap();
         Ok(v.files["arch"].clone())

@@ -151,8 +151,12 @@ pub fn docker_save(layers: &[Blob]) -> Vec<u8> {
         files.push((name, l.bytes.clone()));
     }
     files.push((cfg_name.clone(), cfg));
-    let manifest = serde_json::json!([{"Config": cfg_name, "RepoTags": ["example/app:1.0"], "Layers": names}]);
-    files.push(("manifest.json".into(), serde_json::to_vec(&manifest).unwrap()));
+    let manifest =
+        serde_json::json!([{"Config": cfg_name, "RepoTags": ["example/app:1.0"], "Layers": names}]);
+    files.push((
+        "manifest.json".into(),
+        serde_json::to_vec(&manifest).unwrap(),
+    ));
     outer(&files)
 }
 
@@ -171,7 +175,10 @@ fn blob_name(data: &[u8]) -> String {
 pub fn oci_files(layers: &[Blob], with_docker_manifest: bool) -> Vec<(String, Vec<u8>)> {
     let diff_ids: Vec<String> = layers.iter().map(|l| l.diff_id.clone()).collect();
     let cfg = config(&diff_ids);
-    let mut files = vec![("oci-layout".to_string(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec())];
+    let mut files = vec![(
+        "oci-layout".to_string(),
+        br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
+    )];
     let mut blobs: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let layer_descs: Vec<serde_json::Value> = layers
         .iter()
@@ -208,7 +215,7 @@ pub fn oci_archive(layers: &[Blob]) -> Vec<u8> {
 }
 
 /// Records what the reader hands over.
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub struct Collect {
     pub asked: Vec<(String, u64, u32)>,
     pub files: BTreeMap<String, Vec<u8>>,
