@@ -130,17 +130,9 @@ fn oci_layout_directory() {
     assert!(v.files.contains_key("etc/os-release"));
 
     // A blob replaced by a symlink (to anything) is not opened.
-    let blob = dir.path().join(
-        &a.image().layers[1]
-            .blob_digest
-            .clone()
-            .unwrap()
-            .replace(':', "/"),
-    );
-    let blob = dir
-        .path()
-        .join("blobs")
-        .join(blob.strip_prefix(dir.path()).unwrap());
+    let digest = a.image().layers[1].blob_digest.clone().unwrap();
+    let blob = dir.path().join("blobs").join(digest.replace(':', "/"));
+    assert!(blob.is_file());
     std::fs::remove_file(&blob).unwrap();
     std::os::unix::fs::symlink("/etc/passwd", &blob).unwrap();
     let err = open_layout_dir(dir.path(), Limits::default()).unwrap_err();
@@ -212,4 +204,40 @@ fn multi_platform_index() {
     .unwrap_err();
     assert_eq!(err.code(), "image-platform-not-found");
     assert!(err.to_string().contains("linux/arm64/v8"), "{err}");
+}
+
+/// Writes the fuzz target's seeds: `cargo test -p stella-image --test formats -- --ignored`.
+#[test]
+#[ignore]
+fn write_fuzz_seeds() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds/image_archive");
+    std::fs::create_dir_all(&dir).unwrap();
+    let small = || {
+        layer(&[
+            E::Dir("etc/"),
+            E::File("etc/os-release", b"ID=alpine\n"),
+            E::Symlink("lib", "usr/lib"),
+            E::File("bin/elf", b"\x7fELF\x02"),
+        ])
+    };
+    let wh = || {
+        layer(&[
+            E::File("etc/.wh.os-release", b""),
+            E::File("opt/.wh..wh..opq", b""),
+        ])
+    };
+    let seeds: Vec<(&str, Vec<u8>)> = vec![
+        ("docker-save-plain.tar", docker_save(&[plain(small())])),
+        (
+            "docker-save-gzip-whiteouts.tar",
+            docker_save(&[gz(small()), plain(wh())]),
+        ),
+        ("oci-zstd.tar", oci_archive(&[zst(small())])),
+        ("docker25.tar", outer(&oci_files(&[gz(small())], true))),
+    ];
+    for (name, bytes) in seeds {
+        assert!(bytes.len() <= 16384, "{name} fits the fuzzer's max_len");
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
 }
