@@ -9,7 +9,10 @@
 //!
 //! Packages: the toolchain as `stdlib` at the Go version (`go1.22.1` → `1.22.1`, as OSV's Go
 //! records name and version it), the main module unless its version is `(devel)`, and each
-//! dependency. A dependency replaced by another module is reported as the replacement; one
+//! dependency. Binaries built outside module mode (GOPATH builds, some distribution
+//! packages such as Debian's `nats-server` or the static `docker` CLI) have no `mod` line: they
+//! give `stdlib` and a warning saying the program itself is not identified. A dependency
+//! replaced by another module is reported as the replacement; one
 //! replaced by a local directory keeps its own path and version, with a warning.
 
 use crate::elf::Elf;
@@ -119,6 +122,7 @@ struct Module {
 
 fn modules(ctx: &mut Ctx<'_>, modinfo: &[u8]) -> Result<(), CatalogError> {
     let mut mods: Vec<Module> = Vec::new();
+    let mut main_path = None;
     for line in modinfo.split(|b| *b == b'\n') {
         if line.len() > ctx.limits.max_line_bytes {
             return Err(ctx.limit("max_line_bytes", ctx.limits.max_line_bytes));
@@ -129,6 +133,7 @@ fn modules(ctx: &mut Ctx<'_>, modinfo: &[u8]) -> Result<(), CatalogError> {
         let path = fields.next().unwrap_or("").to_owned();
         let version = fields.next().unwrap_or("").to_owned();
         match kind {
+            "path" => main_path = Some(path),
             "mod" | "dep" => {
                 if mods.len() >= ctx.limits.max_packages {
                     return Err(ctx.limit("max_packages", ctx.limits.max_packages));
@@ -146,6 +151,17 @@ fn modules(ctx: &mut Ctx<'_>, modinfo: &[u8]) -> Result<(), CatalogError> {
             },
             _ => {}
         }
+    }
+    if !mods.iter().any(|m| m.main) {
+        // GOPATH-mode and some distribution builds: no module, so no name or version to
+        // report for the program itself.
+        ctx.warn(format!(
+            "Go build info names no main module (built outside module mode{}): only its \
+             toolchain and listed dependencies are reported",
+            main_path
+                .map(|p| format!(", package {}", crate::excerpt(&p)))
+                .unwrap_or_default()
+        ));
     }
     for m in mods {
         let (path, version) = match m.replaced_by {
@@ -253,6 +269,17 @@ mod tests {
         ));
         assert_eq!(got(&found), ["stdlib@1.21.5"]);
         assert!(found.warnings.is_empty());
+        // No module at all (GOPATH mode): stdlib and a warning.
+        let found = run(&encode(
+            "go1.19.8",
+            "path\tgithub.com/x/y\nbuild\t-compiler=gc\n",
+        ));
+        assert_eq!(got(&found), ["stdlib@1.19.8"]);
+        assert!(
+            found.warnings[0].contains("no main module"),
+            "{:?}",
+            found.warnings
+        );
     }
 
     #[test]

@@ -79,6 +79,35 @@ pub fn os_release(bytes: &[u8]) -> Option<OsRelease> {
 }
 
 impl OsRelease {
+    /// Whether packages of `kind` belong to this distribution's family (by `ID` or
+    /// `ID_LIKE`), so that it names their namespace and release.
+    pub fn fits(&self, kind: crate::Kind) -> bool {
+        let families: &[&str] = match kind {
+            crate::Kind::Deb => &["debian", "ubuntu"],
+            crate::Kind::Apk => &["alpine", "wolfi", "chainguard"],
+            crate::Kind::Rpm => &[
+                "rhel",
+                "fedora",
+                "centos",
+                "almalinux",
+                "rocky",
+                "ol",
+                "amzn",
+                "suse",
+                "sles",
+                "opensuse",
+                "opensuse-leap",
+                "opensuse-tumbleweed",
+                "mariner",
+                "azurelinux",
+            ],
+            _ => return true,
+        };
+        std::iter::once(&self.id)
+            .chain(&self.id_like)
+            .any(|id| families.contains(&id.as_str()))
+    }
+
     /// The purl `distro` qualifier: `debian-12`, `alpine-3.18.4`, `debian-trixie` when there
     /// is no `VERSION_ID` (Debian testing).
     pub fn distro_qualifier(&self) -> Option<String> {

@@ -97,10 +97,11 @@ impl Package {
     }
 
     /// The package URL. OS packages take their namespace and `distro` qualifier from `os`
-    /// (`debian`, `alpine` or no namespace for RPM when it is unknown). `None` only when the
+    /// when it is of their family (`debian`, `alpine` or no namespace for RPM otherwise). `None` only when the
     /// name cannot make a purl.
     pub fn purl(&self, os: Option<&OsRelease>) -> Option<Purl> {
         let mut quals: Vec<(&str, String)> = Vec::new();
+        let os = os.filter(|os| os.fits(self.kind));
         let distro = os.and_then(OsRelease::distro_qualifier);
         let os_id = os.map(|os| os.id.to_ascii_lowercase());
         let (ty, namespace, name, version): (&str, Option<String>, String, String) = match self.kind
@@ -207,6 +208,8 @@ impl Package {
         match self.kind {
             Kind::Deb | Kind::Apk | Kind::Rpm => {
                 os?;
+                // With an os-release of another family (an apk database in a Debian image)
+                // the purl has the package type's own family and no release.
                 let purl = self.purl(os)?;
                 stella_sbom::ecosystem::for_purl(&purl, None)
             }
