@@ -1,10 +1,10 @@
 //! `/etc/os-release` (and `/usr/lib/os-release`): which distribution and release an image is.
 //! The format is shell-like `KEY=value` lines with optional quoting (os-release(5)).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The fields of os-release that identify a distribution.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OsRelease {
     /// `ID`, lowercase (`debian`, `ubuntu`, `alpine`, `rhel`, `almalinux`, `rocky`, `sles`,
     /// `opensuse-leap`...); `linux` when the file has none, as os-release(5) says.

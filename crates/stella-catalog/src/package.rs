@@ -1,12 +1,12 @@
 //! A catalogued package, its package URL and its OSV ecosystem.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use stella_sbom::Purl;
 
 use crate::OsRelease;
 
 /// Which packaging system a package belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     Deb,
@@ -41,7 +41,7 @@ impl Kind {
 }
 
 /// One installed package.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Package {
     /// The name OSV knows it by: the binary package (dpkg, apk, RPM), the project name as
     /// declared (Python; the purl normalises it), `@scope/name` (npm), the crate, the module
