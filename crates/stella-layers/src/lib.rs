@@ -387,10 +387,8 @@ impl LayerDoc {
                 P_DIFF_ID => out.diff_id = value.to_owned(),
                 P_WHITEOUT => out.whiteouts.push(value.to_owned()),
                 P_OPAQUE => out.opaque_dirs.push(value.to_owned()),
-                P_WARNING => {
-                    if out.warnings.len() < MAX_WARNINGS {
-                        out.warnings.push(value.to_owned())
-                    }
+                P_WARNING if out.warnings.len() < MAX_WARNINGS => {
+                    out.warnings.push(value.to_owned())
                 }
                 P_SYMLINK => {
                     let v: Value = serde_json::from_str(value)
