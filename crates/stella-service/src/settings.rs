@@ -69,6 +69,8 @@ pub struct Settings {
     pub feed_limits: stella_osv::Limits,
     /// Bounds on a scanned SBOM (bytes, components, nesting).
     pub sbom_limits: stella_sbom::Limits,
+    /// Bounds on a scanned image (layers, entries, bytes, paths).
+    pub image_limits: stella_image::Limits,
 }
 
 impl Default for Settings {
@@ -109,6 +111,7 @@ impl Default for Settings {
             spool_dir: std::env::temp_dir(),
             feed_limits: stella_osv::Limits::default(),
             sbom_limits: stella_sbom::Limits::default(),
+            image_limits: stella_image::Limits::default(),
         }
     }
 }

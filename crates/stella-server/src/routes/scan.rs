@@ -12,7 +12,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use stella_service::scan::{FeedImportView, FeedStatusView, SbomScan, ScanComparison, ScanView};
+use stella_service::scan::{
+    FeedImportView, FeedStatusView, ImageScan, SbomScan, ScanComparison, ScanView,
+};
 use stella_service::ServiceError;
 use utoipa::ToSchema;
 
@@ -35,6 +37,37 @@ fn check_params(params: &Params, allowed: &[&str]) -> ApiResult<()> {
         Ok(())
     } else {
         Err(ApiError::invalid(unknown))
+    }
+}
+
+/// What a JSON body to `/scan` is.
+enum JsonKind {
+    Sbom,
+    /// `{"layers": [...], "layerSboms": [...]}`: a delta scan.
+    Delta,
+    /// `{"image": "registry/repo:tag"}`.
+    Registry,
+}
+
+fn probe(bytes: &[u8]) -> JsonKind {
+    use serde::de::IgnoredAny;
+    #[derive(Deserialize)]
+    struct Probe {
+        image: Option<IgnoredAny>,
+        layers: Option<IgnoredAny>,
+        #[serde(rename = "layerSboms")]
+        layer_sboms: Option<IgnoredAny>,
+        #[serde(rename = "bomFormat")]
+        bom_format: Option<IgnoredAny>,
+    }
+    match serde_json::from_slice::<Probe>(bytes) {
+        Ok(p) if p.bom_format.is_none() && (p.layer_sboms.is_some() || p.layers.is_some()) => {
+            JsonKind::Delta
+        }
+        Ok(p) if p.bom_format.is_none() && p.image.is_some() && p.layers.is_none() => {
+            JsonKind::Registry
+        }
+        _ => JsonKind::Sbom,
     }
 }
 
@@ -106,29 +139,64 @@ async fn scan_inner(
             "the body is empty: send an SBOM (JSON) or an image tarball".into(),
         ));
     }
+    let sbom_only = matches!(params.get("sbom-only"), Some("true" | "1"));
+    let threshold = params.get("threshold");
+    let environment = params.get("environment");
+    let tenant = params.get("tenant_id");
     if !looks_like_json(&up.head) {
-        return Err(ApiError::Service(ServiceError::BadInput {
-            code: "scan-unsupported-body".into(),
-            detail: "the body is not a JSON document; image tarballs are not scanned by this \
-                     server yet (send an SBOM)"
-                .into(),
-        }));
+        if sbom_only {
+            return Err(ApiError::Service(ServiceError::BadInput {
+                code: "scan-not-an-sbom".into(),
+                detail: "sbom-only=true, but the body is not a JSON SBOM (an image tarball?)"
+                    .into(),
+            }));
+        }
+        let answer = app
+            .stella
+            .scan_image(
+                g,
+                ImageScan {
+                    path: up.file.path(),
+                    size: up.size,
+                    threshold,
+                    environment,
+                    tenant,
+                },
+            )
+            .await?;
+        return Ok(Json(answer));
     }
     let bytes = up.read_all(app.config.max_sbom_bytes)?;
-    let answer = app
-        .stella
-        .scan_sbom(
-            g,
-            SbomScan {
-                body: &bytes,
-                digest: up.digest.clone(),
-                sbom_type,
-                threshold: params.get("threshold"),
-                environment: params.get("environment"),
-                tenant: params.get("tenant_id"),
-            },
-        )
-        .await?;
+    let answer = match probe(&bytes) {
+        JsonKind::Delta if !sbom_only => {
+            app.stella
+                .scan_delta(g, &bytes, &up.digest, threshold, environment, tenant)
+                .await?
+        }
+        JsonKind::Registry if !sbom_only => {
+            return Err(ApiError::Service(ServiceError::BadInput {
+                code: "scan-registry-unavailable".into(),
+                detail: "registry references are not scanned by this server yet: send the image \
+                         as a docker save or OCI layout tarball"
+                    .into(),
+            }))
+        }
+        _ => {
+            app.stella
+                .scan_sbom(
+                    g,
+                    SbomScan {
+                        body: &bytes,
+                        digest: up.digest.clone(),
+                        sbom_type,
+                        threshold,
+                        environment,
+                        tenant,
+                    },
+                )
+                .await?
+        }
+    };
     Ok(Json(answer))
 }
 

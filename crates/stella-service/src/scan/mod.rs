@@ -9,6 +9,7 @@
 
 mod assess;
 pub mod feed;
+pub mod image;
 
 use crate::{Result, ServiceError, Stella};
 use serde::Serialize;
@@ -21,6 +22,7 @@ use stella_proto::scan::{
 use stella_store::{ScanReader, ScanRecord, PLATFORM};
 
 pub use feed::{FeedImportView, FeedStatusView, LoadedFeed};
+pub use image::{DeltaScan, ImageScan};
 
 /// The SBOM bounds for a body of at most `max_bytes`.
 pub fn sbom_limits(max_bytes: usize) -> stella_sbom::Limits {
@@ -30,9 +32,20 @@ pub fn sbom_limits(max_bytes: usize) -> stella_sbom::Limits {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct ScanState {
     pub(crate) feed: feed::FeedState,
+    /// Images catalogued at once (each takes a thread and its layers' largest files).
+    pub(crate) image_slots: tokio::sync::Semaphore,
+}
+
+impl Default for ScanState {
+    fn default() -> Self {
+        ScanState {
+            feed: Default::default(),
+            image_slots: tokio::sync::Semaphore::new(2),
+        }
+    }
 }
 
 /// `POST /scan` with an SBOM body, as the HTTP layer hands it over.
@@ -110,8 +123,22 @@ pub struct ScanComparison {
     pub unchanged: Vec<Finding>,
 }
 
+/// What is known of a scan before its components are assessed.
+pub(crate) struct ScanMeta {
+    pub user_id: String,
+    pub tenant: String,
+    /// `sbom`, `image`, `delta` or `registry`.
+    pub kind: &'static str,
+    pub subject: Option<String>,
+    pub digest: String,
+    pub size: i64,
+    pub sbom_type: Option<String>,
+    pub threshold: Threshold,
+    pub environment: Option<String>,
+}
+
 /// One unit of an offline token's quota, taken for a scan under way.
-struct QuotaTicket {
+pub(crate) struct QuotaTicket {
     token_id: String,
     day: String,
     max: i64,
@@ -188,6 +215,27 @@ impl Stella {
         }
     }
 
+    /// `?environment=`: a short printable name.
+    pub(crate) fn scan_environment(e: Option<&str>) -> Result<Option<String>> {
+        match e.map(str::trim) {
+            Some(e) if e.is_empty() || e.len() > 64 || e.chars().any(char::is_control) => Err(
+                ServiceError::invalid("environment", "a name of 1 to 64 printable characters"),
+            ),
+            e => Ok(e.map(str::to_owned)),
+        }
+    }
+
+    /// The feed to scan with, or 503 saying how to get one.
+    pub(crate) fn loaded_feed(&self) -> Result<std::sync::Arc<feed::LoadedFeed>> {
+        self.feed().ok_or_else(|| {
+            ServiceError::Unavailable(
+                "no vulnerability feed is loaded yet: an administrator imports one with \
+                 `stellopsctl feed refresh --from PATH` (or it is still loading)"
+                    .into(),
+            )
+        })
+    }
+
     /// Seconds from now to the next UTC midnight, when daily quotas reset.
     fn secs_to_reset(&self) -> u64 {
         let now = self.clock.now();
@@ -261,15 +309,7 @@ impl Stella {
                 ServiceError::invalid("threshold", e.to_string())
             })?,
         };
-        let environment = match req.environment.map(str::trim) {
-            Some(e) if e.is_empty() || e.len() > 64 || e.chars().any(char::is_control) => {
-                return Err(ServiceError::invalid(
-                    "environment",
-                    "a name of 1 to 64 printable characters",
-                ))
-            }
-            e => e.map(str::to_owned),
-        };
+        let environment = Self::scan_environment(req.environment)?;
         let kind = req
             .sbom_type
             .map(stella_sbom::SbomType::from_header)
@@ -300,24 +340,47 @@ impl Stella {
         tenant: String,
         ticket: &Option<QuotaTicket>,
     ) -> Result<ScanResponse> {
-        let Some(feed) = self.feed() else {
-            return Err(ServiceError::Unavailable(
-                "no vulnerability feed is loaded yet: an administrator imports one with \
-                 `stellopsctl feed refresh --from PATH` (or it is still loading)"
-                    .into(),
-            ));
-        };
+        let feed = self.loaded_feed()?;
         let limits = self.settings.sbom_limits.clone();
         let sbom = match kind {
             Some(k) => stella_sbom::parse_as(req.body, k, &limits),
             None => stella_sbom::parse(req.body, &limits),
         }
         .map_err(sbom_error)?;
-        let assessed = assess::assess(&feed.db, &sbom.components);
+        let meta = ScanMeta {
+            user_id: caller.user_id.clone(),
+            tenant,
+            kind: "sbom",
+            subject: sbom.subject.as_ref().map(|s| match &s.version {
+                Some(v) => format!("{}@{v}", s.name),
+                None => s.name.clone(),
+            }),
+            digest: req.digest.clone(),
+            size: req.body.len() as i64,
+            sbom_type: Some(sbom.kind.name().to_owned()),
+            threshold,
+            environment,
+        };
+        self.conclude(meta, &feed, &sbom.components, sbom.warnings, ticket)
+            .await
+    }
+
+    /// Assesses `components` against `feed`, decides the verdict, stores the scan and makes
+    /// the answer: the part every kind of scan shares.
+    pub(crate) async fn conclude(
+        &self,
+        meta: ScanMeta,
+        feed: &feed::LoadedFeed,
+        components: &[stella_sbom::Component],
+        warnings: Vec<String>,
+        ticket: &Option<QuotaTicket>,
+    ) -> Result<ScanResponse> {
+        let assessed = assess::assess(&feed.db, components);
         let mut summary = ScanSummary::default();
         for f in assessed.findings.iter().filter(|f| !f.suppressed) {
             summary.add(f.severity);
         }
+        let threshold = meta.threshold;
         let failing = assessed
             .findings
             .iter()
@@ -331,24 +394,21 @@ impl Stella {
         let stored = Stored {
             findings: assessed.findings,
             unassessed: assessed.unassessed,
-            warnings: sbom.warnings,
+            warnings,
         };
         let record = ScanRecord {
             id: id.clone(),
-            tenant_id: tenant,
+            tenant_id: meta.tenant,
             created_at: self.now_ms(),
-            created_by: Some(caller.user_id.clone()),
+            created_by: Some(meta.user_id),
             state: "done".into(),
-            kind: "sbom".into(),
-            subject: sbom.subject.as_ref().map(|s| match &s.version {
-                Some(v) => format!("{}@{v}", s.name),
-                None => s.name.clone(),
-            }),
-            digest: req.digest.clone(),
-            size: req.body.len() as i64,
-            sbom_type: Some(sbom.kind.name().to_owned()),
+            kind: meta.kind.into(),
+            subject: meta.subject,
+            digest: meta.digest.clone(),
+            size: meta.size,
+            sbom_type: meta.sbom_type,
             threshold: threshold.as_str().to_owned(),
-            environment,
+            environment: meta.environment,
             policy_status: Some(policy_status.as_str().to_owned()),
             summary: Some(
                 serde_json::to_string(&summary)
@@ -364,7 +424,7 @@ impl Stella {
         };
         self.db.insert_scan(&record).await?;
         Ok(ScanResponse {
-            digest: req.digest.clone(),
+            digest: meta.digest,
             summary,
             policy_status,
             quota: self.quota_of(ticket),
