@@ -12,7 +12,7 @@ SECONDS_EACH="${1:-30}"
 shift || true
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
-  TARGETS=(query_dsl query_string event_tape wal_record request_bodies versions sbom osv_record)
+  TARGETS=(query_dsl query_string event_tape wal_record request_bodies versions sbom osv_record policy)
 fi
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 export RUSTC_BOOTSTRAP=1
@@ -23,6 +23,7 @@ dict_for() {
     sbom) echo "-dict=dicts/sbom.dict" ;;
     wal_record|request_bodies|versions) echo "" ;;
     osv_record) echo "-dict=dicts/osv.dict" ;;
+    policy) echo "-dict=dicts/policy.dict" ;;
     *) echo "-dict=dicts/json.dict" ;;
   esac
 }
