@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use stella_service::scan::{
-    FeedImportView, FeedStatusView, ImageScan, SbomScan, ScanComparison, ScanView,
+    FeedImportView, FeedStatusView, ImageScan, PolicyVersion, SbomScan, ScanComparison, ScanView,
 };
 use stella_service::ServiceError;
 use utoipa::ToSchema;
@@ -356,4 +356,121 @@ pub async fn feed_status(
     Auth(p): Auth,
 ) -> ApiResult<Json<FeedStatusView>> {
     Ok(Json(app.stella.feed_status(p.grant()?).await?))
+}
+
+/// The scan policy in force (reference §2.3): the tenant's own, else the platform default,
+/// else the built-in empty policy. YAML as `application/yaml`, Rego as `text/plain`; its hash
+/// in `X-Stella-Policy-Hash`.
+#[utoipa::path(get, path = "/policy/export", tag = "Scanning",
+    params(("tenant_id" = Option<String>, Query, description = "A tenant, or `*` for the platform default")),
+    responses((status = 200, content_type = "application/yaml", body = String),
+        (status = 403, body = super::Problem), (status = 404, body = super::Problem)))]
+pub async fn policy_export(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    params: Params,
+) -> ApiResult<Response> {
+    check_params(&params, &["tenant_id"])?;
+    let active = app
+        .stella
+        .policy_export(p.grant()?, params.get("tenant_id"))
+        .await?;
+    let content_type = if active.kind == "rego" {
+        "text/plain; charset=utf-8"
+    } else {
+        "application/yaml; charset=utf-8"
+    };
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                axum::http::HeaderName::from_static("x-stella-policy-hash"),
+                active.hash,
+            ),
+        ],
+        active.text,
+    )
+        .into_response())
+}
+
+/// Replace the active policy with the YAML or Rego in the body (a Rego module starts with its
+/// `package`). 400 with `errors` (`path`, `msg`) when it does not validate; nothing changes
+/// then. Root users set the platform default with `tenant_id=*`.
+#[utoipa::path(post, path = "/policy/import", tag = "Scanning",
+    params(("tenant_id" = Option<String>, Query), ("comment" = Option<String>, Query)),
+    request_body(content = String, content_type = "application/yaml"),
+    responses((status = 201, body = PolicyVersion), (status = 400, body = super::Problem),
+        (status = 403, body = super::Problem)))]
+pub async fn policy_import(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    params: Params,
+    body: axum::body::Bytes,
+) -> ApiResult<(StatusCode, Json<PolicyVersion>)> {
+    check_params(&params, &["tenant_id", "comment"])?;
+    let v = app
+        .stella
+        .policy_import(
+            p.grant()?,
+            params.get("tenant_id"),
+            &body,
+            params.get("comment"),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+/// Lint a YAML or Rego policy without importing it: 200 with its summary, or 400 with
+/// `errors` (`[{"path": "$.rules[0].severity", "msg": "Invalid level 'None'"}]`).
+#[utoipa::path(post, path = "/policy/validate", tag = "Scanning",
+    request_body(content = String, content_type = "application/yaml"),
+    responses((status = 200, body = Object), (status = 400, body = super::Problem)))]
+pub async fn policy_validate(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<stella_service::scan::PolicySummary>> {
+    Ok(Json(app.stella.policy_validate(p.grant()?, &body)?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicyHistory {
+    pub data: Vec<PolicyVersion>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// The policy's change log, newest first: who imported which version when, and the hash of
+/// the version it replaced.
+#[utoipa::path(get, path = "/policy/history", tag = "Scanning",
+    params(("tenant_id" = Option<String>, Query), ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
+    responses((status = 200, body = PolicyHistory), (status = 403, body = super::Problem)))]
+pub async fn policy_history(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    params: Params,
+) -> ApiResult<Json<PolicyHistory>> {
+    let (limit, offset) = params.paging(app.config.max_page_size, &["tenant_id"])?;
+    let (data, total) = app
+        .stella
+        .policy_history(p.grant()?, params.get("tenant_id"), limit, offset)
+        .await?;
+    Ok(Json(PolicyHistory {
+        data,
+        total,
+        limit,
+        offset,
+    }))
+}
+
+/// One version of the policy, with its text (`source`).
+#[utoipa::path(get, path = "/policy/history/{id}", tag = "Scanning",
+    responses((status = 200, body = PolicyVersion), (status = 404, body = super::Problem)))]
+pub async fn policy_version(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<PolicyVersion>> {
+    Ok(Json(app.stella.policy_version(p.grant()?, &id).await?))
 }

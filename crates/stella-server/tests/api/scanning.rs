@@ -381,10 +381,10 @@ async fn bad_sboms_answer_400_with_a_code_and_store_nothing() {
             "sbom-",
         ),
         (
-            "a tarball",
+            "a broken tarball",
             b"\x1f\x8b\x08\x00".to_vec(),
             vec![],
-            "scan-unsupported-body",
+            "image-not-an-archive",
         ),
     ];
     for (what, body, headers, code) in cases {

@@ -62,9 +62,8 @@ fn catalogue_tarball(
     limits: stella_image::Limits,
     catalog: &stella_catalog::Limits,
 ) -> std::result::Result<Catalogued, stella_layers::LayerError> {
-    let file = std::fs::File::open(path).map_err(|e| {
-        stella_layers::LayerError::Image(stella_image::ImageError::Io(e))
-    })?;
+    let file = std::fs::File::open(path)
+        .map_err(|e| stella_layers::LayerError::Image(stella_image::ImageError::Io(e)))?;
     let mut archive = stella_image::open_archive(std::io::BufReader::new(file), limits)?;
     let image = archive.image().clone();
     let mut docs = Vec::with_capacity(image.layers.len());
@@ -168,14 +167,16 @@ impl Stella {
         {
             return Err(ServiceError::invalid(
                 &format!("$.layers[{i}]"),
-                format!("Layer digest malformed: '{}'", d.chars().take(80).collect::<String>()),
+                format!(
+                    "Layer digest malformed: '{}'",
+                    d.chars().take(80).collect::<String>()
+                ),
             ));
         }
         let mut uploaded = std::collections::HashMap::new();
         for (i, doc) in req.layer_sboms.iter().enumerate() {
-            let d = LayerDoc::from_cyclonedx(doc).map_err(|e| {
-                ServiceError::invalid(&format!("$.layerSboms[{i}]"), e.to_string())
-            })?;
+            let d = LayerDoc::from_cyclonedx(doc)
+                .map_err(|e| ServiceError::invalid(&format!("$.layerSboms[{i}]"), e.to_string()))?;
             if !req.layers.contains(&d.diff_id) {
                 return Err(ServiceError::invalid(
                     &format!("$.layerSboms[{i}]"),
@@ -269,9 +270,7 @@ impl Stella {
         )
         .await
         .map_err(|_| {
-            ServiceError::Unavailable(
-                "every image scan slot is busy; retry shortly".into(),
-            )
+            ServiceError::Unavailable("every image scan slot is busy; retry shortly".into())
         })?
         .map_err(|_| ServiceError::Unavailable("the server is stopping".into()))
     }

@@ -10,19 +10,20 @@
 mod assess;
 pub mod feed;
 pub mod image;
+pub mod policy;
 
 use crate::{Result, ServiceError, Stella};
 use serde::Serialize;
 use stella_core::clock::rfc3339_ms;
 use stella_core::perm::{ScansRead, ScansWrite};
 use stella_core::{Grant, Principal, Scope};
-use stella_proto::scan::{
-    Finding, PolicyStatus, Quota, ScanResponse, ScanSummary, Threshold, Unassessed,
-};
+use stella_proto::scan::{Finding, Quota, ScanResponse, ScanSummary, Threshold, Unassessed};
 use stella_store::{ScanReader, ScanRecord, PLATFORM};
 
 pub use feed::{FeedImportView, FeedStatusView, LoadedFeed};
 pub use image::{DeltaScan, ImageScan};
+pub use policy::{ActivePolicy, PolicyVersion};
+pub use stella_policy::Summary as PolicySummary;
 
 /// The SBOM bounds for a body of at most `max_bytes`.
 pub fn sbom_limits(max_bytes: usize) -> stella_sbom::Limits {
@@ -37,6 +38,7 @@ pub(crate) struct ScanState {
     pub(crate) feed: feed::FeedState,
     /// Images catalogued at once (each takes a thread and its layers' largest files).
     pub(crate) image_slots: tokio::sync::Semaphore,
+    pub(crate) policies: policy::PolicyCache,
 }
 
 impl Default for ScanState {
@@ -44,6 +46,7 @@ impl Default for ScanState {
         ScanState {
             feed: Default::default(),
             image_slots: tokio::sync::Semaphore::new(2),
+            policies: Default::default(),
         }
     }
 }
@@ -375,21 +378,41 @@ impl Stella {
         warnings: Vec<String>,
         ticket: &Option<QuotaTicket>,
     ) -> Result<ScanResponse> {
-        let assessed = assess::assess(&feed.db, components);
+        let mut assessed = assess::assess(&feed.db, components);
+        let threshold = meta.threshold;
+        let (policy, policy_hash) = self.policy_for(&meta.tenant).await?;
+        let decision = {
+            let findings = std::mem::take(&mut assessed.findings);
+            let environment = meta.environment.clone();
+            let now = self.clock.now();
+            let policy = policy.clone();
+            // A Rego module may run up to its time limit: not on the async threads.
+            let (decision, findings) = tokio::task::spawn_blocking(move || {
+                let input = stella_policy::Input {
+                    findings: &findings,
+                    environment: environment.as_deref(),
+                    now,
+                    threshold,
+                };
+                let d = policy.evaluate(&input);
+                (d, findings)
+            })
+            .await
+            .map_err(|e| ServiceError::Internal(format!("policy evaluation stopped: {e}")))?;
+            assessed.findings = findings;
+            decision.map_err(|e| ServiceError::BadInput {
+                code: "policy-evaluation-failed".into(),
+                detail: format!(
+                    "the scan policy could not decide: {e}; fix it with POST /policy/import"
+                ),
+            })?
+        };
+        decision.annotate(&mut assessed.findings);
         let mut summary = ScanSummary::default();
         for f in assessed.findings.iter().filter(|f| !f.suppressed) {
             summary.add(f.severity);
         }
-        let threshold = meta.threshold;
-        let failing = assessed
-            .findings
-            .iter()
-            .any(|f| !f.suppressed && threshold.reached_by(f.severity));
-        let policy_status = if failing {
-            PolicyStatus::Fail
-        } else {
-            PolicyStatus::Pass
-        };
+        let policy_status = decision.status;
         let id = stella_core::ids::new_id();
         let stored = Stored {
             findings: assessed.findings,
@@ -415,7 +438,7 @@ impl Stella {
                     .map_err(|e| ServiceError::Internal(e.to_string()))?,
             ),
             feed_version: Some(feed.version.id.clone()),
-            policy_hash: None,
+            policy_hash,
             result: Some(
                 serde_json::to_string(&stored)
                     .map_err(|e| ServiceError::Internal(e.to_string()))?,
