@@ -115,6 +115,10 @@ pub struct Config {
     pub upload_read_timeout_secs: u64,
     /// Largest SBOM (JSON) a scan reads; it is parsed in memory.
     pub max_sbom_bytes: usize,
+    /// Largest uncompressed layer, and whole image, an image scan reads (a decompression bomb
+    /// stops at the bound).
+    pub max_image_layer_bytes: u64,
+    pub max_image_bytes: u64,
 }
 
 /// A configuration value that never appears in logs or debug output.
@@ -163,6 +167,8 @@ impl Default for Config {
             max_upload_bytes: 2 << 30,
             upload_read_timeout_secs: 600,
             max_sbom_bytes: 64 << 20,
+            max_image_layer_bytes: 8 << 30,
+            max_image_bytes: 32 << 30,
             session_ttl_secs: 3600,
             search_budget_ms: 10_000,
             max_concurrent_searches: 0,
@@ -235,6 +241,10 @@ impl Config {
                 .unwrap_or_else(|| self.data_dir.join("archive")),
             spool_dir: self.spool_dir(),
             sbom_limits: stella_service::scan::sbom_limits(self.max_sbom_bytes),
+            image_limits: stella_service::scan::image_limits(
+                self.max_image_layer_bytes,
+                self.max_image_bytes,
+            ),
             ..stella_service::Settings::default()
         }
     }
@@ -302,6 +312,11 @@ impl Config {
         }
         if self.max_sbom_bytes < 1024 || self.max_sbom_bytes as u64 > self.max_upload_bytes {
             bad.push("max_sbom_bytes must be at least 1024 and at most max_upload_bytes");
+        }
+        if self.max_image_layer_bytes < 1024 || self.max_image_bytes < self.max_image_layer_bytes {
+            bad.push(
+                "max_image_layer_bytes must be at least 1024 and max_image_bytes at least that",
+            );
         }
         if self.body_read_timeout_ms < 100 {
             bad.push("body_read_timeout_ms must be at least 100");
@@ -470,6 +485,9 @@ body_read_timeout_ms = 30000
 max_upload_bytes = 2147483648
 upload_read_timeout_secs = 600
 max_sbom_bytes = 67108864
+# Largest uncompressed layer and whole image an image scan reads.
+max_image_layer_bytes = 8589934592
+max_image_bytes = 34359738368
 
 # Lifetime of a password sign-in session (POST /connect/api/v1/sign_in), in seconds.
 session_ttl_secs = 3600

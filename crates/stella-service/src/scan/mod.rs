@@ -33,6 +33,15 @@ pub fn sbom_limits(max_bytes: usize) -> stella_sbom::Limits {
     }
 }
 
+/// The image bounds for layers of at most `layer_bytes` and images of `total_bytes`.
+pub fn image_limits(layer_bytes: u64, total_bytes: u64) -> stella_image::Limits {
+    stella_image::Limits {
+        max_layer_bytes: layer_bytes,
+        max_total_bytes: total_bytes,
+        ..stella_image::Limits::default()
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct ScanState {
     pub(crate) feed: feed::FeedState,
