@@ -19,15 +19,34 @@ const MAX_QUOTA_WAIT: Duration = Duration::from_secs(24 * 3600);
 #[derive(Debug)]
 enum Target<'a> {
     Sbom(&'a Path),
+    /// A `docker save` or OCI layout tarball.
+    Image(&'a Path),
 }
 
 fn target(cli: &Cli) -> Result<Target<'_>, String> {
     let path = Path::new(&cli.target);
     let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", cli.target))?;
     if !meta.is_file() {
-        return Err(format!("{}: not a file", cli.target));
+        return Err(format!(
+            "{}: not a file (an SBOM or an image tarball)",
+            cli.target
+        ));
     }
-    Ok(Target::Sbom(path))
+    let mut head = [0u8; 64];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .map_err(|e| format!("{}: {e}", cli.target))?;
+    let head = &head[..n];
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let json = head
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{');
+    Ok(if json {
+        Target::Sbom(path)
+    } else {
+        Target::Image(path)
+    })
 }
 
 /// A file as a request body, read in chunks, with progress on stderr when it is large and
@@ -69,10 +88,18 @@ async fn body_of(path: &Path) -> Result<stella_client::reqwest::Body, String> {
     Ok(stella_client::reqwest::Body::wrap_stream(stream))
 }
 
+/// What one attempt sends.
+enum Upload<'a> {
+    /// A file as it is (an SBOM, an image tarball).
+    File(&'a Path, &'static str),
+    /// A delta scan's JSON.
+    Json(&'a Value),
+}
+
 async fn send(
     client: &Client,
     cli: &Cli,
-    path: &Path,
+    upload: &Upload<'_>,
 ) -> Result<stella_client::Answer<Value>, ClientError> {
     let mut query = vec![("threshold", cli.threshold.as_str())];
     if let Some(e) = &cli.environment {
@@ -82,17 +109,78 @@ async fn send(
     if let Some(t) = &cli.sbom_type {
         headers.push(("X-Stella-Sbom-Type", t.as_str()));
     }
-    let body = body_of(path).await.map_err(ClientError::Failed)?;
+    let (body, content_type) = match upload {
+        Upload::File(path, ct) => (body_of(path).await.map_err(ClientError::Failed)?, *ct),
+        Upload::Json(v) => (
+            stella_client::reqwest::Body::from(v.to_string()),
+            "application/json",
+        ),
+    };
     client
         .send_body(
             Method::POST,
             &["scan"],
             &query,
             &headers,
-            "application/json",
+            content_type,
             body,
         )
         .await
+}
+
+/// `--delta`: catalogue the image's layers here, ask the server which it lacks, and send the
+/// layer documents of those only (the server completes the image from the ones it stored).
+async fn delta_body(client: &Client, path: &Path) -> Result<Value, String> {
+    let open = |p: &Path| -> Result<_, String> {
+        let f = std::fs::File::open(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        stella_image::open_archive(std::io::BufReader::new(f), stella_image::Limits::default())
+            .map_err(|e| format!("{}: {e}", p.display()))
+    };
+    let archive = open(path)?;
+    let image = archive.image().clone();
+    drop(archive);
+    let layers: Vec<String> = image.layers.iter().map(|l| l.diff_id.clone()).collect();
+    let missing: stella_proto::scan::LayersMissingResponse = client
+        .post_json(
+            &["layers", "missing"],
+            &stella_proto::scan::LayersMissingRequest {
+                layers: layers.clone(),
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let wanted: Vec<usize> = layers
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| missing.missing.contains(d))
+        .map(|(i, _)| i)
+        .collect();
+    eprintln!(
+        "santech: {} of {} layers are new to the server; cataloguing those here",
+        wanted.len(),
+        layers.len()
+    );
+    let p = path.to_owned();
+    let docs = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, String> {
+        let mut archive = open(&p)?;
+        let limits = stella_catalog::Limits::default();
+        wanted
+            .into_iter()
+            .map(|i| {
+                stella_layers::catalogue_layer(&mut archive, i, &limits)
+                    .map(|d| d.to_cyclonedx())
+                    .map_err(|e| format!("{}: layer {i}: {e}", p.display()))
+            })
+            .collect()
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    Ok(serde_json::json!({
+        "image": image.repo_tags.first(),
+        "digest": image.manifest_digest.clone().unwrap_or(image.config_digest.clone()),
+        "layers": layers,
+        "layerSboms": docs,
+    }))
 }
 
 /// Runs the scan; the exit code when it completed (0 or 1), an error message otherwise (2).
@@ -106,23 +194,36 @@ pub async fn run(cli: Cli) -> Result<u8, String> {
     if let Some(t) = &cli.sbom_type {
         stella_sbom::SbomType::from_header(t).map_err(|e| format!("--sbom-type: {e}"))?;
     }
-    let Target::Sbom(path) = target(&cli)?;
-    if cli.delta {
-        eprintln!(
-            "santech: --delta applies to images; {} is an SBOM, sent whole",
-            cli.target
-        );
-    }
-    if cli.policy_file.is_some() {
-        return Err("--policy-file: local policies are not evaluated by this build yet".into());
-    }
+    let target = target(&cli)?;
+    let local_policy = match &cli.policy_file {
+        None => None,
+        Some(f) => {
+            let bytes = std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?;
+            Some(stella_policy::parse_bytes(&bytes).map_err(|errors| {
+                let list: Vec<String> = errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.path, e.msg))
+                    .collect();
+                format!("{}: {}", f.display(), list.join("; "))
+            })?)
+        }
+    };
     let client = Client::builder(&cli.server)
         .user_agent(concat!("santech/", env!("CARGO_PKG_VERSION")))
         .timeout(Duration::from_secs(cli.timeout))
         .connect(token)
         .await
         .map_err(|e| e.to_string())?;
-    let answer = match send(&client, &cli, path).await {
+    let delta;
+    let (path, upload) = match target {
+        Target::Sbom(p) => (p, Upload::File(p, "application/json")),
+        Target::Image(p) if cli.delta => {
+            delta = delta_body(&client, p).await?;
+            (p, Upload::Json(&delta))
+        }
+        Target::Image(p) => (p, Upload::File(p, "application/x-tar")),
+    };
+    let answer = match send(&client, &cli, &upload).await {
         Err(ClientError::Refused {
             status: 429,
             retry_after,
@@ -134,7 +235,7 @@ pub async fn run(cli: Cli) -> Result<u8, String> {
                 wait.as_secs()
             );
             tokio::time::sleep(wait).await;
-            send(&client, &cli, path).await
+            send(&client, &cli, &upload).await
         }
         other => other,
     }
@@ -147,9 +248,39 @@ pub async fn run(cli: Cli) -> Result<u8, String> {
         let text = serde_json::to_string_pretty(&raw).map_err(|e| e.to_string())?;
         std::fs::write(out, text).map_err(|e| format!("{}: {e}", out.display()))?;
     }
-    let result: ScanResponse = serde_json::from_value(raw.clone())
+    let mut result: ScanResponse = serde_json::from_value(raw.clone())
         .map_err(|e| format!("the server's answer is not a scan result: {e}"))?;
-    let sbom = std::fs::read(path).ok();
+    if let Some(policy) = &local_policy {
+        // The local policy decides instead of the server's rules, on the server's findings.
+        let threshold: stella_proto::scan::Threshold = cli
+            .threshold
+            .parse()
+            .map_err(|e: stella_proto::scan::ThresholdError| e.to_string())?;
+        let decision = policy
+            .evaluate(&stella_policy::Input {
+                findings: &result.findings,
+                environment: cli.environment.as_deref(),
+                now: chrono::Utc::now(),
+                threshold,
+            })
+            .map_err(|e| format!("--policy-file: {e}"))?;
+        decision.annotate(&mut result.findings);
+        result.policy_status = decision.status;
+        for m in &decision.messages {
+            eprintln!("santech: policy: {m}");
+        }
+        eprintln!(
+            "santech: decided by the local policy {}: {}",
+            cli.policy_file
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            result.policy_status.as_str()
+        );
+    }
+    let sbom = matches!(upload, Upload::File(_, "application/json"))
+        .then(|| std::fs::read(path).ok())
+        .flatten();
     match cli.format {
         Format::Json => output::print_json(&raw)?,
         Format::Table => output::print_table(&result, &cli.threshold),
