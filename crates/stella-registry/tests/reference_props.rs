@@ -18,7 +18,8 @@ proptest! {
     #[test]
     fn well_formed_references_round_trip(
         registry in prop_oneof![Just(String::new()), "[a-z]{1,8}\\.[a-z]{2,3}(:[1-9][0-9]{0,3})?/", Just("localhost:5000/".to_owned())],
-        path in "[a-z0-9]{1,6}((\\.|_|__|-+)[a-z0-9]{1,4})?(/[a-z0-9]{1,6}){0,2}",
+        // The first component has no '.': with one, docker takes it for a registry.
+        path in "[a-z0-9]{1,6}((_|__|-+)[a-z0-9]{1,4})?(/[a-z0-9]{1,6}((\\.|_|__|-+)[a-z0-9]{1,4})?){0,2}",
         tag in proptest::option::of("[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}"),
         digest in proptest::option::of("[0-9a-f]{64}"),
     ) {
