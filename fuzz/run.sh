@@ -12,7 +12,7 @@ SECONDS_EACH="${1:-30}"
 shift || true
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
-  TARGETS=(query_dsl query_string event_tape wal_record request_bodies versions sbom osv_record)
+  TARGETS=(query_dsl query_string event_tape wal_record request_bodies versions sbom osv_record vex)
 fi
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 export RUSTC_BOOTSTRAP=1
@@ -21,6 +21,7 @@ dict_for() {
   case "$1" in
     query_string) echo "-dict=dicts/lucene.dict" ;;
     sbom) echo "-dict=dicts/sbom.dict" ;;
+    vex) echo "-dict=dicts/vex.dict" ;;
     wal_record|request_bodies|versions) echo "" ;;
     osv_record) echo "-dict=dicts/osv.dict" ;;
     *) echo "-dict=dicts/json.dict" ;;
