@@ -12,7 +12,7 @@ SECONDS_EACH="${1:-30}"
 shift || true
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
-  TARGETS=(query_dsl query_string event_tape wal_record request_bodies versions sbom osv_record image_archive catalog policy)
+  TARGETS=(query_dsl query_string event_tape wal_record request_bodies versions sbom osv_record image_archive catalog policy vex)
 fi
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 export RUSTC_BOOTSTRAP=1
@@ -22,6 +22,8 @@ dict_for() {
     query_string) echo "-dict=dicts/lucene.dict" ;;
     sbom) echo "-dict=dicts/sbom.dict" ;;
     wal_record|request_bodies|versions|image_archive) echo "" ;;
+    vex) echo "-dict=dicts/vex.dict" ;;
+    wal_record|request_bodies|versions) echo "" ;;
     osv_record) echo "-dict=dicts/osv.dict" ;;
     catalog) echo "" ;;
     policy) echo "-dict=dicts/policy.dict" ;;
