@@ -27,6 +27,7 @@ mod sessions;
 mod signing_keys;
 mod sql;
 mod users;
+mod vex;
 mod xdr;
 
 pub use activity::{ActivityFilter, ActivityRecord};
@@ -47,6 +48,7 @@ pub use scans::{ScanReader, ScanRecord};
 pub use sessions::SessionRecord;
 pub use signing_keys::SigningKeyRecord;
 pub use users::{NewUser, UserPatch, UserRecord};
+pub use vex::VexRecord;
 pub use xdr::NewAlert;
 
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -162,6 +162,8 @@ pub fn router() -> (Router<AppState>, OpenApiDoc) {
         .routes(routes!(scan::policy_validate))
         .routes(routes!(scan::policy_history))
         .routes(routes!(scan::policy_version))
+        .routes(routes!(scan::vex_import, scan::vex_list))
+        .routes(routes!(scan::vex_delete))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))

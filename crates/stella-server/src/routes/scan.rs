@@ -14,6 +14,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use stella_service::scan::{
     FeedImportView, FeedStatusView, ImageScan, PolicyVersion, SbomScan, ScanComparison, ScanView,
+    VexView,
 };
 use stella_service::ServiceError;
 use utoipa::ToSchema;
@@ -473,4 +474,66 @@ pub async fn policy_version(
     Path(id): Path<String>,
 ) -> ApiResult<Json<PolicyVersion>> {
     Ok(Json(app.stella.policy_version(p.grant()?, &id).await?))
+}
+
+/// Import a VEX document (OpenVEX, or CycloneDX with `vulnerabilities[].analysis`) for your
+/// tenant: findings its `not_affected` / `false_positive` statements cover are shown as
+/// `suppressed`, with the statement's justification, and no longer count.
+#[utoipa::path(post, path = "/vex", tag = "Scanning",
+    params(("tenant_id" = Option<String>, Query)),
+    request_body(content = Object, description = "An OpenVEX or CycloneDX VEX document"),
+    responses((status = 201, body = VexView), (status = 400, body = super::Problem),
+        (status = 403, body = super::Problem), (status = 409, body = super::Problem)))]
+pub async fn vex_import(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    params: Params,
+    body: axum::body::Bytes,
+) -> ApiResult<(StatusCode, Json<VexView>)> {
+    check_params(&params, &["tenant_id"])?;
+    let v = app
+        .stella
+        .vex_import(p.grant()?, params.get("tenant_id"), &body)
+        .await?;
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VexList {
+    pub data: Vec<VexView>,
+}
+
+/// Your tenant's VEX documents, oldest first.
+#[utoipa::path(get, path = "/vex", tag = "Scanning",
+    params(("tenant_id" = Option<String>, Query)),
+    responses((status = 200, body = VexList), (status = 403, body = super::Problem)))]
+pub async fn vex_list(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    params: Params,
+) -> ApiResult<Json<VexList>> {
+    check_params(&params, &["tenant_id"])?;
+    Ok(Json(VexList {
+        data: app
+            .stella
+            .vex_list(p.grant()?, params.get("tenant_id"))
+            .await?,
+    }))
+}
+
+/// Delete one of your tenant's VEX documents: its statements stop applying to new scans.
+#[utoipa::path(delete, path = "/vex/{id}", tag = "Scanning",
+    params(("tenant_id" = Option<String>, Query)),
+    responses((status = 204), (status = 404, body = super::Problem)))]
+pub async fn vex_delete(
+    State(app): State<AppState>,
+    Auth(p): Auth,
+    params: Params,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    check_params(&params, &["tenant_id"])?;
+    app.stella
+        .vex_delete(p.grant()?, params.get("tenant_id"), &id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -14,6 +14,7 @@ mod scanning;
 mod scanning_image;
 mod scanning_policy;
 mod scanning_shared;
+mod scanning_vex;
 mod security_authz;
 mod security_dos;
 mod security_secrets;

@@ -38,6 +38,9 @@ pub struct DeltaScan {
     pub layers: Vec<String>,
     #[serde(default)]
     pub layer_sboms: Vec<serde_json::Value>,
+    /// VEX documents (OpenVEX or CycloneDX VEX) that apply to this scan only.
+    #[serde(default)]
+    pub vex: Vec<serde_json::Value>,
 }
 
 fn image_error(e: stella_layers::LayerError) -> ServiceError {
@@ -113,6 +116,7 @@ impl Stella {
                 .map_err(image_error)?;
             self.store_layers(&tenant, &c.docs).await?;
             let squashed = stella_layers::squash(&c.docs);
+            let vex_docs = Vec::new();
             let meta = ScanMeta {
                 user_id: caller.user_id.clone(),
                 tenant: tenant.clone(),
@@ -129,6 +133,7 @@ impl Stella {
                 &feed,
                 &squashed.components(),
                 squashed.warnings,
+                vex_docs.clone(),
                 &ticket,
             )
             .await
@@ -185,6 +190,13 @@ impl Stella {
             }
             uploaded.insert(d.diff_id.clone(), d);
         }
+        let mut vex_docs = Vec::with_capacity(req.vex.len());
+        for (i, v) in req.vex.iter().enumerate() {
+            vex_docs.push(
+                stella_vex::parse_value(v, &stella_vex::Limits::default())
+                    .map_err(|e| ServiceError::invalid(&format!("$.vex[{i}]"), e.to_string()))?,
+            );
+        }
         let feed = self.loaded_feed()?;
         let ticket = self.take_scan_quota(caller).await?;
         let outcome = async {
@@ -231,6 +243,7 @@ impl Stella {
                 &feed,
                 &squashed.components(),
                 squashed.warnings,
+                vex_docs.clone(),
                 &ticket,
             )
             .await

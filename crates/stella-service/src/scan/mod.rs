@@ -11,6 +11,7 @@ mod assess;
 pub mod feed;
 pub mod image;
 pub mod policy;
+pub mod vex;
 
 use crate::{Result, ServiceError, Stella};
 use serde::Serialize;
@@ -24,6 +25,7 @@ pub use feed::{FeedImportView, FeedStatusView, LoadedFeed};
 pub use image::{DeltaScan, ImageScan};
 pub use policy::{ActivePolicy, PolicyVersion};
 pub use stella_policy::Summary as PolicySummary;
+pub use vex::VexView;
 
 /// The SBOM bounds for a body of at most `max_bytes`.
 pub fn sbom_limits(max_bytes: usize) -> stella_sbom::Limits {
@@ -373,7 +375,24 @@ impl Stella {
             threshold,
             environment,
         };
-        self.conclude(meta, &feed, &sbom.components, sbom.warnings, ticket)
+        // A CycloneDX SBOM may carry its own VEX analysis (`vulnerabilities`).
+        let mut warnings = sbom.warnings;
+        let embedded = if sbom.kind == stella_sbom::SbomType::CycloneDxJson
+            && req.body.windows(17).any(|w| w == b"\"vulnerabilities\"")
+        {
+            match stella_vex::parse(req.body, &stella_vex::Limits::default()) {
+                Ok(d) => vec![d],
+                Err(e) => {
+                    warnings.push(format!(
+                        "the SBOM's vulnerabilities were not read as VEX: {e}"
+                    ));
+                    Vec::new()
+                }
+            }
+        } else {
+            Vec::new()
+        };
+        self.conclude(meta, &feed, &sbom.components, warnings, embedded, ticket)
             .await
     }
 
@@ -385,9 +404,13 @@ impl Stella {
         feed: &feed::LoadedFeed,
         components: &[stella_sbom::Component],
         warnings: Vec<String>,
+        vex_docs: Vec<stella_vex::VexDocument>,
         ticket: &Option<QuotaTicket>,
     ) -> Result<ScanResponse> {
         let mut assessed = assess::assess(&feed.db, components);
+        if let Some(set) = self.vex_for(&meta.tenant, vex_docs).await? {
+            vex::apply(&set, &mut assessed.findings);
+        }
         let threshold = meta.threshold;
         let (policy, policy_hash) = self.policy_for(&meta.tenant).await?;
         let decision = {
