@@ -119,6 +119,12 @@ pub struct Config {
     /// stops at the bound).
     pub max_image_layer_bytes: u64,
     pub max_image_bytes: u64,
+    /// Registries (`host` or `host:port`, as image references name them) that
+    /// `POST /scan {"image": …}` may pull from; none by default, so a scan request cannot
+    /// make the server call arbitrary hosts.
+    pub scan_registry_allow: Vec<String>,
+    /// Of those, the ones spoken to over plain http (a registry on loopback, in a lab).
+    pub scan_registry_insecure: Vec<String>,
 }
 
 /// A configuration value that never appears in logs or debug output.
@@ -169,6 +175,8 @@ impl Default for Config {
             max_sbom_bytes: 64 << 20,
             max_image_layer_bytes: 8 << 30,
             max_image_bytes: 32 << 30,
+            scan_registry_allow: Vec::new(),
+            scan_registry_insecure: Vec::new(),
             session_ttl_secs: 3600,
             search_budget_ms: 10_000,
             max_concurrent_searches: 0,
@@ -245,6 +253,8 @@ impl Config {
                 self.max_image_layer_bytes,
                 self.max_image_bytes,
             ),
+            scan_registry_allow: self.scan_registry_allow.clone(),
+            scan_registry_insecure: self.scan_registry_insecure.clone(),
             ..stella_service::Settings::default()
         }
     }
@@ -488,6 +498,10 @@ max_sbom_bytes = 67108864
 # Largest uncompressed layer and whole image an image scan reads.
 max_image_layer_bytes = 8589934592
 max_image_bytes = 34359738368
+# Registries POST /scan {"image": "host:port/repo:tag"} may pull from (none by default), and
+# those of them spoken to over plain http.
+scan_registry_allow = []
+scan_registry_insecure = []
 
 # Lifetime of a password sign-in session (POST /connect/api/v1/sign_in), in seconds.
 session_ttl_secs = 3600

@@ -126,6 +126,7 @@ impl Stella {
                 PLAYBOOK_RUN => self.playbook_job(&job, &payload).await,
                 RETENTION => self.retention_job(&job).await,
                 crate::scan::feed::FEED_IMPORT => self.feed_import_job(&job, &payload).await,
+                crate::scan::registry::REGISTRY_SCAN => self.registry_scan_job(&payload).await,
                 other => Ok(Some(format!("no server knows job kind '{other}'"))),
             }
         };
@@ -158,6 +159,7 @@ impl Stella {
             REPORT => self.report_failed(payload, why).await,
             PLAYBOOK_RUN => self.playbook_run_failed(payload, why).await,
             crate::scan::feed::FEED_IMPORT => self.feed_import_given_up(payload, why).await,
+            crate::scan::registry::REGISTRY_SCAN => self.registry_scan_given_up(payload, why).await,
             _ => Ok(()),
         }
     }

@@ -71,6 +71,10 @@ pub struct Settings {
     pub sbom_limits: stella_sbom::Limits,
     /// Bounds on a scanned image (layers, entries, bytes, paths).
     pub image_limits: stella_image::Limits,
+    /// Registries (`host` or `host:port`) `POST /scan {"image": …}` may pull from.
+    pub scan_registry_allow: Vec<String>,
+    /// Of those, the ones spoken to over plain http.
+    pub scan_registry_insecure: Vec<String>,
 }
 
 impl Default for Settings {
@@ -112,6 +116,8 @@ impl Default for Settings {
             feed_limits: stella_osv::Limits::default(),
             sbom_limits: stella_sbom::Limits::default(),
             image_limits: stella_image::Limits::default(),
+            scan_registry_allow: Vec::new(),
+            scan_registry_insecure: Vec::new(),
         }
     }
 }

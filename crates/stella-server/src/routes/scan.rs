@@ -114,7 +114,7 @@ async fn scan_inner(
     headers: &HeaderMap,
     body: Body,
     spooled: &mut Option<Upload>,
-) -> ApiResult<Json<stella_proto::scan::ScanResponse>> {
+) -> ApiResult<Response> {
     let g = p.grant()?;
     check_params(params, SCAN_PARAMS)?;
     if let Some(v) = params.get("sbom-only") {
@@ -165,7 +165,7 @@ async fn scan_inner(
                 },
             )
             .await?;
-        return Ok(Json(answer));
+        return Ok(Json(answer).into_response());
     }
     let bytes = up.read_all(app.config.max_sbom_bytes)?;
     let answer = match probe(&bytes) {
@@ -175,12 +175,23 @@ async fn scan_inner(
                 .await?
         }
         JsonKind::Registry if !sbom_only => {
-            return Err(ApiError::Service(ServiceError::BadInput {
-                code: "scan-registry-unavailable".into(),
-                detail: "registry references are not scanned by this server yet: send the image \
-                         as a docker save or OCI layout tarball"
-                    .into(),
-            }))
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct RegistryBody {
+                image: String,
+            }
+            let b: RegistryBody = crate::extract::parse_json(&bytes)?;
+            let queued = app
+                .stella
+                .scan_registry(g, &b.image, threshold, environment, tenant)
+                .await?;
+            let location = queued.location.clone();
+            return Ok((
+                StatusCode::ACCEPTED,
+                [(axum::http::header::LOCATION, location)],
+                Json(queued),
+            )
+                .into_response());
         }
         _ => {
             app.stella
@@ -198,7 +209,7 @@ async fn scan_inner(
                 .await?
         }
     };
-    Ok(Json(answer))
+    Ok(Json(answer).into_response())
 }
 
 /// Stored scans you can see, newest first (without their findings).

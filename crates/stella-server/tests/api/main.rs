@@ -13,6 +13,7 @@ mod retention;
 mod scanning;
 mod scanning_image;
 mod scanning_policy;
+mod scanning_registry;
 mod scanning_shared;
 mod scanning_vex;
 mod security_authz;

@@ -84,7 +84,7 @@ fn catalogue_tarball(
 }
 
 impl Stella {
-    fn scan_threshold(t: Option<&str>) -> Result<Threshold> {
+    pub(crate) fn scan_threshold(t: Option<&str>) -> Result<Threshold> {
         match t {
             None => Ok(Threshold::default()),
             Some(t) => t.parse().map_err(|e: stella_proto::scan::ThresholdError| {
@@ -264,7 +264,7 @@ impl Stella {
         outcome
     }
 
-    async fn store_layers(&self, tenant: &str, docs: &[LayerDoc]) -> Result<()> {
+    pub(crate) async fn store_layers(&self, tenant: &str, docs: &[LayerDoc]) -> Result<()> {
         let now = self.now_ms();
         for d in docs {
             let text =
@@ -276,7 +276,7 @@ impl Stella {
         Ok(())
     }
 
-    async fn image_slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>> {
+    pub(crate) async fn image_slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>> {
         tokio::time::timeout(
             std::time::Duration::from_secs(60),
             self.scanning.image_slots.acquire(),

@@ -11,6 +11,7 @@ mod assess;
 pub mod feed;
 pub mod image;
 pub mod policy;
+pub mod registry;
 pub mod vex;
 
 use crate::{Result, ServiceError, Stella};
@@ -24,6 +25,7 @@ use stella_store::{ScanReader, ScanRecord, PLATFORM};
 pub use feed::{FeedImportView, FeedStatusView, LoadedFeed};
 pub use image::{DeltaScan, ImageScan};
 pub use policy::{ActivePolicy, PolicyVersion};
+pub use registry::QueuedScan;
 pub use stella_policy::Summary as PolicySummary;
 pub use vex::VexView;
 
@@ -407,6 +409,22 @@ impl Stella {
         vex_docs: Vec<stella_vex::VexDocument>,
         ticket: &Option<QuotaTicket>,
     ) -> Result<ScanResponse> {
+        self.conclude_into(None, meta, feed, components, warnings, vex_docs, ticket)
+            .await
+    }
+
+    /// [`Stella::conclude`] into a scan already recorded as queued (`existing`), or a new one.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn conclude_into(
+        &self,
+        existing: Option<&str>,
+        meta: ScanMeta,
+        feed: &feed::LoadedFeed,
+        components: &[stella_sbom::Component],
+        warnings: Vec<String>,
+        vex_docs: Vec<stella_vex::VexDocument>,
+        ticket: &Option<QuotaTicket>,
+    ) -> Result<ScanResponse> {
         let mut assessed = assess::assess(&feed.db, components);
         if let Some(set) = self.vex_for(&meta.tenant, vex_docs).await? {
             vex::apply(&set, &mut assessed.findings);
@@ -445,7 +463,7 @@ impl Stella {
             summary.add(f.severity);
         }
         let policy_status = decision.status;
-        let id = stella_core::ids::new_id();
+        let id = existing.map_or_else(stella_core::ids::new_id, str::to_owned);
         let stored = Stored {
             findings: assessed.findings,
             unassessed: assessed.unassessed,
@@ -477,7 +495,10 @@ impl Stella {
             ),
             error: None,
         };
-        self.db.insert_scan(&record).await?;
+        match existing {
+            Some(_) => self.db.finish_scan(&record).await?,
+            None => self.db.insert_scan(&record).await?,
+        }
         Ok(ScanResponse {
             digest: meta.digest,
             summary,
