@@ -11,6 +11,7 @@ mod offline;
 mod ops;
 mod retention;
 mod scanning;
+mod scanning_debian;
 mod scanning_image;
 mod scanning_policy;
 mod scanning_registry;

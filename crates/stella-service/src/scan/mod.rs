@@ -108,6 +108,12 @@ pub struct ScanView {
     #[schema(value_type = Vec<Object>)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unassessed: Option<Vec<Unassessed>>,
+    /// Every component scanned (name, version, purl, ecosystem, layer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub components: Option<Vec<ScannedComponent>>,
+    /// Things read but not understood (SBOM quirks, files a cataloguer could not read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<Vec<String>>,
     pub error: Option<String>,
 }
 
@@ -120,6 +126,22 @@ struct Stored {
     unassessed: Vec<Unassessed>,
     #[serde(default)]
     warnings: Vec<String>,
+    #[serde(default)]
+    components: Vec<ScannedComponent>,
+}
+
+/// A component a scan looked at (`GET /scans/{id}`): for an image, what was catalogued.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ScannedComponent {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purl: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecosystem: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<String>,
 }
 
 /// `GET /scans/{id}/compare/{other}`: how `other` (the newer, usually) differs from `id`.
@@ -169,9 +191,14 @@ fn view(r: ScanRecord, with_result: bool) -> ScanView {
     } else {
         None
     };
-    let (findings, unassessed) = match stored {
-        Some(s) => (Some(s.findings), Some(s.unassessed)),
-        None => (None, None),
+    let (findings, unassessed, components, warnings) = match stored {
+        Some(s) => (
+            Some(s.findings),
+            Some(s.unassessed),
+            Some(s.components),
+            Some(s.warnings),
+        ),
+        None => (None, None, None, None),
     };
     ScanView {
         id: r.id,
@@ -194,6 +221,8 @@ fn view(r: ScanRecord, with_result: bool) -> ScanView {
         feed_version: r.feed_version,
         findings,
         unassessed,
+        components,
+        warnings,
         error: r.error,
     }
 }
@@ -468,6 +497,16 @@ impl Stella {
             findings: assessed.findings,
             unassessed: assessed.unassessed,
             warnings,
+            components: components
+                .iter()
+                .map(|c| ScannedComponent {
+                    name: c.name.clone(),
+                    version: c.version.clone(),
+                    purl: c.purl.as_ref().map(ToString::to_string),
+                    ecosystem: c.ecosystem.clone(),
+                    layer: c.layer.clone(),
+                })
+                .collect(),
         };
         let record = ScanRecord {
             id: id.clone(),
