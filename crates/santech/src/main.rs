@@ -33,7 +33,8 @@ pub enum Format {
     about = "Scan an SBOM or a container image with a Stella Ops server; exit 0 (pass), 1 (vulnerabilities at or above the threshold, or a policy block) or 2 (error)"
 )]
 pub struct Cli {
-    /// An SBOM file (CycloneDX JSON, SPDX JSON, Trivy JSON v2).
+    /// An SBOM file (CycloneDX JSON, SPDX JSON, Trivy JSON v2), an image tarball (`docker
+    /// save` or OCI layout), or an image in a registry (`registry/repo:tag`).
     #[arg(value_name = "IMAGE_OR_SBOM")]
     pub target: String,
     /// API root.
@@ -69,6 +70,9 @@ pub struct Cli {
     /// The environment the policy is evaluated for (dev, staging, prod…).
     #[arg(long)]
     pub environment: Option<String>,
+    /// With --delta and a registry image: pull it over plain http (a lab registry).
+    #[arg(long)]
+    pub insecure_registry: bool,
     /// Longest the whole scan may take, in seconds.
     #[arg(long, default_value_t = 1800)]
     pub timeout: u64,

@@ -4,7 +4,7 @@ use crate::output;
 use crate::{Cli, Format};
 use serde_json::Value;
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use stella_client::{Client, ClientError, Method};
 use stella_proto::scan::{PolicyStatus, ScanResponse};
@@ -21,11 +21,25 @@ enum Target<'a> {
     Sbom(&'a Path),
     /// A `docker save` or OCI layout tarball.
     Image(&'a Path),
+    /// An image in a registry (`registry/repo:tag`), pulled by the server (or here, with
+    /// `--delta`).
+    Registry(&'a str),
 }
 
 fn target(cli: &Cli) -> Result<Target<'_>, String> {
     let path = Path::new(&cli.target);
-    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", cli.target))?;
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        // Not a file: a registry reference if it reads as one.
+        Err(e) => {
+            return match stella_registry::Reference::parse(&cli.target) {
+                Ok(_) if !cli.target.starts_with('/') && !cli.target.starts_with('.') => {
+                    Ok(Target::Registry(&cli.target))
+                }
+                _ => Err(format!("{}: {e}", cli.target)),
+            }
+        }
+    };
     if !meta.is_file() {
         return Err(format!(
             "{}: not a file (an SBOM or an image tarball)",
@@ -128,17 +142,56 @@ async fn send(
         .await
 }
 
+/// An image on this machine: a tarball, or an OCI layout directory pulled from a registry.
+enum Local {
+    Tarball(PathBuf),
+    Dir(PathBuf),
+}
+
+fn catalogue_from<R: std::io::Read + std::io::Seek>(
+    mut archive: stella_image::Archive<R>,
+    wanted: &[usize],
+) -> Result<(stella_image::Image, Vec<Value>), String> {
+    let image = archive.image().clone();
+    let limits = stella_catalog::Limits::default();
+    let docs = wanted
+        .iter()
+        .map(|&i| {
+            stella_layers::catalogue_layer(&mut archive, i, &limits)
+                .map(|d| d.to_cyclonedx())
+                .map_err(|e| format!("layer {i}: {e}"))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((image, docs))
+}
+
+impl Local {
+    /// The image, and the layer documents of layers `wanted`.
+    fn catalogue(&self, wanted: &[usize]) -> Result<(stella_image::Image, Vec<Value>), String> {
+        let limits = stella_image::Limits::default();
+        match self {
+            Local::Tarball(p) => {
+                let f = std::fs::File::open(p).map_err(|e| format!("{}: {e}", p.display()))?;
+                let a = stella_image::open_archive(std::io::BufReader::new(f), limits)
+                    .map_err(|e| format!("{}: {e}", p.display()))?;
+                catalogue_from(a, wanted)
+            }
+            Local::Dir(p) => {
+                let a = stella_image::open_layout_dir(p, limits).map_err(|e| e.to_string())?;
+                catalogue_from(a, wanted)
+            }
+        }
+    }
+}
+
 /// `--delta`: catalogue the image's layers here, ask the server which it lacks, and send the
 /// layer documents of those only (the server completes the image from the ones it stored).
-async fn delta_body(client: &Client, path: &Path) -> Result<Value, String> {
-    let open = |p: &Path| -> Result<_, String> {
-        let f = std::fs::File::open(p).map_err(|e| format!("{}: {e}", p.display()))?;
-        stella_image::open_archive(std::io::BufReader::new(f), stella_image::Limits::default())
-            .map_err(|e| format!("{}: {e}", p.display()))
-    };
-    let archive = open(path)?;
-    let image = archive.image().clone();
-    drop(archive);
+async fn delta_body(client: &Client, local: Local) -> Result<Value, String> {
+    let local = std::sync::Arc::new(local);
+    let l = local.clone();
+    let (image, _) = tokio::task::spawn_blocking(move || l.catalogue(&[]))
+        .await
+        .map_err(|e| e.to_string())??;
     let layers: Vec<String> = image.layers.iter().map(|l| l.diff_id.clone()).collect();
     let missing: stella_proto::scan::LayersMissingResponse = client
         .post_json(
@@ -160,27 +213,64 @@ async fn delta_body(client: &Client, path: &Path) -> Result<Value, String> {
         wanted.len(),
         layers.len()
     );
-    let p = path.to_owned();
-    let docs = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, String> {
-        let mut archive = open(&p)?;
-        let limits = stella_catalog::Limits::default();
-        wanted
-            .into_iter()
-            .map(|i| {
-                stella_layers::catalogue_layer(&mut archive, i, &limits)
-                    .map(|d| d.to_cyclonedx())
-                    .map_err(|e| format!("{}: layer {i}: {e}", p.display()))
-            })
-            .collect()
-    })
-    .await
-    .map_err(|e| e.to_string())??;
+    let (_, docs) = tokio::task::spawn_blocking(move || local.catalogue(&wanted))
+        .await
+        .map_err(|e| e.to_string())??;
     Ok(serde_json::json!({
         "image": image.repo_tags.first(),
         "digest": image.manifest_digest.clone().unwrap_or(image.config_digest.clone()),
         "layers": layers,
         "layerSboms": docs,
     }))
+}
+
+/// Pulls a registry image here (for `--delta`) into `dir`.
+async fn pull_here(reference: &str, dir: &Path, insecure: bool) -> Result<(), String> {
+    let r = stella_registry::Reference::parse(reference).map_err(|e| e.to_string())?;
+    let client = stella_client::reqwest::Client::builder()
+        .redirect(stella_client::reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let options = stella_registry::Options {
+        insecure_http: if insecure {
+            vec![r.registry.clone()]
+        } else {
+            Vec::new()
+        },
+        ..stella_registry::Options::default()
+    };
+    stella_registry::pull(&client, &r, dir, &options)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Polls a queued scan (`202`, `Location`) until it is done; its answer.
+async fn poll(client: &Client, location: &str, timeout: Duration) -> Result<Value, String> {
+    let segments: Vec<&str> = location.trim_start_matches('/').split('/').collect();
+    let give_up = std::time::Instant::now() + timeout;
+    loop {
+        let scan: Value = client
+            .get_json(&segments, &[])
+            .await
+            .map_err(|e| e.to_string())?;
+        match scan["state"].as_str() {
+            Some("done") => return Ok(scan),
+            Some("failed") => {
+                return Err(format!(
+                    "the scan failed: {}",
+                    scan["error"].as_str().unwrap_or("no reason given")
+                ))
+            }
+            _ if std::time::Instant::now() > give_up => {
+                return Err(format!(
+                    "the scan at {location} is not done after {} s",
+                    timeout.as_secs()
+                ))
+            }
+            _ => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
 }
 
 /// Runs the scan; the exit code when it completed (0 or 1), an error message otherwise (2).
@@ -215,13 +305,23 @@ pub async fn run(cli: Cli) -> Result<u8, String> {
         .await
         .map_err(|e| e.to_string())?;
     let delta;
+    let pulled = tempfile::tempdir().map_err(|e| e.to_string())?;
     let (path, upload) = match target {
-        Target::Sbom(p) => (p, Upload::File(p, "application/json")),
+        Target::Sbom(p) => (Some(p), Upload::File(p, "application/json")),
         Target::Image(p) if cli.delta => {
-            delta = delta_body(&client, p).await?;
-            (p, Upload::Json(&delta))
+            delta = delta_body(&client, Local::Tarball(p.to_owned())).await?;
+            (Some(p), Upload::Json(&delta))
         }
-        Target::Image(p) => (p, Upload::File(p, "application/x-tar")),
+        Target::Image(p) => (Some(p), Upload::File(p, "application/x-tar")),
+        Target::Registry(r) if cli.delta => {
+            pull_here(r, pulled.path(), cli.insecure_registry).await?;
+            delta = delta_body(&client, Local::Dir(pulled.path().to_owned())).await?;
+            (None, Upload::Json(&delta))
+        }
+        Target::Registry(r) => {
+            delta = serde_json::json!({ "image": r });
+            (None, Upload::Json(&delta))
+        }
     };
     let answer = match send(&client, &cli, &upload).await {
         Err(ClientError::Refused {
@@ -240,10 +340,18 @@ pub async fn run(cli: Cli) -> Result<u8, String> {
         other => other,
     }
     .map_err(|e| e.to_string())?;
-    if answer.status.as_u16() == 202 {
-        return Err("the server queued the scan (202); this build does not poll for it".into());
-    }
-    let raw = answer.body;
+    let raw = if answer.status.as_u16() == 202 {
+        let location = answer
+            .headers
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .ok_or("the server queued the scan (202) without a Location to poll")?
+            .to_owned();
+        eprintln!("santech: the server queued the scan; waiting for {location}");
+        poll(&client, &location, Duration::from_secs(cli.timeout)).await?
+    } else {
+        answer.body
+    };
     if let Some(out) = &cli.output_json {
         let text = serde_json::to_string_pretty(&raw).map_err(|e| e.to_string())?;
         std::fs::write(out, text).map_err(|e| format!("{}: {e}", out.display()))?;
@@ -278,9 +386,10 @@ pub async fn run(cli: Cli) -> Result<u8, String> {
             result.policy_status.as_str()
         );
     }
-    let sbom = matches!(upload, Upload::File(_, "application/json"))
-        .then(|| std::fs::read(path).ok())
-        .flatten();
+    let sbom = match (upload, path) {
+        (Upload::File(_, "application/json"), Some(p)) => std::fs::read(p).ok(),
+        _ => None,
+    };
     match cli.format {
         Format::Json => output::print_json(&raw)?,
         Format::Table => output::print_table(&result, &cli.threshold),

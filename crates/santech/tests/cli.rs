@@ -226,3 +226,182 @@ async fn a_429_is_waited_out_once() {
         r.stderr
     );
 }
+
+fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, bytes) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, path, *bytes).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+fn sha(b: &[u8]) -> String {
+    use sha2::Digest;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(b)))
+}
+
+/// A `docker save` tarball: layer 1 has requests 2.19.1 (Critical), layer 2 `top`.
+fn image(dir: &std::path::Path, name: &str, top: &[u8]) -> String {
+    let l1 = tar_of(&[(
+        "usr/lib/python3/requests-2.19.1.dist-info/METADATA",
+        b"Metadata-Version: 2.1\nName: requests\nVersion: 2.19.1\n",
+    )]);
+    let l2 = tar_of(&[("etc/marker", top)]);
+    let layers = [l1, l2];
+    let diff_ids: Vec<String> = layers.iter().map(|l| sha(l)).collect();
+    let config = json!({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": diff_ids}}).to_string();
+    let config_name = format!("{}.json", &sha(config.as_bytes())[7..]);
+    let names: Vec<String> = diff_ids
+        .iter()
+        .map(|d| format!("{}/layer.tar", &d[7..]))
+        .collect();
+    let manifest =
+        json!([{"Config": config_name, "RepoTags": ["app:1"], "Layers": names}]).to_string();
+    let mut files: Vec<(&str, &[u8])> = vec![
+        ("manifest.json", manifest.as_bytes()),
+        (&config_name, config.as_bytes()),
+    ];
+    for (n, l) in names.iter().zip(&layers) {
+        files.push((n, l));
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, tar_of(&files)).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[tokio::test]
+async fn images_delta_and_local_policy() {
+    let s = TestServer::start().await;
+    let key = s.root.api_key.clone();
+    feed(&s, &s.root_jwt().await).await;
+    let dir = tempfile::tempdir().unwrap();
+    let a = image(dir.path(), "a.tar", b"one");
+    let b = image(dir.path(), "b.tar", b"two");
+    let base = ["--server", s.base.as_str(), "--token", key.as_str()];
+    let run = |extra: &[&str]| {
+        let args: Vec<String> = base.iter().chain(extra).map(|x| (*x).to_owned()).collect();
+        async move {
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            santech(&refs).await
+        }
+    };
+    // The tarball, uploaded whole: requests 2.19.1 is Critical.
+    let r = run(&["--format", "json", &a]).await;
+    assert_eq!(r.code, 1, "{} {}", r.stdout, r.stderr);
+    let whole: Value = serde_json::from_str(&r.stdout).unwrap();
+    // --delta on the changed image: layer 1 is known, only layer 2 is catalogued and sent.
+    let r = run(&["--delta", "--format", "json", &b]).await;
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("1 of 2 layers are new"), "{}", r.stderr);
+    let delta: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(delta["findings"], whole["findings"]);
+    // A local policy that accepts the issue decides instead of the server: exit 0.
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(&policy, "version: \"1.0\"\nrules:\n  - name: accepted\n    vulnerabilities: [PYSEC-2018-28]\n    action: ignore\n").unwrap();
+    let r = run(&["--policy-file", policy.to_str().unwrap(), &a]).await;
+    assert_eq!(r.code, 0, "{} {}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("local policy"), "{}", r.stderr);
+    std::fs::write(
+        &policy,
+        "version: \"1.0\"\nrules:\n  - name: x\n    severity: [None]\n    action: ignore\n",
+    )
+    .unwrap();
+    let r = run(&["--policy-file", policy.to_str().unwrap(), &a]).await;
+    assert_eq!(
+        r.code, 2,
+        "an invalid local policy is an error: {}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("Invalid level 'None'"), "{}", r.stderr);
+}
+
+/// A registry image: the server pulls it (202, polled), or santech pulls it for --delta.
+#[tokio::test]
+async fn registry_images_both_ways() {
+    let present = ["docker-registry", "skopeo"].iter().all(|t| {
+        std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {t}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if !present {
+        eprintln!("NOTICE: docker-registry or skopeo not installed: skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = dir.path().join("registry.yml");
+    std::fs::write(&config, format!("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n", dir.path().join("data").display())).unwrap();
+    let mut child = std::process::Command::new("docker-registry")
+        .args(["serve", config.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let host = format!("127.0.0.1:{port}");
+    for _ in 0..100 {
+        if reqwest::get(format!("http://{host}/v2/")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let a = image(dir.path(), "a.tar", b"one");
+    let reference = format!("{host}/app:1");
+    let out = std::process::Command::new("skopeo")
+        .args([
+            "copy",
+            "--quiet",
+            "--dest-tls-verify=false",
+            &format!("docker-archive:{a}"),
+            &format!("docker://{reference}"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let h = host.clone();
+    let s = TestServer::start_with(move |c| {
+        c.scan_registry_allow = vec![h.clone()];
+        c.scan_registry_insecure = vec![h];
+    })
+    .await;
+    let key = s.root.api_key.clone();
+    feed(&s, &s.root_jwt().await).await;
+    let r = santech(&[
+        "--server", &s.base, "--token", &key, "--format", "json", &reference,
+    ])
+    .await;
+    assert_eq!(r.code, 1, "{} {}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("queued"), "{}", r.stderr);
+    let pulled: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(pulled["summary"]["Critical"], 1);
+    // --delta: santech pulls and catalogues here; the server has both layers from the pull.
+    let r = santech(&[
+        "--server",
+        &s.base,
+        "--token",
+        &key,
+        "--delta",
+        "--insecure-registry",
+        &reference,
+    ])
+    .await;
+    assert_eq!(r.code, 1, "{} {}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("0 of 2 layers are new"), "{}", r.stderr);
+    // A registry the server may not pull from: refused, exit 2.
+    let r = santech(&["--server", &s.base, "--token", &key, "127.0.0.1:1/x:1"]).await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let _ = child.kill();
+    let _ = child.wait();
+}
