@@ -221,6 +221,40 @@ impl Client {
         Ok(self.call(Method::GET, path, query, None::<&()>).await?.body)
     }
 
+    /// `GET` of a text answer (an exported policy): the body as text and the answer's headers.
+    pub async fn get_text(
+        &self,
+        path: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<(String, HeaderMap), ClientError> {
+        let mut req = self
+            .http
+            .get(self.url(path)?)
+            .bearer_auth(&self.bearer)
+            .header(
+                ACCEPT,
+                "application/yaml, text/plain, application/problem+json",
+            );
+        if !query.is_empty() {
+            req = req.query(query);
+        }
+        let mut resp = req.send().await.map_err(ClientError::network)?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let retry_after = headers
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let bytes = read_bounded(&mut resp, self.max_answer_bytes).await?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| ClientError::Failed("the server's answer is not UTF-8 text".into()))?;
+        if !status.is_success() {
+            return Err(ClientError::from_answer(status, &text, retry_after, false));
+        }
+        Ok((text, headers))
+    }
+
     /// `POST` with a JSON body.
     pub async fn post_json<B: Serialize + ?Sized, T: DeserializeOwned>(
         &self,

@@ -75,6 +75,37 @@ impl Client {
         self.inner.get_json(path, query).await
     }
 
+    /// A text answer at the server's root (`/policy/export`), with its headers.
+    pub async fn get_root_text(
+        &self,
+        path: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<(String, stella_client::HeaderMap), ClientError> {
+        self.inner.get_text(path, query).await
+    }
+
+    /// `POST` of raw bytes (a policy) at the server's root.
+    pub async fn post_bytes(
+        &self,
+        path: &[&str],
+        query: &[(&str, &str)],
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Value, ClientError> {
+        Ok(self
+            .inner
+            .send_body(
+                stella_client::Method::POST,
+                path,
+                query,
+                &[],
+                content_type,
+                stella_client::reqwest::Body::from(bytes),
+            )
+            .await?
+            .body)
+    }
+
     /// `POST` of a file at the server's root, streamed.
     pub async fn post_file(
         &self,

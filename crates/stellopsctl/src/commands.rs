@@ -3,8 +3,8 @@
 use crate::client::Client;
 use crate::output::{field, print_fields, print_json, print_table, required, rows};
 use crate::{
-    ApikeyCmd, Cli, ClientCmd, Command, FeedCmd, KeysCmd, NodesCmd, Paging, TenantCmd, UserAdd,
-    UserCmd,
+    ApikeyCmd, Cli, ClientCmd, Command, FeedCmd, KeysCmd, NodesCmd, Paging, PolicyCmd, TenantCmd,
+    UserAdd, UserCmd,
 };
 use serde_json::{json, Value};
 use std::io::Read;
@@ -47,6 +47,30 @@ pub async fn run(cli: Cli) -> Result<(), ClientError> {
             wait_secs,
         }) => crate::feed::refresh(&client, &from, &mode, no_wait, wait_secs, json).await,
         Command::Feed(FeedCmd::Status) => crate::feed::status(&client, json).await,
+        Command::Policy(PolicyCmd::Export { tenant }) => {
+            crate::policy::export(&client, tenant.as_deref()).await
+        }
+        Command::Policy(PolicyCmd::Import {
+            file,
+            tenant,
+            comment,
+        }) => {
+            crate::policy::import(&client, &file, tenant.as_deref(), comment.as_deref(), json).await
+        }
+        Command::Policy(PolicyCmd::Validate { file }) => {
+            crate::policy::validate(&client, &file, json).await
+        }
+        Command::Policy(PolicyCmd::History { tenant, paging }) => {
+            crate::policy::history(
+                &client,
+                tenant.as_deref(),
+                paging.limit,
+                paging.offset,
+                json,
+            )
+            .await
+        }
+        Command::Policy(PolicyCmd::Show { id }) => crate::policy::show(&client, &id, json).await,
     }
 }
 

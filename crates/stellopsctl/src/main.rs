@@ -7,6 +7,7 @@ mod client;
 mod commands;
 mod feed;
 mod output;
+mod policy;
 
 use clap::{Args, Parser, Subcommand};
 use std::process::ExitCode;
@@ -16,7 +17,7 @@ use stella_client::ClientError;
 #[command(
     name = "stellopsctl",
     version,
-    about = "Administer a Stella Ops server: users, API keys, tenants and OAuth clients"
+    about = "Administer a Stella Ops server: users, API keys, tenants, OAuth clients, the vulnerability feed and the scan policy"
 )]
 pub struct Cli {
     /// Base URL of the Stella Ops server.
@@ -56,6 +57,41 @@ pub enum Command {
     /// The vulnerability feed scans are matched against (OSV advisories).
     #[command(subcommand)]
     Feed(FeedCmd),
+    /// The scan policy (YAML or Rego): back it up, restore it, lint it, see its changes.
+    #[command(subcommand)]
+    Policy(PolicyCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCmd {
+    /// Print the policy in force, exactly as stored (`> backup.yaml` to keep it).
+    Export {
+        /// A tenant's policy (root and partner users), or `*` for the platform default.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Replace the policy in force with FILE (YAML, or Rego starting with `package`; `-` reads
+    /// standard input). Nothing changes if it does not validate.
+    Import {
+        file: std::path::PathBuf,
+        /// A tenant's policy (root and partner users), or `*` for the platform default.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Why, for the change log.
+        #[arg(long)]
+        comment: Option<String>,
+    },
+    /// Lint FILE without importing it: each error with its path, exit 1 if any.
+    Validate { file: std::path::PathBuf },
+    /// The change log, newest first: who imported which version when.
+    History {
+        #[arg(long)]
+        tenant: Option<String>,
+        #[command(flatten)]
+        paging: Paging,
+    },
+    /// Print one version's text from the change log (to inspect or re-import it).
+    Show { id: String },
 }
 
 #[derive(Debug, Subcommand)]
