@@ -119,6 +119,10 @@ pub struct Config {
     /// stops at the bound).
     pub max_image_layer_bytes: u64,
     pub max_image_bytes: u64,
+    /// Image tarballs larger than this are not answered at once: `POST /scan` says 202 with
+    /// `Location` and the scan runs in the background (as it does for any size with
+    /// `Prefer: respond-async`), so a client is not held past its own timeouts.
+    pub scan_async_bytes: u64,
     /// Registries (`host` or `host:port`, as image references name them) that
     /// `POST /scan {"image": …}` may pull from; none by default, so a scan request cannot
     /// make the server call arbitrary hosts.
@@ -175,6 +179,7 @@ impl Default for Config {
             max_sbom_bytes: 64 << 20,
             max_image_layer_bytes: 8 << 30,
             max_image_bytes: 32 << 30,
+            scan_async_bytes: 1 << 30,
             scan_registry_allow: Vec::new(),
             scan_registry_insecure: Vec::new(),
             session_ttl_secs: 3600,
@@ -498,6 +503,9 @@ max_sbom_bytes = 67108864
 # Largest uncompressed layer and whole image an image scan reads.
 max_image_layer_bytes = 8589934592
 max_image_bytes = 34359738368
+# Image tarballs larger than this are scanned in the background: 202 with Location to poll
+# (any size, with the request header Prefer: respond-async).
+scan_async_bytes = 1073741824
 # Registries POST /scan {"image": "host:port/repo:tag"} may pull from (none by default), and
 # those of them spoken to over plain http.
 scan_registry_allow = []

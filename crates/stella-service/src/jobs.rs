@@ -71,6 +71,32 @@ impl Stella {
         Ok(())
     }
 
+    /// Runs a job on this server at once, claimed by it from the start: for work whose input
+    /// only this server holds (an image upload in its spool). It takes no job slot, so the
+    /// runner's count stays its own; the work bounds itself (image scans wait for an image
+    /// slot). If this server stops before it ends, another claims it when the lease runs out.
+    pub(crate) async fn start_job_here(
+        &self,
+        kind: &str,
+        tenant: Option<&str>,
+        payload: &Value,
+    ) -> Result<()> {
+        let job = self
+            .db
+            .insert_claimed_job(
+                &new_id(),
+                kind,
+                tenant,
+                &payload.to_string(),
+                self.now_ms(),
+                self.settings.job_lease_ms,
+            )
+            .await?;
+        let s = self.clone();
+        self.jobs.spawn(async move { s.run_job(job).await });
+        Ok(())
+    }
+
     /// Claims what this server has room for and starts it.
     async fn claim_and_start(&self) {
         if self.stopping.load(Ordering::Acquire) {
@@ -127,6 +153,7 @@ impl Stella {
                 RETENTION => self.retention_job(&job).await,
                 crate::scan::feed::FEED_IMPORT => self.feed_import_job(&job, &payload).await,
                 crate::scan::registry::REGISTRY_SCAN => self.registry_scan_job(&payload).await,
+                crate::scan::image::IMAGE_SCAN => self.image_scan_job(&payload).await,
                 other => Ok(Some(format!("no server knows job kind '{other}'"))),
             }
         };
@@ -160,6 +187,7 @@ impl Stella {
             PLAYBOOK_RUN => self.playbook_run_failed(payload, why).await,
             crate::scan::feed::FEED_IMPORT => self.feed_import_given_up(payload, why).await,
             crate::scan::registry::REGISTRY_SCAN => self.registry_scan_given_up(payload, why).await,
+            crate::scan::image::IMAGE_SCAN => self.image_scan_given_up(payload, why).await,
             _ => Ok(()),
         }
     }

@@ -70,6 +70,42 @@ impl Database {
         Ok(())
     }
 
+    /// Queues a job already claimed by this server, which runs it at once: work whose input
+    /// only this server holds (an uploaded image in its spool). Should this server stop first,
+    /// the lease runs out and another server claims it like any other job.
+    pub async fn insert_claimed_job(
+        &self,
+        id: &str,
+        kind: &str,
+        tenant_id: Option<&str>,
+        payload: &str,
+        now: i64,
+        lease_ms: i64,
+    ) -> Result<ClaimedJob> {
+        sqlx::query(
+            "INSERT INTO jobs (id, kind, tenant_id, payload, state, attempts, run_after, \
+             created_at, claimed_by, lease_until) \
+             VALUES ($1, $2, $3, $4, 'running', 1, $5, $6, $7, $8)",
+        )
+        .bind(id)
+        .bind(kind)
+        .bind(tenant_id)
+        .bind(payload)
+        .bind(now)
+        .bind(now)
+        .bind(self.node_id())
+        .bind(now + lease_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(ClaimedJob {
+            id: id.to_owned(),
+            kind: kind.to_owned(),
+            tenant_id: tenant_id.map(str::to_owned),
+            payload: payload.to_owned(),
+            attempt: 1,
+        })
+    }
+
     /// Claims up to `limit` due jobs for `node`: queued ones, and running ones whose lease ran
     /// out. Nothing while `node` is draining.
     pub async fn claim_jobs(

@@ -119,6 +119,16 @@ impl Database {
         Ok(())
     }
 
+    /// Marks a queued scan failed with why, keeping what it was of.
+    pub async fn fail_scan(&self, id: &str, error: &str) -> Result<()> {
+        sqlx::query("UPDATE scans SET state = 'failed', error = $1 WHERE id = $2")
+            .bind(error)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Records a queued scan's outcome (`done` with its answer, or `failed`).
     pub async fn finish_scan(&self, s: &ScanRecord) -> Result<()> {
         sqlx::query(

@@ -80,6 +80,27 @@ fn looks_like_json(head: &[u8]) -> bool {
         .is_some_and(|b| *b == b'{' || *b == b'[')
 }
 
+/// `Prefer: respond-async` (RFC 7240): the client would rather poll than wait.
+fn prefers_async(headers: &HeaderMap) -> bool {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim().eq_ignore_ascii_case("respond-async"))
+}
+
+/// 202 for a queued scan, with where to poll.
+fn accepted(queued: stella_service::scan::registry::QueuedScan) -> Response {
+    let location = queued.location.clone();
+    (
+        StatusCode::ACCEPTED,
+        [(axum::http::header::LOCATION, location)],
+        Json(queued),
+    )
+        .into_response()
+}
+
 /// Scan an SBOM (CycloneDX JSON 1.4–1.6, SPDX JSON 2.2/2.3, Trivy JSON v2; detected, or named
 /// by `X-Stella-Sbom-Type`) against the vulnerability feed. The answer is the reference's
 /// (`digest`, `summary`, `policyStatus`, `quota`) with the stored scan's `id`, its
@@ -152,6 +173,31 @@ async fn scan_inner(
                     .into(),
             }));
         }
+        if up.size > app.config.scan_async_bytes || prefers_async(headers) {
+            // The queued scan's job owns a link to the upload; the spool file itself goes
+            // when this request ends, as always.
+            let held = app
+                .config
+                .spool_dir()
+                .join(format!("image-{}.tar", stella_core::ids::new_id()));
+            std::fs::hard_link(up.file.path(), &held)
+                .or_else(|_| std::fs::copy(up.file.path(), &held).map(|_| ()))
+                .map_err(|e| ServiceError::Internal(format!("spool file: {e}")))?;
+            let queued = app
+                .stella
+                .scan_image_queued(
+                    g,
+                    ImageScan {
+                        path: &held,
+                        size: up.size,
+                        threshold,
+                        environment,
+                        tenant,
+                    },
+                )
+                .await?;
+            return Ok(accepted(queued));
+        }
         let answer = app
             .stella
             .scan_image(
@@ -185,13 +231,7 @@ async fn scan_inner(
                 .stella
                 .scan_registry(g, &b.image, threshold, environment, tenant)
                 .await?;
-            let location = queued.location.clone();
-            return Ok((
-                StatusCode::ACCEPTED,
-                [(axum::http::header::LOCATION, location)],
-                Json(queued),
-            )
-                .into_response());
+            return Ok(accepted(queued));
         }
         _ => {
             app.stella

@@ -377,3 +377,78 @@ async fn delta_scans_are_completed_from_stored_layers() {
         .await;
     assert_eq!(m["missing"], json!([sha(&l1)]));
 }
+
+/// Image tarballs over `scan_async_bytes`, or posted with `Prefer: respond-async`, answer 202
+/// with `Location`; the scan runs on the server holding the upload and is polled there (or on
+/// any server). A hostile tarball queued that way ends as a failed scan saying why.
+#[tokio::test]
+async fn large_or_async_image_scans_answer_202_and_are_polled() {
+    let s = TestServer::start_with(|c| c.scan_async_bytes = 64 << 10).await;
+    let root = s.root_jwt().await;
+    small_feed(&s, &root).await;
+    let (l1, l2) = two_layers();
+    let small = docker_save(std::slice::from_ref(&l1), None);
+    assert!(small.len() < 64 << 10);
+    let big = docker_save(&[l1.clone(), l2.clone(), vec![0u8; 80 << 10]], None);
+    let post = |body: Vec<u8>, prefer: bool| {
+        let mut r = s
+            .client
+            .post(s.url("/scan"))
+            .bearer_auth(&root)
+            .header("content-type", "application/x-tar");
+        if prefer {
+            r = r.header("prefer", "wait=5, respond-async");
+        }
+        r.body(body).send()
+    };
+    // Under the bound and not asked: answered at once.
+    let r = post(small.clone(), false).await.unwrap();
+    assert_eq!(r.status(), 200);
+    for (body, prefer) in [(small.clone(), true), (big, false)] {
+        let r = post(body, prefer).await.unwrap();
+        assert_eq!(r.status(), 202);
+        let location = r.headers()["location"].to_str().unwrap().to_owned();
+        let queued: Value = r.json().await.unwrap();
+        assert_eq!(
+            location,
+            format!("/scans/{}", queued["id"].as_str().unwrap())
+        );
+        assert_eq!(queued["state"], "queued");
+        s.settle().await;
+        let (st, done) = s.call("GET", &location, Some(&root), None).await;
+        assert_eq!(st, 200);
+        assert_eq!(done["state"], "done", "{done}");
+        assert_eq!(done["kind"], "image");
+        assert_eq!(done["policyStatus"], "fail");
+        let ssl = done["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["package"] == "libssl3")
+            .unwrap_or_else(|| panic!("{done}"));
+        assert_eq!(ssl["layer"], sha(&l1));
+    }
+    // A queued path escape: accepted for scanning, then failed with the reason.
+    let mut escape = raw_entry("../../etc/passwd", b"root:x:0:0");
+    escape.extend(vec![0u8; 1024]);
+    let r = post(docker_save(&[escape], None), true).await.unwrap();
+    assert_eq!(r.status(), 202);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    s.settle().await;
+    let (_, failed) = s.call("GET", &location, Some(&root), None).await;
+    assert_eq!(failed["state"], "failed", "{failed}");
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("climbs above the layer root"),
+        "{failed}"
+    );
+    // Each job deleted the upload it held.
+    let held: Vec<_> = std::fs::read_dir(s.data_dir().join("spool"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .collect();
+    assert!(held.is_empty(), "{held:?}");
+}

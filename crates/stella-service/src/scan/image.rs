@@ -5,13 +5,15 @@
 //! `POST /layers/missing` answers from and what a delta scan is completed with. Cataloguing is
 //! blocking work on its own thread, a bounded number at once (`image_slots`).
 
+use super::registry::QueuedScan;
 use super::{QuotaTicket, ScanMeta};
 use crate::{Result, ServiceError, Stella};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use stella_core::perm::ScansWrite;
 use stella_core::Grant;
 use stella_layers::LayerDoc;
 use stella_proto::scan::{ScanResponse, Threshold};
+use stella_store::ScanRecord;
 
 /// `POST /scan` with an image tarball, as the HTTP layer hands it over.
 #[derive(Debug, Clone)]
@@ -22,6 +24,37 @@ pub struct ImageScan<'a> {
     pub threshold: Option<&'a str>,
     pub environment: Option<&'a str>,
     pub tenant: Option<&'a str>,
+}
+
+pub(crate) const IMAGE_SCAN: &str = "image_scan";
+
+/// An image scan's work: the spooled tarball and whom it is for. The payload of a queued
+/// scan's job.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct ImageWork {
+    /// The queued scan to fill in; `None` when answered at once.
+    scan: Option<String>,
+    file: PathBuf,
+    size: u64,
+    tenant: String,
+    user: String,
+    threshold: Threshold,
+    environment: Option<String>,
+    /// The quota unit taken (token id, UTC day, max, used), given back if the scan fails.
+    quota: Option<(String, String, i64, i64)>,
+}
+
+impl ImageWork {
+    fn ticket(&self) -> Option<QuotaTicket> {
+        self.quota
+            .as_ref()
+            .map(|(token_id, day, max, used)| QuotaTicket {
+                token_id: token_id.clone(),
+                day: day.clone(),
+                max: *max,
+                used: *used,
+            })
+    }
 }
 
 /// `POST /scan` of a delta: `layers` in image order (bottom first), `layerSboms` the layer
@@ -93,7 +126,7 @@ impl Stella {
         }
     }
 
-    /// `POST /scan` with an image tarball.
+    /// `POST /scan` with an image tarball, answered when scanned.
     pub async fn scan_image(
         &self,
         g: Grant<'_, ScansWrite>,
@@ -105,41 +138,189 @@ impl Stella {
         let tenant = self.scan_tenant(caller, req.tenant)?;
         let feed = self.loaded_feed()?;
         let ticket = self.take_scan_quota(caller).await?;
-        let outcome = async {
-            let _slot = self.image_slot().await?;
-            let path = req.path.to_owned();
-            let limits = self.settings.image_limits.clone();
-            let catalog = stella_catalog::Limits::default();
-            let c = tokio::task::spawn_blocking(move || catalogue_tarball(&path, limits, &catalog))
+        let work = ImageWork {
+            scan: None,
+            file: req.path.to_owned(),
+            size: req.size,
+            tenant,
+            user: caller.user_id.clone(),
+            threshold,
+            environment,
+            quota: None,
+        };
+        let outcome = self.image_work(&work, &feed, &ticket).await;
+        self.settle_quota(outcome, ticket).await
+    }
+
+    /// `POST /scan` with an image tarball too large to answer at once (or asked for with
+    /// `Prefer: respond-async`): the scan is stored as queued and runs on this server, which
+    /// holds the upload; `req.path` becomes the job's and is deleted when it ends. The answer
+    /// says where to poll.
+    pub async fn scan_image_queued(
+        &self,
+        g: Grant<'_, ScansWrite>,
+        req: ImageScan<'_>,
+    ) -> Result<QueuedScan> {
+        let queued = self.queue_image_scan(g, &req).await;
+        if queued.is_err() {
+            let _ = std::fs::remove_file(req.path);
+        }
+        queued
+    }
+
+    async fn queue_image_scan(
+        &self,
+        g: Grant<'_, ScansWrite>,
+        req: &ImageScan<'_>,
+    ) -> Result<QueuedScan> {
+        let caller = g.caller();
+        let threshold = Self::scan_threshold(req.threshold)?;
+        let environment = Self::scan_environment(req.environment)?;
+        let tenant = self.scan_tenant(caller, req.tenant)?;
+        self.loaded_feed()?;
+        let ticket = self.take_scan_quota(caller).await?;
+        let id = stella_core::ids::new_id();
+        let record = ScanRecord {
+            id: id.clone(),
+            tenant_id: tenant.clone(),
+            created_at: self.now_ms(),
+            created_by: Some(caller.user_id.clone()),
+            state: "queued".into(),
+            kind: "image".into(),
+            subject: None,
+            digest: String::new(),
+            size: req.size as i64,
+            sbom_type: None,
+            threshold: threshold.as_str().into(),
+            environment: environment.clone(),
+            policy_status: None,
+            summary: None,
+            feed_version: None,
+            policy_hash: None,
+            result: None,
+            error: None,
+        };
+        let work = ImageWork {
+            scan: Some(id.clone()),
+            file: req.path.to_owned(),
+            size: req.size,
+            tenant,
+            user: caller.user_id.clone(),
+            threshold,
+            environment,
+            quota: ticket
+                .as_ref()
+                .map(|t| (t.token_id.clone(), t.day.clone(), t.max, t.used)),
+        };
+        let started = async {
+            self.db.insert_scan(&record).await?;
+            let payload =
+                serde_json::to_value(&work).map_err(|e| ServiceError::Internal(e.to_string()))?;
+            self.start_job_here(IMAGE_SCAN, Some(&record.tenant_id), &payload)
                 .await
-                .map_err(|e| ServiceError::Internal(format!("cataloguing stopped: {e}")))?
-                .map_err(image_error)?;
-            self.store_layers(&tenant, &c.docs).await?;
-            let squashed = stella_layers::squash(&c.docs);
-            let vex_docs = Vec::new();
-            let meta = ScanMeta {
-                user_id: caller.user_id.clone(),
-                tenant: tenant.clone(),
-                kind: "image",
-                subject: c.subject,
-                digest: c.digest,
-                size: req.size as i64,
-                sbom_type: None,
-                threshold,
-                environment,
-            };
-            self.conclude(
-                meta,
-                &feed,
-                &squashed.components(),
-                squashed.warnings,
-                vex_docs.clone(),
-                &ticket,
-            )
-            .await
         }
         .await;
-        self.settle_quota(outcome, ticket).await
+        if let Err(e) = started {
+            self.return_scan_quota(ticket).await;
+            return Err(e);
+        }
+        Ok(QueuedScan {
+            location: format!("/scans/{id}"),
+            id,
+            state: "queued".into(),
+        })
+    }
+
+    /// The job of a queued image scan: catalogue the held upload, conclude into the scan.
+    pub(crate) async fn image_scan_job(
+        &self,
+        payload: &serde_json::Value,
+    ) -> Result<Option<String>> {
+        let work: ImageWork = match serde_json::from_value(payload.clone()) {
+            Ok(w) => w,
+            Err(e) => return Ok(Some(format!("an image scan job that does not read: {e}"))),
+        };
+        let ticket = work.ticket();
+        let outcome = if work.file.is_file() {
+            match self.loaded_feed() {
+                Ok(feed) => self.image_work(&work, &feed, &ticket).await.map(|_| ()),
+                Err(e) => Err(e),
+            }
+        } else {
+            // Claimed after the server that received the upload stopped: the bytes were there.
+            Err(ServiceError::Unavailable(
+                "the server that received this image stopped before scanning it; post the \
+                 image again"
+                    .into(),
+            ))
+        };
+        let _ = std::fs::remove_file(&work.file);
+        match outcome {
+            Ok(()) => Ok(None),
+            Err(e) => {
+                let why = e.to_string();
+                if let Some(id) = &work.scan {
+                    self.fail_scan(id, &why).await?;
+                }
+                self.return_scan_quota(ticket).await;
+                Ok(Some(why))
+            }
+        }
+    }
+
+    pub(crate) async fn image_scan_given_up(
+        &self,
+        payload: &serde_json::Value,
+        why: &str,
+    ) -> Result<()> {
+        if let Some(file) = payload["file"].as_str() {
+            let _ = std::fs::remove_file(file);
+        }
+        if let Some(id) = payload["scan"].as_str() {
+            self.fail_scan(id, why).await?;
+        }
+        Ok(())
+    }
+
+    /// Catalogues the tarball, stores its layers and concludes the scan (into the queued one
+    /// when `work.scan` names it).
+    async fn image_work(
+        &self,
+        work: &ImageWork,
+        feed: &super::feed::LoadedFeed,
+        ticket: &Option<QuotaTicket>,
+    ) -> Result<ScanResponse> {
+        let _slot = self.image_slot().await?;
+        let path = work.file.clone();
+        let limits = self.settings.image_limits.clone();
+        let catalog = stella_catalog::Limits::default();
+        let c = tokio::task::spawn_blocking(move || catalogue_tarball(&path, limits, &catalog))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("cataloguing stopped: {e}")))?
+            .map_err(image_error)?;
+        self.store_layers(&work.tenant, &c.docs).await?;
+        let squashed = stella_layers::squash(&c.docs);
+        let meta = ScanMeta {
+            user_id: work.user.clone(),
+            tenant: work.tenant.clone(),
+            kind: "image",
+            subject: c.subject,
+            digest: c.digest,
+            size: work.size as i64,
+            sbom_type: None,
+            threshold: work.threshold,
+            environment: work.environment.clone(),
+        };
+        self.conclude_into(
+            work.scan.as_deref(),
+            meta,
+            feed,
+            &squashed.components(),
+            squashed.warnings,
+            Vec::new(),
+            ticket,
+        )
+        .await
     }
 
     /// `POST /scan` of a delta (layer documents for the missing layers, the rest stored).

@@ -166,30 +166,8 @@ impl Stella {
         Ok(())
     }
 
-    async fn fail_scan(&self, id: &str, why: &str) -> Result<()> {
-        self.db
-            .finish_scan(&ScanRecord {
-                id: id.to_owned(),
-                tenant_id: String::new(),
-                created_at: 0,
-                created_by: None,
-                state: "failed".into(),
-                kind: "registry".into(),
-                subject: None,
-                digest: String::new(),
-                size: 0,
-                sbom_type: None,
-                threshold: String::new(),
-                environment: None,
-                policy_status: None,
-                summary: None,
-                feed_version: None,
-                policy_hash: None,
-                result: None,
-                error: Some(why.to_owned()),
-            })
-            .await?;
-        Ok(())
+    pub(crate) async fn fail_scan(&self, id: &str, why: &str) -> Result<()> {
+        Ok(self.db.fail_scan(id, why).await?)
     }
 
     async fn run_registry_scan(&self, job: &Job, ticket: &Option<QuotaTicket>) -> Result<()> {
