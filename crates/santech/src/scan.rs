@@ -63,13 +63,25 @@ fn target(cli: &Cli) -> Result<Target<'_>, String> {
     })
 }
 
-/// A file as a request body, read in chunks, with progress on stderr when it is large and
-/// stderr is a terminal.
+/// Bodies up to this size are read into memory and sent whole.
+const IN_ONE_WRITE: u64 = 1 << 20;
+
+/// A file as a request body: a small one whole, a larger one read in chunks, with progress on
+/// stderr when it is large and stderr is a terminal.
 async fn body_of(path: &Path) -> Result<stella_client::reqwest::Body, String> {
     let file = tokio::fs::File::open(path)
         .await
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let size = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+    if size <= IN_ONE_WRITE {
+        // Sent with the headers in one write: a server that answers before reading the body
+        // (a 429 from the rate limiter, a 401) then has it all, and its answer is read here,
+        // rather than a streamed body's next write failing on the closed connection.
+        return tokio::fs::read(path)
+            .await
+            .map(stella_client::reqwest::Body::from)
+            .map_err(|e| format!("{}: {e}", path.display()));
+    }
     let show = size >= PROGRESS_FROM && std::io::stderr().is_terminal();
     let name = path.display().to_string();
     let stream = futures::stream::unfold((file, 0u64, 0u64), move |(mut file, sent, shown)| {
