@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// A summary and a table of findings (the default on a terminal).
+    /// A summary and a table of findings (the default).
     Table,
     /// The server's answer as it came.
     Json,

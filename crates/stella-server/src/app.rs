@@ -142,6 +142,7 @@ impl Server {
     /// configuration names a certificate and key, plain HTTP otherwise.
     pub async fn spawn(self, listener: TcpListener) -> Result<RunningServer, ServerError> {
         let addr = listener.local_addr()?;
+        crate::upload::clean_spool(&self.state.config.spool_dir());
         self.state.stella.listening_on(&addr.to_string()).await;
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let app = build_router(self.state.clone());

@@ -62,6 +62,47 @@ pub fn logged(mut response: Response, upload: Option<&Upload>) -> Response {
     response
 }
 
+/// Held image uploads (`image-*.tar`) older than this are orphans: their scan's job ran out
+/// of claims long ago on whichever server took it over.
+const HELD_IMAGE_MAX_AGE: Duration = Duration::from_secs(86_400);
+
+/// Clears what an earlier process left in the spool when it stopped without cleaning up (a
+/// crash, a kill): uploads it was receiving and registry pulls (`.tmp*`), and held image
+/// uploads of queued scans older than [`HELD_IMAGE_MAX_AGE`]. Younger held uploads stay: the
+/// scan's job is claimed again when its lease runs out and finds its file. Runs before the
+/// server serves, so nothing of this process is touched.
+pub fn clean_spool(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let now = std::time::SystemTime::now();
+    for e in entries.filter_map(Result::ok) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let stale = name.starts_with(".tmp")
+            || (name.starts_with("image-")
+                && e.metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|m| now.duration_since(m).ok())
+                    .is_some_and(|age| age > HELD_IMAGE_MAX_AGE));
+        if !stale {
+            continue;
+        }
+        let path = e.path();
+        let removed = if path.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        match removed {
+            Ok(()) => tracing::info!(path = %path.display(), "removed a stale spool entry"),
+            Err(err) => {
+                tracing::warn!(path = %path.display(), error = %err, "cannot remove a stale spool entry")
+            }
+        }
+    }
+}
+
 const HEAD_BYTES: usize = 1024;
 
 /// Streams `body` to a spool file, within the upload bounds.
@@ -115,4 +156,32 @@ pub async fn spool(app: &AppState, body: Body) -> Result<Upload, ApiError> {
         size,
         head,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn clean_spool_removes_leftovers_and_old_held_images_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = |n: &str| dir.path().join(n);
+        std::fs::write(p(".tmpUPLOAD"), b"half an upload").unwrap();
+        std::fs::create_dir(p(".tmpPULL")).unwrap();
+        std::fs::write(p(".tmpPULL/blob"), b"layer").unwrap();
+        std::fs::write(p("image-new.tar"), b"queued").unwrap();
+        let old = std::fs::File::create(p("image-old.tar")).unwrap();
+        old.set_modified(std::time::SystemTime::now() - Duration::from_secs(2 * 86_400))
+            .unwrap();
+        std::fs::write(p("other"), b"not ours to judge").unwrap();
+        clean_spool(dir.path());
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["image-new.tar", "other"]);
+        clean_spool(&dir.path().join("absent"));
+    }
 }

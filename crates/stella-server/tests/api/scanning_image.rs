@@ -452,3 +452,46 @@ async fn large_or_async_image_scans_answer_202_and_are_polled() {
         .collect();
     assert!(held.is_empty(), "{held:?}");
 }
+
+/// A scan that fails after its image was catalogued (here its Rego policy errors on a real
+/// finding) stores nothing: no scan, and no layer catalogue a later delta could lean on.
+#[tokio::test]
+async fn a_scan_failed_by_its_policy_stores_no_layers() {
+    let s = TestServer::start().await;
+    let root = s.root_jwt().await;
+    small_feed(&s, &root).await;
+    // Valid on a scan without findings; on a finding, a strict builtin error.
+    let rego = "package stella.policy\n\nimport rego.v1\n\nblock contains x if {\n    some f in input.findings\n    x := time.parse_rfc3339_ns(f.package)\n}\n";
+    let r = s
+        .client
+        .post(s.url("/policy/import"))
+        .bearer_auth(&root)
+        .header("content-type", "text/plain")
+        .body(rego)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let (l1, l2) = two_layers();
+    let (st, p) = post_scan(&s, &root, "", docker_save(&[l1.clone(), l2.clone()], None)).await;
+    assert_problem(st, &p, 400);
+    assert!(
+        p["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("policy-evaluation-failed"),
+        "{p}"
+    );
+    let (_, list) = s.call("GET", "/scans", Some(&root), None).await;
+    assert_eq!(list["total"], 0);
+    let (st, m) = s
+        .call(
+            "POST",
+            "/layers/missing",
+            Some(&root),
+            Some(json!({"layers": [sha(&l1), sha(&l2)]})),
+        )
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(m["missing"], json!([sha(&l1), sha(&l2)]));
+}

@@ -298,7 +298,6 @@ impl Stella {
             .await
             .map_err(|e| ServiceError::Internal(format!("cataloguing stopped: {e}")))?
             .map_err(image_error)?;
-        self.store_layers(&work.tenant, &c.docs).await?;
         let squashed = stella_layers::squash(&c.docs);
         let meta = ScanMeta {
             user_id: work.user.clone(),
@@ -311,16 +310,20 @@ impl Stella {
             threshold: work.threshold,
             environment: work.environment.clone(),
         };
-        self.conclude_into(
-            work.scan.as_deref(),
-            meta,
-            feed,
-            &squashed.components(),
-            squashed.warnings,
-            Vec::new(),
-            ticket,
-        )
-        .await
+        let answer = self
+            .conclude_into(
+                work.scan.as_deref(),
+                meta,
+                feed,
+                &squashed.components(),
+                squashed.warnings,
+                Vec::new(),
+                ticket,
+            )
+            .await?;
+        // Kept only from a scan that succeeded: nothing is stored from a failed one.
+        self.store_layers(&work.tenant, &c.docs).await?;
+        Ok(answer)
     }
 
     /// `POST /scan` of a delta (layer documents for the missing layers, the rest stored).
@@ -402,7 +405,6 @@ impl Stella {
                 }
             }
             let fresh: Vec<LayerDoc> = uploaded.into_values().collect();
-            self.store_layers(&tenant, &fresh).await?;
             let squashed = stella_layers::squash(&docs);
             let meta = ScanMeta {
                 user_id: caller.user_id.clone(),
@@ -419,15 +421,19 @@ impl Stella {
                 threshold,
                 environment,
             };
-            self.conclude(
-                meta,
-                &feed,
-                &squashed.components(),
-                squashed.warnings,
-                vex_docs.clone(),
-                &ticket,
-            )
-            .await
+            let answer = self
+                .conclude(
+                    meta,
+                    &feed,
+                    &squashed.components(),
+                    squashed.warnings,
+                    vex_docs.clone(),
+                    &ticket,
+                )
+                .await?;
+            // Kept only from a scan that succeeded: nothing is stored from a failed one.
+            self.store_layers(&tenant, &fresh).await?;
+            Ok(answer)
         }
         .await;
         self.settle_quota(outcome, ticket).await

@@ -209,7 +209,6 @@ impl Stella {
             code: e.code().to_owned(),
             detail: e.to_string(),
         })?;
-        self.store_layers(&job.tenant, &docs).await?;
         let squashed = stella_layers::squash(&docs);
         let meta = ScanMeta {
             user_id: job.user.clone(),
@@ -232,6 +231,8 @@ impl Stella {
             ticket,
         )
         .await?;
+        // Kept only from a scan that succeeded: nothing is stored from a failed one.
+        self.store_layers(&job.tenant, &docs).await?;
         Ok(())
     }
 
