@@ -149,7 +149,7 @@ impl<'l> Accumulator<'l> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut bad = bad_lines.iter().copied().peekable();
         let mut pending: Option<Pending> = None;
-        for (index, raw) in text.split('\n').enumerate() {
+        for (index, raw) in text.split_terminator('\n').enumerate() {
             if self.stopped {
                 return;
             }
