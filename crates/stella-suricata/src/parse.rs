@@ -349,3 +349,120 @@ fn starts_with_action(text: &str) -> bool {
     let end = text.find([' ', '\t']).unwrap_or(text.len());
     end < text.len() && Action::from_word(&text[..end]).is_some()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codes(p: &Parsed) -> Vec<(usize, &'static str)> {
+        p.problems.iter().map(|p| (p.line, p.code())).collect()
+    }
+
+    #[test]
+    fn categories_are_file_stems() {
+        assert_eq!(category_of("rules/emerging-dns.rules"), "emerging-dns");
+        assert_eq!(category_of("C:\\upload\\local.rules"), "local");
+        assert_eq!(category_of("plain"), "plain");
+        assert_eq!(category_of(".rules"), ".rules");
+        assert_eq!(category_of("a.b.rules"), "a.b");
+    }
+
+    #[test]
+    fn prose_comments_are_not_rules() {
+        let text = "# alert if STARTTLS was not followed by TLS\n\
+                    # alert tcp traffic on port 80 (for example; see docs)\n\
+                    #alert tcp any any -> any any (msg:\"no sid\";)\n\
+                    # drop: the action, explained\n\
+                    # sid:5 is retired\n";
+        let p = parse_rules(text, "x.rules");
+        assert_eq!(p, Parsed::default());
+    }
+
+    #[test]
+    fn a_commented_rule_continued_by_a_live_line_is_prose() {
+        let text = "#alert tcp any any -> any any (msg:\"x\"; \\\n\
+                    alert tcp any any -> any any (msg:\"live\"; sid:2;)\n";
+        let p = parse_rules(text, "x.rules");
+        assert_eq!(p.rules.len(), 1);
+        assert_eq!(
+            (p.rules[0].sid, p.rules[0].line, p.rules[0].enabled),
+            (2, 2, true)
+        );
+        assert!(p.problems.is_empty());
+    }
+
+    #[test]
+    fn a_live_rule_continued_by_a_comment_takes_it_in_as_suricata_does() {
+        let text = "alert tcp any any -> any any (msg:\"x\"; \\\n# sid:1;)\n";
+        let p = parse_rules(text, "x.rules");
+        assert!(p.rules.is_empty());
+        assert_eq!(codes(&p), [(1, "rule-bad-option-name")]);
+    }
+
+    #[test]
+    fn enabled_beats_disabled_then_rev_then_first() {
+        let text = "alert ip any any -> any any (msg:\"a\"; sid:1; rev:1;)\n\
+                    #alert ip any any -> any any (msg:\"b\"; sid:1; rev:9;)\n\
+                    alert ip any any -> any any (msg:\"c\"; sid:1; rev:1;)\n";
+        let p = parse_rules(text, "x.rules");
+        assert_eq!(p.rules.len(), 1);
+        assert_eq!(p.rules[0].msg.as_deref(), Some("a"));
+        assert_eq!(
+            codes(&p),
+            [(2, "rule-duplicate-sid"), (3, "rule-duplicate-sid")]
+        );
+    }
+
+    #[test]
+    fn bounds_say_which() {
+        let rule = |sid: usize| format!("alert ip any any -> any any (msg:\"r\"; sid:{sid};)\n");
+        let limits = Limits {
+            max_line_bytes: 80,
+            max_rules: 2,
+            ..Limits::default()
+        };
+        let text = format!(
+            "# {}\n{}{}{}{}",
+            "x".repeat(100),
+            rule(1),
+            rule(2),
+            rule(3),
+            rule(4)
+        );
+        let p = parse_rules_with(&text, "x.rules", &limits);
+        assert_eq!(p.rules.len(), 2);
+        assert_eq!(
+            codes(&p),
+            [(1, "rule-line-too-long"), (4, "rules-too-many")]
+        );
+        assert!(p.problems[1].to_string().contains("max_rules"));
+
+        let limits = Limits {
+            max_problems: 2,
+            ..Limits::default()
+        };
+        let p = parse_rules_with("a\nb\nc\nd\n", "x.rules", &limits);
+        assert_eq!(
+            codes(&p),
+            [
+                (1, "rule-unknown-action"),
+                (2, "rule-unknown-action"),
+                (3, "rules-too-many-problems")
+            ]
+        );
+
+        // A continued rule is cut off as soon as it passes max_rule_bytes.
+        let limits = Limits {
+            max_rule_bytes: 100,
+            ..Limits::default()
+        };
+        let long = format!(
+            "alert ip any any -> any any (msg:\"x\"; \\\n{}\\\n",
+            "a".repeat(90)
+        );
+        let p = parse_rules_with(&format!("{long}{}", rule(1)), "x.rules", &limits);
+        assert_eq!(codes(&p), [(1, "rule-too-long")]);
+        assert_eq!(p.rules.len(), 1);
+        assert_eq!(p.rules[0].line, 3);
+    }
+}
