@@ -52,6 +52,8 @@ pub enum Reason {
     TooManyProblems { max: usize },
     #[error("line is not valid UTF-8")]
     NotUtf8,
+    #[error("control character {0} in the rule (Suricata reads a NUL as the end of the rule; other tools read a CR as a line break)")]
+    ControlCharacter(String),
     #[error("the file ends inside a rule continued with a trailing backslash")]
     UnfinishedContinuation,
     #[error("unknown action {0:?}: use alert, pass, drop, reject, rejectsrc, rejectdst, rejectboth or config")]
@@ -110,6 +112,7 @@ impl Reason {
             Reason::TooManyProblems { .. } => "rules-too-many-problems",
             Reason::NotUtf8 => "rule-not-utf8",
             Reason::UnfinishedContinuation => "rule-unfinished-continuation",
+            Reason::ControlCharacter(_) => "rule-control-character",
             Reason::UnknownAction(_) => "rule-unknown-action",
             Reason::IncompleteHeader(_) => "rule-incomplete-header",
             Reason::TabInHeader(_) => "rule-tab-in-header",

@@ -169,6 +169,9 @@ pub(crate) fn parse_signature(text: &str, limits: &Limits) -> Result<Rule, Reaso
             max: limits.max_rule_bytes,
         });
     }
+    if let Some(c) = text.chars().find(|&c| c.is_control() && c != '\t') {
+        return Err(Reason::ControlCharacter(format!("{c:?}")));
+    }
     let bytes = text.as_bytes();
 
     let action_end = bytes
@@ -483,6 +486,14 @@ mod tests {
             (
                 "alert tcp any any -> any any (msg:\"a\"; msg:\"b\"; sid:1;)",
                 "rule-repeated-keyword",
+            ),
+            (
+                "alert tcp any any -> any any (msg:\"a\rb\"; sid:1;)",
+                "rule-control-character",
+            ),
+            (
+                "alert tcp any any -> any any (msg:\"a\0b\"; sid:1;)",
+                "rule-control-character",
             ),
         ];
         for (text, code) in cases {
