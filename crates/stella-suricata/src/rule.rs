@@ -169,7 +169,7 @@ pub(crate) fn parse_signature(text: &str, limits: &Limits) -> Result<Rule, Reaso
             max: limits.max_rule_bytes,
         });
     }
-    if let Some(c) = text.chars().find(|&c| c.is_control() && c != '\t') {
+    if let Some(c) = control_character(text) {
         return Err(Reason::ControlCharacter(format!("{c:?}")));
     }
     let bytes = text.as_bytes();
@@ -273,6 +273,17 @@ pub(crate) fn parse_signature(text: &str, limits: &Limits) -> Result<Rule, Reaso
         return Err(Reason::MissingSid);
     }
     Ok(rule)
+}
+
+/// The first control character other than tab, if any (checked byte-wise for ASCII text, the
+/// usual case: this runs on every rule).
+fn control_character(text: &str) -> Option<char> {
+    let is_control = |c: char| c.is_control() && c != '\t';
+    if text.is_ascii() {
+        text.bytes().map(char::from).find(|&c| is_control(c))
+    } else {
+        text.chars().find(|&c| is_control(c))
+    }
 }
 
 /// Records what an option says about the rule, for the options this crate extracts.
