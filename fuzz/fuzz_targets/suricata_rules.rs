@@ -24,7 +24,14 @@ fn limits() -> Limits {
 }
 
 fn key(r: &Rule) -> (u32, u64, u32, bool, Option<String>, String) {
-    (r.gid, r.sid, r.rev, r.enabled, r.msg.clone(), r.signature.clone())
+    (
+        r.gid,
+        r.sid,
+        r.rev,
+        r.enabled,
+        r.msg.clone(),
+        r.signature.clone(),
+    )
 }
 
 fn check(rules: &[Rule], limits: &Limits) {
@@ -37,8 +44,11 @@ fn check(rules: &[Rule], limits: &Limits) {
         assert!((1..u64::from(u32::MAX)).contains(&r.sid));
     }
     assert!(rules.len() <= limits.max_rules);
-    let export = export_ruleset("fuzz", rules.iter().map(|r| (r.signature.as_str(), r.enabled)))
-        .unwrap_or_else(|e| panic!("a parsed rule does not export: {e}"));
+    let export = export_ruleset(
+        "fuzz",
+        rules.iter().map(|r| (r.signature.as_str(), r.enabled)),
+    )
+    .unwrap_or_else(|e| panic!("a parsed rule does not export: {e}"));
     let again = parse_rules_with(&export.text, "again.rules", &Limits::default());
     assert!(again.problems.is_empty(), "{:?}", again.problems);
     let ours: Vec<_> = rules.iter().map(key).collect();
