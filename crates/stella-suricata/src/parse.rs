@@ -230,12 +230,29 @@ impl<'l> Accumulator<'l> {
             }
             None => (content, false),
         };
+        let continued = text
+            .trim_end_matches(|c: char| c.is_ascii_whitespace())
+            .ends_with('\\');
+        if !continued {
+            // The usual case: a one-line rule, read in place.
+            self.read(text, number, commented, file, category);
+            return;
+        }
         let p = Pending {
             line: number,
             text: text.to_owned(),
             commented,
         };
         self.continue_or_finish(p, file, category, pending);
+    }
+
+    /// Reads a whole rule starting on line `number`: a rule or, unless commented, a problem.
+    fn read(&mut self, text: &str, number: usize, commented: bool, file: &str, category: &str) {
+        match parse_signature(text, self.limits) {
+            Ok(rule) => self.rule(rule, file, category, number, !commented),
+            Err(reason) if !commented => self.problem(file, number, reason),
+            Err(_) => {}
+        }
     }
 
     /// Keeps reading `p` on the next line if it ends with a backslash, else reads the rule.
@@ -259,11 +276,7 @@ impl<'l> Accumulator<'l> {
             *pending = Some(p);
             return;
         }
-        match parse_signature(&p.text, self.limits) {
-            Ok(rule) => self.rule(rule, file, category, p.line, !p.commented),
-            Err(reason) if !p.commented => self.problem(file, p.line, reason),
-            Err(_) => {}
-        }
+        self.read(&p.text, p.line, p.commented, file, category);
     }
 
     /// A rule cut short (by the end of the file or a line that could not be read).

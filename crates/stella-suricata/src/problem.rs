@@ -48,7 +48,7 @@ pub enum Reason {
     TooManyOptions { max: usize },
     #[error("more than {max} rules in the source (limit {limit}): the rest was not read", limit = Limit::Rules)]
     TooManyRules { max: usize },
-    #[error("more than {max} problems in the source (limit {limit}): the rest was not read", limit = Limit::Problems)]
+    #[error("more than {max} problems in the source (limit {limit}): reading stopped here, and later problems are not reported", limit = Limit::Problems)]
     TooManyProblems { max: usize },
     #[error("line is not valid UTF-8")]
     NotUtf8,
