@@ -12,7 +12,7 @@ SECONDS_EACH="${1:-30}"
 shift || true
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
-  TARGETS=(query_dsl query_string event_tape wal_record request_bodies versions sbom osv_record image_archive catalog policy vex)
+  TARGETS=(query_dsl query_string event_tape wal_record request_bodies versions sbom osv_record image_archive catalog policy vex suricata_rules)
 fi
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 export RUSTC_BOOTSTRAP=1
@@ -27,6 +27,7 @@ dict_for() {
     osv_record) echo "-dict=dicts/osv.dict" ;;
     catalog) echo "" ;;
     policy) echo "-dict=dicts/policy.dict" ;;
+    suricata_rules) echo "-dict=dicts/suricata.dict" ;;
     *) echo "-dict=dicts/json.dict" ;;
   esac
 }
