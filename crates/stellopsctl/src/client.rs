@@ -92,18 +92,8 @@ impl Client {
         content_type: &str,
         bytes: Vec<u8>,
     ) -> Result<Value, ClientError> {
-        Ok(self
-            .inner
-            .send_body(
-                stella_client::Method::POST,
-                path,
-                query,
-                &[],
-                content_type,
-                stella_client::reqwest::Body::from(bytes),
-            )
-            .await?
-            .body)
+        self.post_body(path, query, content_type, bytes.into())
+            .await
     }
 
     /// `POST` of a file at the server's root, streamed.
@@ -117,7 +107,17 @@ impl Client {
         let f = tokio::fs::File::open(file)
             .await
             .map_err(|e| ClientError::Failed(format!("cannot read {}: {e}", file.display())))?;
-        Ok(self
+        self.post_body(path, query, content_type, f.into()).await
+    }
+
+    async fn post_body(
+        &self,
+        path: &[&str],
+        query: &[(&str, &str)],
+        content_type: &str,
+        body: stella_client::reqwest::Body,
+    ) -> Result<Value, ClientError> {
+        let answer = self
             .inner
             .send_body(
                 stella_client::Method::POST,
@@ -125,10 +125,10 @@ impl Client {
                 query,
                 &[],
                 content_type,
-                stella_client::reqwest::Body::from(f),
+                body,
             )
-            .await?
-            .body)
+            .await?;
+        Ok(answer.body)
     }
 
     pub async fn post_cluster(&self, path: &[&str]) -> Result<Value, ClientError> {

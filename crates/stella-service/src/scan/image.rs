@@ -5,7 +5,7 @@
 //! `POST /layers/missing` answers from and what a delta scan is completed with. Cataloguing is
 //! blocking work on its own thread, a bounded number at once (`image_slots`).
 
-use super::registry::QueuedScan;
+use super::registry::{Queue, QueuedScan};
 use super::{QuotaTicket, ScanMeta};
 use crate::{Result, ServiceError, Stella};
 use std::path::{Path, PathBuf};
@@ -13,7 +13,6 @@ use stella_core::perm::ScansWrite;
 use stella_core::Grant;
 use stella_layers::LayerDoc;
 use stella_proto::scan::{ScanResponse, Threshold};
-use stella_store::ScanRecord;
 
 /// `POST /scan` with an image tarball, as the HTTP layer hands it over.
 #[derive(Debug, Clone)]
@@ -30,7 +29,7 @@ pub(crate) const IMAGE_SCAN: &str = "image_scan";
 
 /// An image scan's work: the spooled tarball and whom it is for. The payload of a queued
 /// scan's job.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[derive(serde::Serialize, serde::Deserialize)]
 struct ImageWork {
     /// The queued scan to fill in; `None` when answered at once.
     scan: Option<String>,
@@ -40,21 +39,8 @@ struct ImageWork {
     user: String,
     threshold: Threshold,
     environment: Option<String>,
-    /// The quota unit taken (token id, UTC day, max, used), given back if the scan fails.
-    quota: Option<(String, String, i64, i64)>,
-}
-
-impl ImageWork {
-    fn ticket(&self) -> Option<QuotaTicket> {
-        self.quota
-            .as_ref()
-            .map(|(token_id, day, max, used)| QuotaTicket {
-                token_id: token_id.clone(),
-                day: day.clone(),
-                max: *max,
-                used: *used,
-            })
-    }
+    /// The quota unit taken, given back if the scan fails.
+    quota: Option<QuotaTicket>,
 }
 
 /// `POST /scan` of a delta: `layers` in image order (bottom first), `layerSboms` the layer
@@ -180,25 +166,16 @@ impl Stella {
         self.loaded_feed()?;
         let ticket = self.take_scan_quota(caller).await?;
         let id = stella_core::ids::new_id();
-        let record = ScanRecord {
-            id: id.clone(),
-            tenant_id: tenant.clone(),
-            created_at: self.now_ms(),
-            created_by: Some(caller.user_id.clone()),
-            state: "queued".into(),
-            kind: "image".into(),
+        let queue = Queue {
+            kind: "image",
+            job: IMAGE_SCAN,
+            here: true,
+            tenant: tenant.clone(),
+            user: caller.user_id.clone(),
             subject: None,
-            digest: String::new(),
             size: req.size as i64,
-            sbom_type: None,
-            threshold: threshold.as_str().into(),
+            threshold,
             environment: environment.clone(),
-            policy_status: None,
-            summary: None,
-            feed_version: None,
-            policy_hash: None,
-            result: None,
-            error: None,
         };
         let work = ImageWork {
             scan: Some(id.clone()),
@@ -208,27 +185,9 @@ impl Stella {
             user: caller.user_id.clone(),
             threshold,
             environment,
-            quota: ticket
-                .as_ref()
-                .map(|t| (t.token_id.clone(), t.day.clone(), t.max, t.used)),
+            quota: ticket.clone(),
         };
-        let started = async {
-            self.db.insert_scan(&record).await?;
-            let payload =
-                serde_json::to_value(&work).map_err(|e| ServiceError::Internal(e.to_string()))?;
-            self.start_job_here(IMAGE_SCAN, Some(&record.tenant_id), &payload)
-                .await
-        }
-        .await;
-        if let Err(e) = started {
-            self.return_scan_quota(ticket).await;
-            return Err(e);
-        }
-        Ok(QueuedScan {
-            location: format!("/scans/{id}"),
-            id,
-            state: "queued".into(),
-        })
+        self.queue_scan(queue, id, &work, ticket).await
     }
 
     /// The job of a queued image scan: catalogue the held upload, conclude into the scan.
@@ -236,11 +195,11 @@ impl Stella {
         &self,
         payload: &serde_json::Value,
     ) -> Result<Option<String>> {
-        let work: ImageWork = match serde_json::from_value(payload.clone()) {
+        let mut work: ImageWork = match serde_json::from_value(payload.clone()) {
             Ok(w) => w,
             Err(e) => return Ok(Some(format!("an image scan job that does not read: {e}"))),
         };
-        let ticket = work.ticket();
+        let ticket = work.quota.take();
         let outcome = if work.file.is_file() {
             match self.loaded_feed() {
                 Ok(feed) => self.image_work(&work, &feed, &ticket).await.map(|_| ()),

@@ -175,7 +175,9 @@ pub(crate) struct ScanMeta {
     pub environment: Option<String>,
 }
 
-/// One unit of an offline token's quota, taken for a scan under way.
+/// One unit of an offline token's quota, taken for a scan under way. A queued scan's job
+/// carries it (serialised) to give it back should the scan fail.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct QuotaTicket {
     token_id: String,
     day: String,

@@ -18,7 +18,7 @@ use stella_store::ScanRecord;
 pub(crate) const REGISTRY_SCAN: &str = "registry_scan";
 
 /// What the job needs to run the scan as its requester would have.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 struct Job {
     scan: String,
     reference: String,
@@ -26,8 +26,23 @@ struct Job {
     user: String,
     threshold: Threshold,
     environment: Option<String>,
-    /// The quota unit taken (token id, UTC day), given back if the scan fails.
-    quota: Option<(String, String, i64, i64)>,
+    /// The quota unit taken, given back if the scan fails.
+    quota: Option<QuotaTicket>,
+}
+
+/// A scan to store as queued, and the job kind that will fill it in.
+pub(crate) struct Queue {
+    /// The scan's kind (`registry`, `image`).
+    pub kind: &'static str,
+    pub job: &'static str,
+    /// Run by this server at once rather than by whichever server claims it.
+    pub here: bool,
+    pub tenant: String,
+    pub user: String,
+    pub subject: Option<String>,
+    pub size: i64,
+    pub threshold: Threshold,
+    pub environment: Option<String>,
 }
 
 /// `202` for a queued scan: where to poll.
@@ -76,25 +91,16 @@ impl Stella {
         self.loaded_feed()?;
         let ticket = self.take_scan_quota(caller).await?;
         let id = stella_core::ids::new_id();
-        let record = ScanRecord {
-            id: id.clone(),
-            tenant_id: tenant.clone(),
-            created_at: self.now_ms(),
-            created_by: Some(caller.user_id.clone()),
-            state: "queued".into(),
-            kind: "registry".into(),
+        let queue = Queue {
+            kind: "registry",
+            job: REGISTRY_SCAN,
+            here: false,
+            tenant: tenant.clone(),
+            user: caller.user_id.clone(),
             subject: Some(parsed.to_string()),
-            digest: String::new(),
             size: 0,
-            sbom_type: None,
-            threshold: threshold.as_str().into(),
+            threshold,
             environment: environment.clone(),
-            policy_status: None,
-            summary: None,
-            feed_version: None,
-            policy_hash: None,
-            result: None,
-            error: None,
         };
         let job = Job {
             scan: id.clone(),
@@ -103,19 +109,54 @@ impl Stella {
             user: caller.user_id.clone(),
             threshold,
             environment,
-            quota: ticket
-                .as_ref()
-                .map(|t| (t.token_id.clone(), t.day.clone(), t.max, t.used)),
+            quota: ticket.clone(),
         };
-        let queued = async {
+        self.queue_scan(queue, id, &job, ticket).await
+    }
+
+    /// Stores a queued scan and starts or queues the job that fills it in (`here`: claimed by
+    /// this server from the start, for work whose input only it holds). If either fails, the
+    /// quota unit taken for it (which the payload carries for the job) is given back.
+    pub(crate) async fn queue_scan<P: Serialize>(
+        &self,
+        q: Queue,
+        id: String,
+        payload: &P,
+        ticket: Option<QuotaTicket>,
+    ) -> Result<QueuedScan> {
+        let record = ScanRecord {
+            id: id.clone(),
+            tenant_id: q.tenant,
+            created_at: self.now_ms(),
+            created_by: Some(q.user),
+            state: "queued".into(),
+            kind: q.kind.into(),
+            subject: q.subject,
+            digest: String::new(),
+            size: q.size,
+            sbom_type: None,
+            threshold: q.threshold.as_str().into(),
+            environment: q.environment,
+            policy_status: None,
+            summary: None,
+            feed_version: None,
+            policy_hash: None,
+            result: None,
+            error: None,
+        };
+        let started = async {
             self.db.insert_scan(&record).await?;
             let payload =
-                serde_json::to_value(&job).map_err(|e| ServiceError::Internal(e.to_string()))?;
-            self.enqueue_job(REGISTRY_SCAN, Some(&record.tenant_id), &payload)
-                .await
+                serde_json::to_value(payload).map_err(|e| ServiceError::Internal(e.to_string()))?;
+            let tenant = Some(record.tenant_id.as_str());
+            if q.here {
+                self.start_job_here(q.job, tenant, &payload).await
+            } else {
+                self.enqueue_job(q.job, tenant, &payload).await
+            }
         }
         .await;
-        if let Err(e) = queued {
+        if let Err(e) = started {
             self.return_scan_quota(ticket).await;
             return Err(e);
         }
@@ -131,19 +172,11 @@ impl Stella {
         &self,
         payload: &serde_json::Value,
     ) -> Result<Option<String>> {
-        let job: Job = match serde_json::from_value(payload.clone()) {
+        let mut job: Job = match serde_json::from_value(payload.clone()) {
             Ok(j) => j,
             Err(e) => return Ok(Some(format!("a registry scan job that does not read: {e}"))),
         };
-        let ticket = job
-            .quota
-            .as_ref()
-            .map(|(token_id, day, max, used)| QuotaTicket {
-                token_id: token_id.clone(),
-                day: day.clone(),
-                max: *max,
-                used: *used,
-            });
+        let ticket = job.quota.take();
         match self.run_registry_scan(&job, &ticket).await {
             Ok(()) => Ok(None),
             Err(e) => {
