@@ -260,8 +260,16 @@ async fn handle(app: AppState, req: Request, next: Next, trace_id: String) -> Re
 
     let mut logged = LoggedBody::Bytes(Bytes::new());
     let mut principal: Option<Arc<Principal>> = None;
+    let upload = route
+        .as_deref()
+        .is_some_and(|r| crate::upload::UPLOAD_ROUTES.contains(&r));
     let mut response =
         match admit(&app, &path, &client, access, &credential, origin_ok, now_ms).await {
+            Err(e) if upload => {
+                // Refused before the body was read: read it first (see upload::drain).
+                crate::upload::drain(req.into_body().into_data_stream()).await;
+                e.into_response()
+            }
             Err(e) => e.into_response(),
             Ok(state) => {
                 if let AuthState::Authenticated(p) = &state {
@@ -274,13 +282,13 @@ async fn handle(app: AppState, req: Request, next: Next, trace_id: String) -> Re
                     Ok(())
                 };
                 if let Err(e) = disk {
+                    if upload {
+                        crate::upload::drain(raw.into_data_stream()).await;
+                    }
                     ApiError::Service(e).into_response()
                 } else if access == Access::Unmatched {
                     next.run(Request::from_parts(parts, Body::empty())).await
-                } else if route
-                    .as_deref()
-                    .is_some_and(|r| crate::upload::UPLOAD_ROUTES.contains(&r))
-                {
+                } else if upload {
                     // Streamed to a spool file by the handler (upload.rs), within its own bound.
                     let declared = parts
                         .headers
@@ -293,9 +301,14 @@ async fn handle(app: AppState, req: Request, next: Next, trace_id: String) -> Re
                         }
                         .into_response()
                     } else {
-                        let mut req = Request::from_parts(parts, raw);
+                        let (body, left) = crate::upload::returnable(raw);
+                        let mut req = Request::from_parts(parts, body);
                         req.extensions_mut().insert(state);
                         let response = next.run(req).await;
+                        if !response.status().is_success() {
+                            // Refused before the handler read it all (see upload::drain).
+                            left.drain().await;
+                        }
                         if let Some(u) = response.extensions().get::<crate::upload::UploadLog>() {
                             let note = serde_json::json!({
                                 "upload": {"digest": u.digest, "size": u.size}

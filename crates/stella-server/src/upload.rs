@@ -18,6 +18,89 @@ use stella_service::ServiceError;
 /// Routes whose body is streamed to a spool file by the handler.
 pub const UPLOAD_ROUTES: &[&str] = &["/scan", "/feed/imports"];
 
+/// How much of a refused upload's body is read and thrown away before the refusal is sent,
+/// and for how long at most. A server that answers (401, 403, 429, 400) and closes while the
+/// client is still writing makes the client's next write fail; most HTTP clients (reqwest
+/// among them) then report a broken pipe instead of the answer, so `santech` could not wait
+/// out a 429 it never saw. Reading the rest first, within these bounds, lets bodies of SBOM,
+/// policy and small archive sizes get their answer; larger ones are cut off as before.
+const DRAIN_BYTES: u64 = 8 << 20;
+const DRAIN_TIME: Duration = Duration::from_secs(2);
+
+/// Reads and discards what is left of `body`, within [`DRAIN_BYTES`] and [`DRAIN_TIME`].
+pub async fn drain(
+    body: impl futures::Stream<Item = Result<axum::body::Bytes, axum::Error>> + Unpin,
+) {
+    let mut body = body;
+    let mut read: u64 = 0;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while let Some(Ok(chunk)) = body.next().await {
+            read += chunk.len() as u64;
+            if read > DRAIN_BYTES {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
+/// A request body the handler may drop unread: what it leaves is handed back through
+/// [`Returned`], so the gateway can [`drain`] it before sending a refusal.
+pub fn returnable(body: Body) -> (Body, Returned) {
+    let back = Returned(std::sync::Arc::new(parking_lot::Mutex::new(None)));
+    let stream = ReturnableStream {
+        inner: Some(body.into_data_stream()),
+        back: back.clone(),
+    };
+    (Body::from_stream(stream), back)
+}
+
+/// What a handler left of a [`returnable`] body.
+#[derive(Clone)]
+pub struct Returned(std::sync::Arc<parking_lot::Mutex<Option<axum::body::BodyDataStream>>>);
+
+impl Returned {
+    /// Drains what the handler left unread, if anything.
+    pub async fn drain(&self) {
+        let left = self.0.lock().take();
+        if let Some(stream) = left {
+            drain(stream).await;
+        }
+    }
+}
+
+struct ReturnableStream {
+    /// `None` once the body ended (nothing left to give back).
+    inner: Option<axum::body::BodyDataStream>,
+    back: Returned,
+}
+
+impl futures::Stream for ReturnableStream {
+    type Item = Result<axum::body::Bytes, axum::Error>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let Some(inner) = self.inner.as_mut() else {
+            return std::task::Poll::Ready(None);
+        };
+        let next = inner.poll_next_unpin(cx);
+        if let std::task::Poll::Ready(None) = next {
+            self.inner = None;
+        }
+        next
+    }
+}
+
+impl Drop for ReturnableStream {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.take() {
+            *self.back.0.lock() = Some(inner);
+        }
+    }
+}
+
 /// What the activity log keeps of an upload.
 #[derive(Debug, Clone)]
 pub struct UploadLog {
@@ -183,5 +266,50 @@ mod tests {
         left.sort();
         assert_eq!(left, ["image-new.tar", "other"]);
         clean_spool(&dir.path().join("absent"));
+    }
+
+    /// A body of `chunks` chunks of 64 KiB (endless with `None`), counting those pulled.
+    fn counted(chunks: Option<usize>) -> (Body, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        let pulled = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let p = pulled.clone();
+        let stream = futures::stream::unfold(0usize, move |i| {
+            let p = p.clone();
+            async move {
+                if chunks.is_some_and(|n| i >= n) {
+                    return None;
+                }
+                p.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Some((Ok::<_, std::io::Error>(vec![0u8; 64 << 10]), i + 1))
+            }
+        });
+        (Body::from_stream(stream), pulled)
+    }
+
+    #[tokio::test]
+    async fn what_a_handler_leaves_unread_is_drained_within_the_bound() {
+        use std::sync::atomic::Ordering::SeqCst;
+        // Read one chunk, drop the rest: the gateway drains it.
+        let (body, pulled) = counted(Some(10));
+        let (body, left) = returnable(body);
+        let mut stream = body.into_data_stream();
+        assert!(stream.next().await.is_some());
+        drop(stream);
+        assert_eq!(pulled.load(SeqCst), 1);
+        left.drain().await;
+        assert_eq!(pulled.load(SeqCst), 10);
+        // Read to the end: nothing is handed back.
+        let (body, pulled) = counted(Some(3));
+        let (body, left) = returnable(body);
+        let mut stream = body.into_data_stream();
+        while stream.next().await.is_some() {}
+        drop(stream);
+        left.drain().await;
+        assert_eq!(pulled.load(SeqCst), 3);
+        // Endless: drained up to the bound, then left.
+        let (body, pulled) = counted(None);
+        let (_, left) = returnable(body);
+        left.drain().await;
+        let bound = (DRAIN_BYTES / (64 << 10)) as usize;
+        assert_eq!(pulled.load(SeqCst), bound + 1);
     }
 }
