@@ -427,6 +427,28 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out["ip_address"], "2001:db8::1");
+        // Leading zeros are ambiguous (octal to some parsers) and refused, as Python's
+        // ipaddress refuses them; zone ids and prefixes are not addresses.
+        for bad in [
+            "010.0.0.1",
+            "10.0.0",
+            "fe80::1%eth0",
+            "10.0.0.0/8",
+            "",
+            "host",
+        ] {
+            let e = validate_write(
+                ObjectType::SuricataAppliance,
+                &json!({ "ip_address": bad }),
+                WriteMode::Partial,
+            )
+            .unwrap_err();
+            assert_eq!(
+                e,
+                errs(&[("ip_address", &["Enter a valid IPv4 or IPv6 address."])]),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
