@@ -969,3 +969,60 @@ async fn the_schedule_queues_one_retention_run_per_interval_for_the_whole_deploy
     }
     c.stop().await;
 }
+
+/// Scanning on several servers: a feed imported through one is the version every server scans
+/// with, and an offline token's daily quota is one count across them, exact under concurrent
+/// scans.
+#[tokio::test]
+async fn servers_share_the_feed_version_and_the_scan_quota() {
+    use crate::scanning::{sample_sbom, scan, small_feed};
+    let Some(c) = Cluster::start(2, |c| c.max_scans_per_day = 4).await else {
+        return;
+    };
+    let root = c.node(0).root_jwt().await;
+    let import = small_feed(c.node(0), &root).await;
+    let version = import["version"].as_str().unwrap().to_owned();
+    let follows = within(Duration::from_secs(10), || async {
+        let (_, s) = c
+            .node(1)
+            .call("GET", "/feed/status", Some(&root), None)
+            .await;
+        s["loaded_version"] == version.as_str()
+    })
+    .await;
+    assert!(follows.is_some(), "the second server loads the new version");
+    let sbom = serde_json::to_vec(&sample_sbom()).unwrap();
+    let (st, _, done) = scan(c.node(1), &root, "", &sbom, &[]).await;
+    assert_eq!(st, 200, "{done}");
+    let (_, stored) = c
+        .node(0)
+        .call(
+            "GET",
+            &format!("/scans/{}", done["id"].as_str().unwrap()),
+            Some(&root),
+            None,
+        )
+        .await;
+    assert_eq!(stored["feedVersion"], version.as_str());
+    assert!(done["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["package"] == "Django"));
+
+    // Eight scans at once, half on each server, with a token allowed four a day.
+    let (st, t) = c
+        .node(0)
+        .call("POST", "/token/offline", Some(&root), Some(json!({})))
+        .await;
+    assert_eq!(st, 200, "{t}");
+    let offline = t["jwt"].as_str().unwrap().to_owned();
+    let scans = (0..8).map(|i| scan(c.node(i), &offline, "", &sbom, &[]));
+    let mut statuses: Vec<u16> = futures::future::join_all(scans)
+        .await
+        .into_iter()
+        .map(|(st, _, _)| st)
+        .collect();
+    statuses.sort();
+    assert_eq!(statuses, [200, 200, 200, 200, 429, 429, 429, 429]);
+}

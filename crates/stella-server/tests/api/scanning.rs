@@ -131,7 +131,7 @@ fn cyclonedx(components: Value) -> Value {
     })
 }
 
-fn sample_sbom() -> Value {
+pub fn sample_sbom() -> Value {
     cyclonedx(json!([
         {"name": "Django", "version": "2.2.1", "purl": "pkg:pypi/django@2.2.1"},
         {"name": "requests", "version": "2.31.0", "purl": "pkg:pypi/requests@2.31.0"},
