@@ -6,8 +6,9 @@
 use crate::xdr::hooks_for;
 use crate::{Result, ServiceError, Stella};
 use serde_json::{Map, Value};
-use stella_core::ids::{looks_like_id, new_id};
-use stella_core::resource::{Columns, FieldValue, ResourceSpec, Tenancy};
+use stella_core::dialect::{last_page_offset, Dialect};
+use stella_core::ids::new_id;
+use stella_core::resource::{Columns, FieldValue, Key, ListQuery, ResourceSpec, Tenancy};
 use stella_core::{DynGrant, Principal, Scope, TenantFilter};
 
 /// Special behaviour of one resource, around the generic operations.
@@ -84,6 +85,33 @@ impl Target<'_> {
     }
 }
 
+/// One page of a list, with the query it answers (what the dialect's envelope reports).
+#[derive(Debug)]
+pub struct Listed {
+    pub rows: Vec<Value>,
+    pub total: i64,
+    pub query: ListQuery,
+}
+
+/// How a write came: the dialect its body is read in, whether it replaces the object (PUT in
+/// Django REST framework's sense: every writable required field must be there) and the
+/// client's `comment` on it, which the hooks see.
+#[derive(Debug, Clone, Copy)]
+pub struct Write<'a> {
+    pub dialect: Dialect,
+    pub replace: bool,
+    pub comment: Option<&'a str>,
+}
+
+impl Write<'_> {
+    /// A write as the XDR contract makes it (read-only members refused, partial updates).
+    pub const XDR: Write<'static> = Write {
+        dialect: Dialect::Xdr,
+        replace: false,
+        comment: None,
+    };
+}
+
 pub(crate) struct NoHooks;
 impl Hooks for NoHooks {}
 
@@ -126,7 +154,7 @@ impl Stella {
         match (spec.parent, parent_id) {
             (None, _) => Ok(None),
             (Some(p), Some(id)) => {
-                let found = match looks_like_id(id) {
+                let found = match p.spec.key_value(id).is_some() {
                     true => {
                         self.db
                             .resource_get(p.spec, &caller.tenant_filter(), &[], id)
@@ -143,15 +171,17 @@ impl Stella {
         }
     }
 
+    /// One page of a list whose parameters are in `dialect`'s terms.
     pub async fn resource_list(
         &self,
         caller: &Principal,
         spec: &'static ResourceSpec,
         parent_id: Option<&str>,
+        dialect: Dialect,
         params: &[(String, String)],
-    ) -> Result<(Vec<Value>, i64, i64, i64)> {
+    ) -> Result<Listed> {
         let grant = self.admit(caller, spec, false)?;
-        let mut q = spec.parse_list(params, self.settings.max_page)?;
+        let mut q = dialect.list_query(spec, params, self.settings.max_page)?;
         self.parent_of(&grant, spec, parent_id).await?;
         let target = Target {
             spec,
@@ -160,8 +190,22 @@ impl Stella {
             id: "",
         };
         q.filters.extend(target.parent_condition());
-        let (data, total) = self.db.resource_list(spec, &target.filter, &q).await?;
-        Ok((data, total, q.limit, q.offset))
+        if q.last_page {
+            let count = ListQuery {
+                limit: 0,
+                ..q.clone()
+            };
+            let (_, total) = self.db.resource_list(spec, &target.filter, &count).await?;
+            q.offset = last_page_offset(total, q.limit);
+            q.last_page = false;
+        }
+        let (rows, total) = self.db.resource_list(spec, &target.filter, &q).await?;
+        dialect.check_window(&q, total)?;
+        Ok(Listed {
+            rows,
+            total,
+            query: q,
+        })
     }
 
     pub async fn resource_get(
@@ -183,7 +227,7 @@ impl Stella {
         id: &str,
     ) -> Result<Value> {
         self.parent_of(caller, spec, parent_id).await?;
-        if !looks_like_id(id) {
+        if spec.key_value(id).is_none() {
             return Err(not_found(spec, id));
         }
         let target = Target {
@@ -205,8 +249,20 @@ impl Stella {
         parent_id: Option<&str>,
         body: &Value,
     ) -> Result<Value> {
+        self.resource_create_as(caller, spec, parent_id, body, Write::XDR)
+            .await
+    }
+
+    pub async fn resource_create_as(
+        &self,
+        caller: &Principal,
+        spec: &'static ResourceSpec,
+        parent_id: Option<&str>,
+        body: &Value,
+        write: Write<'_>,
+    ) -> Result<Value> {
         let grant = self.admit(caller, spec, true)?;
-        let (mut values, named) = spec.parse_create(body)?;
+        let (mut values, named) = spec.parse_create_as(body, write.dialect.read_only_members())?;
         let hooks = hooks_for(spec);
         hooks.before_create(self, caller).await?;
         let tenant = match self.parent_of(&grant, spec, parent_id).await? {
@@ -236,7 +292,10 @@ impl Stella {
         hooks
             .validate(self, caller, tenant.as_deref(), &values)
             .await?;
-        let id = new_id();
+        let id = match spec.key {
+            Key::Generated => new_id(),
+            Key::Serial { sequence } => self.db.next_serial(sequence).await?.to_string(),
+        };
         let created = self
             .db
             .resource_insert(spec, &id, tenant.as_deref(), &values, self.now_ms())
@@ -290,6 +349,19 @@ impl Stella {
         id: &str,
         body: &Value,
     ) -> Result<Value> {
+        self.resource_update_as(caller, spec, parent_id, id, body, Write::XDR)
+            .await
+    }
+
+    pub async fn resource_update_as(
+        &self,
+        caller: &Principal,
+        spec: &'static ResourceSpec,
+        parent_id: Option<&str>,
+        id: &str,
+        body: &Value,
+        write: Write<'_>,
+    ) -> Result<Value> {
         let grant = self.admit(caller, spec, true)?;
         let Value::Object(map) = body else {
             return Err(ServiceError::invalid("$", "must be a JSON object"));
@@ -298,8 +370,22 @@ impl Stella {
         let hooks = hooks_for(spec);
         let mut rest = map.clone();
         let extras = hooks.update_extras(self, caller, &mut rest, &current)?;
-        let mut values = spec.parse_update(&Value::Object(rest))?;
         let tenant = current.get("tenant_id").and_then(Value::as_str);
+        let mut values = match write.dialect {
+            Dialect::Xdr if !write.replace => spec.parse_update(&Value::Object(rest))?,
+            _ => {
+                let (values, named) =
+                    spec.parse_update_ignoring_read_only(&Value::Object(rest), write.replace)?;
+                // The object's own tenant, sent back with the rest of it, is no change.
+                if named.is_some() && named.as_deref() != tenant {
+                    return Err(ServiceError::invalid(
+                        "tenant_id",
+                        "cannot be changed; an object stays in its tenant",
+                    ));
+                }
+                values
+            }
+        };
         hooks.validate(self, caller, tenant, &values).await?;
         values.extend(extras);
         if values.is_empty() {
@@ -331,6 +417,19 @@ impl Stella {
         parent_id: Option<&str>,
         id: &str,
         params: &[(String, String)],
+    ) -> Result<()> {
+        self.resource_delete_as(caller, spec, parent_id, id, params, Write::XDR)
+            .await
+    }
+
+    pub async fn resource_delete_as(
+        &self,
+        caller: &Principal,
+        spec: &'static ResourceSpec,
+        parent_id: Option<&str>,
+        id: &str,
+        params: &[(String, String)],
+        _write: Write<'_>,
     ) -> Result<()> {
         let grant = self.admit(caller, spec, true)?;
         let current = self.find(&grant, spec, parent_id, id).await?;

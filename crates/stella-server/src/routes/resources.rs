@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::routing::MethodRouter;
 use axum::{Json, Router};
 use serde_json::{json, Value};
+use stella_core::dialect::Dialect;
 use stella_core::resource::{FieldType, Op, ResourceSpec};
 use utoipa::openapi::path::{
     HttpMethod, Operation, OperationBuilder, ParameterBuilder, ParameterIn,
@@ -80,13 +81,16 @@ async fn list(
     params: Params,
 ) -> ApiResult<Json<Value>> {
     let (parent, _) = split_path(ids, false);
-    let (data, total, limit, offset) = app
+    let listed = app
         .stella
-        .resource_list(&p.0, spec, parent.as_deref(), &params.0)
+        .resource_list(&p.0, spec, parent.as_deref(), Dialect::Xdr, &params.0)
         .await?;
-    Ok(Json(
-        json!({ "data": data, "total": total, "limit": limit, "offset": offset }),
-    ))
+    Ok(Json(json!({
+        "data": listed.rows,
+        "total": listed.total,
+        "limit": listed.query.limit,
+        "offset": listed.query.offset,
+    })))
 }
 
 async fn create(
