@@ -21,7 +21,8 @@ pub static TENANTS: ResourceSpec = ResourceSpec::owned(
     &[NAME, FieldSpec::text("description", 2000)],
     ("tenants:read", "tenants:write"),
 )
-.tenancy(Tenancy::IsTenant);
+.tenancy(Tenancy::IsTenant)
+.hooked();
 
 pub static TENANT_GROUPS: ResourceSpec = ResourceSpec::owned(
     "tenant_groups",
@@ -34,7 +35,8 @@ pub static TENANT_GROUPS: ResourceSpec = ResourceSpec::owned(
     ],
     ("tenants:read", "tenants:write"),
 )
-.tenancy(Tenancy::Platform);
+.tenancy(Tenancy::Platform)
+.hooked();
 
 pub static CASES: ResourceSpec = ResourceSpec::owned(
     "cases",
@@ -50,7 +52,8 @@ pub static CASES: ResourceSpec = ResourceSpec::owned(
         FieldSpec::int("alert_count", 0, i64::MAX).read_only(),
     ],
     ("cases:read", "cases:write"),
-);
+)
+.hooked();
 
 static CASE_PARENT: ParentSpec = ParentSpec {
     spec: &CASES,
@@ -98,7 +101,8 @@ pub static ALERTS: ResourceSpec = ResourceSpec::owned(
     ],
     ("alerts:read", "alerts:write"),
 )
-.ops(&[Op::List, Op::Update]);
+.ops(&[Op::List, Op::Update])
+.hooked();
 
 pub static CONNECTORS: ResourceSpec = ResourceSpec::owned(
     "connectors",
@@ -114,7 +118,8 @@ pub static CONNECTORS: ResourceSpec = ResourceSpec::owned(
         FieldSpec::of_type("config", FieldType::Object).write_only(),
     ],
     ("connectors:read", "connectors:write"),
-);
+)
+.hooked();
 
 pub static QUERIES: ResourceSpec = ResourceSpec::owned(
     "queries",
@@ -141,7 +146,8 @@ pub static WATCHLISTS: ResourceSpec = ResourceSpec::owned(
     ],
     ("watchlists:read", "watchlists:write"),
 )
-.ops(&[Op::List, Op::Create, Op::Delete]);
+.ops(&[Op::List, Op::Create, Op::Delete])
+.hooked();
 
 pub static SENSORS: ResourceSpec = ResourceSpec::owned(
     "sensors",
@@ -175,7 +181,8 @@ pub static REPORTS: ResourceSpec = ResourceSpec::owned(
     ],
     ("reports:read", "reports:write"),
 )
-.ops(&[Op::List, Op::Create, Op::Delete]);
+.ops(&[Op::List, Op::Create, Op::Delete])
+.hooked();
 
 pub static PLAYBOOKS: ResourceSpec = ResourceSpec::owned(
     "playbooks",

@@ -234,6 +234,11 @@ pub struct ResourceSpec {
     pub write_permission: &'static str,
     pub ops: &'static [Op],
     pub parent: Option<&'static ParentSpec>,
+    /// The resource has behaviour beyond the engine (`Hooks` in `stella-service`), registered
+    /// there under this spec. The service refuses to serve a spec that says so but has no
+    /// registration (and a registration of a spec that does not say so), so a forgotten one
+    /// cannot silently skip a hook.
+    pub hooked: bool,
 }
 
 pub const IMPLICIT_FIELDS: &[&str] = &["id", "tenant_id", "created_at", "updated_at"];
@@ -344,6 +349,7 @@ impl ResourceSpec {
             write_permission: permissions.1,
             ops: CRUD,
             parent: None,
+            hooked: false,
         }
     }
     pub const fn table(mut self, table: &'static str) -> Self {
@@ -360,6 +366,11 @@ impl ResourceSpec {
     }
     pub const fn parent(mut self, parent: &'static ParentSpec) -> Self {
         self.parent = Some(parent);
+        self
+    }
+    /// Declares hooks (see [`ResourceSpec::hooked`]).
+    pub const fn hooked(mut self) -> Self {
+        self.hooked = true;
         self
     }
     /// Integer keys from the counter `sequence` (see [`Key::Serial`]).
@@ -724,6 +735,7 @@ mod tests {
         write_permission: "cases:write",
         ops: CRUD,
         parent: None,
+        hooked: false,
     };
 
     fn errors(r: Result<impl std::fmt::Debug, CoreError>) -> Vec<String> {

@@ -1,9 +1,9 @@
 //! The generic resource engine's service half: permission checks, tenancy of new objects,
 //! parents of nested resources, and per-resource hooks around the storage engine. A resource is
 //! a [`ResourceSpec`] (declared in `stella_core::catalog`) plus, when it has special
-//! behaviour, a [`Hooks`] implementation (in `crate::xdr`).
+//! behaviour (`spec.hooked`), a [`Hooks`] implementation registered under that spec in
+//! [`registry`] (the XDR ones in `crate::xdr`).
 
-use crate::xdr::hooks_for;
 use crate::{Result, ServiceError, Stella};
 use serde_json::{Map, Value};
 use stella_core::dialect::{last_page_offset, Dialect};
@@ -115,6 +115,31 @@ impl Write<'_> {
 pub(crate) struct NoHooks;
 impl Hooks for NoHooks {}
 
+/// Every registered `(spec, hooks)` pair, from each surface's registry.
+pub(crate) fn registry(
+) -> impl Iterator<Item = &'static (&'static ResourceSpec, &'static dyn Hooks)> {
+    crate::xdr::HOOKS.iter()
+}
+
+/// The hooks of `spec`: its registration, or none when it declares none. A spec that declares
+/// hooks but has no registration, or one registered without declaring them, is refused
+/// (500) rather than served without its behaviour.
+pub(crate) fn hooks_for(spec: &ResourceSpec) -> Result<&'static dyn Hooks> {
+    let found = registry().find(|(s, _)| std::ptr::eq(*s, spec));
+    match (found, spec.hooked) {
+        (Some((_, hooks)), true) => Ok(*hooks),
+        (None, false) => Ok(&NoHooks),
+        (None, true) => Err(ServiceError::Internal(format!(
+            "{} declares hooks but none are registered for it",
+            spec.name
+        ))),
+        (Some(_), false) => Err(ServiceError::Internal(format!(
+            "{} has hooks registered but its spec does not declare them",
+            spec.name
+        ))),
+    }
+}
+
 pub(crate) fn not_found(spec: &ResourceSpec, id: &str) -> ServiceError {
     ServiceError::NotFound(format!("no object in {} has the id '{id}'", spec.name))
 }
@@ -140,7 +165,7 @@ impl Stella {
                 spec.name
             )));
         }
-        hooks_for(spec).authorize(caller, write)?;
+        hooks_for(spec)?.authorize(caller, write)?;
         Ok(grant)
     }
 
@@ -263,7 +288,7 @@ impl Stella {
     ) -> Result<Value> {
         let grant = self.admit(caller, spec, true)?;
         let (mut values, named) = spec.parse_create_as(body, write.dialect.read_only_members())?;
-        let hooks = hooks_for(spec);
+        let hooks = hooks_for(spec)?;
         hooks.before_create(self, caller).await?;
         let tenant = match self.parent_of(&grant, spec, parent_id).await? {
             Some(parent) => {
@@ -367,7 +392,7 @@ impl Stella {
             return Err(ServiceError::invalid("$", "must be a JSON object"));
         };
         let current = self.find(&grant, spec, parent_id, id).await?;
-        let hooks = hooks_for(spec);
+        let hooks = hooks_for(spec)?;
         let mut rest = map.clone();
         let extras = hooks.update_extras(self, caller, &mut rest, &current)?;
         let tenant = current.get("tenant_id").and_then(Value::as_str);
@@ -433,7 +458,7 @@ impl Stella {
     ) -> Result<()> {
         let grant = self.admit(caller, spec, true)?;
         let current = self.find(&grant, spec, parent_id, id).await?;
-        let hooks = hooks_for(spec);
+        let hooks = hooks_for(spec)?;
         hooks.before_delete(self, caller, id).await?;
         let target = Target {
             spec,
@@ -457,5 +482,49 @@ fn shared_or_missing(spec: &ResourceSpec, id: &str, current: &Value) -> ServiceE
         ))
     } else {
         not_found(spec, id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every spec any surface serves: the XDR catalog and the `/rest/` one.
+    fn every_spec() -> impl Iterator<Item = &'static &'static ResourceSpec> {
+        stella_core::catalog::ALL.iter()
+    }
+
+    #[test]
+    fn every_declared_hook_is_registered_once_and_only_declared_ones_are() {
+        for spec in every_spec() {
+            let registrations = registry().filter(|(s, _)| std::ptr::eq(*s, *spec)).count();
+            let want = usize::from(spec.hooked);
+            assert_eq!(
+                registrations, want,
+                "{}: hooked = {}, registered {registrations} times",
+                spec.name, spec.hooked
+            );
+            assert!(hooks_for(spec).is_ok(), "{}", spec.name);
+        }
+        for (spec, _) in registry() {
+            assert!(
+                every_spec().any(|s| std::ptr::eq(*s, *spec)),
+                "{} has hooks but is served by no surface",
+                spec.name
+            );
+        }
+    }
+
+    #[test]
+    fn a_spec_declaring_hooks_without_a_registration_is_refused_not_served_plainly() {
+        static UNREGISTERED: ResourceSpec =
+            ResourceSpec::owned("things", "Thing", "Things", &[], ("a:read", "a:write")).hooked();
+        assert!(matches!(
+            hooks_for(&UNREGISTERED),
+            Err(ServiceError::Internal(_))
+        ));
+        static PLAIN: ResourceSpec =
+            ResourceSpec::owned("things", "Thing", "Things", &[], ("a:read", "a:write"));
+        assert!(hooks_for(&PLAIN).is_ok());
     }
 }
