@@ -270,6 +270,10 @@ pub static ALL: &[&ResourceSpec] = &[
     &EVENT_FILTERS,
 ];
 
+/// Every resource of the probe-management API at `/rest/` (Django REST framework's dialect),
+/// by path below `/rest/`.
+pub static REST: &[&ResourceSpec] = &[];
+
 /// Alert types the platform raises, with the fields that identify one alert of the type.
 pub static ALERT_TYPES: &[(&str, &str, &[&str])] = &[(
     "watchlist_match",
@@ -283,7 +287,7 @@ mod tests {
 
     #[test]
     fn every_default_sort_and_filter_names_a_field() {
-        for spec in ALL {
+        for spec in ALL.iter().chain(REST) {
             assert!(
                 spec.default_sort == "created_at" || spec.field(spec.default_sort).is_some(),
                 "{}",
@@ -297,6 +301,16 @@ mod tests {
                 assert!(
                     !f.required || f.writable,
                     "{}.{} is required but read-only",
+                    spec.name,
+                    f.name
+                );
+                assert!(
+                    !f.searchable
+                        || matches!(
+                            f.ty,
+                            FieldType::Text { .. } | FieldType::Enum(_) | FieldType::IpAddress
+                        ),
+                    "{}.{} is searchable but not text",
                     spec.name,
                     f.name
                 );

@@ -23,6 +23,8 @@ pub enum FieldType {
     Float,
     Bool,
     Enum(&'static [&'static str]),
+    /// An IPv4 or IPv6 address, stored as text in its canonical form.
+    IpAddress,
     /// Milliseconds in storage, RFC 3339 on the wire.
     Timestamp,
     /// Any JSON value, stored as text.
@@ -66,6 +68,12 @@ pub enum DefaultValue {
 }
 
 impl FieldSpec {
+    pub const fn ip_address(name: &'static str) -> Self {
+        let mut f = Self::of_type(name, FieldType::IpAddress);
+        f.sortable = true;
+        f.filterable = true;
+        f
+    }
     pub const fn text(name: &'static str, max_len: usize) -> Self {
         Self {
             name,
@@ -222,6 +230,8 @@ pub struct ResourceSpec {
     pub singular: &'static str,
     /// The OpenAPI tag the operations are listed under.
     pub tag: &'static str,
+    /// What the resource is, for clients that ask (Django REST framework's OPTIONS).
+    pub description: &'static str,
     pub table: &'static str,
     pub tenancy: Tenancy,
     /// Fields besides the implicit `id`, `tenant_id`, `created_at`, `updated_at`.
@@ -339,6 +349,7 @@ impl ResourceSpec {
             name,
             singular,
             tag,
+            description: "",
             table: name,
             tenancy: Tenancy::Owned,
             fields,
@@ -351,6 +362,10 @@ impl ResourceSpec {
             parent: None,
             hooked: false,
         }
+    }
+    pub const fn describe(mut self, description: &'static str) -> Self {
+        self.description = description;
+        self
     }
     pub const fn table(mut self, table: &'static str) -> Self {
         self.table = table;
@@ -650,6 +665,10 @@ fn coerce(f: &FieldSpec, value: &Value) -> Result<FieldValue, FieldError> {
                 format!("must be one of: {}", allowed.join(", ")),
             )),
         },
+        FieldType::IpAddress => match value.as_str().map(|s| s.parse::<std::net::IpAddr>()) {
+            Some(Ok(ip)) => Ok(FieldValue::Text(ip.to_string())),
+            _ => Err(FieldError::new(f.name, "must be an IPv4 or IPv6 address")),
+        },
         FieldType::Int { min, max } => match value.as_i64() {
             Some(n) if (min..=max).contains(&n) => Ok(FieldValue::Int(n)),
             _ => Err(FieldError::new(
@@ -719,6 +738,7 @@ mod tests {
         name: "cases",
         singular: "Case",
         tag: "Cases",
+        description: "",
         table: "cases",
         tenancy: Tenancy::Owned,
         fields: &[
@@ -822,6 +842,22 @@ mod tests {
         assert!(SPEC
             .parse_update_ignoring_read_only(&json!({"name": "m", "id": 3}), true)
             .is_ok());
+    }
+
+    #[test]
+    fn ip_addresses_are_checked_and_stored_canonically() {
+        let f = FieldSpec::ip_address("ipaddress");
+        assert_eq!(
+            coerce(&f, &json!("2001:DB8:0:0::1")),
+            Ok(FieldValue::Text("2001:db8::1".into()))
+        );
+        assert_eq!(
+            coerce(&f, &json!("10.0.0.1")),
+            Ok(FieldValue::Text("10.0.0.1".into()))
+        );
+        for bad in [json!("10.0.0.256"), json!("probe.example"), json!(10)] {
+            assert!(coerce(&f, &bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -168,7 +168,9 @@ enum Access {
 fn access_of(route: Option<&str>) -> Access {
     match route {
         None => Access::Unmatched,
-        Some(r) if PUBLIC.contains(&r) => Access::Public,
+        Some(r) if PUBLIC.contains(&r) || crate::routes::rest::is_slash_redirect(r) => {
+            Access::Public
+        }
         Some(r) if SELF_AUTHENTICATING.contains(&r) => Access::SelfAuthenticating,
         Some(_) => Access::Authenticated,
     }

@@ -8,7 +8,7 @@ use crate::{Result, ServiceError, Stella};
 use serde_json::{Map, Value};
 use stella_core::dialect::{last_page_offset, Dialect};
 use stella_core::ids::new_id;
-use stella_core::resource::{Columns, FieldValue, Key, ListQuery, ResourceSpec, Tenancy};
+use stella_core::resource::{Columns, FieldValue, Key, ListQuery, Op, ResourceSpec, Tenancy};
 use stella_core::{DynGrant, Principal, Scope, TenantFilter};
 
 /// Special behaviour of one resource, around the generic operations.
@@ -50,6 +50,17 @@ pub trait Hooks: Send + Sync {
     async fn before_delete(&self, _s: &Stella, _caller: &Principal, _id: &str) -> Result<()> {
         Ok(())
     }
+    /// Runs once a create, update or delete through the engine has succeeded, with what the
+    /// client said about it (the `/rest/` surface's `comment`): where an action history
+    /// records writes.
+    async fn after_write(
+        &self,
+        _s: &Stella,
+        _caller: &Principal,
+        _change: &Change<'_>,
+    ) -> Result<()> {
+        Ok(())
+    }
     /// Removes the object; `false` when it is not there. Cases close instead.
     async fn delete(
         &self,
@@ -66,6 +77,18 @@ pub trait Hooks: Send + Sync {
             )
             .await?)
     }
+}
+
+/// A write the engine made, as its hooks see it afterwards.
+#[derive(Debug)]
+pub struct Change<'a> {
+    pub spec: &'static ResourceSpec,
+    /// `Op::Create`, `Op::Update` or `Op::Delete`.
+    pub op: stella_core::resource::Op,
+    /// The object as it is now (created, updated) or was (deleted).
+    pub object: &'a Value,
+    /// The client's comment on the write, if it gave one.
+    pub comment: Option<&'a str>,
 }
 
 /// One object an operation addresses, with the tenancy and parent it must be found under.
@@ -167,6 +190,17 @@ impl Stella {
         }
         hooks_for(spec)?.authorize(caller, write)?;
         Ok(grant)
+    }
+
+    /// Whether the caller may read (`write` false) or change `spec`'s objects, by the engine's
+    /// own check: for a dialect that tells callers what they may do (DRF's OPTIONS).
+    pub fn resource_permits(
+        &self,
+        caller: &Principal,
+        spec: &'static ResourceSpec,
+        write: bool,
+    ) -> Result<()> {
+        self.admit(caller, spec, write).map(|_| ())
     }
 
     /// The parent object of a nested resource, found within the caller's tenancy.
@@ -330,6 +364,13 @@ impl Stella {
             self.identity_changed();
         }
         hooks.after_create(self, &created).await?;
+        let change = Change {
+            spec,
+            op: Op::Create,
+            object: &created,
+            comment: write.comment,
+        };
+        hooks.after_write(self, caller, &change).await?;
         Ok(created)
     }
 
@@ -413,26 +454,35 @@ impl Stella {
         };
         hooks.validate(self, caller, tenant, &values).await?;
         values.extend(extras);
-        if values.is_empty() {
-            return Ok(current);
-        }
-        let target = Target {
-            spec,
-            filter: caller.tenant_filter(),
-            parent_id,
-            id,
-        };
-        self.db
-            .resource_update(
+        let updated = if values.is_empty() {
+            current
+        } else {
+            let target = Target {
                 spec,
-                &target.filter,
-                &target.parent_condition(),
+                filter: caller.tenant_filter(),
+                parent_id,
                 id,
-                &values,
-                self.now_ms(),
-            )
-            .await?
-            .ok_or_else(|| shared_or_missing(spec, id, &current))
+            };
+            self.db
+                .resource_update(
+                    spec,
+                    &target.filter,
+                    &target.parent_condition(),
+                    id,
+                    &values,
+                    self.now_ms(),
+                )
+                .await?
+                .ok_or_else(|| shared_or_missing(spec, id, &current))?
+        };
+        let change = Change {
+            spec,
+            op: Op::Update,
+            object: &updated,
+            comment: write.comment,
+        };
+        hooks.after_write(self, caller, &change).await?;
+        Ok(updated)
     }
 
     pub async fn resource_delete(
@@ -454,7 +504,7 @@ impl Stella {
         parent_id: Option<&str>,
         id: &str,
         params: &[(String, String)],
-        _write: Write<'_>,
+        write: Write<'_>,
     ) -> Result<()> {
         let grant = self.admit(caller, spec, true)?;
         let current = self.find(&grant, spec, parent_id, id).await?;
@@ -469,7 +519,13 @@ impl Stella {
         if !hooks.delete(self, &target, params).await? {
             return Err(shared_or_missing(spec, id, &current));
         }
-        Ok(())
+        let change = Change {
+            spec,
+            op: Op::Delete,
+            object: &current,
+            comment: write.comment,
+        };
+        hooks.after_write(self, caller, &change).await
     }
 }
 
@@ -491,7 +547,9 @@ mod tests {
 
     /// Every spec any surface serves: the XDR catalog and the `/rest/` one.
     fn every_spec() -> impl Iterator<Item = &'static &'static ResourceSpec> {
-        stella_core::catalog::ALL.iter()
+        stella_core::catalog::ALL
+            .iter()
+            .chain(stella_core::catalog::REST)
     }
 
     #[test]

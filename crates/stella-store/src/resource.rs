@@ -123,7 +123,7 @@ fn row_to_json_without(spec: &ResourceSpec, row: &Row, omit: &[&str]) -> Result<
     }
     for f in spec.visible_fields().filter(|f| !omit.contains(&f.name)) {
         let v = match f.ty {
-            FieldType::Text { .. } | FieldType::Enum(_) => row
+            FieldType::Text { .. } | FieldType::Enum(_) | FieldType::IpAddress => row
                 .opt_text(f.name)?
                 .map(Value::String)
                 .unwrap_or(Value::Null),
@@ -176,7 +176,7 @@ fn page_key(spec: &ResourceSpec, sort: &str, row: &Row) -> Result<Option<Bind>> 
         name => match spec.field(name) {
             Some(f) if !(f.required || f.default.is_some()) => return Ok(None),
             Some(f) => match f.ty {
-                FieldType::Text { .. } | FieldType::Enum(_) => false,
+                FieldType::Text { .. } | FieldType::Enum(_) | FieldType::IpAddress => false,
                 FieldType::Int { .. } | FieldType::Timestamp => true,
                 _ => return Ok(None),
             },

@@ -10,6 +10,7 @@ mod events;
 mod keys;
 mod ops;
 mod resources;
+pub(crate) mod rest;
 mod retention;
 mod scan;
 pub(crate) mod session;
@@ -192,6 +193,9 @@ pub fn router() -> (Router<AppState>, OpenApiDoc) {
         for (path, method, operation) in operations {
             doc.paths.add_path_operation(path, vec![method], operation);
         }
+    }
+    for spec in rest::RESOURCES {
+        router = router.merge(rest::routes(spec));
     }
     (router, doc)
 }

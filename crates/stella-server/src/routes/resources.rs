@@ -50,6 +50,7 @@ pub fn write_only_fields(route: &str) -> &'static [&'static str] {
             map.insert(base, names);
             map.insert(item, names);
         }
+        map.extend(super::rest::write_only_routes());
         map
     });
     map.get(route).copied().unwrap_or(&[])
@@ -197,6 +198,9 @@ fn field_schema(ty: FieldType) -> Schema {
             .schema_type(Type::Integer)
             .minimum(Some(min as f64))
             .maximum(Some(max as f64)),
+        FieldType::IpAddress => b
+            .schema_type(Type::String)
+            .description(Some("An IPv4 or IPv6 address")),
         FieldType::Float => b.schema_type(Type::Number),
         FieldType::Bool => b.schema_type(Type::Boolean),
         FieldType::Timestamp => b
