@@ -5,7 +5,9 @@
 //! observables, lookup tables, event filters, playbook runs) are declared the same way on paths
 //! of their own.
 
-use crate::resource::{DefaultValue, FieldSpec, FieldType, Op, ParentSpec, ResourceSpec, Tenancy};
+use crate::resource::{
+    DefaultValue, FieldSpec, FieldType, Op, Order, ParentSpec, ResourceSpec, Tenancy,
+};
 
 const NAME: FieldSpec = FieldSpec::text("name", 200).required();
 const DESCRIPTION: FieldSpec = FieldSpec::text("description", 10_000);
@@ -270,9 +272,58 @@ pub static ALL: &[&ResourceSpec] = &[
     &EVENT_FILTERS,
 ];
 
+/// Stamus devices: the central server itself (pk 1, shared by every tenant, present in every
+/// deployment) and, as Stamus probes are added, their devices. Read-only here.
+pub static STAMUS_DEVICES: ResourceSpec = ResourceSpec::owned(
+    "appliances/stamus_device",
+    "StamusDevice",
+    "Probes",
+    &[
+        FieldSpec::text("name", 100)
+            .read_only()
+            .searchable()
+            .filterable(),
+        FieldSpec::text("description", 1000)
+            .read_only()
+            .searchable(),
+        FieldSpec::ip_address("ipaddress").read_only(),
+    ],
+    ("probes:read", "probes:write"),
+)
+.describe(
+    "The central server (always pk 1) and the Stamus probes' devices; stamus_appliance's \
+     stamusdevice_id names one. Read-only.",
+)
+.table("stamus_devices")
+.tenancy(Tenancy::OwnedOrGlobal)
+.ops(&[Op::List, Op::Get])
+.serial("stamus_devices")
+.default_sort("id", Order::Asc);
+
+/// Suricata probes, one tenant's each. Their keys come from the counter Stamus probes will
+/// share, so a pk names one probe of either kind (`appliances`, the union, to come).
+pub static SURICATA_APPLIANCES: ResourceSpec = ResourceSpec::owned(
+    "appliances/suricata_appliance",
+    "SuricataAppliance",
+    "Probes",
+    &[
+        FieldSpec::text("name", 100)
+            .required()
+            .searchable()
+            .filterable(),
+        FieldSpec::text("description", 1000).searchable(),
+        FieldSpec::ip_address("ipaddress").required().searchable(),
+    ],
+    ("probes:read", "probes:write"),
+)
+.describe("Suricata probes, with their parameters writable.")
+.table("suricata_appliances")
+.serial("appliances")
+.default_sort("id", Order::Asc);
+
 /// Every resource of the probe-management API at `/rest/` (Django REST framework's dialect),
 /// by path below `/rest/`.
-pub static REST: &[&ResourceSpec] = &[];
+pub static REST: &[&ResourceSpec] = &[&STAMUS_DEVICES, &SURICATA_APPLIANCES];
 
 /// Alert types the platform raises, with the fields that identify one alert of the type.
 pub static ALERT_TYPES: &[(&str, &str, &[&str])] = &[(
@@ -289,7 +340,7 @@ mod tests {
     fn every_default_sort_and_filter_names_a_field() {
         for spec in ALL.iter().chain(REST) {
             assert!(
-                spec.default_sort == "created_at" || spec.field(spec.default_sort).is_some(),
+                spec.sort_column(spec.default_sort).is_some(),
                 "{}",
                 spec.name
             );

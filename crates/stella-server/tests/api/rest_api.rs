@@ -3,7 +3,7 @@
 //! filters, OPTIONS, PUT vs PATCH, statuses, trailing slashes), authentication and tenancy.
 
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{json, Value};
 use stella_testkit::TestServer;
 
 /// A request with `Authorization: <auth>` (`Token …` or `Bearer …`), answering the status,
@@ -89,5 +89,82 @@ async fn rest_errors_take_drf_shapes_and_other_surfaces_keep_problem_json() {
     let (st, h, body) = send(&s, Method::GET, "/connect/api/v1/tenants", None, None).await;
     crate::assert_problem(st, &body, 401);
     assert_eq!(h["www-authenticate"], "Bearer realm=\"stella\"");
+    s.stop().await;
+}
+
+const PROBES: &str = "/rest/appliances/suricata_appliance/";
+const DEVICES: &str = "/rest/appliances/stamus_device/";
+
+/// Creates a Suricata probe as `auth`; panics unless 201. Answers it.
+async fn probe(s: &TestServer, auth: &str, body: Value) -> Value {
+    let (st, _, made) = send(s, Method::POST, PROBES, Some(auth), Some(body)).await;
+    assert_eq!(st, 201, "{made}");
+    made
+}
+
+#[tokio::test]
+async fn rest_probe_objects_are_served_by_the_engine() {
+    let (s, root, (acme, admin)) = crate::one_tenant().await;
+    let admin = bearer(&admin);
+    let root = bearer(&root);
+
+    // The central server is stamus_device 1 in every deployment, read by every tenant.
+    let (st, _, scs) = send(&s, Method::GET, &format!("{DEVICES}1/"), Some(&admin), None).await;
+    assert_eq!(st, 200, "{scs}");
+    assert_eq!(
+        (scs["pk"].clone(), scs["tenant_id"].clone()),
+        (json!(1), Value::Null)
+    );
+    let (_, _, list) = send(&s, Method::GET, DEVICES, Some(&admin), None).await;
+    assert_eq!(list["count"], 1, "{list}");
+    assert_eq!(list["results"][0]["pk"], 1);
+    // Read-only: no writes.
+    let (st, _, body) = send(
+        &s,
+        Method::POST,
+        DEVICES,
+        Some(&root),
+        Some(json!({"name": "x"})),
+    )
+    .await;
+    assert_detail((st, &body), 405);
+    let (st, _, body) = send(
+        &s,
+        Method::DELETE,
+        &format!("{DEVICES}1/"),
+        Some(&root),
+        None,
+    )
+    .await;
+    assert_detail((st, &body), 405);
+
+    // Suricata probes: integer keys, every field shown, the tenant's own.
+    let made = probe(
+        &s,
+        &admin,
+        json!({"name": "edge-1", "ipaddress": "10.0.0.1"}),
+    )
+    .await;
+    let pk = made["pk"].as_i64().expect("an integer pk");
+    assert!(pk >= 1, "{made}");
+    assert_eq!(made["tenant_id"], json!(acme));
+    assert_eq!(made["description"], Value::Null);
+    assert!(made.get("id").is_none(), "{made}");
+    let next = probe(
+        &s,
+        &admin,
+        json!({"name": "edge-2", "ipaddress": "10.0.0.2"}),
+    )
+    .await;
+    assert_eq!(next["pk"], json!(pk + 1));
+    let (st, _, got) = send(
+        &s,
+        Method::GET,
+        &format!("{PROBES}{pk}/"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!((st, &got), (200, &made));
     s.stop().await;
 }
