@@ -197,5 +197,6 @@ pub fn router() -> (Router<AppState>, OpenApiDoc) {
     for spec in rest::RESOURCES {
         router = router.merge(rest::routes(spec));
     }
+    router = router.route(rest::REST, axum::routing::any(rest::append_slash));
     (router, doc)
 }

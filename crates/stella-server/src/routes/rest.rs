@@ -50,12 +50,19 @@ pub fn item_path(spec: &ResourceSpec) -> String {
 /// Whether `route` is one of the slash-less forms that only redirect (GET) or refuse
 /// (writes): they need no credential, as Django's `APPEND_SLASH` answers before any view.
 pub fn is_slash_redirect(route: &str) -> bool {
-    route.starts_with("/rest/")
-        && !route.ends_with('/')
-        && RESOURCES.iter().any(|spec| {
-            route == collection_path(spec).trim_end_matches('/')
-                || route == item_path(spec).trim_end_matches('/')
+    static ROUTES: std::sync::OnceLock<std::collections::HashSet<String>> =
+        std::sync::OnceLock::new();
+    ROUTES
+        .get_or_init(|| {
+            let mut routes: std::collections::HashSet<String> = RESOURCES
+                .iter()
+                .flat_map(|spec| [collection_path(spec), item_path(spec)])
+                .map(|path| path.trim_end_matches('/').to_owned())
+                .collect();
+            routes.insert(REST.to_owned());
+            routes
         })
+        .contains(route)
 }
 
 /// `(route, write-only fields)` for every route of a resource that has any, which the
@@ -516,7 +523,7 @@ fn describe_fields(spec: &ResourceSpec, create: bool) -> Value {
 /// The slash-less form of a route: GET and HEAD are sent to the slash form (301, with the
 /// query), as Django's `APPEND_SLASH` does; other methods are refused with where to send
 /// them, since a redirected write would lose its body.
-async fn append_slash(method: Method, uri: Uri) -> Response {
+pub async fn append_slash(method: Method, uri: Uri) -> Response {
     let slashed = format!("{}/", uri.path());
     if matches!(method, Method::GET | Method::HEAD) {
         let location = match uri.query() {

@@ -793,6 +793,15 @@ async fn rest_paths_without_a_trailing_slash_redirect_gets_and_refuse_writes() {
             assert_eq!(r.headers()["location"], format!("{path}/{query}"), "{path}");
         }
     }
+    // The API root too.
+    let r = no_redirects.get(s.url("/rest")).send().await.unwrap();
+    assert_eq!(
+        (r.status().as_u16(), &r.headers()["location"]),
+        (
+            301,
+            &"/rest/".parse::<reqwest::header::HeaderValue>().unwrap()
+        )
+    );
     // A client that follows redirects gets the list.
     let (st, _, list) = send(
         &s,
