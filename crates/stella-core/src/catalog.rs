@@ -5,7 +5,9 @@
 //! observables, lookup tables, event filters, playbook runs) are declared the same way on paths
 //! of their own.
 
-use crate::resource::{DefaultValue, FieldSpec, FieldType, Op, ParentSpec, ResourceSpec, Tenancy};
+use crate::resource::{
+    DefaultValue, FieldSpec, FieldType, Op, Order, ParentSpec, ResourceSpec, Tenancy,
+};
 
 const NAME: FieldSpec = FieldSpec::text("name", 200).required();
 const DESCRIPTION: FieldSpec = FieldSpec::text("description", 10_000);
@@ -21,7 +23,8 @@ pub static TENANTS: ResourceSpec = ResourceSpec::owned(
     &[NAME, FieldSpec::text("description", 2000)],
     ("tenants:read", "tenants:write"),
 )
-.tenancy(Tenancy::IsTenant);
+.tenancy(Tenancy::IsTenant)
+.hooked();
 
 pub static TENANT_GROUPS: ResourceSpec = ResourceSpec::owned(
     "tenant_groups",
@@ -34,7 +37,8 @@ pub static TENANT_GROUPS: ResourceSpec = ResourceSpec::owned(
     ],
     ("tenants:read", "tenants:write"),
 )
-.tenancy(Tenancy::Platform);
+.tenancy(Tenancy::Platform)
+.hooked();
 
 pub static CASES: ResourceSpec = ResourceSpec::owned(
     "cases",
@@ -50,7 +54,8 @@ pub static CASES: ResourceSpec = ResourceSpec::owned(
         FieldSpec::int("alert_count", 0, i64::MAX).read_only(),
     ],
     ("cases:read", "cases:write"),
-);
+)
+.hooked();
 
 static CASE_PARENT: ParentSpec = ParentSpec {
     spec: &CASES,
@@ -98,7 +103,8 @@ pub static ALERTS: ResourceSpec = ResourceSpec::owned(
     ],
     ("alerts:read", "alerts:write"),
 )
-.ops(&[Op::List, Op::Update]);
+.ops(&[Op::List, Op::Update])
+.hooked();
 
 pub static CONNECTORS: ResourceSpec = ResourceSpec::owned(
     "connectors",
@@ -114,7 +120,8 @@ pub static CONNECTORS: ResourceSpec = ResourceSpec::owned(
         FieldSpec::of_type("config", FieldType::Object).write_only(),
     ],
     ("connectors:read", "connectors:write"),
-);
+)
+.hooked();
 
 pub static QUERIES: ResourceSpec = ResourceSpec::owned(
     "queries",
@@ -141,7 +148,8 @@ pub static WATCHLISTS: ResourceSpec = ResourceSpec::owned(
     ],
     ("watchlists:read", "watchlists:write"),
 )
-.ops(&[Op::List, Op::Create, Op::Delete]);
+.ops(&[Op::List, Op::Create, Op::Delete])
+.hooked();
 
 pub static SENSORS: ResourceSpec = ResourceSpec::owned(
     "sensors",
@@ -175,7 +183,8 @@ pub static REPORTS: ResourceSpec = ResourceSpec::owned(
     ],
     ("reports:read", "reports:write"),
 )
-.ops(&[Op::List, Op::Create, Op::Delete]);
+.ops(&[Op::List, Op::Create, Op::Delete])
+.hooked();
 
 pub static PLAYBOOKS: ResourceSpec = ResourceSpec::owned(
     "playbooks",
@@ -263,6 +272,59 @@ pub static ALL: &[&ResourceSpec] = &[
     &EVENT_FILTERS,
 ];
 
+/// Stamus devices: the central server itself (pk 1, shared by every tenant, present in every
+/// deployment) and, as Stamus probes are added, their devices. Read-only here.
+pub static STAMUS_DEVICES: ResourceSpec = ResourceSpec::owned(
+    "appliances/stamus_device",
+    "StamusDevice",
+    "Probes",
+    &[
+        FieldSpec::text("name", 100)
+            .read_only()
+            .searchable()
+            .filterable(),
+        FieldSpec::text("description", 1000)
+            .read_only()
+            .searchable(),
+        FieldSpec::ip_address("ipaddress").read_only(),
+    ],
+    ("probes:read", "probes:write"),
+)
+.describe(
+    "The central server (always pk 1) and the Stamus probes' devices; stamus_appliance's \
+     stamusdevice_id names one. Read-only.",
+)
+.table("stamus_devices")
+.tenancy(Tenancy::OwnedOrGlobal)
+.ops(&[Op::List, Op::Get])
+.serial("stamus_devices")
+.default_sort("id", Order::Asc);
+
+/// Suricata probes, one tenant's each. Their keys come from the counter Stamus probes will
+/// share, so a pk names one probe of either kind (`appliances`, the union, to come).
+pub static SURICATA_APPLIANCES: ResourceSpec = ResourceSpec::owned(
+    "appliances/suricata_appliance",
+    "SuricataAppliance",
+    "Probes",
+    &[
+        FieldSpec::text("name", 100)
+            .required()
+            .searchable()
+            .filterable(),
+        FieldSpec::text("description", 1000).searchable(),
+        FieldSpec::ip_address("ipaddress").required().searchable(),
+    ],
+    ("probes:read", "probes:write"),
+)
+.describe("Suricata probes, with their parameters writable.")
+.table("suricata_appliances")
+.serial("appliances")
+.default_sort("id", Order::Asc);
+
+/// Every resource of the probe-management API at `/rest/` (Django REST framework's dialect),
+/// by path below `/rest/`.
+pub static REST: &[&ResourceSpec] = &[&STAMUS_DEVICES, &SURICATA_APPLIANCES];
+
 /// Alert types the platform raises, with the fields that identify one alert of the type.
 pub static ALERT_TYPES: &[(&str, &str, &[&str])] = &[(
     "watchlist_match",
@@ -276,9 +338,9 @@ mod tests {
 
     #[test]
     fn every_default_sort_and_filter_names_a_field() {
-        for spec in ALL {
+        for spec in ALL.iter().chain(REST) {
             assert!(
-                spec.default_sort == "created_at" || spec.field(spec.default_sort).is_some(),
+                spec.sort_column(spec.default_sort).is_some(),
                 "{}",
                 spec.name
             );
@@ -290,6 +352,16 @@ mod tests {
                 assert!(
                     !f.required || f.writable,
                     "{}.{} is required but read-only",
+                    spec.name,
+                    f.name
+                );
+                assert!(
+                    !f.searchable
+                        || matches!(
+                            f.ty,
+                            FieldType::Text { .. } | FieldType::Enum(_) | FieldType::IpAddress
+                        ),
+                    "{}.{} is searchable but not text",
                     spec.name,
                     f.name
                 );

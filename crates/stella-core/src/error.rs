@@ -7,6 +7,9 @@ pub enum CoreError {
     Invalid(Vec<FieldError>),
     #[error("{0}")]
     Forbidden(String),
+    /// Nothing is there (a Django REST framework page past the last).
+    #[error("{0}")]
+    NotFound(String),
 }
 
 impl CoreError {

@@ -6,6 +6,7 @@
 pub mod authz;
 pub mod catalog;
 pub mod clock;
+pub mod dialect;
 pub mod error;
 pub mod ids;
 pub mod permission;

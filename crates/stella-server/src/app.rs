@@ -251,7 +251,9 @@ pub fn build_router(state: AppState) -> Router {
     let _ = state.openapi_yaml.set(yaml);
     router
         .fallback(|| async { ApiError::RouteNotFound })
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .method_not_allowed_fallback(|method: axum::http::Method| async move {
+            ApiError::MethodNotAllowed(method)
+        })
         .layer(axum::middleware::from_fn_with_state(state.clone(), gateway))
         .layer(DefaultBodyLimit::max(
             state

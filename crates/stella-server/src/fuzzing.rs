@@ -55,6 +55,8 @@ fn resource_bodies(body: &[u8]) {
     for spec in ALL {
         let _ = spec.parse_create(&v);
         let _ = spec.parse_update(&v);
+        let _ = spec.parse_create_as(&v, stella_core::resource::ReadOnlyMembers::Ignore);
+        let _ = spec.parse_update_ignoring_read_only(&v, true);
     }
 }
 
@@ -63,7 +65,12 @@ fn query_string(q: &[u8]) {
         return;
     };
     for spec in ALL {
-        let _ = spec.parse_list(&pairs, 1000);
+        for dialect in [
+            stella_core::dialect::Dialect::Xdr,
+            stella_core::dialect::Dialect::Drf,
+        ] {
+            let _ = dialect.list_query(spec, &pairs, 1000);
+        }
     }
     let params = crate::extract::Params(pairs);
     let _ = params.paging(1000, &["user_id", "tenant_id"]);

@@ -19,7 +19,7 @@
 
 use crate::activity::PendingActivity;
 use crate::extract::AuthState;
-use crate::problem::{ApiError, TRACE_ID};
+use crate::problem::{ApiError, Surface, SURFACE, TRACE_ID};
 use crate::routes::session::SESSION_COOKIE;
 use crate::state::AppState;
 use axum::body::Body;
@@ -168,7 +168,9 @@ enum Access {
 fn access_of(route: Option<&str>) -> Access {
     match route {
         None => Access::Unmatched,
-        Some(r) if PUBLIC.contains(&r) => Access::Public,
+        Some(r) if PUBLIC.contains(&r) || crate::routes::rest::is_slash_redirect(r) => {
+            Access::Public
+        }
         Some(r) if SELF_AUTHENTICATING.contains(&r) => Access::SelfAuthenticating,
         Some(_) => Access::Authenticated,
     }
@@ -219,8 +221,12 @@ pub fn presented(headers: &HeaderMap) -> Presented {
 
 pub async fn gateway(State(app): State<AppState>, req: Request, next: Next) -> Response {
     let trace_id = new_trace_id();
+    let surface = Surface::of_path(req.uri().path());
     TRACE_ID
-        .scope(trace_id.clone(), handle(app, req, next, trace_id))
+        .scope(
+            trace_id.clone(),
+            SURFACE.scope(surface, handle(app, req, next, trace_id)),
+        )
         .await
 }
 
@@ -455,11 +461,20 @@ async fn admit(
     }
     match state {
         AuthState::Failed(m) => Err(ApiError::unauthorized(m)),
-        AuthState::Missing if access == Access::Authenticated => Err(ApiError::unauthorized(
-            "authentication required: send 'Authorization: Bearer <JWT>' (get one from POST \
-             /connect/api/v1/access_token with your API key, or sign in at POST \
-             /connect/api/v1/sign_in)",
-        )),
+        AuthState::Missing if access == Access::Authenticated => {
+            Err(ApiError::unauthorized(match Surface::of_path(path) {
+                // Django REST framework's words, and what this surface accepts.
+                Surface::Drf => {
+                    "Authentication credentials were not provided: send 'Authorization: Token \
+                     <token>' (your legacy token) or 'Authorization: Bearer <JWT>'."
+                }
+                Surface::Problem => {
+                    "authentication required: send 'Authorization: Bearer <JWT>' (get one from \
+                     POST /connect/api/v1/access_token with your API key, or sign in at POST \
+                     /connect/api/v1/sign_in)"
+                }
+            }))
+        }
         AuthState::Authenticated(p) => {
             if matches!(credential, Presented::Cookie(_)) && !origin_ok {
                 return Err(ApiError::Service(ServiceError::Forbidden(

@@ -46,6 +46,7 @@ impl From<CoreError> for ServiceError {
         match e {
             CoreError::Invalid(errors) => ServiceError::Invalid(errors),
             CoreError::Forbidden(m) => ServiceError::Forbidden(m),
+            CoreError::NotFound(m) => ServiceError::NotFound(m),
         }
     }
 }

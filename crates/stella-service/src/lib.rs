@@ -40,7 +40,7 @@ pub use error::ServiceError;
 pub use events::IngestReport;
 pub use oauth::{NewOAuthClient, OAuthClientView, OAuthError, OAuthGrant, OAuthTokenResponse};
 pub use offline::{OfflineToken, OfflineTokenView};
-pub use resources::{Hooks, Target};
+pub use resources::{Change, Hooks, Listed, Target, Write};
 pub use session::{SessionToken, SignIn};
 pub use settings::Settings;
 pub use state::Stella;

@@ -1,13 +1,14 @@
 //! The generic resource engine's service half: permission checks, tenancy of new objects,
 //! parents of nested resources, and per-resource hooks around the storage engine. A resource is
 //! a [`ResourceSpec`] (declared in `stella_core::catalog`) plus, when it has special
-//! behaviour, a [`Hooks`] implementation (in `crate::xdr`).
+//! behaviour (`spec.hooked`), a [`Hooks`] implementation registered under that spec in
+//! [`registry`] (the XDR ones in `crate::xdr`).
 
-use crate::xdr::hooks_for;
 use crate::{Result, ServiceError, Stella};
 use serde_json::{Map, Value};
-use stella_core::ids::{looks_like_id, new_id};
-use stella_core::resource::{Columns, FieldValue, ResourceSpec, Tenancy};
+use stella_core::dialect::{last_page_offset, Dialect};
+use stella_core::ids::new_id;
+use stella_core::resource::{Columns, FieldValue, Key, ListQuery, Op, ResourceSpec, Tenancy};
 use stella_core::{DynGrant, Principal, Scope, TenantFilter};
 
 /// Special behaviour of one resource, around the generic operations.
@@ -49,6 +50,17 @@ pub trait Hooks: Send + Sync {
     async fn before_delete(&self, _s: &Stella, _caller: &Principal, _id: &str) -> Result<()> {
         Ok(())
     }
+    /// Runs once a create, update or delete through the engine has succeeded, with what the
+    /// client said about it (the `/rest/` surface's `comment`): where an action history
+    /// records writes.
+    async fn after_write(
+        &self,
+        _s: &Stella,
+        _caller: &Principal,
+        _change: &Change<'_>,
+    ) -> Result<()> {
+        Ok(())
+    }
     /// Removes the object; `false` when it is not there. Cases close instead.
     async fn delete(
         &self,
@@ -65,6 +77,18 @@ pub trait Hooks: Send + Sync {
             )
             .await?)
     }
+}
+
+/// A write the engine made, as its hooks see it afterwards.
+#[derive(Debug)]
+pub struct Change<'a> {
+    pub spec: &'static ResourceSpec,
+    /// `Op::Create`, `Op::Update` or `Op::Delete`.
+    pub op: stella_core::resource::Op,
+    /// The object as it is now (created, updated) or was (deleted).
+    pub object: &'a Value,
+    /// The client's comment on the write, if it gave one.
+    pub comment: Option<&'a str>,
 }
 
 /// One object an operation addresses, with the tenancy and parent it must be found under.
@@ -84,8 +108,60 @@ impl Target<'_> {
     }
 }
 
+/// One page of a list, with the query it answers (what the dialect's envelope reports).
+#[derive(Debug)]
+pub struct Listed {
+    pub rows: Vec<Value>,
+    pub total: i64,
+    pub query: ListQuery,
+}
+
+/// How a write came: the dialect its body is read in, whether it replaces the object (PUT in
+/// Django REST framework's sense: every writable required field must be there) and the
+/// client's `comment` on it, which the hooks see.
+#[derive(Debug, Clone, Copy)]
+pub struct Write<'a> {
+    pub dialect: Dialect,
+    pub replace: bool,
+    pub comment: Option<&'a str>,
+}
+
+impl Write<'_> {
+    /// A write as the XDR contract makes it (read-only members refused, partial updates).
+    pub const XDR: Write<'static> = Write {
+        dialect: Dialect::Xdr,
+        replace: false,
+        comment: None,
+    };
+}
+
 pub(crate) struct NoHooks;
 impl Hooks for NoHooks {}
+
+/// Every registered `(spec, hooks)` pair, from each surface's registry.
+pub(crate) fn registry(
+) -> impl Iterator<Item = &'static (&'static ResourceSpec, &'static dyn Hooks)> {
+    crate::xdr::HOOKS.iter()
+}
+
+/// The hooks of `spec`: its registration, or none when it declares none. A spec that declares
+/// hooks but has no registration, or one registered without declaring them, is refused
+/// (500) rather than served without its behaviour.
+pub(crate) fn hooks_for(spec: &ResourceSpec) -> Result<&'static dyn Hooks> {
+    let found = registry().find(|(s, _)| std::ptr::eq(*s, spec));
+    match (found, spec.hooked) {
+        (Some((_, hooks)), true) => Ok(*hooks),
+        (None, false) => Ok(&NoHooks),
+        (None, true) => Err(ServiceError::Internal(format!(
+            "{} declares hooks but none are registered for it",
+            spec.name
+        ))),
+        (Some(_), false) => Err(ServiceError::Internal(format!(
+            "{} has hooks registered but its spec does not declare them",
+            spec.name
+        ))),
+    }
+}
 
 pub(crate) fn not_found(spec: &ResourceSpec, id: &str) -> ServiceError {
     ServiceError::NotFound(format!("no object in {} has the id '{id}'", spec.name))
@@ -112,8 +188,19 @@ impl Stella {
                 spec.name
             )));
         }
-        hooks_for(spec).authorize(caller, write)?;
+        hooks_for(spec)?.authorize(caller, write)?;
         Ok(grant)
+    }
+
+    /// Whether the caller may read (`write` false) or change `spec`'s objects, by the engine's
+    /// own check: for a dialect that tells callers what they may do (DRF's OPTIONS).
+    pub fn resource_permits(
+        &self,
+        caller: &Principal,
+        spec: &'static ResourceSpec,
+        write: bool,
+    ) -> Result<()> {
+        self.admit(caller, spec, write).map(|_| ())
     }
 
     /// The parent object of a nested resource, found within the caller's tenancy.
@@ -126,7 +213,7 @@ impl Stella {
         match (spec.parent, parent_id) {
             (None, _) => Ok(None),
             (Some(p), Some(id)) => {
-                let found = match looks_like_id(id) {
+                let found = match p.spec.key_value(id).is_some() {
                     true => {
                         self.db
                             .resource_get(p.spec, &caller.tenant_filter(), &[], id)
@@ -143,15 +230,17 @@ impl Stella {
         }
     }
 
+    /// One page of a list whose parameters are in `dialect`'s terms.
     pub async fn resource_list(
         &self,
         caller: &Principal,
         spec: &'static ResourceSpec,
         parent_id: Option<&str>,
+        dialect: Dialect,
         params: &[(String, String)],
-    ) -> Result<(Vec<Value>, i64, i64, i64)> {
+    ) -> Result<Listed> {
         let grant = self.admit(caller, spec, false)?;
-        let mut q = spec.parse_list(params, self.settings.max_page)?;
+        let mut q = dialect.list_query(spec, params, self.settings.max_page)?;
         self.parent_of(&grant, spec, parent_id).await?;
         let target = Target {
             spec,
@@ -160,8 +249,22 @@ impl Stella {
             id: "",
         };
         q.filters.extend(target.parent_condition());
-        let (data, total) = self.db.resource_list(spec, &target.filter, &q).await?;
-        Ok((data, total, q.limit, q.offset))
+        if q.last_page {
+            let count = ListQuery {
+                limit: 0,
+                ..q.clone()
+            };
+            let (_, total) = self.db.resource_list(spec, &target.filter, &count).await?;
+            q.offset = last_page_offset(total, q.limit);
+            q.last_page = false;
+        }
+        let (rows, total) = self.db.resource_list(spec, &target.filter, &q).await?;
+        dialect.check_window(&q, total)?;
+        Ok(Listed {
+            rows,
+            total,
+            query: q,
+        })
     }
 
     pub async fn resource_get(
@@ -183,7 +286,7 @@ impl Stella {
         id: &str,
     ) -> Result<Value> {
         self.parent_of(caller, spec, parent_id).await?;
-        if !looks_like_id(id) {
+        if spec.key_value(id).is_none() {
             return Err(not_found(spec, id));
         }
         let target = Target {
@@ -205,9 +308,21 @@ impl Stella {
         parent_id: Option<&str>,
         body: &Value,
     ) -> Result<Value> {
+        self.resource_create_as(caller, spec, parent_id, body, Write::XDR)
+            .await
+    }
+
+    pub async fn resource_create_as(
+        &self,
+        caller: &Principal,
+        spec: &'static ResourceSpec,
+        parent_id: Option<&str>,
+        body: &Value,
+        write: Write<'_>,
+    ) -> Result<Value> {
         let grant = self.admit(caller, spec, true)?;
-        let (mut values, named) = spec.parse_create(body)?;
-        let hooks = hooks_for(spec);
+        let (mut values, named) = spec.parse_create_as(body, write.dialect.read_only_members())?;
+        let hooks = hooks_for(spec)?;
         hooks.before_create(self, caller).await?;
         let tenant = match self.parent_of(&grant, spec, parent_id).await? {
             Some(parent) => {
@@ -236,7 +351,10 @@ impl Stella {
         hooks
             .validate(self, caller, tenant.as_deref(), &values)
             .await?;
-        let id = new_id();
+        let id = match spec.key {
+            Key::Generated => new_id(),
+            Key::Serial { sequence } => self.db.next_serial(sequence).await?.to_string(),
+        };
         let created = self
             .db
             .resource_insert(spec, &id, tenant.as_deref(), &values, self.now_ms())
@@ -246,6 +364,13 @@ impl Stella {
             self.identity_changed();
         }
         hooks.after_create(self, &created).await?;
+        let change = Change {
+            spec,
+            op: Op::Create,
+            object: &created,
+            comment: write.comment,
+        };
+        hooks.after_write(self, caller, &change).await?;
         Ok(created)
     }
 
@@ -290,38 +415,74 @@ impl Stella {
         id: &str,
         body: &Value,
     ) -> Result<Value> {
+        self.resource_update_as(caller, spec, parent_id, id, body, Write::XDR)
+            .await
+    }
+
+    pub async fn resource_update_as(
+        &self,
+        caller: &Principal,
+        spec: &'static ResourceSpec,
+        parent_id: Option<&str>,
+        id: &str,
+        body: &Value,
+        write: Write<'_>,
+    ) -> Result<Value> {
         let grant = self.admit(caller, spec, true)?;
         let Value::Object(map) = body else {
             return Err(ServiceError::invalid("$", "must be a JSON object"));
         };
         let current = self.find(&grant, spec, parent_id, id).await?;
-        let hooks = hooks_for(spec);
+        let hooks = hooks_for(spec)?;
         let mut rest = map.clone();
         let extras = hooks.update_extras(self, caller, &mut rest, &current)?;
-        let mut values = spec.parse_update(&Value::Object(rest))?;
         let tenant = current.get("tenant_id").and_then(Value::as_str);
+        let mut values = match write.dialect {
+            Dialect::Xdr if !write.replace => spec.parse_update(&Value::Object(rest))?,
+            _ => {
+                let (values, named) =
+                    spec.parse_update_ignoring_read_only(&Value::Object(rest), write.replace)?;
+                // The object's own tenant, sent back with the rest of it, is no change.
+                if named.is_some() && named.as_deref() != tenant {
+                    return Err(ServiceError::invalid(
+                        "tenant_id",
+                        "cannot be changed; an object stays in its tenant",
+                    ));
+                }
+                values
+            }
+        };
         hooks.validate(self, caller, tenant, &values).await?;
         values.extend(extras);
-        if values.is_empty() {
-            return Ok(current);
-        }
-        let target = Target {
-            spec,
-            filter: caller.tenant_filter(),
-            parent_id,
-            id,
-        };
-        self.db
-            .resource_update(
+        let updated = if values.is_empty() {
+            current
+        } else {
+            let target = Target {
                 spec,
-                &target.filter,
-                &target.parent_condition(),
+                filter: caller.tenant_filter(),
+                parent_id,
                 id,
-                &values,
-                self.now_ms(),
-            )
-            .await?
-            .ok_or_else(|| shared_or_missing(spec, id, &current))
+            };
+            self.db
+                .resource_update(
+                    spec,
+                    &target.filter,
+                    &target.parent_condition(),
+                    id,
+                    &values,
+                    self.now_ms(),
+                )
+                .await?
+                .ok_or_else(|| shared_or_missing(spec, id, &current))?
+        };
+        let change = Change {
+            spec,
+            op: Op::Update,
+            object: &updated,
+            comment: write.comment,
+        };
+        hooks.after_write(self, caller, &change).await?;
+        Ok(updated)
     }
 
     pub async fn resource_delete(
@@ -332,9 +493,22 @@ impl Stella {
         id: &str,
         params: &[(String, String)],
     ) -> Result<()> {
+        self.resource_delete_as(caller, spec, parent_id, id, params, Write::XDR)
+            .await
+    }
+
+    pub async fn resource_delete_as(
+        &self,
+        caller: &Principal,
+        spec: &'static ResourceSpec,
+        parent_id: Option<&str>,
+        id: &str,
+        params: &[(String, String)],
+        write: Write<'_>,
+    ) -> Result<()> {
         let grant = self.admit(caller, spec, true)?;
         let current = self.find(&grant, spec, parent_id, id).await?;
-        let hooks = hooks_for(spec);
+        let hooks = hooks_for(spec)?;
         hooks.before_delete(self, caller, id).await?;
         let target = Target {
             spec,
@@ -345,7 +519,13 @@ impl Stella {
         if !hooks.delete(self, &target, params).await? {
             return Err(shared_or_missing(spec, id, &current));
         }
-        Ok(())
+        let change = Change {
+            spec,
+            op: Op::Delete,
+            object: &current,
+            comment: write.comment,
+        };
+        hooks.after_write(self, caller, &change).await
     }
 }
 
@@ -358,5 +538,51 @@ fn shared_or_missing(spec: &ResourceSpec, id: &str, current: &Value) -> ServiceE
         ))
     } else {
         not_found(spec, id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every spec any surface serves: the XDR catalog and the `/rest/` one.
+    fn every_spec() -> impl Iterator<Item = &'static &'static ResourceSpec> {
+        stella_core::catalog::ALL
+            .iter()
+            .chain(stella_core::catalog::REST)
+    }
+
+    #[test]
+    fn every_declared_hook_is_registered_once_and_only_declared_ones_are() {
+        for spec in every_spec() {
+            let registrations = registry().filter(|(s, _)| std::ptr::eq(*s, *spec)).count();
+            let want = usize::from(spec.hooked);
+            assert_eq!(
+                registrations, want,
+                "{}: hooked = {}, registered {registrations} times",
+                spec.name, spec.hooked
+            );
+            assert!(hooks_for(spec).is_ok(), "{}", spec.name);
+        }
+        for (spec, _) in registry() {
+            assert!(
+                every_spec().any(|s| std::ptr::eq(*s, *spec)),
+                "{} has hooks but is served by no surface",
+                spec.name
+            );
+        }
+    }
+
+    #[test]
+    fn a_spec_declaring_hooks_without_a_registration_is_refused_not_served_plainly() {
+        static UNREGISTERED: ResourceSpec =
+            ResourceSpec::owned("things", "Thing", "Things", &[], ("a:read", "a:write")).hooked();
+        assert!(matches!(
+            hooks_for(&UNREGISTERED),
+            Err(ServiceError::Internal(_))
+        ));
+        static PLAIN: ResourceSpec =
+            ResourceSpec::owned("things", "Thing", "Things", &[], ("a:read", "a:write"));
+        assert!(hooks_for(&PLAIN).is_ok());
     }
 }

@@ -6,7 +6,7 @@ use crate::sql::{Bind, Sql};
 use crate::{Database, Result};
 use serde_json::{Map, Value};
 use stella_core::clock::rfc3339_ms;
-use stella_core::resource::{FieldType, FieldValue, ListQuery, Order, ResourceSpec, Tenancy};
+use stella_core::resource::{FieldType, FieldValue, Key, ListQuery, Order, ResourceSpec, Tenancy};
 use stella_core::TenantFilter;
 
 /// Extra equality conditions on a statement (a child's parent id).
@@ -43,6 +43,50 @@ fn conditions(sql: &mut Sql, extra: Conditions<'_>) {
     }
 }
 
+/// `AND id = <id>`, bound as the resource's key type; an id no object of it can have matches
+/// nothing.
+fn key_condition(sql: &mut Sql, spec: &ResourceSpec, id: &str) {
+    match spec.key_value(id) {
+        Some(key) => {
+            sql.push(" AND id = ").bind(&key);
+        }
+        None => {
+            sql.push(" AND 1 = 0");
+        }
+    }
+}
+
+/// Each keyword must occur, ignoring case, in one of the resource's searchable fields:
+/// `AND (LOWER(a) LIKE '%kw%' OR LOWER(b) LIKE '%kw%')` per keyword. `LIKE`'s wildcards in a
+/// keyword are escaped, so they match themselves. SQLite's `LOWER` folds ASCII letters only.
+fn search(sql: &mut Sql, spec: &ResourceSpec, keywords: &[String]) {
+    let fields: Vec<&str> = spec.search_fields().map(|f| f.name).collect();
+    if fields.is_empty() {
+        return;
+    }
+    for keyword in keywords {
+        let mut pattern = String::with_capacity(keyword.len() + 2);
+        pattern.push('%');
+        for c in keyword.chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push('%');
+        sql.push(" AND (");
+        for (i, f) in fields.iter().enumerate() {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            sql.push(&format!("LOWER({f}) LIKE "))
+                .bind(pattern.as_str())
+                .push(" ESCAPE '\\'");
+        }
+        sql.push(")");
+    }
+}
+
 fn select_list(spec: &ResourceSpec) -> String {
     select_without(spec, &[])
 }
@@ -67,7 +111,11 @@ fn row_to_json(spec: &ResourceSpec, row: &Row) -> Result<Value> {
 
 fn row_to_json_without(spec: &ResourceSpec, row: &Row, omit: &[&str]) -> Result<Value> {
     let mut obj = Map::new();
-    obj.insert("id".into(), Value::String(row.text("id")?));
+    let id = match spec.key {
+        Key::Generated => Value::String(row.text("id")?),
+        Key::Serial { .. } => Value::from(row.int("id")?),
+    };
+    obj.insert("id".into(), id);
     if spec.tenancy.has_tenant_column() {
         if let Some(t) = row.opt_text("tenant_id")? {
             obj.insert("tenant_id".into(), Value::String(t));
@@ -75,7 +123,7 @@ fn row_to_json_without(spec: &ResourceSpec, row: &Row, omit: &[&str]) -> Result<
     }
     for f in spec.visible_fields().filter(|f| !omit.contains(&f.name)) {
         let v = match f.ty {
-            FieldType::Text { .. } | FieldType::Enum(_) => row
+            FieldType::Text { .. } | FieldType::Enum(_) | FieldType::IpAddress => row
                 .opt_text(f.name)?
                 .map(Value::String)
                 .unwrap_or(Value::Null),
@@ -123,12 +171,12 @@ fn row_to_json_without(spec: &ResourceSpec, row: &Row, omit: &[&str]) -> Result<
 /// of a kind the seek does not handle.
 fn page_key(spec: &ResourceSpec, sort: &str, row: &Row) -> Result<Option<Bind>> {
     let as_int = match sort {
-        "id" => false,
+        "id" => matches!(spec.key, Key::Serial { .. }),
         "created_at" | "updated_at" => true,
         name => match spec.field(name) {
             Some(f) if !(f.required || f.default.is_some()) => return Ok(None),
             Some(f) => match f.ty {
-                FieldType::Text { .. } | FieldType::Enum(_) => false,
+                FieldType::Text { .. } | FieldType::Enum(_) | FieldType::IpAddress => false,
                 FieldType::Int { .. } | FieldType::Timestamp => true,
                 _ => return Ok(None),
             },
@@ -142,30 +190,56 @@ fn page_key(spec: &ResourceSpec, sort: &str, row: &Row) -> Result<Option<Bind>> 
     })
 }
 
+/// `ORDER BY` for a list: its keys, then `id` in the last key's direction.
+fn order_by(q: &ListQuery) -> String {
+    let last = q.ordering.last().map_or(Order::Desc, |(_, o)| *o);
+    q.ordering
+        .iter()
+        .map(|(column, o)| format!("{column} {}", o.sql()))
+        .chain([format!("id {}", last.sql())])
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The one sort key a page boundary can be sought by: lists ordered by several keys (their
+/// directions may differ, which a row-value comparison cannot express) walk the offset.
+fn seek_key(q: &ListQuery) -> Option<(&'static str, Order)> {
+    match q.ordering.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    }
+}
+
 /// The statement for one page: a seek past `boundary` (the previous page's last sort key and
-/// id) when it is known, else a deferred join over `OFFSET`. Both also select the sort key as
-/// `page_key`, for the next boundary.
+/// id) when it is known, else a deferred join over `OFFSET`. A list with one sort key also
+/// selects it as `page_key`, for the next boundary.
 fn page_query(
     spec: &ResourceSpec,
     q: &ListQuery,
     wher: Sql,
     boundary: Option<(Bind, String)>,
 ) -> Sql {
-    let ord = q.order.sql();
-    let order = format!("{} {ord}, id {ord}", q.sort);
-    let columns = format!("{}, {} AS page_key", select_list(spec), q.sort);
-    match boundary {
+    let order = order_by(q);
+    let columns = match seek_key(q) {
+        Some((sort, _)) => format!("{}, {sort} AS page_key", select_list(spec)),
+        None => select_list(spec),
+    };
+    match (boundary, seek_key(q)) {
         // Seek past the previous page's last row: no rows are walked to skip the offset. A
         // row-value comparison: both SQLite and PostgreSQL seek an index on it.
-        Some((sort_key, id)) => {
-            let after = match q.order {
+        (Some((sort_key, id)), Some((sort, direction))) => {
+            let after = match direction {
                 Order::Desc => "<",
                 Order::Asc => ">",
+            };
+            let id = match spec.key {
+                Key::Generated => Bind::from(id),
+                Key::Serial { .. } => Bind::Int(id.parse::<i64>().ok()),
             };
             let mut page = Sql::new(&format!("SELECT {columns} FROM {}", spec.table));
             page.push(&wher.text);
             page.binds = wher.binds;
-            page.push(&format!(" AND ({}, id) {after} (", q.sort))
+            page.push(&format!(" AND ({sort}, id) {after} ("))
                 .bind(sort_key)
                 .push(", ")
                 .bind(id)
@@ -175,7 +249,7 @@ fn page_query(
         }
         // Deferred join: the page's ids come from walking an index alone (no row reads for the
         // skipped offset), then only the page's rows are read.
-        None => {
+        _ => {
             let mut page = Sql::new(&format!(
                 "SELECT {columns} FROM {} WHERE id IN (SELECT id FROM {}",
                 spec.table, spec.table
@@ -207,13 +281,13 @@ impl Database {
         let mut wher = Sql::new(" WHERE 1 = 1");
         tenancy(&mut wher, spec, &filter, true);
         conditions(&mut wher, &q.filters);
+        search(&mut wher, spec, &q.search);
         let key = format!(
-            "{}|{}|{:?}|{} {}",
+            "{}|{}|{:?}|{}",
             spec.table,
             wher.text,
             wher.binds,
-            q.sort,
-            q.order.sql()
+            order_by(q)
         );
         let generation = self.pages.generation();
         let total = match self.pages.total(&key) {
@@ -234,11 +308,17 @@ impl Database {
         };
         let page = page_query(spec, q, wher, boundary);
         let rows = self.fetch_all(&page).await?;
-        if let (Some(last), true) = (rows.last(), rows.len() as i64 == q.limit) {
-            if let Some(sort_key) = page_key(spec, q.sort, last)? {
+        if let (Some(last), true, Some((sort, _))) =
+            (rows.last(), rows.len() as i64 == q.limit, seek_key(q))
+        {
+            if let Some(sort_key) = page_key(spec, sort, last)? {
                 let next = q.offset + q.limit;
+                let id = match spec.key {
+                    Key::Generated => last.text("id")?,
+                    Key::Serial { .. } => last.int("id")?.to_string(),
+                };
                 self.pages
-                    .set_boundary(&key, generation, next, (sort_key, last.text("id")?));
+                    .set_boundary(&key, generation, next, (sort_key, id));
             }
         }
         let data = rows
@@ -256,15 +336,27 @@ impl Database {
         id: &str,
     ) -> Result<Option<Value>> {
         let mut q = Sql::new(&format!(
-            "SELECT {} FROM {} WHERE id = ",
+            "SELECT {} FROM {} WHERE 1 = 1",
             select_list(spec),
             spec.table
         ));
-        q.bind(id);
+        key_condition(&mut q, spec, id);
         tenancy(&mut q, spec, filter, true);
         conditions(&mut q, extra);
         let row = self.fetch_optional(&q).await?;
         row.map(|r| row_to_json(spec, &r)).transpose()
+    }
+
+    /// The next key of the counter `sequence` (`Key::Serial`): one atomic increment, so two
+    /// servers never hand out the same key. A key whose insert then fails is not reused.
+    pub async fn next_serial(&self, sequence: &str) -> Result<i64> {
+        let (id,): (i64,) = sqlx::query_as(
+            "UPDATE resource_sequences SET last_id = last_id + 1 WHERE name = $1 RETURNING last_id",
+        )
+        .bind(sequence)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
     }
 
     /// Inserts a row. `tenant_id` must already be authorised by the caller; it is required for
@@ -280,8 +372,14 @@ impl Database {
         let mut cols = vec!["id", "created_at", "updated_at"];
         let mut q = Sql::default();
         let mut placeholders = Sql::default();
+        let key = spec.key_value(id).ok_or_else(|| {
+            crate::StoreError::Database(sqlx::Error::Protocol(format!(
+                "'{id}' is not a key of {}",
+                spec.name
+            )))
+        })?;
         placeholders
-            .bind(id)
+            .bind(&key)
             .push(", ")
             .bind(now_ms)
             .push(", ")
@@ -324,7 +422,8 @@ impl Database {
         for (name, value) in values {
             q.push(", ").push(name).push(" = ").bind(value);
         }
-        q.push(" WHERE id = ").bind(id);
+        q.push(" WHERE 1 = 1");
+        key_condition(&mut q, spec, id);
         tenancy(&mut q, spec, filter, false);
         conditions(&mut q, extra);
         let done = q.query().execute(&self.pool).await?;
@@ -343,8 +442,8 @@ impl Database {
         extra: Conditions<'_>,
         id: &str,
     ) -> Result<bool> {
-        let mut q = Sql::new(&format!("DELETE FROM {} WHERE id = ", spec.table));
-        q.bind(id);
+        let mut q = Sql::new(&format!("DELETE FROM {} WHERE 1 = 1", spec.table));
+        key_condition(&mut q, spec, id);
         tenancy(&mut q, spec, filter, false);
         conditions(&mut q, extra);
         let done = q.query().execute(&self.pool).await?;

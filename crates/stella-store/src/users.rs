@@ -307,6 +307,8 @@ impl Database {
              UNION ALL SELECT 1 AS one FROM reports WHERE tenant_id = $1 UNION ALL SELECT 1 AS one FROM playbooks WHERE tenant_id = $1 \
              UNION ALL SELECT 1 AS one FROM lookup_tables WHERE tenant_id = $1 UNION ALL SELECT 1 AS one FROM event_filters WHERE tenant_id = $1 \
              UNION ALL SELECT 1 AS one FROM ingestion_stats WHERE tenant_id = $1 \
+             UNION ALL SELECT 1 AS one FROM stamus_devices WHERE tenant_id = $1 \
+             UNION ALL SELECT 1 AS one FROM suricata_appliances WHERE tenant_id = $1 \
              UNION ALL SELECT 1 AS one FROM profile_tenants WHERE tenant_id = $1",
             [id.into()],
         );

@@ -10,6 +10,7 @@ mod events;
 mod keys;
 mod ops;
 mod resources;
+pub(crate) mod rest;
 mod retention;
 mod scan;
 pub(crate) mod session;
@@ -193,5 +194,9 @@ pub fn router() -> (Router<AppState>, OpenApiDoc) {
             doc.paths.add_path_operation(path, vec![method], operation);
         }
     }
+    for spec in rest::RESOURCES {
+        router = router.merge(rest::routes(spec));
+    }
+    router = router.route(rest::REST, axum::routing::any(rest::append_slash));
     (router, doc)
 }

@@ -280,12 +280,25 @@ pub async fn docs_asset(Path(file): Path<String>) -> ApiResult<Response> {
     Ok(r)
 }
 
-/// Root of the probe-management REST API (Django REST style): the resources it serves, by
-/// name and URL. Accepts `Authorization: Token <legacy token>` as well as a JWT.
+/// Root of the probe-management REST API (Django REST style): each resource it serves, by
+/// name, with its absolute URL. Accepts `Authorization: Token <legacy token>` as well as a JWT.
 #[utoipa::path(get, path = "/rest/", tag = "Probe management", security(("legacy_token" = []), ("jwt" = [])),
-    responses((status = 200, description = "resource name → URL (none yet)"), (status = 401, body = super::Problem)))]
+    responses((status = 200, description = "resource name → URL"), (status = 401, body = super::Problem)))]
 pub async fn rest_root(
+    State(app): State<AppState>,
     _auth: crate::extract::Auth,
+    headers: axum::http::HeaderMap,
+    uri: axum::http::Uri,
 ) -> Json<serde_json::Map<String, serde_json::Value>> {
-    Json(serde_json::Map::new())
+    let root = super::rest::absolute_url(&app, &headers, &uri);
+    let root = root.trim_end_matches('/');
+    Json(
+        super::rest::RESOURCES
+            .iter()
+            .map(|spec| {
+                let url = format!("{root}/{}/", spec.name);
+                (spec.name.to_owned(), serde_json::Value::String(url))
+            })
+            .collect(),
+    )
 }

@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::routing::MethodRouter;
 use axum::{Json, Router};
 use serde_json::{json, Value};
+use stella_core::dialect::Dialect;
 use stella_core::resource::{FieldType, Op, ResourceSpec};
 use utoipa::openapi::path::{
     HttpMethod, Operation, OperationBuilder, ParameterBuilder, ParameterIn,
@@ -49,6 +50,7 @@ pub fn write_only_fields(route: &str) -> &'static [&'static str] {
             map.insert(base, names);
             map.insert(item, names);
         }
+        map.extend(super::rest::write_only_routes());
         map
     });
     map.get(route).copied().unwrap_or(&[])
@@ -80,13 +82,16 @@ async fn list(
     params: Params,
 ) -> ApiResult<Json<Value>> {
     let (parent, _) = split_path(ids, false);
-    let (data, total, limit, offset) = app
+    let listed = app
         .stella
-        .resource_list(&p.0, spec, parent.as_deref(), &params.0)
+        .resource_list(&p.0, spec, parent.as_deref(), Dialect::Xdr, &params.0)
         .await?;
-    Ok(Json(
-        json!({ "data": data, "total": total, "limit": limit, "offset": offset }),
-    ))
+    Ok(Json(json!({
+        "data": listed.rows,
+        "total": listed.total,
+        "limit": listed.query.limit,
+        "offset": listed.query.offset,
+    })))
 }
 
 async fn create(
@@ -193,6 +198,9 @@ fn field_schema(ty: FieldType) -> Schema {
             .schema_type(Type::Integer)
             .minimum(Some(min as f64))
             .maximum(Some(max as f64)),
+        FieldType::IpAddress => b
+            .schema_type(Type::String)
+            .description(Some("An IPv4 or IPv6 address")),
         FieldType::Float => b.schema_type(Type::Number),
         FieldType::Bool => b.schema_type(Type::Boolean),
         FieldType::Timestamp => b

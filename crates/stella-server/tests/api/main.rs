@@ -9,6 +9,7 @@ mod limits;
 mod oauth;
 mod offline;
 mod ops;
+mod rest_api;
 mod retention;
 mod scanning;
 mod scanning_debian;

@@ -500,7 +500,12 @@ async fn legacy_token_scheme_authenticates_the_rest_api() {
     };
     let r = get(format!("Token {legacy}")).await.unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.json::<serde_json::Value>().await.unwrap(), json!({}));
+    // DRF's API root: each resource's absolute URL.
+    let root = r.json::<serde_json::Value>().await.unwrap();
+    assert_eq!(
+        root["appliances/suricata_appliance"],
+        json!(s.url("/rest/appliances/suricata_appliance/"))
+    );
     assert_eq!(
         get(format!("Token {}", "0".repeat(40)))
             .await

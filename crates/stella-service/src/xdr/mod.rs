@@ -1,5 +1,6 @@
 //! Behaviour of the Open XDR resources beyond the generic engine: each module holds one
-//! resource's [`Hooks`] and the operations the contract adds around it.
+//! resource's [`Hooks`] and the operations the contract adds around it. [`HOOKS`] registers
+//! each with its resource's spec.
 
 mod alerts;
 mod cases;
@@ -10,21 +11,21 @@ mod reports;
 mod tenants;
 pub(crate) mod watchlists;
 
-use crate::resources::{Hooks, NoHooks};
+use crate::resources::Hooks;
+use stella_core::catalog;
 use stella_core::resource::ResourceSpec;
 
-pub(crate) fn hooks_for(spec: &ResourceSpec) -> &'static dyn Hooks {
-    match spec.name {
-        "tenants" => &tenants::TenantHooks,
-        "tenant_groups" => &groups::TenantGroupHooks,
-        "cases" => &cases::CaseHooks,
-        "alerts" => &alerts::AlertHooks,
-        "connectors" => &connectors::ConnectorHooks,
-        "reports" => &reports::ReportHooks,
-        "watchlists" => &watchlists::WatchlistHooks,
-        _ => &NoHooks,
-    }
-}
+/// The XDR resources' hooks, each under the spec it belongs to (the same `static`, compared by
+/// address: renaming a resource cannot detach its hooks).
+pub(crate) static HOOKS: &[(&ResourceSpec, &dyn Hooks)] = &[
+    (&catalog::TENANTS, &tenants::TenantHooks),
+    (&catalog::TENANT_GROUPS, &groups::TenantGroupHooks),
+    (&catalog::CASES, &cases::CaseHooks),
+    (&catalog::ALERTS, &alerts::AlertHooks),
+    (&catalog::CONNECTORS, &connectors::ConnectorHooks),
+    (&catalog::REPORTS, &reports::ReportHooks),
+    (&catalog::WATCHLISTS, &watchlists::WatchlistHooks),
+];
 
 /// A text column's value in a validated column list.
 fn column<'a>(
