@@ -321,9 +321,47 @@ pub static SURICATA_APPLIANCES: ResourceSpec = ResourceSpec::owned(
 .serial("appliances")
 .default_sort("id", Order::Asc);
 
+/// The action history: one entry per write made through `/rest/`, written by the engine
+/// (never through this resource, which is read-only), newest first. Readable with
+/// `probes:read`; filters by user, action type, comment and date range
+/// (`date__gte`, `date__lte`).
+pub static USER_ACTIONS: ResourceSpec = ResourceSpec::owned(
+    "rules/history",
+    "UserAction",
+    "Probes",
+    &[
+        FieldSpec::text("username", 320)
+            .read_only()
+            .filterable()
+            .searchable(),
+        FieldSpec::timestamp("date").read_only().filterable(),
+        FieldSpec::text("action_type", 100)
+            .read_only()
+            .filterable()
+            .searchable(),
+        FieldSpec::text("comment", 10_000)
+            .read_only()
+            .filterable()
+            .searchable(),
+        FieldSpec::ip_address("client_ip").read_only(),
+        FieldSpec::text("description_raw", 2000).read_only(),
+        FieldSpec::text("description", 2000)
+            .read_only()
+            .searchable(),
+        FieldSpec::of_type("ua_objects", FieldType::Object).read_only(),
+    ],
+    ("probes:read", "probes:write"),
+)
+.describe("What users did through /rest/, newest first. Read-only.")
+.table("user_actions")
+.tenancy(Tenancy::OwnedOrGlobal)
+.ops(&[Op::List, Op::Get])
+.serial("user_actions")
+.default_sort("date", Order::Desc);
+
 /// Every resource of the probe-management API at `/rest/` (Django REST framework's dialect),
 /// by path below `/rest/`.
-pub static REST: &[&ResourceSpec] = &[&STAMUS_DEVICES, &SURICATA_APPLIANCES];
+pub static REST: &[&ResourceSpec] = &[&STAMUS_DEVICES, &SURICATA_APPLIANCES, &USER_ACTIONS];
 
 /// Alert types the platform raises, with the fields that identify one alert of the type.
 pub static ALERT_TYPES: &[(&str, &str, &[&str])] = &[(

@@ -13,7 +13,8 @@
 
 use crate::error::CoreError;
 use crate::resource::{
-    FieldValue, Key, ListQuery, Order, ReadOnlyMembers, ResourceSpec, DEFAULT_PAGE, MAX_OFFSET,
+    Bound, FieldType, FieldValue, Key, ListQuery, Order, ReadOnlyMembers, ResourceSpec,
+    DEFAULT_PAGE, MAX_OFFSET,
 };
 use crate::validate::FieldError;
 
@@ -253,6 +254,29 @@ fn drf_list(
                 },
             },
             "tenant_id" if spec.tenancy.has_tenant_column() => q.tenant_id = Some(v.to_owned()),
+            other
+                if Bound::split(other).is_some_and(|(name, _)| {
+                    spec.fields.iter().any(|f| {
+                        f.name == name
+                            && f.filterable
+                            && matches!(
+                                f.ty,
+                                FieldType::Timestamp | FieldType::Int { .. } | FieldType::Float
+                            )
+                    })
+                }) =>
+            {
+                let Some((name, bound)) = Bound::split(other) else {
+                    continue;
+                };
+                let Some(f) = spec.field(name) else {
+                    continue;
+                };
+                match ResourceSpec::filter_value(f, v) {
+                    Ok(value) => q.ranges.push((f.name, bound, value)),
+                    Err(e) => errors.push(FieldError::new(other, e.msg)),
+                }
+            }
             other => {
                 if let Some(f) = spec.fields.iter().find(|f| f.name == other && f.filterable) {
                     let v = match v {

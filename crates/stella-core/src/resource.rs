@@ -292,6 +292,39 @@ impl Order {
     }
 }
 
+/// A bound on a field in a list request: django-filter's `field__gte`, `__lte`, `__gt`, `__lt`
+/// (a date range of the action history, say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    Gte,
+    Lte,
+    Gt,
+    Lt,
+}
+
+impl Bound {
+    /// The bound a parameter name's suffix names, and the field name before it.
+    pub fn split(param: &str) -> Option<(&str, Bound)> {
+        [
+            ("__gte", Bound::Gte),
+            ("__lte", Bound::Lte),
+            ("__gt", Bound::Gt),
+            ("__lt", Bound::Lt),
+        ]
+        .into_iter()
+        .find_map(|(suffix, b)| param.strip_suffix(suffix).map(|f| (f, b)))
+    }
+
+    pub fn sql(self) -> &'static str {
+        match self {
+            Bound::Gte => ">=",
+            Bound::Lte => "<=",
+            Bound::Gt => ">",
+            Bound::Lt => "<",
+        }
+    }
+}
+
 /// A validated list request, whichever HTTP dialect it came in (`crate::dialect` translates
 /// each dialect's parameters to it): every name in it is a declared column, so SQL can be
 /// built from it.
@@ -299,6 +332,8 @@ impl Order {
 pub struct ListQuery {
     /// Exact matches a row must all meet.
     pub filters: Vec<(&'static str, FieldValue)>,
+    /// Bounds a row's field must all meet (ordered fields only: numbers and timestamps).
+    pub ranges: Vec<(&'static str, Bound, FieldValue)>,
     /// Sort keys, most significant first (never empty); `id`, in the last key's direction,
     /// breaks ties so pages never overlap.
     pub ordering: Vec<(&'static str, Order)>,
@@ -318,6 +353,7 @@ impl ListQuery {
     pub fn new(spec: &ResourceSpec, limit: i64) -> Self {
         ListQuery {
             filters: Vec::new(),
+            ranges: Vec::new(),
             ordering: vec![(
                 spec.sort_column(spec.default_sort).unwrap_or("created_at"),
                 spec.default_order,

@@ -124,6 +124,8 @@ pub struct Write<'a> {
     pub dialect: Dialect,
     pub replace: bool,
     pub comment: Option<&'a str>,
+    /// The client's address, for the `/rest/` action history.
+    pub client_ip: Option<&'a str>,
 }
 
 impl Write<'_> {
@@ -132,6 +134,7 @@ impl Write<'_> {
         dialect: Dialect::Xdr,
         replace: false,
         comment: None,
+        client_ip: None,
     };
 }
 
@@ -371,6 +374,7 @@ impl Stella {
             comment: write.comment,
         };
         hooks.after_write(self, caller, &change).await?;
+        self.record_rest_write(caller, &change, &write).await?;
         Ok(created)
     }
 
@@ -482,6 +486,7 @@ impl Stella {
             comment: write.comment,
         };
         hooks.after_write(self, caller, &change).await?;
+        self.record_rest_write(caller, &change, &write).await?;
         Ok(updated)
     }
 
@@ -525,7 +530,8 @@ impl Stella {
             object: &current,
             comment: write.comment,
         };
-        hooks.after_write(self, caller, &change).await
+        hooks.after_write(self, caller, &change).await?;
+        self.record_rest_write(caller, &change, &write).await
     }
 }
 

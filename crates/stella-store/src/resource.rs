@@ -281,6 +281,14 @@ impl Database {
         let mut wher = Sql::new(" WHERE 1 = 1");
         tenancy(&mut wher, spec, &filter, true);
         conditions(&mut wher, &q.filters);
+        for (name, bound, value) in &q.ranges {
+            wher.push(" AND ")
+                .push(name)
+                .push(" ")
+                .push(bound.sql())
+                .push(" ")
+                .bind(value);
+        }
         search(&mut wher, spec, &q.search);
         let key = format!(
             "{}|{}|{:?}|{}",

@@ -19,12 +19,13 @@
 use crate::extract::{Auth, JsonBody, OptionalJsonBody, Params};
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, MethodRouter};
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use stella_core::dialect::Dialect;
 use stella_core::resource::{FieldSpec, FieldType, Key, Op, ResourceSpec};
@@ -99,9 +100,10 @@ pub fn routes(spec: &'static ResourceSpec) -> Router<AppState> {
     }
     if spec.serves(Op::Create) {
         collection = collection.post(
-            move |State(app): State<AppState>, Auth(p): Auth, JsonBody(body): JsonBody<Value>| {
-                create(spec, app, p, body)
-            },
+            move |State(app): State<AppState>,
+                  Auth(p): Auth,
+                  peer: ConnectInfo<SocketAddr>,
+                  JsonBody(body): JsonBody<Value>| { create(spec, app, p, peer, body) },
         );
     }
     collection = collection
@@ -122,16 +124,18 @@ pub fn routes(spec: &'static ResourceSpec) -> Router<AppState> {
                 move |State(app): State<AppState>,
                       Auth(p): Auth,
                       Path(pk): Path<String>,
+                      peer: ConnectInfo<SocketAddr>,
                       JsonBody(body): JsonBody<Value>| {
-                    update(spec, app, p, pk, body, true)
+                    update(spec, app, p, pk, peer, body, true)
                 },
             )
             .patch(
                 move |State(app): State<AppState>,
                       Auth(p): Auth,
                       Path(pk): Path<String>,
+                      peer: ConnectInfo<SocketAddr>,
                       JsonBody(body): JsonBody<Value>| {
-                    update(spec, app, p, pk, body, false)
+                    update(spec, app, p, pk, peer, body, false)
                 },
             );
     }
@@ -140,8 +144,9 @@ pub fn routes(spec: &'static ResourceSpec) -> Router<AppState> {
             move |State(app): State<AppState>,
                   Auth(p): Auth,
                   Path(pk): Path<String>,
+                  peer: ConnectInfo<SocketAddr>,
                   OptionalJsonBody(body): OptionalJsonBody<Value>| {
-                delete(spec, app, p, pk, body)
+                delete(spec, app, p, pk, peer, body)
             },
         );
     }
@@ -201,12 +206,18 @@ fn take_comment(spec: &ResourceSpec, body: &mut Value) -> ApiResult<Option<Strin
     }
 }
 
-fn drf_write(comment: Option<&str>, replace: bool) -> Write<'_> {
+fn drf_write<'a>(comment: Option<&'a str>, replace: bool, client_ip: &'a str) -> Write<'a> {
     Write {
         dialect: Dialect::Drf,
         replace,
         comment,
+        client_ip: Some(client_ip),
     }
+}
+
+/// The client's address as this server saw it (for the action history).
+fn client_ip(ConnectInfo(peer): ConnectInfo<SocketAddr>) -> String {
+    peer.ip().to_string()
 }
 
 async fn list(
@@ -288,12 +299,20 @@ async fn create(
     spec: &'static ResourceSpec,
     app: AppState,
     p: Arc<Principal>,
+    peer: ConnectInfo<SocketAddr>,
     mut body: Value,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let comment = take_comment(spec, &mut body)?;
+    let ip = client_ip(peer);
     let created = app
         .stella
-        .resource_create_as(&p, spec, None, &body, drf_write(comment.as_deref(), false))
+        .resource_create_as(
+            &p,
+            spec,
+            None,
+            &body,
+            drf_write(comment.as_deref(), false, &ip),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(represent(spec, created))))
 }
@@ -303,10 +322,12 @@ async fn update(
     app: AppState,
     p: Arc<Principal>,
     pk: String,
+    peer: ConnectInfo<SocketAddr>,
     mut body: Value,
     replace: bool,
 ) -> ApiResult<Json<Value>> {
     let comment = take_comment(spec, &mut body)?;
+    let ip = client_ip(peer);
     let updated = app
         .stella
         .resource_update_as(
@@ -315,7 +336,7 @@ async fn update(
             None,
             &pk,
             &body,
-            drf_write(comment.as_deref(), replace),
+            drf_write(comment.as_deref(), replace, &ip),
         )
         .await?;
     Ok(Json(represent(spec, updated)))
@@ -326,10 +347,12 @@ async fn delete(
     app: AppState,
     p: Arc<Principal>,
     pk: String,
+    peer: ConnectInfo<SocketAddr>,
     body: Option<Value>,
 ) -> ApiResult<StatusCode> {
     let mut body = body.unwrap_or(Value::Null);
     let comment = take_comment(spec, &mut body)?;
+    let ip = client_ip(peer);
     app.stella
         .resource_delete_as(
             &p,
@@ -337,7 +360,7 @@ async fn delete(
             None,
             &pk,
             &[],
-            drf_write(comment.as_deref(), false),
+            drf_write(comment.as_deref(), false, &ip),
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)

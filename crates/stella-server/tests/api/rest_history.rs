@@ -1,0 +1,149 @@
+//! The `/rest/` action history (`/rest/rules/history/`): one entry per write made through
+//! `/rest/`, newest first, with the comment, the client's address, a description and the
+//! objects it names; a deleted object's pk leaves its entries; filters by user, action type,
+//! comment and date range; per tenant.
+
+use serde_json::{json, Value};
+use stella_testkit::TestServer;
+
+const PROBES: &str = "/rest/appliances/suricata_appliance/";
+const HISTORY: &str = "/rest/rules/history/";
+
+async fn call(
+    s: &TestServer,
+    method: &str,
+    path: &str,
+    jwt: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    s.call(method, path, Some(jwt), body).await
+}
+
+#[tokio::test]
+async fn rest_writes_leave_history_entries_that_filter_and_forget_deleted_objects() {
+    let (s, root, [(a, a_admin), (_, b_admin)]) = crate::two_tenants().await;
+    let (st, made) = call(
+        &s,
+        "POST",
+        PROBES,
+        &a_admin,
+        Some(json!({"name": "edge-1", "ipaddress": "10.0.0.1", "comment": "first probe"})),
+    )
+    .await;
+    assert_eq!(st, 201, "{made}");
+    let pk = made["pk"].clone();
+    let item = format!("{PROBES}{pk}/");
+    // The comment is not a field of the probe.
+    assert!(made.get("comment").is_none(), "{made}");
+    s.clock.advance(chrono::TimeDelta::seconds(5));
+    let (st, _) = call(
+        &s,
+        "PATCH",
+        &item,
+        &a_admin,
+        Some(json!({"name": "edge-2"})),
+    )
+    .await;
+    assert_eq!(st, 200);
+    // A refused write leaves nothing.
+    let (st, _) = call(
+        &s,
+        "PATCH",
+        &item,
+        &a_admin,
+        Some(json!({"ipaddress": "nope"})),
+    )
+    .await;
+    assert_eq!(st, 400);
+
+    let (st, h) = call(&s, "GET", HISTORY, &a_admin, None).await;
+    assert_eq!(st, 200, "{h}");
+    assert_eq!(h["count"], 2, "{h}");
+    let [edit, create] = [&h["results"][0], &h["results"][1]];
+    assert_eq!(create["action_type"], "create_suricata_appliance");
+    assert_eq!(edit["action_type"], "edit_suricata_appliance");
+    assert_eq!(create["comment"], "first probe");
+    assert_eq!(edit["comment"], Value::Null);
+    assert_eq!(create["client_ip"], "127.0.0.1");
+    assert_eq!(
+        create["description_raw"],
+        "{user} has created suricata appliance {suricata_appliance}"
+    );
+    let email = create["username"].as_str().unwrap().to_owned();
+    assert_eq!(
+        create["description"],
+        format!("{email} has created suricata appliance edge-1")
+    );
+    assert_eq!(
+        create["ua_objects"]["suricata_appliance"],
+        json!({"type": "suricata_appliance", "pk": pk, "value": "edge-1"})
+    );
+    assert_eq!(create["tenant_id"], json!(a));
+
+    // Filters: action type, user, comment, a date range.
+    let filtered = |q: &str| {
+        let path = format!("{HISTORY}?{q}");
+        let s = &s;
+        let a_admin = a_admin.clone();
+        async move { call(s, "GET", &path, &a_admin, None).await.1["count"].clone() }
+    };
+    assert_eq!(filtered("action_type=create_suricata_appliance").await, 1);
+    assert_eq!(filtered(&format!("username={email}")).await, 2);
+    assert_eq!(filtered("username=someone@else.test").await, 0);
+    assert_eq!(filtered("comment=first%20probe").await, 1);
+    let created_at = create["date"].as_str().unwrap().to_owned();
+    assert_eq!(
+        filtered(&format!("date__gt={}", created_at.replace('+', "%2B"))).await,
+        1
+    );
+    assert_eq!(
+        filtered(&format!("date__lte={}", created_at.replace('+', "%2B"))).await,
+        1
+    );
+    let (st, bad) = call(
+        &s,
+        "GET",
+        &format!("{HISTORY}?date__gte=yesterday"),
+        &a_admin,
+        None,
+    )
+    .await;
+    assert_eq!(st, 400, "{bad}");
+    assert!(bad.get("date__gte").is_some(), "{bad}");
+
+    // Another tenant sees none of it; root sees it all.
+    let (_, other) = call(&s, "GET", HISTORY, &b_admin, None).await;
+    assert_eq!(other["count"], 0);
+    let (_, all) = call(&s, "GET", HISTORY, &root, None).await;
+    assert_eq!(all["count"], 2);
+    // Read-only.
+    let (st, _) = call(
+        &s,
+        "POST",
+        HISTORY,
+        &root,
+        Some(json!({"action_type": "x"})),
+    )
+    .await;
+    assert_eq!(st, 405);
+
+    // Deleting the probe: a delete entry, and no entry points at it any more.
+    let (st, _) = call(
+        &s,
+        "DELETE",
+        &item,
+        &a_admin,
+        Some(json!({"comment": "decommissioned"})),
+    )
+    .await;
+    assert_eq!(st, 204);
+    let (_, h) = call(&s, "GET", HISTORY, &a_admin, None).await;
+    assert_eq!(h["count"], 3);
+    assert_eq!(h["results"][0]["action_type"], "delete_suricata_appliance");
+    assert_eq!(h["results"][0]["comment"], "decommissioned");
+    for e in h["results"].as_array().unwrap() {
+        let o = &e["ua_objects"]["suricata_appliance"];
+        assert!(o.get("pk").is_none(), "{e}");
+        assert!(o["value"].is_string(), "{e}");
+    }
+}

@@ -1,0 +1,142 @@
+//! The `/rest/` action history (`/rest/rules/history/`): every write made through the Django
+//! REST framework surface leaves one entry, written by the engine after the write succeeded,
+//! so no resource can forget to (hooks add richer entries for their own actions). Entries are
+//! domain rows, not the activity log: they are listed, filtered and paged like any `/rest/`
+//! object, and they name what was acted on (`ua_objects`) so a client can follow the link —
+//! until the object is deleted, when its `pk` is dropped from every entry.
+
+use crate::resources::{Change, Write};
+use crate::{Result, Stella};
+use serde_json::{json, Value};
+use stella_core::dialect::Dialect;
+use stella_core::resource::Op;
+use stella_core::Principal;
+use stella_store::UserAction;
+
+/// The object name of a `/rest/` resource: the last segment of its path
+/// (`appliances/suricata_appliance` → `suricata_appliance`).
+fn object_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// `description_raw` with each `{key}` replaced by `ua_objects[key].value`.
+pub fn render(raw: &str, objects: &Value) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 1..];
+        match after.find('}') {
+            Some(end) => {
+                let key = &after[..end];
+                match objects.get(key).and_then(|o| o.get("value")) {
+                    Some(Value::String(v)) => out.push_str(v),
+                    Some(v) => out.push_str(&v.to_string()),
+                    None => {
+                        out.push('{');
+                        out.push_str(key);
+                        out.push('}');
+                    }
+                }
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+impl Stella {
+    /// Records a write made through `/rest/` (a no-op for the other surface).
+    pub(crate) async fn record_rest_write(
+        &self,
+        caller: &Principal,
+        change: &Change<'_>,
+        write: &Write<'_>,
+    ) -> Result<()> {
+        if write.dialect != Dialect::Drf {
+            return Ok(());
+        }
+        let object = object_name(change.spec.name);
+        let pk = change.object.get("id").cloned().unwrap_or(Value::Null);
+        let pk_text = match &pk {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let value = change
+            .object
+            .get("name")
+            .and_then(Value::as_str)
+            .map_or_else(|| pk_text.clone(), str::to_owned);
+        let (verb, past) = match change.op {
+            Op::Create => ("create", "created"),
+            Op::Delete => ("delete", "deleted"),
+            _ => ("edit", "edited"),
+        };
+        let mut target = json!({"type": object, "value": value});
+        if change.op != Op::Delete {
+            target["pk"] = pk;
+        }
+        let ua_objects = json!({
+            "user": {"type": "user", "pk": caller.user_id, "value": caller.email},
+            object: target,
+        });
+        let description_raw = format!(
+            "{{user}} has {past} {} {{{object}}}",
+            object.replace('_', " ")
+        );
+        let action = UserAction {
+            tenant_id: change
+                .object
+                .get("tenant_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            user_id: caller.user_id.clone(),
+            username: caller.email.clone(),
+            date: self.now_ms(),
+            action_type: format!("{verb}_{object}"),
+            comment: write.comment.map(str::to_owned),
+            client_ip: write.client_ip.map(str::to_owned),
+            description: render(&description_raw, &ua_objects),
+            description_raw,
+            ua_objects,
+            object_type: object.to_owned(),
+            object_pk: pk_text.clone(),
+        };
+        self.db.insert_user_action(&action).await?;
+        if change.op == Op::Delete {
+            self.db.forget_user_action_object(object, &pk_text).await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_render_their_objects_and_keep_unknown_keys() {
+        let objects = json!({
+            "user": {"type": "user", "value": "ana@example.com"},
+            "ruleset": {"type": "ruleset", "pk": 3, "value": "prod"},
+            "n": {"type": "x", "value": 7}
+        });
+        assert_eq!(
+            render(
+                "{user} has disabled {n} rules in ruleset {ruleset}",
+                &objects
+            ),
+            "ana@example.com has disabled 7 rules in ruleset prod"
+        );
+        assert_eq!(render("{missing} and {", &objects), "{missing} and {");
+        assert_eq!(
+            object_name("appliances/suricata_appliance"),
+            "suricata_appliance"
+        );
+    }
+}
