@@ -255,6 +255,8 @@ pub fn build_router(state: AppState) -> Router {
             ApiError::MethodNotAllowed(method)
         })
         .layer(axum::middleware::from_fn_with_state(state.clone(), gateway))
+        // Outside the gateway, so its refusals (401, 429) are shown as pages too.
+        .layer(axum::middleware::from_fn(crate::browsable::browsable))
         .layer(DefaultBodyLimit::max(
             state
                 .config

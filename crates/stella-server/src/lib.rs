@@ -3,6 +3,7 @@
 
 pub mod activity;
 mod app;
+mod browsable;
 pub mod config;
 pub mod datadir;
 pub mod extract;

@@ -10,6 +10,7 @@ mod oauth;
 mod offline;
 mod ops;
 mod rest_api;
+mod rest_browsable;
 mod rest_history;
 mod retention;
 mod scanning;
