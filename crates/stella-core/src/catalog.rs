@@ -321,9 +321,128 @@ pub static SURICATA_APPLIANCES: ResourceSpec = ResourceSpec::owned(
 .serial("appliances")
 .default_sort("id", Order::Asc);
 
+// ---- Stamus probes and their templates (issue 14, "Objects relations") ----
+//
+// Two field tables describe these objects: the engine's (here), which the storage and the
+// HTTP dialect use for columns, parsing, sorting, search and OPTIONS, and `stella-probe`'s,
+// which owns what the engine cannot say: template inheritance (`effective`), chain checks
+// (`resolve_chain`) and `overriden_fields`. The engine's fields here carry exactly
+// `stella-probe`'s names (a test in `stella-service` holds every one to a name of its table),
+// so the hooks hand stored rows to `stella-probe` as they are. Inheritable fields have no
+// engine default: a child that leaves one out takes its template's.
+
+/// Capture methods, as `stella-probe`'s table lists them.
+pub const CAPTURE_METHODS: &[&str] = &["af-packet", "pcap", "netmap", "pfring", "dpdk"];
+
+/// The fields a template passes on to its children (`stella_probe::tables::INHERITABLE`).
+/// `interfaces` and `protocols` are whole lists, stored with the object in this version.
+const PROBE_INHERITABLE: [FieldSpec; 8] = [
+    FieldSpec::text("management_interface", 64),
+    FieldSpec::enumeration("capture_method", CAPTURE_METHODS),
+    FieldSpec::text("bpf_filter", 4096),
+    // A Suricata ruleset's pk (the rules surface owns rulesets).
+    FieldSpec::int("ruleset", 1, i64::MAX),
+    FieldSpec::boolean("nsm_enabled"),
+    FieldSpec::int("log_retention_days", 1, 3650),
+    FieldSpec::of_type("interfaces", FieldType::ObjectList { max_items: 256 }),
+    FieldSpec::of_type("protocols", FieldType::ObjectList { max_items: 64 }),
+];
+
+/// `parent_tmpl`: the template a probe or template inherits from (a template pk, checked by
+/// the hooks: same tenant, no cycle).
+const PARENT_TMPL: FieldSpec = FieldSpec::int("parent_tmpl", 1, i64::MAX);
+/// The inheritable fields that keep the object's own value (spelled as the spec spells it).
+const OVERRIDEN_FIELDS: FieldSpec = FieldSpec::text_list("overriden_fields", 16, 64);
+
+static TEMPLATE_FIELDS: [FieldSpec; 12] = [
+    FieldSpec::text("name", 100)
+        .required()
+        .searchable()
+        .filterable(),
+    FieldSpec::text("descr", 1000).searchable(),
+    PARENT_TMPL.filterable(),
+    OVERRIDEN_FIELDS,
+    PROBE_INHERITABLE[0],
+    PROBE_INHERITABLE[1],
+    PROBE_INHERITABLE[2],
+    PROBE_INHERITABLE[3],
+    PROBE_INHERITABLE[4],
+    PROBE_INHERITABLE[5],
+    PROBE_INHERITABLE[6],
+    PROBE_INHERITABLE[7],
+];
+
+static STAMUS_APPLIANCE_FIELDS: [FieldSpec; 16] = [
+    FieldSpec::text("name", 100)
+        .required()
+        .searchable()
+        .filterable(),
+    FieldSpec::text("descr", 1000).searchable(),
+    FieldSpec::ip_address("ip_address").required().searchable(),
+    FieldSpec::text("version", 64).read_only(),
+    FieldSpec::text("model", 64).read_only(),
+    FieldSpec::int("stamusdevice_id", 1, i64::MAX).read_only(),
+    PARENT_TMPL.filterable(),
+    OVERRIDEN_FIELDS,
+    PROBE_INHERITABLE[0],
+    PROBE_INHERITABLE[1],
+    PROBE_INHERITABLE[2],
+    PROBE_INHERITABLE[3],
+    PROBE_INHERITABLE[4],
+    PROBE_INHERITABLE[5],
+    PROBE_INHERITABLE[6],
+    PROBE_INHERITABLE[7],
+];
+
+/// Stamus probe templates: a probe's configuration without a probe, one tenant's each. A
+/// template may itself have a `parent_tmpl`; reads show effective values (hooks).
+pub static STAMUS_APPLIANCE_TEMPLATES: ResourceSpec = ResourceSpec::owned(
+    "appliances/stamus_appliance_template",
+    "StamusApplianceTemplate",
+    "Probes",
+    &TEMPLATE_FIELDS,
+    ("probes:read", "probes:write"),
+)
+.describe(
+    "Stamus probe templates: probes and templates naming one in parent_tmpl show its values \
+     for every inheritable field not in their overriden_fields.",
+)
+.table("stamus_appliance_templates")
+.serial("stamus_appliance_templates")
+.default_sort("id", Order::Asc)
+.hooked();
+
+/// Stamus probes, one tenant's each. Keys come from the `appliances` counter Suricata probes
+/// use too, so a pk names one probe of either kind; creating one also creates its
+/// `stamus_device` row (the spec's stamus_device "contains all Stamus probes and SCS"), named
+/// by the read-only `stamusdevice_id`.
+pub static STAMUS_APPLIANCES: ResourceSpec = ResourceSpec::owned(
+    "appliances/stamus_appliance",
+    "StamusAppliance",
+    "Probes",
+    &STAMUS_APPLIANCE_FIELDS,
+    ("probes:read", "probes:write"),
+)
+.describe(
+    "Stamus probes: parameters writable, inherited from parent_tmpl except the \
+     overriden_fields; each has its stamus_device.",
+)
+.table("stamus_appliances")
+.serial("appliances")
+.default_sort("id", Order::Asc)
+.hooked();
+
+// ---- end of the Stamus probes block ----
+
 /// Every resource of the probe-management API at `/rest/` (Django REST framework's dialect),
 /// by path below `/rest/`.
-pub static REST: &[&ResourceSpec] = &[&STAMUS_DEVICES, &SURICATA_APPLIANCES];
+pub static REST: &[&ResourceSpec] = &[
+    &STAMUS_DEVICES,
+    &SURICATA_APPLIANCES,
+    // Stamus probes (issue 14, relations).
+    &STAMUS_APPLIANCE_TEMPLATES,
+    &STAMUS_APPLIANCES,
+];
 
 /// Alert types the platform raises, with the fields that identify one alert of the type.
 pub static ALERT_TYPES: &[(&str, &str, &[&str])] = &[(

@@ -1,0 +1,229 @@
+//! Hooks of the Stamus probe objects at `/rest/appliances/` (issue 14, "Objects relations").
+//!
+//! The engine stores and parses these objects by their `stella_core::catalog` specs; what it
+//! cannot say comes from `stella-probe`, whose field names the specs share:
+//! - reads show effective values: every inheritable field not in `overriden_fields` is taken
+//!   from the template chain by `stella_probe::effective`, computed on every read so a
+//!   template's change shows in every child at once (nothing is copied on write);
+//! - writes check `parent_tmpl` with `stella_probe::resolve_chain` (a missing template, one in
+//!   another tenant, which reads as missing, a cycle, too many levels: 400 naming
+//!   `parent_tmpl`, nothing written) and `overriden_fields` with
+//!   `stella_probe::validate_overriden_fields`;
+//! - a new Stamus probe gets its `stamus_device` row (the spec's stamus_device "contains all
+//!   Stamus probes and SCS"), named by its read-only `stamusdevice_id` and removed with it.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+use stella_core::catalog::{STAMUS_APPLIANCES, STAMUS_APPLIANCE_TEMPLATES, STAMUS_DEVICES};
+use stella_core::resource::{Columns, FieldValue, Op, ResourceSpec};
+use stella_core::{Principal, TenantFilter};
+use stella_probe::{ChainError, Node, ObjectType, MAX_CHAIN_DEPTH};
+
+use crate::resources::{Change, Hooks};
+use crate::{Result, ServiceError, Stella};
+
+pub(crate) static HOOKS: &[(&ResourceSpec, &dyn Hooks)] = &[
+    (
+        &STAMUS_APPLIANCE_TEMPLATES,
+        &ProbeHooks(ObjectType::StamusApplianceTemplate),
+    ),
+    (&STAMUS_APPLIANCES, &ProbeHooks(ObjectType::StamusAppliance)),
+];
+
+/// The hooks of one `stella-probe` object type with templates.
+pub(crate) struct ProbeHooks(ObjectType);
+
+fn column<'a>(values: &'a Columns, name: &str) -> Option<&'a FieldValue> {
+    values.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+}
+
+/// A stored template as the chain sees it, or `None` when there is none with that pk.
+async fn load_template(s: &Stella, pk: i64) -> Result<Option<Node>> {
+    let row =
+        s.db.resource_get(
+            &STAMUS_APPLIANCE_TEMPLATES,
+            &TenantFilter::All,
+            &[],
+            &pk.to_string(),
+        )
+        .await?;
+    Ok(row.and_then(|r| node_of(&r)))
+}
+
+fn node_of(row: &Value) -> Option<Node> {
+    let Value::Object(m) = row else { return None };
+    let pk = m.get("id").and_then(Value::as_i64)?;
+    let tenant = m.get("tenant_id").and_then(Value::as_str).unwrap_or("");
+    Some(Node::from_values(pk, tenant, m.clone()))
+}
+
+/// `parent`'s chain for an object `pk` (if stored) of `tenant`: the templates are fetched
+/// first (at most one more than a chain may hold, each once), then `resolve_chain` judges it.
+async fn chain(
+    s: &Stella,
+    pk: Option<i64>,
+    tenant: &str,
+    parent: Option<i64>,
+) -> Result<std::result::Result<Vec<Node>, ChainError>> {
+    let mut fetched: HashMap<i64, Node> = HashMap::new();
+    let mut next = parent;
+    while let Some(p) = next {
+        if fetched.contains_key(&p) || Some(p) == pk || fetched.len() > MAX_CHAIN_DEPTH {
+            break;
+        }
+        match load_template(s, p).await? {
+            Some(node) => {
+                next = node.parent_tmpl;
+                fetched.insert(p, node);
+            }
+            None => break,
+        }
+    }
+    Ok(stella_probe::resolve_chain(pk, tenant, parent, |p| {
+        fetched.get(&p).cloned()
+    }))
+}
+
+fn chain_error(e: &ChainError) -> ServiceError {
+    // A template in another tenant reads exactly as a missing one: its existence is not the
+    // caller's to learn.
+    let shown = match e {
+        ChainError::OtherTenant { pk } => ChainError::NotFound { pk: *pk },
+        other => other.clone(),
+    };
+    ServiceError::invalid(shown.field(), shown.message())
+}
+
+#[async_trait::async_trait]
+impl Hooks for ProbeHooks {
+    async fn prepare_write(
+        &self,
+        s: &Stella,
+        tenant: Option<&str>,
+        id: Option<&str>,
+        values: &mut Columns,
+    ) -> Result<()> {
+        if let Some(FieldValue::Json(text)) = column(values, "overriden_fields") {
+            let list: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+            if let Err(problems) = stella_probe::validate_overriden_fields(self.0, &list) {
+                return Err(ServiceError::invalid(
+                    "overriden_fields",
+                    problems.join("; "),
+                ));
+            }
+        }
+        let tenant = tenant.unwrap_or("");
+        if let Some(FieldValue::Int(parent)) = column(values, "parent_tmpl") {
+            // Only templates can be parents, so a probe's pk never closes a cycle.
+            let own = match self.0 {
+                ObjectType::StamusApplianceTemplate => id.and_then(|i| i.parse().ok()),
+                _ => None,
+            };
+            if let Err(e) = chain(s, own, tenant, Some(*parent)).await? {
+                return Err(chain_error(&e));
+            }
+        }
+        if self.0 == ObjectType::StamusAppliance && id.is_none() {
+            let text = |name: &str| match column(values, name) {
+                Some(FieldValue::Text(t)) => FieldValue::Text(t.clone()),
+                _ => FieldValue::Null,
+            };
+            let device: Columns = vec![
+                ("name", text("name")),
+                ("description", text("descr")),
+                ("ipaddress", text("ip_address")),
+            ];
+            let device_id = s.db.next_serial("stamus_devices").await?;
+            s.db.resource_insert(
+                &STAMUS_DEVICES,
+                &device_id.to_string(),
+                Some(tenant),
+                &device,
+                s.now_ms(),
+            )
+            .await?;
+            values.push(("stamusdevice_id", FieldValue::Int(device_id)));
+        }
+        Ok(())
+    }
+
+    async fn present(&self, s: &Stella, objects: &mut [Value]) -> Result<()> {
+        for object in objects.iter_mut() {
+            let Some(node) = node_of(object) else {
+                continue;
+            };
+            let Some(parent) = node.parent_tmpl else {
+                continue;
+            };
+            let own_pk = (self.0 == ObjectType::StamusApplianceTemplate).then_some(node.pk);
+            // A chain broken since it was written (a template deleted) shows the own values.
+            let Ok(templates) = chain(s, own_pk, &node.tenant, Some(parent)).await? else {
+                continue;
+            };
+            let layers: Vec<_> = templates.iter().map(Node::layer).collect();
+            let shown: Map<String, Value> =
+                stella_probe::effective(self.0, &node.values, &node.overriden_fields, &layers);
+            let Value::Object(m) = object else { continue };
+            for f in self.0.inheritable_fields() {
+                match shown.get(f.name) {
+                    Some(v) if !v.is_null() => m.insert(f.name.to_owned(), v.clone()),
+                    _ => m.remove(f.name),
+                };
+            }
+        }
+        Ok(())
+    }
+
+    async fn after_write(
+        &self,
+        s: &Stella,
+        _caller: &Principal,
+        change: &Change<'_>,
+    ) -> Result<()> {
+        if change.op == Op::Delete {
+            if let Some(device) = change.object.get("stamusdevice_id").and_then(Value::as_i64) {
+                s.db.resource_delete(
+                    &STAMUS_DEVICES,
+                    &TenantFilter::All,
+                    &[],
+                    &device.to_string(),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The bridge between the two field tables: every engine field of a probe object is a
+    /// field of `stella-probe`'s table for it, and every inheritable one is declared, so the
+    /// stored row can be handed to `stella_probe::effective` as it is.
+    #[test]
+    fn engine_fields_carry_stella_probe_names() {
+        for (spec, ty) in [
+            (
+                &STAMUS_APPLIANCE_TEMPLATES,
+                ObjectType::StamusApplianceTemplate,
+            ),
+            (&STAMUS_APPLIANCES, ObjectType::StamusAppliance),
+        ] {
+            for f in spec.fields {
+                assert!(ty.field(f.name).is_some(), "{}.{}", spec.name, f.name);
+            }
+            for f in ty.inheritable_fields() {
+                let engine = spec.field(f.name);
+                assert!(
+                    engine.is_some_and(|e| e.writable && e.default.is_none()),
+                    "{}.{}",
+                    spec.name,
+                    f.name
+                );
+            }
+        }
+    }
+}
