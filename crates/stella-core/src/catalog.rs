@@ -432,6 +432,87 @@ pub static STAMUS_APPLIANCES: ResourceSpec = ResourceSpec::owned(
 .default_sort("id", Order::Asc)
 .hooked();
 
+/// The union's `type` values, as the spec spells them.
+pub const APPLIANCE_TYPES: &[&str] = &["Stamus", "Suricata"];
+
+/// Every probe of either kind, read-only: the fields Stamus and Suricata probes share plus
+/// `type`, with the probe's own pk (both kinds draw from the `appliances` counter). Served from
+/// the SQL view `appliances` (migration 0009), so the engine's paging, ordering, search and
+/// filters work on the union as on any table.
+pub static APPLIANCES: ResourceSpec = ResourceSpec::owned(
+    "appliances/appliances",
+    "Appliance",
+    "Probes",
+    &[
+        FieldSpec::text("name", 100)
+            .read_only()
+            .searchable()
+            .filterable(),
+        FieldSpec::text("descr", 1000).read_only().searchable(),
+        FieldSpec::ip_address("ip_address").read_only().searchable(),
+        FieldSpec::text("version", 64).read_only(),
+        FieldSpec::enumeration("type", APPLIANCE_TYPES).read_only(),
+    ],
+    ("probes:read", "probes:write"),
+)
+.describe(
+    "Every Stamus and Suricata probe, with its type; the pk is the probe's own at \
+     stamus_appliance or suricata_appliance. Read-only.",
+)
+.table("appliances")
+.ops(&[Op::List, Op::Get])
+.serial("appliances")
+.default_sort("id", Order::Asc);
+
+/// The fields of one interface or protocol row: its entry in the owner's list plus the owner
+/// (exactly one of `appliance`, a Stamus probe's pk, and `template`, a template's pk: the two
+/// are separate key spaces).
+static PROBE_ENTRY_FIELDS: [FieldSpec; 4] = [
+    FieldSpec::text("name", 64)
+        .required()
+        .searchable()
+        .filterable(),
+    FieldSpec::boolean("active").required(),
+    FieldSpec::int("appliance", 1, i64::MAX).read_only(),
+    FieldSpec::int("template", 1, i64::MAX).read_only(),
+];
+
+/// Capture interfaces of Stamus probes and templates, one row each: written through their
+/// owner's `interfaces` field, read, changed or deleted here too.
+pub static NETWORK_INTERFACES: ResourceSpec = ResourceSpec::owned(
+    "appliances/network_interface",
+    "NetworkInterface",
+    "Probes",
+    &PROBE_ENTRY_FIELDS,
+    ("probes:read", "probes:write"),
+)
+.describe(
+    "Interfaces of Stamus probes (appliance) and templates (template); set through their \
+     interfaces field, deletable here.",
+)
+.table("network_interfaces")
+.ops(&[Op::List, Op::Get, Op::Update, Op::Delete])
+.serial("network_interfaces")
+.default_sort("id", Order::Asc);
+
+/// Protocols of Stamus probes and templates, like interfaces. The spec names no address for
+/// them; `appliances/protocol` follows `appliances/network_interface`.
+pub static PROBE_PROTOCOLS: ResourceSpec = ResourceSpec::owned(
+    "appliances/protocol",
+    "Protocol",
+    "Probes",
+    &PROBE_ENTRY_FIELDS,
+    ("probes:read", "probes:write"),
+)
+.describe(
+    "Protocols of Stamus probes (appliance) and templates (template); set through their \
+     protocols field, deletable here.",
+)
+.table("probe_protocols")
+.ops(&[Op::List, Op::Get, Op::Update, Op::Delete])
+.serial("probe_protocols")
+.default_sort("id", Order::Asc);
+
 // ---- end of the Stamus probes block ----
 
 /// Every resource of the probe-management API at `/rest/` (Django REST framework's dialect),
@@ -442,6 +523,9 @@ pub static REST: &[&ResourceSpec] = &[
     // Stamus probes (issue 14, relations).
     &STAMUS_APPLIANCE_TEMPLATES,
     &STAMUS_APPLIANCES,
+    &APPLIANCES,
+    &NETWORK_INTERFACES,
+    &PROBE_PROTOCOLS,
 ];
 
 /// Alert types the platform raises, with the fields that identify one alert of the type.

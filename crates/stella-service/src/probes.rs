@@ -15,10 +15,13 @@
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
-use stella_core::catalog::{STAMUS_APPLIANCES, STAMUS_APPLIANCE_TEMPLATES, STAMUS_DEVICES};
-use stella_core::resource::{Columns, FieldValue, Op, ResourceSpec};
+use stella_core::catalog::{
+    NETWORK_INTERFACES, PROBE_PROTOCOLS, STAMUS_APPLIANCES, STAMUS_APPLIANCE_TEMPLATES,
+    STAMUS_DEVICES,
+};
+use stella_core::resource::{Columns, FieldValue, ListQuery, Op, ResourceSpec};
 use stella_core::{Principal, TenantFilter};
-use stella_probe::{ChainError, Node, ObjectType, MAX_CHAIN_DEPTH};
+use stella_probe::{ChainError, Node, ObjectType, WriteMode, MAX_CHAIN_DEPTH, MAX_INTERFACES};
 
 use crate::resources::{Change, Hooks};
 use crate::{Result, ServiceError, Stella};
@@ -30,6 +33,122 @@ pub(crate) static HOOKS: &[(&ResourceSpec, &dyn Hooks)] = &[
     ),
     (&STAMUS_APPLIANCES, &ProbeHooks(ObjectType::StamusAppliance)),
 ];
+
+/// The list fields stored as rows of their own: (field, the rows' resource). Each row names
+/// its owner in `appliance` (a probe) or `template`.
+const ENTRY_LISTS: [(&str, &ResourceSpec); 2] = [
+    ("interfaces", &NETWORK_INTERFACES),
+    ("protocols", &PROBE_PROTOCOLS),
+];
+
+/// The column of an entry row naming an owner of type `ty`.
+fn owner_column(ty: ObjectType) -> &'static str {
+    match ty {
+        ObjectType::StamusApplianceTemplate => "template",
+        _ => "appliance",
+    }
+}
+
+/// The rows of one owner's list, as stored (`id`, `name`, `active`, …), in pk order.
+async fn entry_rows(
+    s: &Stella,
+    list: &ResourceSpec,
+    owner: &'static str,
+    pk: i64,
+) -> Result<Vec<Value>> {
+    let mut q = ListQuery::new(list, MAX_INTERFACES as i64);
+    q.filters.push((owner, FieldValue::Int(pk)));
+    Ok(s.db.resource_list(list, &TenantFilter::All, &q).await?.0)
+}
+
+/// One owner's lists as its fields show them: `[{"pk", "name", "active"}]`, put into `values`
+/// (left out when the owner has no rows, so a child without its own takes its template's
+/// through `effective` like any other field).
+async fn fill_entries(
+    s: &Stella,
+    ty: ObjectType,
+    pk: i64,
+    values: &mut Map<String, Value>,
+) -> Result<()> {
+    for (field, list) in ENTRY_LISTS {
+        let shown: Vec<Value> = entry_rows(s, list, owner_column(ty), pk)
+            .await?
+            .into_iter()
+            .map(|r| serde_json::json!({"pk": r["id"], "name": r["name"], "active": r["active"]}))
+            .collect();
+        if shown.is_empty() {
+            values.remove(field);
+        } else {
+            values.insert(field.to_owned(), Value::Array(shown));
+        }
+    }
+    Ok(())
+}
+
+/// Makes an owner's rows of `list` match `wanted` (entries cleaned by `validate_write`): an
+/// entry with the pk of one of the owner's rows, or else its name, updates that row; other
+/// entries are added; rows no entry matched are deleted.
+async fn sync_entries(
+    s: &Stella,
+    list: &'static ResourceSpec,
+    owner: &'static str,
+    pk: i64,
+    tenant: &str,
+    wanted: &[Value],
+) -> Result<()> {
+    let mut existing = entry_rows(s, list, owner, pk).await?;
+    for entry in wanted {
+        let name = entry["name"].as_str().unwrap_or_default().to_owned();
+        let active = entry["active"].as_bool().unwrap_or(false);
+        let by_pk = entry.get("pk").and_then(Value::as_i64);
+        let found = existing
+            .iter()
+            .position(|r| by_pk.is_some() && r["id"].as_i64() == by_pk)
+            .or_else(|| {
+                existing
+                    .iter()
+                    .position(|r| r["name"].as_str() == Some(&name))
+            });
+        let values: Columns = vec![
+            ("name", FieldValue::Text(name)),
+            ("active", FieldValue::Bool(active)),
+        ];
+        match found.map(|i| existing.swap_remove(i)) {
+            Some(row) => {
+                let id = row["id"].as_i64().unwrap_or_default();
+                s.db.resource_update(
+                    list,
+                    &TenantFilter::All,
+                    &[],
+                    &id.to_string(),
+                    &values,
+                    s.now_ms(),
+                )
+                .await?;
+            }
+            None => {
+                let stella_core::resource::Key::Serial { sequence } = list.key else {
+                    return Err(ServiceError::Internal(format!(
+                        "{} has no counter",
+                        list.name
+                    )));
+                };
+                let id = s.db.next_serial(sequence).await?;
+                let mut values = values;
+                values.push((owner, FieldValue::Int(pk)));
+                s.db.resource_insert(list, &id.to_string(), Some(tenant), &values, s.now_ms())
+                    .await?;
+            }
+        }
+    }
+    for row in existing {
+        if let Some(id) = row["id"].as_i64() {
+            s.db.resource_delete(list, &TenantFilter::All, &[], &id.to_string())
+                .await?;
+        }
+    }
+    Ok(())
+}
 
 /// The hooks of one `stella-probe` object type with templates.
 pub(crate) struct ProbeHooks(ObjectType);
@@ -48,7 +167,11 @@ async fn load_template(s: &Stella, pk: i64) -> Result<Option<Node>> {
             &pk.to_string(),
         )
         .await?;
-    Ok(row.and_then(|r| node_of(&r)))
+    let Some(mut node) = row.and_then(|r| node_of(&r)) else {
+        return Ok(None);
+    };
+    fill_entries(s, ObjectType::StamusApplianceTemplate, pk, &mut node.values).await?;
+    Ok(Some(node))
 }
 
 fn node_of(row: &Value) -> Option<Node> {
@@ -114,6 +237,43 @@ impl Hooks for ProbeHooks {
             }
         }
         let tenant = tenant.unwrap_or("");
+        for (field, list) in ENTRY_LISTS {
+            let Some(i) = values.iter().position(|(n, _)| *n == field) else {
+                continue;
+            };
+            let FieldValue::Json(text) = &values[i].1 else {
+                continue;
+            };
+            let given: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+            let body = serde_json::json!({ field: given });
+            let mut clean = stella_probe::validate_write(self.0, &body, WriteMode::Partial)
+                .map_err(|errors| {
+                    ServiceError::Invalid(
+                        errors
+                            .into_iter()
+                            .flat_map(|(k, msgs)| {
+                                msgs.into_iter().map(move |m| {
+                                    stella_core::validate::FieldError::new(k.clone(), m)
+                                })
+                            })
+                            .collect(),
+                    )
+                })?;
+            let entries = match clean.remove(field) {
+                Some(Value::Array(entries)) => entries,
+                _ => Vec::new(),
+            };
+            match id.and_then(|i| i.parse::<i64>().ok()) {
+                // An update: the rows change now and the column stays empty.
+                Some(pk) => {
+                    values.remove(i);
+                    sync_entries(s, list, owner_column(self.0), pk, tenant, &entries).await?;
+                }
+                // A create: the cleaned list waits in the column until `after_create`, when the
+                // object has its pk, moves it to rows.
+                None => values[i].1 = FieldValue::Json(Value::Array(entries).to_string()),
+            }
+        }
         if let Some(FieldValue::Int(parent)) = column(values, "parent_tmpl") {
             // Only templates can be parents, so a probe's pk never closes a cycle.
             let own = match self.0 {
@@ -150,9 +310,18 @@ impl Hooks for ProbeHooks {
 
     async fn present(&self, s: &Stella, objects: &mut [Value]) -> Result<()> {
         for object in objects.iter_mut() {
-            let Some(node) = node_of(object) else {
+            let Some(mut node) = node_of(object) else {
                 continue;
             };
+            fill_entries(s, self.0, node.pk, &mut node.values).await?;
+            if let Value::Object(m) = object {
+                for (field, _) in ENTRY_LISTS {
+                    match node.values.get(field) {
+                        Some(v) => m.insert(field.to_owned(), v.clone()),
+                        None => m.insert(field.to_owned(), Value::Array(Vec::new())),
+                    };
+                }
+            }
             let Some(parent) = node.parent_tmpl else {
                 continue;
             };
@@ -168,9 +337,44 @@ impl Hooks for ProbeHooks {
             for f in self.0.inheritable_fields() {
                 match shown.get(f.name) {
                     Some(v) if !v.is_null() => m.insert(f.name.to_owned(), v.clone()),
+                    _ if ENTRY_LISTS.iter().any(|(l, _)| *l == f.name) => {
+                        m.insert(f.name.to_owned(), Value::Array(Vec::new()))
+                    }
                     _ => m.remove(f.name),
                 };
             }
+        }
+        Ok(())
+    }
+
+    async fn after_create(&self, s: &Stella, created: &Value) -> Result<()> {
+        let (Some(pk), Some(tenant)) = (
+            created.get("id").and_then(Value::as_i64),
+            created.get("tenant_id").and_then(Value::as_str),
+        ) else {
+            return Ok(());
+        };
+        let spec = match self.0 {
+            ObjectType::StamusApplianceTemplate => &STAMUS_APPLIANCE_TEMPLATES,
+            _ => &STAMUS_APPLIANCES,
+        };
+        let mut cleared: Columns = Vec::new();
+        for (field, list) in ENTRY_LISTS {
+            if let Some(Value::Array(entries)) = created.get(field) {
+                sync_entries(s, list, owner_column(self.0), pk, tenant, entries).await?;
+                cleared.push((field, FieldValue::Null));
+            }
+        }
+        if !cleared.is_empty() {
+            s.db.resource_update(
+                spec,
+                &TenantFilter::All,
+                &[],
+                &pk.to_string(),
+                &cleared,
+                s.now_ms(),
+            )
+            .await?;
         }
         Ok(())
     }
@@ -182,6 +386,16 @@ impl Hooks for ProbeHooks {
         change: &Change<'_>,
     ) -> Result<()> {
         if change.op == Op::Delete {
+            if let Some(pk) = change.object.get("id").and_then(Value::as_i64) {
+                for (_, list) in ENTRY_LISTS {
+                    for row in entry_rows(s, list, owner_column(self.0), pk).await? {
+                        if let Some(id) = row["id"].as_i64() {
+                            s.db.resource_delete(list, &TenantFilter::All, &[], &id.to_string())
+                                .await?;
+                        }
+                    }
+                }
+            }
             if let Some(device) = change.object.get("stamusdevice_id").and_then(Value::as_i64) {
                 s.db.resource_delete(
                     &STAMUS_DEVICES,

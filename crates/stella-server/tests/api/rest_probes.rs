@@ -87,10 +87,8 @@ async fn templates_pass_values_down_two_levels_computed_on_read_and_overrides_ke
     assert_eq!(probe["capture_method"], "pcap", "{probe}");
     assert_eq!(probe["bpf_filter"], "not port 22");
     assert_eq!(probe["log_retention_days"], 7);
-    assert_eq!(
-        probe["interfaces"],
-        json!([{"name": "eth0", "active": true}])
-    );
+    assert_eq!(probe["interfaces"][0]["name"], "eth0", "{probe}");
+    assert_eq!(probe["interfaces"][0]["pk"], grand["interfaces"][0]["pk"]);
 
     // A change to the grandparent shows in the grandchild at once; the override still holds.
     let (st, _) = send(
@@ -326,5 +324,211 @@ async fn options_describe_the_probe_fields() {
         meta["actions"]["POST"]["stamusdevice_id"]["read_only"],
         true
     );
+    s.stop().await;
+}
+
+const APPLIANCES: &str = "/rest/appliances/appliances/";
+
+#[tokio::test]
+async fn appliances_is_the_read_only_union_of_both_kinds_with_their_type_and_drf_lists() {
+    let (s, _, [(_, a_admin), (_, b_admin)]) = crate::two_tenants().await;
+    let (a, b) = (format!("Bearer {a_admin}"), format!("Bearer {b_admin}"));
+    let sur = post(
+        &s,
+        SURICATA,
+        &a,
+        json!({"name": "zeta", "description": "sensor", "ipaddress": "10.0.0.2"}),
+    )
+    .await;
+    let sta = post(
+        &s,
+        STAMUS,
+        &a,
+        json!({"name": "alpha", "descr": "edge probe", "ip_address": "10.0.0.3"}),
+    )
+    .await;
+    post(
+        &s,
+        STAMUS,
+        &b,
+        json!({"name": "other", "ip_address": "10.0.0.4"}),
+    )
+    .await;
+
+    let all = get(&s, APPLIANCES, &a).await;
+    assert_eq!(all["count"], 2, "{all}");
+    assert_eq!(all["results"][0]["pk"], sur["pk"]);
+    assert_eq!(all["results"][0]["type"], "Suricata");
+    assert_eq!(all["results"][0]["descr"], "sensor");
+    assert_eq!(all["results"][0]["ip_address"], "10.0.0.2");
+    assert_eq!(all["results"][1]["pk"], sta["pk"]);
+    assert_eq!(all["results"][1]["type"], "Stamus");
+    // Each item at its pk, the same pk as at its own address.
+    let one = get(&s, &item(APPLIANCES, &sta), &a).await;
+    assert_eq!(
+        (&one["name"], &one["type"]),
+        (&json!("alpha"), &json!("Stamus"))
+    );
+    let (st, _) = send(&s, Method::GET, &item(APPLIANCES, &sta), &b, None).await;
+    assert_eq!(st, 404);
+
+    // DRF list conventions: ordering, search, filters, paging.
+    let by_name = get(&s, &format!("{APPLIANCES}?ordering=-name"), &a).await;
+    assert_eq!(by_name["results"][0]["name"], "zeta");
+    let found = get(&s, &format!("{APPLIANCES}?search=edge"), &a).await;
+    assert_eq!(
+        (found["count"].as_i64(), &found["results"][0]["pk"]),
+        (Some(1), &sta["pk"])
+    );
+    let stamus = get(&s, &format!("{APPLIANCES}?type=Stamus"), &a).await;
+    assert_eq!(
+        (stamus["count"].as_i64(), &stamus["results"][0]["pk"]),
+        (Some(1), &sta["pk"])
+    );
+    let paged = get(&s, &format!("{APPLIANCES}?page_size=1&page=2"), &a).await;
+    assert_eq!(
+        paged["results"].as_array().map(Vec::len),
+        Some(1),
+        "{paged}"
+    );
+    assert_eq!(paged["results"][0]["pk"], sta["pk"]);
+    assert!(paged["previous"].is_string(), "{paged}");
+
+    // Read-only: no writes at the union.
+    let (st, _) = send(&s, Method::POST, APPLIANCES, &a, Some(json!({"name": "x"}))).await;
+    assert_eq!(st, 405);
+    let (st, _) = send(&s, Method::DELETE, &item(APPLIANCES, &sta), &a, None).await;
+    assert_eq!(st, 405);
+    s.stop().await;
+}
+
+const INTERFACES: &str = "/rest/appliances/network_interface/";
+const PROTOCOLS: &str = "/rest/appliances/protocol/";
+
+fn names(obj: &Value, field: &str) -> Vec<(String, bool)> {
+    obj[field]
+        .as_array()
+        .unwrap_or_else(|| panic!("{field}: {obj}"))
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_owned(),
+                e["active"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn interfaces_and_protocols_are_rows_set_through_the_field_deletable_both_ways_and_inherited()
+{
+    let (s, _, [(_, a_admin), (_, b_admin)]) = crate::two_tenants().await;
+    let (a, b) = (format!("Bearer {a_admin}"), format!("Bearer {b_admin}"));
+    let probe = post(
+        &s,
+        STAMUS,
+        &a,
+        json!({"name": "p", "ip_address": "10.0.0.1",
+        "interfaces": [{"name": "eth0", "active": true}, {"name": "eth1", "active": false}],
+        "protocols": [{"name": "http", "active": true}]}),
+    )
+    .await;
+    assert_eq!(
+        names(&probe, "interfaces"),
+        [("eth0".into(), true), ("eth1".into(), false)]
+    );
+    assert_eq!(names(&probe, "protocols"), [("http".into(), true)]);
+    let eth0 = probe["interfaces"][0].clone();
+    let eth1 = probe["interfaces"][1].clone();
+    // Each a row of its own, naming its owner.
+    let row = get(&s, &item(INTERFACES, &eth0), &a).await;
+    assert_eq!(
+        (&row["name"], &row["appliance"], &row["template"]),
+        (&json!("eth0"), &probe["pk"], &Value::Null)
+    );
+    assert_eq!(count(&s, PROTOCOLS, &a).await, 1);
+    assert_eq!(count(&s, INTERFACES, &b).await, 0);
+    let (st, _) = send(&s, Method::GET, &item(INTERFACES, &eth0), &b, None).await;
+    assert_eq!(st, 404);
+
+    // A new list: known pk updated (renamed), known name updated, missing deleted, new added.
+    let (st, got) = send(
+        &s,
+        Method::PATCH,
+        &item(STAMUS, &probe),
+        &a,
+        Some(json!({"interfaces": [
+        {"pk": eth0["pk"], "name": "eth9", "active": false},
+        {"name": "eth2", "active": true}]})),
+    )
+    .await;
+    assert_eq!(st, 200, "{got}");
+    assert_eq!(
+        names(&got, "interfaces"),
+        [("eth9".into(), false), ("eth2".into(), true)]
+    );
+    assert_eq!(got["interfaces"][0]["pk"], eth0["pk"]);
+    let (st, _) = send(&s, Method::GET, &item(INTERFACES, &eth1), &a, None).await;
+    assert_eq!(st, 404);
+    // The protocols, not named, are untouched.
+    assert_eq!(names(&got, "protocols"), [("http".into(), true)]);
+
+    // DELETE on the interface itself.
+    let (st, _) = send(&s, Method::DELETE, &item(INTERFACES, &eth0), &a, None).await;
+    assert_eq!(st, 204);
+    let now = get(&s, &item(STAMUS, &probe), &a).await;
+    assert_eq!(names(&now, "interfaces"), [("eth2".into(), true)]);
+
+    // Bad entries are refused naming the field, nothing changed.
+    let (st, got) = send(
+        &s,
+        Method::PATCH,
+        &item(STAMUS, &probe),
+        &a,
+        Some(json!({"interfaces": [{"name": "eth3"}]})),
+    )
+    .await;
+    assert_eq!(st, 400, "{got}");
+    assert_eq!(
+        names(&get(&s, &item(STAMUS, &probe), &a).await, "interfaces"),
+        [("eth2".into(), true)]
+    );
+
+    // Inherited: a child without its own interfaces shows its template's; overriding keeps
+    // its own (even none).
+    let tmpl = post(
+        &s,
+        TEMPLATES,
+        &a,
+        json!({"name": "t",
+        "interfaces": [{"name": "bond0", "active": true}]}),
+    )
+    .await;
+    let child = post(
+        &s,
+        STAMUS,
+        &a,
+        json!({"name": "c", "ip_address": "10.0.0.5",
+        "parent_tmpl": tmpl["pk"]}),
+    )
+    .await;
+    assert_eq!(names(&child, "interfaces"), [("bond0".into(), true)]);
+    let (_, got) = send(
+        &s,
+        Method::PATCH,
+        &item(STAMUS, &child),
+        &a,
+        Some(json!({"overriden_fields": ["interfaces"]})),
+    )
+    .await;
+    assert_eq!(got["interfaces"], json!([]), "{got}");
+    // Deleting a probe deletes its rows.
+    let (st, _) = send(&s, Method::DELETE, &item(STAMUS, &probe), &a, None).await;
+    assert_eq!(st, 204);
+    assert_eq!(
+        count(&s, &format!("{INTERFACES}?appliance={}", probe["pk"]), &a).await,
+        0
+    );
+    assert_eq!(count(&s, PROTOCOLS, &a).await, 0);
     s.stop().await;
 }
