@@ -220,6 +220,46 @@ fn chain_error(e: &ChainError) -> ServiceError {
 
 #[async_trait::async_trait]
 impl Hooks for ProbeHooks {
+    /// `"parent_tmpl": null` detaches an object from its template (the engine refuses nulls
+    /// in general; here null has a meaning, as in Django's nullable foreign key).
+    fn update_extras(
+        &self,
+        _s: &Stella,
+        _caller: &Principal,
+        body: &mut Map<String, Value>,
+        _current: &Value,
+    ) -> Result<Columns> {
+        if body.get("parent_tmpl").is_some_and(Value::is_null) {
+            body.remove("parent_tmpl");
+            return Ok(vec![("parent_tmpl", FieldValue::Null)]);
+        }
+        Ok(Vec::new())
+    }
+
+    /// A template some probe or template still inherits from is kept: deleting it would
+    /// silently change what its children show (409 naming how many).
+    async fn before_delete(&self, s: &Stella, _caller: &Principal, id: &str) -> Result<()> {
+        if self.0 != ObjectType::StamusApplianceTemplate {
+            return Ok(());
+        }
+        let Ok(pk) = id.parse::<i64>() else {
+            return Ok(());
+        };
+        let mut children = 0;
+        for spec in [&STAMUS_APPLIANCE_TEMPLATES, &STAMUS_APPLIANCES] {
+            let mut q = ListQuery::new(spec, 0);
+            q.filters.push(("parent_tmpl", FieldValue::Int(pk)));
+            children += s.db.resource_list(spec, &TenantFilter::All, &q).await?.1;
+        }
+        if children > 0 {
+            return Err(ServiceError::Conflict(format!(
+                "{children} probes or templates inherit from this template; \
+                 change their parent_tmpl first"
+            )));
+        }
+        Ok(())
+    }
+
     async fn prepare_write(
         &self,
         s: &Stella,
@@ -385,6 +425,29 @@ impl Hooks for ProbeHooks {
         _caller: &Principal,
         change: &Change<'_>,
     ) -> Result<()> {
+        if change.op == Op::Update && self.0 == ObjectType::StamusAppliance {
+            // The probe's device follows its name, description and address.
+            if let Some(device) = change.object.get("stamusdevice_id").and_then(Value::as_i64) {
+                let text = |name: &str| match change.object.get(name).and_then(Value::as_str) {
+                    Some(t) => FieldValue::Text(t.to_owned()),
+                    None => FieldValue::Null,
+                };
+                let values: Columns = vec![
+                    ("name", text("name")),
+                    ("description", text("descr")),
+                    ("ipaddress", text("ip_address")),
+                ];
+                s.db.resource_update(
+                    &STAMUS_DEVICES,
+                    &TenantFilter::All,
+                    &[],
+                    &device.to_string(),
+                    &values,
+                    s.now_ms(),
+                )
+                .await?;
+            }
+        }
         if change.op == Op::Delete {
             if let Some(pk) = change.object.get("id").and_then(Value::as_i64) {
                 for (_, list) in ENTRY_LISTS {

@@ -159,6 +159,18 @@ async fn cycles_missing_and_foreign_parents_are_refused_naming_parent_tmpl_and_n
         assert_eq!(st, 400, "{got}");
         assert!(got["parent_tmpl"].is_array(), "{got}");
     }
+    // A template with children is kept; detaching the child (null parent) frees it.
+    let (st, got) = send(&s, Method::DELETE, &item(TEMPLATES, &t1), &a, None).await;
+    assert_eq!(st, 409, "{got}");
+    let (st, got) = send(
+        &s,
+        Method::PATCH,
+        &item(TEMPLATES, &t2),
+        &a,
+        Some(json!({"parent_tmpl": null})),
+    )
+    .await;
+    assert_eq!((st, &got["parent_tmpl"]), (200, &Value::Null), "{got}");
     let kept = get(&s, &item(TEMPLATES, &t1), &a).await;
     assert_eq!(kept["parent_tmpl"], Value::Null, "{kept}");
     assert_eq!(kept["name"], "t1");
@@ -276,6 +288,9 @@ async fn stamus_and_suricata_probes_share_pks_and_each_stamus_probe_has_its_devi
     )
     .await;
     assert_eq!((st, &got["ip_address"]), (200, &json!("10.0.0.3")));
+    // The device follows the probe's name.
+    let device = get(&s, &format!("{DEVICES}{}/", st1["stamusdevice_id"]), &a).await;
+    assert_eq!(device["name"], "edge2");
 
     // Deleting the probe removes its device.
     let (st, _) = send(&s, Method::DELETE, &item(STAMUS, &st1), &a, None).await;
