@@ -335,15 +335,24 @@ pub static SURICATA_APPLIANCES: ResourceSpec = ResourceSpec::owned(
 pub const CAPTURE_METHODS: &[&str] = &["af-packet", "pcap", "netmap", "pfring", "dpdk"];
 
 /// The fields a template passes on to its children (`stella_probe::tables::INHERITABLE`).
-/// `interfaces` and `protocols` are whole lists, stored with the object in this version.
+/// `interfaces` and `protocols` are whole lists, kept as rows of their own (the hooks).
+///
+/// None of them sorts or filters: a list would compare the stored own values, which a child
+/// with a template does not show.
 const PROBE_INHERITABLE: [FieldSpec; 8] = [
-    FieldSpec::text("management_interface", 64),
-    FieldSpec::enumeration("capture_method", CAPTURE_METHODS),
-    FieldSpec::text("bpf_filter", 4096),
+    FieldSpec::of_type("management_interface", FieldType::Text { max_len: 64 }),
+    FieldSpec::of_type("capture_method", FieldType::Enum(CAPTURE_METHODS)),
+    FieldSpec::of_type("bpf_filter", FieldType::Text { max_len: 4096 }),
     // A Suricata ruleset's pk (the rules surface owns rulesets).
-    FieldSpec::int("ruleset", 1, i64::MAX),
-    FieldSpec::boolean("nsm_enabled"),
-    FieldSpec::int("log_retention_days", 1, 3650),
+    FieldSpec::of_type(
+        "ruleset",
+        FieldType::Int {
+            min: 1,
+            max: i64::MAX,
+        },
+    ),
+    FieldSpec::of_type("nsm_enabled", FieldType::Bool),
+    FieldSpec::of_type("log_retention_days", FieldType::Int { min: 1, max: 3650 }),
     FieldSpec::of_type("interfaces", FieldType::ObjectList { max_items: 256 }),
     FieldSpec::of_type("protocols", FieldType::ObjectList { max_items: 64 }),
 ];
