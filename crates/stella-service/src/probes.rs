@@ -277,11 +277,19 @@ impl Hooks for ProbeHooks {
             }
         }
         let tenant = tenant.unwrap_or("");
-        for (field, list) in ENTRY_LISTS {
-            let Some(i) = values.iter().position(|(n, _)| *n == field) else {
-                continue;
+        if let Some(FieldValue::Int(parent)) = column(values, "parent_tmpl") {
+            // Only templates can be parents, so a probe's pk never closes a cycle.
+            let own = match self.0 {
+                ObjectType::StamusApplianceTemplate => id.and_then(|i| i.parse().ok()),
+                _ => None,
             };
-            let FieldValue::Json(text) = &values[i].1 else {
+            if let Err(e) = chain(s, own, tenant, Some(*parent)).await? {
+                return Err(chain_error(&e));
+            }
+        }
+        let mut lists = Vec::new();
+        for (field, list) in ENTRY_LISTS {
+            let Some(FieldValue::Json(text)) = column(values, field) else {
                 continue;
             };
             let given: Value = serde_json::from_str(text).unwrap_or(Value::Null);
@@ -303,25 +311,25 @@ impl Hooks for ProbeHooks {
                 Some(Value::Array(entries)) => entries,
                 _ => Vec::new(),
             };
+            lists.push((field, list, entries));
+        }
+        // Only once everything is checked does anything change.
+        for (field, list, entries) in lists {
             match id.and_then(|i| i.parse::<i64>().ok()) {
                 // An update: the rows change now and the column stays empty.
                 Some(pk) => {
-                    values.remove(i);
+                    values.retain(|(n, _)| *n != field);
                     sync_entries(s, list, owner_column(self.0), pk, tenant, &entries).await?;
                 }
                 // A create: the cleaned list waits in the column until `after_create`, when the
                 // object has its pk, moves it to rows.
-                None => values[i].1 = FieldValue::Json(Value::Array(entries).to_string()),
-            }
-        }
-        if let Some(FieldValue::Int(parent)) = column(values, "parent_tmpl") {
-            // Only templates can be parents, so a probe's pk never closes a cycle.
-            let own = match self.0 {
-                ObjectType::StamusApplianceTemplate => id.and_then(|i| i.parse().ok()),
-                _ => None,
-            };
-            if let Err(e) = chain(s, own, tenant, Some(*parent)).await? {
-                return Err(chain_error(&e));
+                None => {
+                    for (n, v) in values.iter_mut() {
+                        if *n == field {
+                            *v = FieldValue::Json(Value::Array(entries.clone()).to_string());
+                        }
+                    }
+                }
             }
         }
         if self.0 == ObjectType::StamusAppliance && id.is_none() {

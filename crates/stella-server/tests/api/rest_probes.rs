@@ -500,6 +500,18 @@ async fn interfaces_and_protocols_are_rows_set_through_the_field_deletable_both_
     let now = get(&s, &item(STAMUS, &probe), &a).await;
     assert_eq!(names(&now, "interfaces"), [("eth2".into(), true)]);
 
+    // A good list beside a bad one, or beside a missing parent: refused, no row changed.
+    for other in [
+        json!({"protocols": [{"name": "dns"}]}),
+        json!({"parent_tmpl": 999_999}),
+    ] {
+        let mut body = other;
+        body["interfaces"] = json!([{"name": "eth7", "active": true}]);
+        let (st, got) = send(&s, Method::PATCH, &item(STAMUS, &probe), &a, Some(body)).await;
+        assert_eq!(st, 400, "{got}");
+        let now = get(&s, &item(STAMUS, &probe), &a).await;
+        assert_eq!(names(&now, "interfaces"), [("eth2".into(), true)]);
+    }
     // Bad entries are refused naming the field, nothing changed.
     let (st, got) = send(
         &s,
