@@ -359,9 +359,222 @@ pub static USER_ACTIONS: ResourceSpec = ResourceSpec::owned(
 .serial("user_actions")
 .default_sort("date", Order::Desc);
 
+// ---- Stamus probes and their templates (issue 14, "Objects relations") ----
+//
+// Two field tables describe these objects: the engine's (here), which the storage and the
+// HTTP dialect use for columns, parsing, sorting, search and OPTIONS, and `stella-probe`'s,
+// which owns what the engine cannot say: template inheritance (`effective`), chain checks
+// (`resolve_chain`) and `overriden_fields`. The engine's fields here carry exactly
+// `stella-probe`'s names (a test in `stella-service` holds every one to a name of its table),
+// so the hooks hand stored rows to `stella-probe` as they are. Inheritable fields have no
+// engine default: a child that leaves one out takes its template's.
+
+/// Capture methods, as `stella-probe`'s table lists them.
+pub const CAPTURE_METHODS: &[&str] = &["af-packet", "pcap", "netmap", "pfring", "dpdk"];
+
+/// The fields a template passes on to its children (`stella_probe::tables::INHERITABLE`).
+/// `interfaces` and `protocols` are whole lists, kept as rows of their own (the hooks).
+///
+/// None of them sorts or filters: a list would compare the stored own values, which a child
+/// with a template does not show.
+const PROBE_INHERITABLE: [FieldSpec; 8] = [
+    FieldSpec::of_type("management_interface", FieldType::Text { max_len: 64 }),
+    FieldSpec::of_type("capture_method", FieldType::Enum(CAPTURE_METHODS)),
+    FieldSpec::of_type("bpf_filter", FieldType::Text { max_len: 4096 }),
+    // A Suricata ruleset's pk (the rules surface owns rulesets).
+    FieldSpec::of_type(
+        "ruleset",
+        FieldType::Int {
+            min: 1,
+            max: i64::MAX,
+        },
+    ),
+    FieldSpec::of_type("nsm_enabled", FieldType::Bool),
+    FieldSpec::of_type("log_retention_days", FieldType::Int { min: 1, max: 3650 }),
+    FieldSpec::of_type("interfaces", FieldType::ObjectList { max_items: 256 }),
+    FieldSpec::of_type("protocols", FieldType::ObjectList { max_items: 64 }),
+];
+
+/// `parent_tmpl`: the template a probe or template inherits from (a template pk, checked by
+/// the hooks: same tenant, no cycle).
+const PARENT_TMPL: FieldSpec = FieldSpec::int("parent_tmpl", 1, i64::MAX);
+/// The inheritable fields that keep the object's own value (spelled as the spec spells it).
+const OVERRIDEN_FIELDS: FieldSpec = FieldSpec::text_list("overriden_fields", 16, 64);
+
+static TEMPLATE_FIELDS: [FieldSpec; 12] = [
+    FieldSpec::text("name", 100)
+        .required()
+        .searchable()
+        .filterable(),
+    FieldSpec::text("descr", 1000).searchable(),
+    PARENT_TMPL.filterable(),
+    OVERRIDEN_FIELDS,
+    PROBE_INHERITABLE[0],
+    PROBE_INHERITABLE[1],
+    PROBE_INHERITABLE[2],
+    PROBE_INHERITABLE[3],
+    PROBE_INHERITABLE[4],
+    PROBE_INHERITABLE[5],
+    PROBE_INHERITABLE[6],
+    PROBE_INHERITABLE[7],
+];
+
+static STAMUS_APPLIANCE_FIELDS: [FieldSpec; 16] = [
+    FieldSpec::text("name", 100)
+        .required()
+        .searchable()
+        .filterable(),
+    FieldSpec::text("descr", 1000).searchable(),
+    FieldSpec::ip_address("ip_address").required().searchable(),
+    FieldSpec::text("version", 64).read_only(),
+    FieldSpec::text("model", 64).read_only(),
+    FieldSpec::int("stamusdevice_id", 1, i64::MAX).read_only(),
+    PARENT_TMPL.filterable(),
+    OVERRIDEN_FIELDS,
+    PROBE_INHERITABLE[0],
+    PROBE_INHERITABLE[1],
+    PROBE_INHERITABLE[2],
+    PROBE_INHERITABLE[3],
+    PROBE_INHERITABLE[4],
+    PROBE_INHERITABLE[5],
+    PROBE_INHERITABLE[6],
+    PROBE_INHERITABLE[7],
+];
+
+/// Stamus probe templates: a probe's configuration without a probe, one tenant's each. A
+/// template may itself have a `parent_tmpl`; reads show effective values (hooks).
+pub static STAMUS_APPLIANCE_TEMPLATES: ResourceSpec = ResourceSpec::owned(
+    "appliances/stamus_appliance_template",
+    "StamusApplianceTemplate",
+    "Probes",
+    &TEMPLATE_FIELDS,
+    ("probes:read", "probes:write"),
+)
+.describe(
+    "Stamus probe templates: probes and templates naming one in parent_tmpl show its values \
+     for every inheritable field not in their overriden_fields.",
+)
+.table("stamus_appliance_templates")
+.serial("stamus_appliance_templates")
+.default_sort("id", Order::Asc)
+.hooked();
+
+/// Stamus probes, one tenant's each. Keys come from the `appliances` counter Suricata probes
+/// use too, so a pk names one probe of either kind; creating one also creates its
+/// `stamus_device` row (the spec's stamus_device "contains all Stamus probes and SCS"), named
+/// by the read-only `stamusdevice_id`.
+pub static STAMUS_APPLIANCES: ResourceSpec = ResourceSpec::owned(
+    "appliances/stamus_appliance",
+    "StamusAppliance",
+    "Probes",
+    &STAMUS_APPLIANCE_FIELDS,
+    ("probes:read", "probes:write"),
+)
+.describe(
+    "Stamus probes: parameters writable, inherited from parent_tmpl except the \
+     overriden_fields; each has its stamus_device.",
+)
+.table("stamus_appliances")
+.serial("appliances")
+.default_sort("id", Order::Asc)
+.hooked();
+
+/// The union's `type` values, as the spec spells them.
+pub const APPLIANCE_TYPES: &[&str] = &["Stamus", "Suricata"];
+
+/// Every probe of either kind, read-only: the fields Stamus and Suricata probes share plus
+/// `type`, with the probe's own pk (both kinds draw from the `appliances` counter). Served from
+/// the SQL view `appliances` (migration 0009), so the engine's paging, ordering, search and
+/// filters work on the union as on any table.
+pub static APPLIANCES: ResourceSpec = ResourceSpec::owned(
+    "appliances/appliances",
+    "Appliance",
+    "Probes",
+    &[
+        FieldSpec::text("name", 100)
+            .read_only()
+            .searchable()
+            .filterable(),
+        FieldSpec::text("descr", 1000).read_only().searchable(),
+        FieldSpec::ip_address("ip_address").read_only().searchable(),
+        FieldSpec::text("version", 64).read_only(),
+        FieldSpec::enumeration("type", APPLIANCE_TYPES).read_only(),
+    ],
+    ("probes:read", "probes:write"),
+)
+.describe(
+    "Every Stamus and Suricata probe, with its type; the pk is the probe's own at \
+     stamus_appliance or suricata_appliance. Read-only.",
+)
+.table("appliances")
+.ops(&[Op::List, Op::Get])
+.serial("appliances")
+.default_sort("id", Order::Asc);
+
+/// The fields of one interface or protocol row: its entry in the owner's list plus the owner
+/// (exactly one of `appliance`, a Stamus probe's pk, and `template`, a template's pk: the two
+/// are separate key spaces).
+static PROBE_ENTRY_FIELDS: [FieldSpec; 4] = [
+    FieldSpec::text("name", 64)
+        .required()
+        .searchable()
+        .filterable(),
+    FieldSpec::boolean("active").required(),
+    FieldSpec::int("appliance", 1, i64::MAX).read_only(),
+    FieldSpec::int("template", 1, i64::MAX).read_only(),
+];
+
+/// Capture interfaces of Stamus probes and templates, one row each: written through their
+/// owner's `interfaces` field, read, changed or deleted here too.
+pub static NETWORK_INTERFACES: ResourceSpec = ResourceSpec::owned(
+    "appliances/network_interface",
+    "NetworkInterface",
+    "Probes",
+    &PROBE_ENTRY_FIELDS,
+    ("probes:read", "probes:write"),
+)
+.describe(
+    "Interfaces of Stamus probes (appliance) and templates (template); set through their \
+     interfaces field, deletable here.",
+)
+.table("network_interfaces")
+.ops(&[Op::List, Op::Get, Op::Update, Op::Delete])
+.serial("network_interfaces")
+.default_sort("id", Order::Asc);
+
+/// Protocols of Stamus probes and templates, like interfaces. The spec names no address for
+/// them; `appliances/protocol` follows `appliances/network_interface`.
+pub static PROBE_PROTOCOLS: ResourceSpec = ResourceSpec::owned(
+    "appliances/protocol",
+    "Protocol",
+    "Probes",
+    &PROBE_ENTRY_FIELDS,
+    ("probes:read", "probes:write"),
+)
+.describe(
+    "Protocols of Stamus probes (appliance) and templates (template); set through their \
+     protocols field, deletable here.",
+)
+.table("probe_protocols")
+.ops(&[Op::List, Op::Get, Op::Update, Op::Delete])
+.serial("probe_protocols")
+.default_sort("id", Order::Asc);
+
+// ---- end of the Stamus probes block ----
+
 /// Every resource of the probe-management API at `/rest/` (Django REST framework's dialect),
 /// by path below `/rest/`.
-pub static REST: &[&ResourceSpec] = &[&STAMUS_DEVICES, &SURICATA_APPLIANCES, &USER_ACTIONS];
+pub static REST: &[&ResourceSpec] = &[
+    &STAMUS_DEVICES,
+    &SURICATA_APPLIANCES,
+    // Stamus probes (issue 14, relations).
+    &STAMUS_APPLIANCE_TEMPLATES,
+    &STAMUS_APPLIANCES,
+    &APPLIANCES,
+    &NETWORK_INTERFACES,
+    &PROBE_PROTOCOLS,
+    &USER_ACTIONS,
+];
 
 /// Alert types the platform raises, with the fields that identify one alert of the type.
 pub static ALERT_TYPES: &[(&str, &str, &[&str])] = &[(

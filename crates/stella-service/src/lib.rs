@@ -20,6 +20,7 @@ pub mod keys;
 mod oauth;
 mod offline;
 pub mod outbound;
+mod probes;
 pub mod ratelimit;
 mod resources;
 pub mod retention;

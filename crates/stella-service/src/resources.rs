@@ -29,6 +29,24 @@ pub trait Hooks: Send + Sync {
     ) -> Result<()> {
         Ok(())
     }
+    /// Checks and completes a create's or an update's columns once `validate` has passed,
+    /// knowing the object's id on an update (`None` on a create, before its key exists): a
+    /// probe template refuses a `parent_tmpl` that would close a cycle, a new Stamus probe
+    /// gets its `stamus_device`.
+    async fn prepare_write(
+        &self,
+        _s: &Stella,
+        _tenant: Option<&str>,
+        _id: Option<&str>,
+        _values: &mut Columns,
+    ) -> Result<()> {
+        Ok(())
+    }
+    /// Rewrites objects as they are read (lists, gets and the answers to writes): values
+    /// computed from other rows, such as a probe's inherited fields.
+    async fn present(&self, _s: &Stella, _objects: &mut [Value]) -> Result<()> {
+        Ok(())
+    }
     async fn before_create(&self, _s: &Stella, _caller: &Principal) -> Result<()> {
         Ok(())
     }
@@ -144,7 +162,7 @@ impl Hooks for NoHooks {}
 /// Every registered `(spec, hooks)` pair, from each surface's registry.
 pub(crate) fn registry(
 ) -> impl Iterator<Item = &'static (&'static ResourceSpec, &'static dyn Hooks)> {
-    crate::xdr::HOOKS.iter()
+    crate::xdr::HOOKS.iter().chain(crate::probes::HOOKS)
 }
 
 /// The hooks of `spec`: its registration, or none when it declares none. A spec that declares
@@ -261,8 +279,9 @@ impl Stella {
             q.offset = last_page_offset(total, q.limit);
             q.last_page = false;
         }
-        let (rows, total) = self.db.resource_list(spec, &target.filter, &q).await?;
+        let (mut rows, total) = self.db.resource_list(spec, &target.filter, &q).await?;
         dialect.check_window(&q, total)?;
+        hooks_for(spec)?.present(self, &mut rows).await?;
         Ok(Listed {
             rows,
             total,
@@ -278,7 +297,8 @@ impl Stella {
         id: &str,
     ) -> Result<Value> {
         let grant = self.admit(caller, spec, false)?;
-        self.find(&grant, spec, parent_id, id).await
+        let found = self.find(&grant, spec, parent_id, id).await?;
+        present_one(spec, self, found).await
     }
 
     async fn find(
@@ -354,6 +374,9 @@ impl Stella {
         hooks
             .validate(self, caller, tenant.as_deref(), &values)
             .await?;
+        hooks
+            .prepare_write(self, tenant.as_deref(), None, &mut values)
+            .await?;
         let id = match spec.key {
             Key::Generated => new_id(),
             Key::Serial { sequence } => self.db.next_serial(sequence).await?.to_string(),
@@ -375,7 +398,7 @@ impl Stella {
         };
         hooks.after_write(self, caller, &change).await?;
         self.record_rest_write(caller, &change, &write).await?;
-        Ok(created)
+        present_one(spec, self, created).await
     }
 
     /// The tenant a new object goes to: the one named (if the caller reaches it) or the
@@ -457,6 +480,9 @@ impl Stella {
             }
         };
         hooks.validate(self, caller, tenant, &values).await?;
+        hooks
+            .prepare_write(self, tenant, Some(id), &mut values)
+            .await?;
         values.extend(extras);
         let updated = if values.is_empty() {
             current
@@ -487,7 +513,7 @@ impl Stella {
         };
         hooks.after_write(self, caller, &change).await?;
         self.record_rest_write(caller, &change, &write).await?;
-        Ok(updated)
+        present_one(spec, self, updated).await
     }
 
     pub async fn resource_delete(
@@ -533,6 +559,14 @@ impl Stella {
         hooks.after_write(self, caller, &change).await?;
         self.record_rest_write(caller, &change, &write).await
     }
+}
+
+/// One object as its resource's hooks show it.
+async fn present_one(spec: &ResourceSpec, s: &Stella, object: Value) -> Result<Value> {
+    let mut one = [object];
+    hooks_for(spec)?.present(s, &mut one).await?;
+    let [object] = one;
+    Ok(object)
 }
 
 /// A row the caller could read but not change: shared rows (no tenant) are root's to change.

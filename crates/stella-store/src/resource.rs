@@ -398,7 +398,7 @@ impl Database {
         }
         for (name, value) in values {
             cols.push(name);
-            placeholders.push(", ").bind(value);
+            placeholders.push(", ").bind_value(value);
         }
         q.push(&format!(
             "INSERT INTO {} ({}) VALUES (",
@@ -428,7 +428,7 @@ impl Database {
         let mut q = Sql::new(&format!("UPDATE {} SET updated_at = ", spec.table));
         q.bind(now_ms);
         for (name, value) in values {
-            q.push(", ").push(name).push(" = ").bind(value);
+            q.push(", ").push(name).push(" = ").bind_value(value);
         }
         q.push(" WHERE 1 = 1");
         key_condition(&mut q, spec, id);

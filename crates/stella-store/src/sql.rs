@@ -87,6 +87,15 @@ impl Sql {
         self
     }
 
+    /// Appends a column's new value: a placeholder, or a literal `NULL` for `Null` (a typed
+    /// NULL placeholder would be text, which PostgreSQL refuses for an integer column).
+    pub fn bind_value(&mut self, value: &FieldValue) -> &mut Self {
+        match value {
+            FieldValue::Null => self.push("NULL"),
+            v => self.bind(v),
+        }
+    }
+
     /// Appends `AND <column> IN (...)` for a restricted filter; nothing for `All`. An empty
     /// allow-list becomes a condition that matches nothing.
     pub fn tenant_filter(&mut self, column: &str, filter: &TenantFilter) -> &mut Self {

@@ -12,6 +12,7 @@ mod ops;
 mod rest_api;
 mod rest_browsable;
 mod rest_history;
+mod rest_probes;
 mod retention;
 mod scanning;
 mod scanning_debian;
