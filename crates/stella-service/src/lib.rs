@@ -22,6 +22,7 @@ pub mod outbound;
 pub mod ratelimit;
 mod resources;
 pub mod retention;
+mod rules;
 pub mod scan;
 pub mod seal;
 mod session;

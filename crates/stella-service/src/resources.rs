@@ -141,7 +141,7 @@ impl Hooks for NoHooks {}
 /// Every registered `(spec, hooks)` pair, from each surface's registry.
 pub(crate) fn registry(
 ) -> impl Iterator<Item = &'static (&'static ResourceSpec, &'static dyn Hooks)> {
-    crate::xdr::HOOKS.iter()
+    crate::xdr::HOOKS.iter().chain(crate::rules::HOOKS)
 }
 
 /// The hooks of `spec`: its registration, or none when it declares none. A spec that declares

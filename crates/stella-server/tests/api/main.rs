@@ -10,6 +10,7 @@ mod oauth;
 mod offline;
 mod ops;
 mod rest_api;
+mod rest_rules;
 mod retention;
 mod scanning;
 mod scanning_debian;
