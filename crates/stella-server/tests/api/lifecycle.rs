@@ -29,7 +29,7 @@ async fn a_database_migrated_by_a_newer_release_is_refused_unchanged() {
     s.execute_sql("DELETE FROM _sqlx_migrations WHERE version = 9999")
         .await;
     let db = s.reopen_store().await.expect("the known schema opens");
-    assert_eq!(db.schema_version().await.unwrap(), Some(8));
+    assert_eq!(db.schema_version().await.unwrap(), Some(10));
     db.close().await;
     s.stop().await;
 }

@@ -441,3 +441,113 @@ pub fn suricata_accepts(text: &str) {
         String::from_utf8_lossy(&run.stderr)
     );
 }
+
+/// The lines of a rules text that start a rule, enabled or commented out (`# alert … (…)`),
+/// counted independently of the server's parser.
+fn rule_lines(text: &str) -> usize {
+    const ACTIONS: &[&str] = &[
+        "alert ",
+        "pass ",
+        "drop ",
+        "reject ",
+        "rejectsrc ",
+        "rejectdst ",
+        "rejectboth ",
+        "config ",
+    ];
+    let mut continued = false;
+    let mut n = 0;
+    for line in text.lines() {
+        let starts = !continued && {
+            let trimmed = line.trim_start();
+            let bare = trimmed.trim_start_matches('#').trim_start();
+            // A commented-out rule has its options; `# alert if …` is prose.
+            ACTIONS.iter().any(|a| bare.starts_with(a))
+                && (!trimmed.starts_with('#') || bare.contains('('))
+        };
+        n += usize::from(starts);
+        continued = line.trim_end().ends_with('\\');
+    }
+    n
+}
+
+#[tokio::test]
+async fn rest_rules_debian_rules_are_all_accounted_for() {
+    let dir = ["/etc/suricata/rules", "/usr/share/suricata/rules"]
+        .into_iter()
+        .map(std::path::Path::new)
+        .find(|d| d.is_dir());
+    let Some(dir) = dir else {
+        eprintln!("notice: no Debian Suricata rules (/etc/suricata/rules); skipped");
+        return;
+    };
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| {
+            let path = e.ok()?.path();
+            let name = path.file_name()?.to_str()?.to_owned();
+            name.ends_with(".rules")
+                .then(|| (format!("rules/{name}"), std::fs::read_to_string(&path).ok()))
+                .and_then(|(n, t)| Some((n, t?)))
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        eprintln!("notice: {} holds no .rules file; skipped", dir.display());
+        return;
+    }
+    let expected: usize = files.iter().map(|(_, t)| rule_lines(t)).sum();
+    let entries: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let (s, _, [(_, admin), _]) = crate::two_tenants().await;
+    let admin = bearer(&admin);
+    let src = source(&s, &admin, "debian").await;
+    let (st, got) = upload(&s, &admin, &src["pk"], "debian.tar.gz", tar_gz(&entries)).await;
+    assert_eq!(st, 200, "{got}");
+    let rules = got["rules"].as_u64().unwrap() as usize;
+    let problems = got["problems"].as_array().unwrap();
+    // Every rule line is a stored rule or a reported problem with its file and line.
+    assert_eq!(rules + problems.len(), expected, "{got}");
+    for p in problems {
+        assert!(
+            p["line"].as_u64().unwrap() > 0 && p["file"].is_string(),
+            "{p}"
+        );
+    }
+    assert_eq!(list(&s, &admin, RULES).await["count"], rules);
+    assert_eq!(got["categories"], files.len());
+    assert_eq!(list(&s, &admin, CATEGORIES).await["count"], files.len());
+    // And a ruleset of them exports to a file Suricata accepts once the categories of the
+    // protocols Debian's suricata.yaml leaves disabled (DNP3, Modbus) are turned off in it.
+    let (st, rs) = send(
+        &s,
+        Method::POST,
+        RULESETS,
+        &admin,
+        Some(json!({"name": "debian", "sources": [src["pk"]]})),
+    )
+    .await;
+    assert_eq!(st, 201, "{rs}");
+    for name in ["dnp3-events", "modbus-events"] {
+        let found = list(&s, &admin, &format!("{CATEGORIES}?name={name}")).await;
+        if let Some(cat) = found["results"][0].get("pk") {
+            let (st, got) = send(
+                &s,
+                Method::POST,
+                &format!("{CATEGORIES}{cat}/disable/"),
+                &admin,
+                Some(json!({"ruleset": rs["pk"], "comment": "protocol disabled in suricata.yaml"})),
+            )
+            .await;
+            assert_eq!(st, 200, "{got}");
+        }
+    }
+    let (st, _, text) = export(&s, &admin, &rs["pk"]).await;
+    assert_eq!(st, 200, "{text}");
+    // One line per rule (continuations joined), on or off.
+    assert_eq!(text.lines().filter(|l| l.contains("sid:")).count(), rules);
+    suricata_accepts(&text);
+    s.stop().await;
+}
