@@ -252,6 +252,11 @@ async fn rest_rules_bad_uploads_are_refused_naming_the_field_with_nothing_writte
     let rule = &list(&s, &admin, RULES).await["results"][0]["pk"];
     let (st, _) = send(&s, Method::GET, &format!("{RULES}{rule}/"), &other, None).await;
     assert_eq!(st, 404);
+    // Deleting a source takes its rules and categories with it.
+    let (st, _) = send(&s, Method::DELETE, &format!("{SOURCES}{pk}/"), &admin, None).await;
+    assert_eq!(st, 204);
+    assert_eq!(list(&s, &admin, RULES).await["count"], 0);
+    assert_eq!(list(&s, &admin, CATEGORIES).await["count"], 0);
     s.stop().await;
 }
 

@@ -65,8 +65,6 @@ CREATE TABLE rulesets (
     updated_at BIGINT NOT NULL
 );
 CREATE INDEX rulesets_tenant ON rulesets (tenant_id, id);
-);
-CREATE INDEX rulesets_tenant ON rulesets (tenant_id, id);
 
 -- What a ruleset turns off: rules by (source, gid, sid), so the choice survives a re-upload
 -- of the source, and categories by (source, name) likewise.
