@@ -562,6 +562,107 @@ pub static PROBE_PROTOCOLS: ResourceSpec = ResourceSpec::owned(
 
 // ---- end of the Stamus probes block ----
 
+// ---- Suricata rule sources, rules, categories and rulesets (`/rest/rules/…`, issue 14) ----
+
+/// Suricata rule sources: a name here, then the rules file or `.tar.gz` of them uploaded to
+/// `POST /rest/rules/source/<pk>/upload/` (which fills `/rest/rules/rule/` and
+/// `/rest/rules/category/` and answers every line it could not read).
+pub static RULE_SOURCES: ResourceSpec = ResourceSpec::owned(
+    "rules/source",
+    "Source",
+    "Rules",
+    &[
+        FieldSpec::text("name", 100)
+            .required()
+            .searchable()
+            .filterable(),
+        FieldSpec::text("description", 1000).searchable(),
+        FieldSpec::text("uploaded_file", 255).read_only(),
+        FieldSpec::int("rules_count", 0, i64::MAX).read_only(),
+        FieldSpec::int("problems_count", 0, i64::MAX).read_only(),
+        FieldSpec::timestamp("uploaded_at").read_only(),
+    ],
+    ("probes:read", "probes:write"),
+)
+.describe(
+    "Suricata rule sources. Create one with its name, then upload its .rules file or a \
+     .tar.gz of them as the body of POST /rest/rules/source/<pk>/upload/?filename=<name>.",
+)
+.table("rule_sources")
+.serial("rule_sources")
+.default_sort("id", Order::Asc);
+
+/// The categories of the sources' rules: one per rules file. Read-only; written by uploads.
+pub static RULE_CATEGORIES: ResourceSpec = ResourceSpec::owned(
+    "rules/category",
+    "Category",
+    "Rules",
+    &[
+        FieldSpec::text("name", 255)
+            .read_only()
+            .searchable()
+            .filterable(),
+        FieldSpec::int("source", 1, i64::MAX).read_only(),
+    ],
+    ("probes:read", "probes:write"),
+)
+.describe("Rule categories, one per rules file of a source (emerging-dns.rules: emerging-dns).")
+.table("rule_categories")
+.ops(&[Op::List, Op::Get])
+.serial("rule_categories")
+.default_sort("id", Order::Asc);
+
+/// The sources' rules. Read-only; written by uploads, replaced as a whole by each.
+pub static RULES: ResourceSpec = ResourceSpec::owned(
+    "rules/rule",
+    "Rule",
+    "Rules",
+    &[
+        FieldSpec::int("sid", 1, i64::MAX).read_only(),
+        FieldSpec::int("gid", 0, i64::MAX).read_only(),
+        FieldSpec::int("rev", 0, i64::MAX).read_only(),
+        FieldSpec::text("msg", 10_000).read_only().searchable(),
+        FieldSpec::text("classtype", 255).read_only().filterable(),
+        FieldSpec::int("category", 1, i64::MAX).read_only(),
+        FieldSpec::text("category_name", 255)
+            .read_only()
+            .filterable(),
+        FieldSpec::int("source", 1, i64::MAX).read_only(),
+        FieldSpec::boolean("enabled").read_only(),
+        FieldSpec::text("content", 100_000).read_only(),
+    ],
+    ("probes:read", "probes:write"),
+)
+.describe(
+    "Suricata rules of the uploaded sources: sid, gid, rev, msg, classtype, category, the \
+     signature as written (content) and whether the source enables it.",
+)
+.table("rules")
+.ops(&[Op::List, Op::Get])
+.serial("rules")
+.default_sort("id", Order::Asc);
+
+/// Rulesets: the sources a probe's rules come from.
+pub static RULESETS: ResourceSpec = ResourceSpec::owned(
+    "rules/ruleset",
+    "Ruleset",
+    "Rules",
+    &[
+        FieldSpec::text("name", 100)
+            .required()
+            .searchable()
+            .filterable(),
+        FieldSpec::text("descr", 1000).searchable(),
+        FieldSpec::json("sources"),
+    ],
+    ("probes:read", "probes:write"),
+)
+.describe("Rulesets: the sources (a list of source pks) a probe's rules come from.")
+.table("rulesets")
+.serial("rulesets")
+.default_sort("id", Order::Asc)
+.hooked();
+
 /// Every resource of the probe-management API at `/rest/` (Django REST framework's dialect),
 /// by path below `/rest/`.
 pub static REST: &[&ResourceSpec] = &[
@@ -574,6 +675,11 @@ pub static REST: &[&ResourceSpec] = &[
     &NETWORK_INTERFACES,
     &PROBE_PROTOCOLS,
     &USER_ACTIONS,
+    // Suricata rules.
+    &RULE_SOURCES,
+    &RULE_CATEGORIES,
+    &RULES,
+    &RULESETS,
 ];
 
 /// Alert types the platform raises, with the fields that identify one alert of the type.

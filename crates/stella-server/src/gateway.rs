@@ -333,6 +333,13 @@ async fn handle(app: AppState, req: Request, next: Next, trace_id: String) -> Re
                         _ if path == INGEST_PATH && may_ingest => {
                             (app.config.max_ingest_body_bytes, true)
                         }
+                        // A rule source as plain text (a 30,000-rule source is ~16 MB) takes
+                        // the ingest bound, for callers who may change sources.
+                        _ if route.as_deref() == Some(crate::routes::rest_rules::UPLOAD_ROUTE)
+                            && principal.as_ref().is_some_and(|p| p.has("probes:write")) =>
+                        {
+                            (app.config.max_ingest_body_bytes, true)
+                        }
                         _ => (app.config.max_body_bytes, true),
                     };
                     match read_body(&app, &parts.headers, raw, limit, budgeted).await {

@@ -24,6 +24,7 @@ mod probes;
 pub mod ratelimit;
 mod resources;
 pub mod retention;
+mod rules;
 pub mod scan;
 pub mod seal;
 mod session;

@@ -162,7 +162,10 @@ impl Hooks for NoHooks {}
 /// Every registered `(spec, hooks)` pair, from each surface's registry.
 pub(crate) fn registry(
 ) -> impl Iterator<Item = &'static (&'static ResourceSpec, &'static dyn Hooks)> {
-    crate::xdr::HOOKS.iter().chain(crate::probes::HOOKS)
+    crate::xdr::HOOKS
+        .iter()
+        .chain(crate::probes::HOOKS)
+        .chain(crate::rules::HOOKS)
 }
 
 /// The hooks of `spec`: its registration, or none when it declares none. A spec that declares

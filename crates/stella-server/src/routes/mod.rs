@@ -11,6 +11,7 @@ mod keys;
 mod ops;
 mod resources;
 pub(crate) mod rest;
+pub(crate) mod rest_rules;
 mod retention;
 mod scan;
 pub(crate) mod session;

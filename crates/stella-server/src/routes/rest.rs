@@ -24,6 +24,8 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, MethodRouter};
 use axum::{Json, Router};
+use bytes::Bytes;
+use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -48,6 +50,43 @@ pub fn item_path(spec: &ResourceSpec) -> String {
     format!("{REST}/{}/{{pk}}/", spec.name)
 }
 
+/// `/rest/<object>/{pk}/<action>/`.
+pub fn action_path(spec: &ResourceSpec, action: &str) -> String {
+    format!("{REST}/{}/{{pk}}/{action}/", spec.name)
+}
+
+/// The method an [`Action`] answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionMethod {
+    Get,
+    Post,
+}
+
+/// What an action's handler is given: the caller, the object's pk as written in the path, the
+/// query and the body (bounded and buffered by the gateway).
+pub struct ActionCall {
+    pub app: AppState,
+    pub principal: Arc<Principal>,
+    pub pk: String,
+    pub params: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+pub type ActionFn = fn(ActionCall) -> BoxFuture<'static, ApiResult<Response>>;
+
+/// An action on one object, `<method> /rest/<object>/<pk>/<action>/` (Django REST framework's
+/// `@action(detail=True)`): registered with its resource in [`ACTIONS`], routed by
+/// [`routes`] with the resource's other routes.
+pub struct Action {
+    pub spec: &'static ResourceSpec,
+    pub name: &'static str,
+    pub method: ActionMethod,
+    pub handler: ActionFn,
+}
+
+/// Every action of every `/rest/` resource.
+pub static ACTIONS: &[Action] = super::rest_rules::ACTIONS;
+
 /// Whether `route` is one of the slash-less forms that only redirect (GET) or refuse
 /// (writes): they need no credential, as Django's `APPEND_SLASH` answers before any view.
 pub fn is_slash_redirect(route: &str) -> bool {
@@ -60,6 +99,11 @@ pub fn is_slash_redirect(route: &str) -> bool {
                 .flat_map(|spec| [collection_path(spec), item_path(spec)])
                 .map(|path| path.trim_end_matches('/').to_owned())
                 .collect();
+            routes.extend(
+                ACTIONS
+                    .iter()
+                    .map(|a| action_path(a.spec, a.name).trim_end_matches('/').to_owned()),
+            );
             routes.insert(REST.to_owned());
             routes
         })
@@ -158,11 +202,48 @@ pub fn routes(spec: &'static ResourceSpec) -> Router<AppState> {
 
     let base = collection_path(spec);
     let item = item_path(spec);
-    Router::new()
+    let mut router = Router::new()
         .route(&base, collection)
         .route(&item, one)
         .route(base.trim_end_matches('/'), any(append_slash))
-        .route(item.trim_end_matches('/'), any(append_slash))
+        .route(item.trim_end_matches('/'), any(append_slash));
+    // One route per action name, with every method registered under it.
+    let mut actions: Vec<(&str, MethodRouter<AppState>)> = Vec::new();
+    for action in ACTIONS.iter().filter(|a| std::ptr::eq(a.spec, spec)) {
+        let handler = action.handler;
+        let run = move |State(app): State<AppState>,
+                        Auth(principal): Auth,
+                        Path(pk): Path<String>,
+                        Params(params): Params,
+                        body: Bytes| {
+            handler(ActionCall {
+                app,
+                principal,
+                pk,
+                params,
+                body,
+            })
+        };
+        let i = match actions.iter().position(|(n, _)| *n == action.name) {
+            Some(i) => i,
+            None => {
+                actions.push((action.name, MethodRouter::new()));
+                actions.len() - 1
+            }
+        };
+        let (_, methods) = &mut actions[i];
+        *methods = match action.method {
+            ActionMethod::Get => std::mem::replace(methods, MethodRouter::new()).get(run),
+            ActionMethod::Post => std::mem::replace(methods, MethodRouter::new()).post(run),
+        };
+    }
+    for (name, methods) in actions {
+        let path = action_path(spec, name);
+        router = router
+            .route(path.trim_end_matches('/'), any(append_slash))
+            .route(&path, methods);
+    }
+    router
 }
 
 /// An object as Django REST framework shows it: keyed `pk`, every field present (`null`

@@ -13,6 +13,7 @@ mod rest_api;
 mod rest_browsable;
 mod rest_history;
 mod rest_probes;
+mod rest_rules;
 mod retention;
 mod scanning;
 mod scanning_debian;

@@ -1,0 +1,151 @@
+//! The actions of the Suricata rules resources at `/rest/rules/…` (issue 14), registered with
+//! their resources in [`ACTIONS`] and routed by the engine (`rest::routes`).
+//!
+//! - `POST /rest/rules/source/<pk>/upload/?filename=<name>`: the body is the source itself, a
+//!   `.rules` file or a `.tar.gz` (or `.tar`) of them, in any content type (`curl
+//!   --data-binary @emerging.rules.tar.gz`); the bytes say which it is. `filename` names a
+//!   single file (its category); by default `<source name>.rules`. The source's rules and
+//!   categories are replaced in one transaction; the answer counts them and lists every line
+//!   that gave no rule with its file and line number.
+//! - `POST /rest/rules/rule/<pk>/disable/` and `/enable/`, and the same on
+//!   `/rest/rules/category/<pk>/`, with `{"ruleset": <pk>, "comment": "…"}`: the ruleset
+//!   (which must include the rule's source) turns the rule or category off or on.
+//! - `GET /rest/rules/ruleset/<pk>/export/`: the ruleset's `.rules` file (text/plain), its
+//!   sources' rules with the ones turned off commented out.
+
+use super::rest::{Action, ActionCall, ActionMethod};
+use crate::problem::{ApiError, ApiResult};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use serde_json::Value;
+use stella_core::catalog::{RULES, RULESETS, RULE_CATEGORIES, RULE_SOURCES};
+
+/// The upload route as the router matches it (the gateway gives it a larger body bound).
+pub const UPLOAD_ROUTE: &str = "/rest/rules/source/{pk}/upload/";
+
+pub static ACTIONS: &[Action] = &[
+    Action {
+        spec: &RULE_SOURCES,
+        name: "upload",
+        method: ActionMethod::Post,
+        handler: upload,
+    },
+    Action {
+        spec: &RULES,
+        name: "disable",
+        method: ActionMethod::Post,
+        handler: |call| toggle(call, Toggled::Rule, false),
+    },
+    Action {
+        spec: &RULES,
+        name: "enable",
+        method: ActionMethod::Post,
+        handler: |call| toggle(call, Toggled::Rule, true),
+    },
+    Action {
+        spec: &RULE_CATEGORIES,
+        name: "disable",
+        method: ActionMethod::Post,
+        handler: |call| toggle(call, Toggled::Category, false),
+    },
+    Action {
+        spec: &RULE_CATEGORIES,
+        name: "enable",
+        method: ActionMethod::Post,
+        handler: |call| toggle(call, Toggled::Category, true),
+    },
+    Action {
+        spec: &RULESETS,
+        name: "export",
+        method: ActionMethod::Get,
+        handler: export,
+    },
+];
+
+#[derive(Clone, Copy)]
+enum Toggled {
+    Rule,
+    Category,
+}
+
+/// `POST …/<pk>/disable/` and `…/enable/` with `{"ruleset": <pk>, "comment": "…"}`.
+fn toggle(
+    call: ActionCall,
+    what: Toggled,
+    enable: bool,
+) -> BoxFuture<'static, ApiResult<Response>> {
+    async move {
+        let body: Value = if call.body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&call.body)
+                .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?
+        };
+        let stella = &call.app.stella;
+        let answer = match what {
+            Toggled::Rule => {
+                stella
+                    .ruleset_toggle_rule(&call.principal, &call.pk, &body, enable)
+                    .await?
+            }
+            Toggled::Category => {
+                stella
+                    .ruleset_toggle_category(&call.principal, &call.pk, &body, enable)
+                    .await?
+            }
+        };
+        Ok(Json(answer).into_response())
+    }
+    .boxed()
+}
+
+/// `GET /rest/rules/ruleset/<pk>/export/`: the ruleset's `.rules` file, as text/plain.
+fn export(call: ActionCall) -> BoxFuture<'static, ApiResult<Response>> {
+    async move {
+        let export = call
+            .app
+            .stella
+            .ruleset_export(&call.principal, &call.pk)
+            .await?;
+        Ok((
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            export.text,
+        )
+            .into_response())
+    }
+    .boxed()
+}
+
+fn upload(call: ActionCall) -> BoxFuture<'static, ApiResult<Response>> {
+    async move {
+        let file = call
+            .params
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "filename")
+            .map(|(_, v)| v.as_str());
+        let answer = call
+            .app
+            .stella
+            .rule_source_upload(&call.principal, &call.pk, file, call.body.to_vec())
+            .await?;
+        Ok(Json(answer).into_response())
+    }
+    .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_upload_route_is_the_one_the_engine_routes() {
+        assert_eq!(
+            super::super::rest::action_path(&RULE_SOURCES, "upload"),
+            UPLOAD_ROUTE
+        );
+    }
+}
