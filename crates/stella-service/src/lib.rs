@@ -13,6 +13,7 @@ pub mod disk;
 mod error;
 mod events;
 pub mod guard;
+pub mod host_id;
 pub mod jobs;
 pub mod keyring;
 pub mod keys;

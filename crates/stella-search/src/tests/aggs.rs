@@ -282,7 +282,10 @@ fn nested_paths_and_arrays_of_objects_match_and_aggregate() {
                "aggs": {"names": {"terms": {"field": "dns.answers.rrname"}}}}),
     );
     assert_eq!(total(&resp), 1);
-    let names: Vec<Value> = buckets(&resp, "names").into_iter().map(|(k, _)| k).collect();
+    let names: Vec<Value> = buckets(&resp, "names")
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
     assert_eq!(names, [json!("cdn.example.net"), json!("www.example.com")]);
     let resp = search(
         &f.index,
@@ -312,10 +315,17 @@ fn msearch_answers_each_request_in_order_within_one_budget() {
     let out = f.index.msearch(&TenantFilter::All, &bodies, NOW).unwrap();
     assert_eq!(total(&out[0]), 4);
     // A bad request is named by its position, and nothing runs.
-    let bad = [bodies[0].clone(), json!({"query": {"wildcard": {"x": "y*"}}})];
+    let bad = [
+        bodies[0].clone(),
+        json!({"query": {"wildcard": {"x": "y*"}}}),
+    ];
     match f.index.msearch(&TenantFilter::All, &bad, NOW) {
         Err(crate::SearchError::Unsupported(m)) => assert!(m.starts_with("requests[1]: "), "{m}"),
         other => panic!("expected Unsupported, got {other:?}"),
     }
-    assert!(f.index.msearch(&TenantFilter::All, &[], NOW).unwrap().is_empty());
+    assert!(f
+        .index
+        .msearch(&TenantFilter::All, &[], NOW)
+        .unwrap()
+        .is_empty());
 }

@@ -4,6 +4,7 @@
 
 mod activity;
 mod cluster;
+mod host_id;
 mod lifecycle;
 mod limits;
 mod oauth;
