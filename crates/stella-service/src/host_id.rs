@@ -260,10 +260,11 @@ pub fn requests(addr: &HostAddress) -> Vec<Value> {
 
 /// Suricata's severity (its classtype priority) as a name.
 pub fn severity_name(severity: f64) -> &'static str {
-    match severity {
-        s if s == 1.0 => "high",
-        s if s == 2.0 => "medium",
-        s if s == 3.0 => "low",
+    let whole = (severity.fract() == 0.0).then_some(severity as i64);
+    match whole {
+        Some(1) => "high",
+        Some(2) => "medium",
+        Some(3) => "low",
         _ => "informational",
     }
 }
@@ -328,35 +329,44 @@ fn merged(
     normalise: impl Fn(&str) -> Option<String>,
     with_sources: bool,
 ) -> (Vec<Value>, bool) {
-    let mut by: BTreeMap<String, (f64, f64, Vec<&str>)> = BTreeMap::new();
+    struct Entry<'a> {
+        first: f64,
+        last: f64,
+        sources: Vec<&'a str>,
+    }
+    let mut by: BTreeMap<String, Entry<'_>> = BTreeMap::new();
     for (values, source) in parts {
         for s in values {
             let Some(key) = normalise(&s.value) else {
                 continue;
             };
-            let e = by.entry(key).or_insert((s.first_ms, s.last_ms, Vec::new()));
-            e.0 = e.0.min(s.first_ms);
-            e.1 = e.1.max(s.last_ms);
-            if !e.2.contains(&source) {
-                e.2.push(source);
+            let e = by.entry(key).or_insert(Entry {
+                first: s.first_ms,
+                last: s.last_ms,
+                sources: Vec::new(),
+            });
+            e.first = e.first.min(s.first_ms);
+            e.last = e.last.max(s.last_ms);
+            if !e.sources.contains(&source) {
+                e.sources.push(source);
             }
         }
     }
-    let mut items: Vec<(String, (f64, f64, Vec<&str>))> = by.into_iter().collect();
-    items.sort_by(|a, b| b.1 .1.total_cmp(&a.1 .1).then_with(|| a.0.cmp(&b.0)));
+    let mut items: Vec<(String, Entry<'_>)> = by.into_iter().collect();
+    items.sort_by(|a, b| b.1.last.total_cmp(&a.1.last).then_with(|| a.0.cmp(&b.0)));
     let cut = items.len() > MAX_VALUES;
     items.truncate(MAX_VALUES);
     let items = items
         .into_iter()
-        .map(|(key, (first, last, mut sources))| {
+        .map(|(key, mut e)| {
             let mut m = Map::new();
             m.insert(item_key.into(), json!(key));
             if with_sources {
-                sources.sort_unstable();
-                m.insert("sources".into(), json!(sources));
+                e.sources.sort_unstable();
+                m.insert("sources".into(), json!(e.sources));
             }
-            m.insert("first_seen".into(), rfc3339(first));
-            m.insert("last_seen".into(), rfc3339(last));
+            m.insert("first_seen".into(), rfc3339(e.first));
+            m.insert("last_seen".into(), rfc3339(e.last));
             Value::Object(m)
         })
         .collect();
