@@ -346,6 +346,53 @@ impl EventIndex {
         );
         let req = crate::dsl::parse_request(body, now_ms)?;
         self.catch_up();
+        self.run_search(filter, index, &req, started, &budget)
+    }
+
+    /// Several `_search` requests over the tenants `filter` allows, as Elasticsearch's
+    /// `_msearch` (without its NDJSON framing), answered in order. Every request is parsed
+    /// before any runs (a bad one is named by its position), and all share one time budget,
+    /// so a caller that needs several views of the same events is bounded as one search is.
+    pub fn msearch(
+        &self,
+        filter: &TenantFilter,
+        bodies: &[Value],
+        now_ms: i64,
+    ) -> Result<Vec<Value>, SearchError> {
+        let started = Instant::now();
+        let budget = Budget::new(
+            started,
+            Duration::from_millis(self.inner.opts.search_budget_ms),
+            Arc::clone(&self.inner.cancel_searches),
+        );
+        let reqs = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, body)| {
+                crate::dsl::parse_request(body, now_ms).map_err(|e| match e {
+                    SearchError::Invalid(m) => SearchError::Invalid(format!("requests[{i}]: {m}")),
+                    SearchError::Unsupported(m) => {
+                        SearchError::Unsupported(format!("requests[{i}]: {m}"))
+                    }
+                    other => other,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.catch_up();
+        reqs.iter()
+            .map(|req| self.run_search(filter, crate::INDEX_NAME, req, Instant::now(), &budget))
+            .collect()
+    }
+
+    /// One parsed request over the partitions `index` names and its time range reaches.
+    fn run_search(
+        &self,
+        filter: &TenantFilter,
+        index: &str,
+        req: &crate::dsl::SearchRequest,
+        started: Instant,
+        budget: &Budget,
+    ) -> Result<Value, SearchError> {
         budget.check_search()?;
         let window = crate::pattern::time_window(&req.query);
         let indexes = self.inner.tenants.partitions(filter, &|day| {
@@ -353,10 +400,10 @@ impl EventIndex {
         })?;
         search::run(
             &indexes,
-            &req,
+            req,
             self.inner.fields,
             started,
-            &budget,
+            budget,
             self.inner.opts.max_hits_source_bytes,
         )
     }

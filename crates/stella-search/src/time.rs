@@ -9,7 +9,8 @@ use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveDateTime, TimeZone, Utc
 pub const MIN_MS: i64 = -9_000_000_000_000;
 pub const MAX_MS: i64 = 9_000_000_000_000;
 
-/// Parses epoch milliseconds (a digit string), RFC 3339, `YYYY-MM-DDTHH:MM:SS[.fff]` (UTC) or
+/// Parses epoch milliseconds (a digit string), RFC 3339 (also with a `+hhmm` offset, as
+/// Suricata's EVE JSON has it), `YYYY-MM-DDTHH:MM:SS[.fff]` (UTC) or
 /// `YYYY-MM-DD` (UTC midnight): the `strict_date_optional_time||epoch_millis` of Elasticsearch.
 pub fn parse_date(s: &str) -> Option<i64> {
     let s = s.trim();
@@ -21,6 +22,9 @@ pub fn parse_date(s: &str) -> Option<i64> {
         return s.parse::<i64>().ok().filter(|ms| in_range(*ms));
     }
     let ms = if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+        dt.timestamp_millis()
+    } else if let Ok(dt) = DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f%z") {
+        // ISO 8601 with a colon-less offset, as Suricata's EVE writes it (`+0000`).
         dt.timestamp_millis()
     } else if let Ok(dt) = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f") {
         dt.and_utc().timestamp_millis()
@@ -192,6 +196,11 @@ mod tests {
         assert_eq!(parse_date("2024-05-01T12:00:00Z"), Some(T));
         assert_eq!(parse_date("2024-05-01T14:00:00+02:00"), Some(T));
         assert_eq!(parse_date("2024-05-01T12:00:00.000"), Some(T));
+        // Suricata's EVE (and other ISO 8601 writers) put no colon in the offset.
+        assert_eq!(parse_date("2024-05-01T12:00:00.000000+0000"), Some(T));
+        assert_eq!(parse_date("2024-05-01T14:00:00.250+0200"), Some(T + 250));
+        assert_eq!(parse_date("2024-05-01T12:00:00+0000"), Some(T));
+        assert_eq!(parse_date("2024-05-01T12:00:00+00"), None);
         assert_eq!(parse_date("2024-05-01"), Some(T - 12 * 3_600_000));
         assert_eq!(parse_date("yesterday"), None);
         assert_eq!(parse_date("99999999999999999999"), None);

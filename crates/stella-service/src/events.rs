@@ -318,23 +318,25 @@ impl Stella {
         let events = self.events().clone();
         let now = self.now_ms();
         let index = index.to_owned();
-        // Searches run on blocking threads; this bounds how many at once (the rest wait their
-        // turn, within the search budget), so one reader cannot occupy every thread.
-        let budget = std::time::Duration::from_millis(self.settings.search_budget_ms);
-        let _slot = match tokio::time::timeout(budget, self.search_slots.acquire()).await {
-            Ok(Ok(slot)) => slot,
-            _ => {
-                return Err(ServiceError::Unavailable(format!(
-                    "every search slot stayed busy for {} ms; try again shortly",
-                    self.settings.search_budget_ms
-                )))
-            }
-        };
+        let _slot = self.search_slot().await?;
         Ok(
             tokio::task::spawn_blocking(move || events.search_index(&filter, &index, &body, now))
                 .await
                 .map_err(|e| ServiceError::Internal(format!("search task: {e}")))??,
         )
+    }
+
+    /// Searches run on blocking threads; this bounds how many at once (the rest wait their
+    /// turn, within the search budget), so one reader cannot occupy every thread.
+    pub(crate) async fn search_slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>> {
+        let budget = std::time::Duration::from_millis(self.settings.search_budget_ms);
+        match tokio::time::timeout(budget, self.search_slots.acquire()).await {
+            Ok(Ok(slot)) => Ok(slot),
+            _ => Err(ServiceError::Unavailable(format!(
+                "every search slot stayed busy for {} ms; try again shortly",
+                self.settings.search_budget_ms
+            ))),
+        }
     }
 
     /// Makes every acknowledged event searchable now (Elasticsearch's `_refresh`).

@@ -2,6 +2,10 @@
 //! are mapped onto schema paths (`event_type` → `kw.event_type`, `@timestamp` → `timestamp`),
 //! and the result is handed to tantivy's aggregation module, which speaks the same JSON.
 //! Parameters tantivy would silently ignore or could choke on are refused here.
+//!
+//! Tantivy computes metrics on the `timestamp` date column in its own unit (nanoseconds);
+//! [`DateMetrics`] remembers where the request put them so the answer gives epoch
+//! milliseconds with an RFC 3339 `value_as_string`, as Elasticsearch does for a date field.
 
 use serde_json::{json, Map, Value};
 use tantivy::aggregation::agg_req::Aggregations;
@@ -19,13 +23,91 @@ pub const MAX_TERMS_SIZE: usize = 10_000;
 const SUPPORTED: &str = "terms, date_histogram, histogram, range, avg, min, max, sum, stats, \
     extended_stats, value_count, cardinality, percentiles";
 
-pub(crate) fn parse(v: &Value, at: &str) -> Result<Aggregations, SearchError> {
+/// The aggregations tantivy runs, and where their answer holds timestamps to convert.
+pub(crate) fn parse(v: &Value, at: &str) -> Result<(Aggregations, DateMetrics), SearchError> {
     let mut count = 0;
-    let rewritten = rewrite(v, at, 1, &mut count)?;
-    serde_json::from_value(rewritten).map_err(|e| SearchError::invalid(format!("{at}: {e}")))
+    let mut dates = DateMetrics::default();
+    let rewritten = rewrite(v, at, 1, &mut count, &mut dates)?;
+    let aggs = serde_json::from_value(rewritten)
+        .map_err(|e| SearchError::invalid(format!("{at}: {e}")))?;
+    Ok((aggs, dates))
 }
 
-fn rewrite(v: &Value, at: &str, depth: usize, count: &mut usize) -> Result<Value, SearchError> {
+/// Metric aggregations on `timestamp` by name, and the bucket aggregations holding some: the
+/// places in an answer where tantivy's nanoseconds are to become milliseconds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct DateMetrics(Vec<(String, DateNode)>);
+
+#[derive(Debug, Clone, PartialEq)]
+enum DateNode {
+    /// `min`, `max`, `avg`, `sum` (`value`) or `stats` (`min`, `max`, `avg`, `sum`).
+    Metric,
+    /// A bucket aggregation whose buckets hold such metrics.
+    Buckets(DateMetrics),
+}
+
+impl DateMetrics {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Rewrites, in an answer's `aggregations` object (or one bucket of it), the timestamps
+    /// of date metrics from nanoseconds to epoch milliseconds, adding `*_as_string`.
+    pub fn to_millis(&self, out: &mut Value) {
+        for (name, node) in &self.0 {
+            let Some(v) = out.get_mut(name) else {
+                continue;
+            };
+            match node {
+                DateNode::Metric => metric_to_millis(v),
+                DateNode::Buckets(sub) => match v.get_mut("buckets") {
+                    Some(Value::Array(buckets)) => {
+                        for b in buckets {
+                            sub.to_millis(b);
+                        }
+                    }
+                    // `keyed: true`
+                    Some(Value::Object(buckets)) => {
+                        for b in buckets.values_mut() {
+                            sub.to_millis(b);
+                        }
+                    }
+                    _ => {}
+                },
+            }
+        }
+    }
+}
+
+fn metric_to_millis(v: &mut Value) {
+    let Some(m) = v.as_object_mut() else {
+        return;
+    };
+    for key in ["value", "min", "max", "avg", "sum"] {
+        let Some(ns) = m.get(key).and_then(Value::as_f64) else {
+            continue;
+        };
+        let ms = (ns / 1e6).round();
+        m.insert(key.into(), json!(ms));
+        // A sum of instants is no instant.
+        if key != "sum" && ms.abs() < 9.0e15 {
+            let name = if key == "value" {
+                "value_as_string".to_owned()
+            } else {
+                format!("{key}_as_string")
+            };
+            m.insert(name, json!(time::format_ms(ms as i64)));
+        }
+    }
+}
+
+fn rewrite(
+    v: &Value,
+    at: &str,
+    depth: usize,
+    count: &mut usize,
+    dates: &mut DateMetrics,
+) -> Result<Value, SearchError> {
     if depth > MAX_DEPTH {
         return Err(SearchError::invalid(format!(
             "{at}: aggregations nest deeper than {MAX_DEPTH} levels"
@@ -48,11 +130,14 @@ fn rewrite(v: &Value, at: &str, depth: usize, count: &mut usize) -> Result<Value
         let m = obj(agg, &at)?;
         let mut kind: Option<(&String, &Value)> = None;
         let mut sub = Map::new();
+        let mut sub_dates = DateMetrics::default();
         for (k, body) in m {
             match k.as_str() {
                 "aggs" | "aggregations" => {
                     let sub_at = format!("{at}.{k}");
-                    let Value::Object(s) = rewrite(body, &sub_at, depth + 1, count)? else {
+                    let Value::Object(s) =
+                        rewrite(body, &sub_at, depth + 1, count, &mut sub_dates)?
+                    else {
                         continue;
                     };
                     sub.extend(s);
@@ -71,7 +156,12 @@ fn rewrite(v: &Value, at: &str, depth: usize, count: &mut usize) -> Result<Value
             )));
         };
         let at = format!("{at}.{kind}");
-        let body = rewrite_body(kind, body, &at)?;
+        let (body, on_timestamp) = rewrite_body(kind, body, &at)?;
+        if on_timestamp && gives_instants(kind) {
+            dates.0.push((name.clone(), DateNode::Metric));
+        } else if !sub_dates.is_empty() {
+            dates.0.push((name.clone(), DateNode::Buckets(sub_dates)));
+        }
         let mut agg = Map::new();
         agg.insert(kind.clone(), body);
         if !sub.is_empty() {
@@ -82,7 +172,13 @@ fn rewrite(v: &Value, at: &str, depth: usize, count: &mut usize) -> Result<Value
     Ok(Value::Object(out))
 }
 
-fn rewrite_body(kind: &str, body: &Value, at: &str) -> Result<Value, SearchError> {
+/// Metrics whose values are instants when computed on `timestamp` (a count is not).
+fn gives_instants(kind: &str) -> bool {
+    matches!(kind, "avg" | "min" | "max" | "sum" | "stats")
+}
+
+/// The aggregation's body for tantivy, and whether its field is `timestamp`.
+fn rewrite_body(kind: &str, body: &Value, at: &str) -> Result<(Value, bool), SearchError> {
     let m = obj(body, at)?;
     if m.contains_key("script") {
         return Err(SearchError::unsupported(format!(
@@ -142,7 +238,10 @@ fn rewrite_body(kind: &str, body: &Value, at: &str) -> Result<Value, SearchError
     )?;
     let field = resolve(name, &field_at)?;
     let mapped = match &field {
-        FieldRef::Timestamp => schema::TIMESTAMP.to_owned(),
+        FieldRef::Timestamp => {
+            timestamp_metric(kind, &m, at)?;
+            schema::TIMESTAMP.to_owned()
+        }
         FieldRef::Id => {
             return Err(SearchError::unsupported(format!(
                 "{field_at}: aggregating on _id is not supported"
@@ -181,7 +280,23 @@ fn rewrite_body(kind: &str, body: &Value, at: &str) -> Result<Value, SearchError
         }
         _ => {}
     }
-    Ok(Value::Object(m))
+    Ok((Value::Object(m), field == FieldRef::Timestamp))
+}
+
+/// Metrics on `timestamp` that the answer can give in milliseconds; the others would come out
+/// in tantivy's nanoseconds, so they are refused rather than answered wrongly.
+fn timestamp_metric(kind: &str, m: &Map<String, Value>, at: &str) -> Result<(), SearchError> {
+    match kind {
+        "extended_stats" | "percentiles" => Err(SearchError::unsupported(format!(
+            "{at}: {kind} on timestamp is not supported; use min, max, avg or stats"
+        ))),
+        "avg" | "min" | "max" | "sum" | "stats" if m.contains_key("missing") => {
+            Err(SearchError::unsupported(format!(
+                "{at}.missing is not supported on timestamp (every event has one)"
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn date_histogram(

@@ -67,6 +67,8 @@ pub struct SearchRequest {
     pub sort: Sort,
     pub source: SourceFilter,
     pub aggs: Option<Aggregations>,
+    /// Where the aggregations' answer holds timestamps (see `aggs::DateMetrics`).
+    pub(crate) date_metrics: aggs::DateMetrics,
 }
 
 /// Parses a `_search` body. `now_ms` is what date math (`now-24h`) is relative to.
@@ -129,13 +131,18 @@ pub fn parse_request(body: &Value, now_ms: i64) -> Result<SearchRequest, SearchE
         (None, Some(a)) => Some(aggs::parse(a, "aggregations")?),
         (None, None) => None,
     };
+    let (aggs, date_metrics) = match aggs {
+        Some((a, dates)) if !a.is_empty() => (Some(a), dates),
+        _ => (None, aggs::DateMetrics::default()),
+    };
     Ok(SearchRequest {
         query,
         from,
         size,
         sort,
         source,
-        aggs: aggs.filter(|a| !a.is_empty()),
+        aggs,
+        date_metrics,
     })
 }
 

@@ -207,8 +207,9 @@ pub(crate) fn run(
             .unwrap_or_default()
             .into_final_result(req_aggs.clone(), agg_limits)
             .map_err(|e| budget.explain(e))?;
-        let value = serde_json::to_value(results)
+        let mut value = serde_json::to_value(results)
             .map_err(|e| SearchError::invalid(format!("aggregation results: {e}")))?;
+        req.date_metrics.to_millis(&mut value);
         response["aggregations"] = value;
     }
     Ok(response)

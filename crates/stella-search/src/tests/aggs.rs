@@ -179,3 +179,153 @@ fn a_cancelled_search_stops_and_says_why() {
         other => panic!("expected Closed, got {other:?}"),
     }
 }
+
+/// Host ID's shape of question: first and last seen overall and per value, in milliseconds.
+#[test]
+fn timestamp_metrics_answer_epoch_millis_with_dates_as_strings() {
+    let f = two_tenants();
+    let t0 = NOW - 12 * HOUR;
+    let resp = search(
+        &f.index,
+        &TenantFilter::All,
+        json!({"size": 0, "aggs": {
+            "first": {"min": {"field": "timestamp"}},
+            "last": {"max": {"field": "@timestamp"}},
+            "span": {"stats": {"field": "timestamp"}},
+            "n": {"value_count": {"field": "timestamp"}},
+            "hosts": {"terms": {"field": "host", "order": {"last": "desc"}},
+                      "aggs": {"first": {"min": {"field": "timestamp"}},
+                               "last": {"max": {"field": "timestamp"}}}}
+        }}),
+    );
+    let aggs = &resp["aggregations"];
+    assert_eq!(aggs["first"]["value"], json!((t0 + 10 * 60_000) as f64));
+    assert_eq!(aggs["first"]["value_as_string"], "2024-05-01T00:10:00.000Z");
+    assert_eq!(aggs["last"]["value"], json!((t0 + 3 * HOUR + 3) as f64));
+    assert_eq!(aggs["last"]["value_as_string"], "2024-05-01T03:00:00.003Z");
+    assert_eq!(aggs["span"]["min"], aggs["first"]["value"]);
+    assert_eq!(aggs["span"]["max_as_string"], "2024-05-01T03:00:00.003Z");
+    assert!(aggs["span"].get("sum_as_string").is_none(), "{aggs}");
+    // A count of timestamps stays a count.
+    assert_eq!(aggs["n"]["value"], json!(10.0));
+    // Per bucket, across both tenants' partitions, newest first.
+    let hosts: Vec<(&str, &str, &str)> = aggs["hosts"]["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["key"].as_str().unwrap(),
+                b["first"]["value_as_string"].as_str().unwrap(),
+                b["last"]["value_as_string"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        hosts,
+        [
+            ("h9", "2024-05-01T01:00:00.000Z", "2024-05-01T03:00:00.003Z"),
+            ("h3", "2024-05-01T03:00:00.000Z", "2024-05-01T03:00:00.000Z"),
+            ("h1", "2024-05-01T00:10:00.000Z", "2024-05-01T01:00:00.005Z"),
+            ("h2", "2024-05-01T00:20:00.000Z", "2024-05-01T00:20:00.000Z"),
+        ]
+    );
+    // Nothing matched: no instant, no string.
+    let resp = search(
+        &f.index,
+        &TenantFilter::All,
+        json!({"size": 0, "query": {"term": {"host": "nobody"}},
+               "aggs": {"first": {"min": {"field": "timestamp"}}}}),
+    );
+    assert_eq!(resp["aggregations"]["first"]["value"], Value::Null);
+    // Metrics that would come out in tantivy's own unit are refused, not answered wrongly.
+    for agg in [
+        json!({"extended_stats": {"field": "timestamp"}}),
+        json!({"percentiles": {"field": "timestamp"}}),
+        json!({"min": {"field": "timestamp", "missing": 0}}),
+    ] {
+        let body = json!({"size": 0, "aggs": {"x": agg}});
+        assert!(
+            matches!(
+                f.index.search(&TenantFilter::All, &body, NOW),
+                Err(crate::SearchError::Unsupported(_))
+            ),
+            "{body}"
+        );
+    }
+}
+
+/// Suricata's EVE nests what host ID reads: objects (`http.hostname`) and arrays of objects
+/// (`dns.answers[].rdata`), which are exact-matched and aggregated by their dotted paths.
+#[test]
+fn nested_paths_and_arrays_of_objects_match_and_aggregate() {
+    let f = fixture();
+    let t = NOW - HOUR;
+    let events = vec![
+        json!({"timestamp": t, "event_type": "dns", "src_ip": "10.0.0.5", "dest_ip": "10.0.0.53",
+               "dns": {"type": "answer", "rrname": "www.example.com", "answers": [
+                   {"rrname": "www.example.com", "rrtype": "CNAME", "rdata": "cdn.example.net"},
+                   {"rrname": "cdn.example.net", "rrtype": "A", "rdata": "192.0.2.7"},
+                   {"rrname": "cdn.example.net", "rrtype": "A", "rdata": "192.0.2.8"}]}}),
+        json!({"timestamp": t + 1, "event_type": "dns", "src_ip": "10.0.0.5", "dest_ip": "10.0.0.53",
+               "dns": {"type": "answer", "rrname": "other.example.com", "answers": [
+                   {"rrname": "other.example.com", "rrtype": "A", "rdata": "192.0.2.9"}]}}),
+        json!({"timestamp": t + 2, "event_type": "http", "src_ip": "10.0.0.5", "dest_ip": "192.0.2.7",
+               "dest_port": 80, "http": {"hostname": "www.example.com", "http_user_agent": "curl/8.5.0"}}),
+    ];
+    assert_eq!(f.index.ingest("a", events, NOW).unwrap().ingested, 3);
+    f.index.refresh().unwrap();
+    let resp = search(
+        &f.index,
+        &TenantFilter::All,
+        json!({"size": 0, "query": {"terms": {"dns.answers.rdata": ["192.0.2.7"]}},
+               "aggs": {"names": {"terms": {"field": "dns.answers.rrname"}}}}),
+    );
+    assert_eq!(total(&resp), 1);
+    let names: Vec<Value> = buckets(&resp, "names")
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(names, [json!("cdn.example.net"), json!("www.example.com")]);
+    let resp = search(
+        &f.index,
+        &TenantFilter::All,
+        json!({"size": 0, "query": {"term": {"dest_ip": "192.0.2.7"}},
+               "aggs": {"hosts": {"terms": {"field": "http.hostname"}},
+                        "ports": {"terms": {"field": "dest_port"}}}}),
+    );
+    assert_eq!(buckets(&resp, "hosts"), [(json!("www.example.com"), 1)]);
+    assert_eq!(buckets(&resp, "ports"), [(json!(80), 1)]);
+}
+
+#[test]
+fn msearch_answers_each_request_in_order_within_one_budget() {
+    let f = two_tenants();
+    let bodies = [
+        json!({"size": 0, "query": {"term": {"event_type": "dns"}}}),
+        json!({"size": 0, "aggs": {"last": {"max": {"field": "timestamp"}}}}),
+    ];
+    let out = f.index.msearch(&only(&["a"]), &bodies, NOW).unwrap();
+    assert_eq!(out.len(), 2);
+    assert_eq!(total(&out[0]), 0, "tenant b's dns events are not a's");
+    assert_eq!(
+        out[1]["aggregations"]["last"]["value_as_string"],
+        "2024-05-01T03:00:00.000Z"
+    );
+    let out = f.index.msearch(&TenantFilter::All, &bodies, NOW).unwrap();
+    assert_eq!(total(&out[0]), 4);
+    // A bad request is named by its position, and nothing runs.
+    let bad = [
+        bodies[0].clone(),
+        json!({"query": {"wildcard": {"x": "y*"}}}),
+    ];
+    match f.index.msearch(&TenantFilter::All, &bad, NOW) {
+        Err(crate::SearchError::Unsupported(m)) => assert!(m.starts_with("requests[1]: "), "{m}"),
+        other => panic!("expected Unsupported, got {other:?}"),
+    }
+    assert!(f
+        .index
+        .msearch(&TenantFilter::All, &[], NOW)
+        .unwrap()
+        .is_empty());
+}

@@ -7,6 +7,7 @@ mod admin;
 pub(crate) mod auth;
 mod cluster;
 mod events;
+mod host_id;
 mod keys;
 mod ops;
 mod resources;
@@ -186,6 +187,8 @@ pub fn router() -> (Router<AppState>, OpenApiDoc) {
         .routes(routes!(events::search))
         .routes(routes!(events::refresh))
         .routes(routes!(events::run_query))
+        .routes(routes!(host_id::host_id))
+        .routes(routes!(host_id::host_id_slash))
         .split_for_parts();
     let mut router = router;
     for spec in resources::RESOURCES {

@@ -4,6 +4,8 @@
 
 mod activity;
 mod cluster;
+mod host_id;
+mod host_id_suricata;
 mod lifecycle;
 mod limits;
 mod oauth;
