@@ -50,7 +50,56 @@ pub fn render(raw: &str, objects: &Value) -> String {
     out
 }
 
+/// Who asked for a `/rest/` action, as the history keeps it: the body's `comment` and the
+/// client's address.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RestContext<'a> {
+    pub comment: Option<&'a str>,
+    pub client_ip: Option<&'a str>,
+}
+
+/// One history entry before it is attributed: `ua_objects` names each object by
+/// `{type, pk | sid, value}` and `description_raw` refers to them by key; the entry is filed
+/// under `filed` (type, pk).
+pub(crate) struct Entry<'a> {
+    pub tenant_id: Option<String>,
+    pub action_type: String,
+    pub description_raw: String,
+    pub ua_objects: Value,
+    pub filed: (&'a str, &'a str),
+}
+
 impl Stella {
+    /// Records an entry for `caller`: `ua_objects` gains the caller as `user`, and
+    /// `description` is `description_raw` rendered. Used for every write through `/rest/` and
+    /// for actions other than a create, update or delete (a ruleset's disable/enable, a
+    /// source's upload).
+    pub(crate) async fn record_rest_action(
+        &self,
+        caller: &Principal,
+        entry: Entry<'_>,
+        cx: RestContext<'_>,
+    ) -> Result<()> {
+        let mut ua_objects = entry.ua_objects;
+        ua_objects["user"] = json!({"type": "user", "pk": caller.user_id, "value": caller.email});
+        let action = UserAction {
+            tenant_id: entry.tenant_id,
+            user_id: caller.user_id.clone(),
+            username: caller.email.clone(),
+            date: self.now_ms(),
+            action_type: entry.action_type,
+            comment: cx.comment.map(str::to_owned),
+            client_ip: cx.client_ip.map(str::to_owned),
+            description: render(&entry.description_raw, &ua_objects),
+            description_raw: entry.description_raw,
+            ua_objects,
+            object_type: entry.filed.0.to_owned(),
+            object_pk: entry.filed.1.to_owned(),
+        };
+        self.db.insert_user_action(&action).await?;
+        Ok(())
+    }
+
     /// Records a write made through `/rest/` (a no-op for the other surface).
     pub(crate) async fn record_rest_write(
         &self,
@@ -81,33 +130,27 @@ impl Stella {
         if change.op != Op::Delete {
             target["pk"] = pk;
         }
-        let ua_objects = json!({
-            "user": {"type": "user", "pk": caller.user_id, "value": caller.email},
-            object: target,
-        });
         let description_raw = format!(
             "{{user}} has {past} {} {{{object}}}",
             object.replace('_', " ")
         );
-        let action = UserAction {
-            tenant_id: change
-                .object
-                .get("tenant_id")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            user_id: caller.user_id.clone(),
-            username: caller.email.clone(),
-            date: self.now_ms(),
+        let tenant_id = change
+            .object
+            .get("tenant_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let entry = Entry {
+            tenant_id,
             action_type: format!("{verb}_{object}"),
-            comment: write.comment.map(str::to_owned),
-            client_ip: write.client_ip.map(str::to_owned),
-            description: render(&description_raw, &ua_objects),
             description_raw,
-            ua_objects,
-            object_type: object.to_owned(),
-            object_pk: pk_text.clone(),
+            ua_objects: json!({ object: target }),
+            filed: (object, &pk_text),
         };
-        self.db.insert_user_action(&action).await?;
+        let cx = RestContext {
+            comment: write.comment,
+            client_ip: write.client_ip,
+        };
+        self.record_rest_action(caller, entry, cx).await?;
         if change.op == Op::Delete {
             self.db.forget_user_action_object(object, &pk_text).await?;
         }

@@ -14,6 +14,7 @@ mod error;
 mod events;
 pub mod guard;
 mod history;
+pub use history::RestContext;
 pub mod host_id;
 pub mod jobs;
 pub mod keyring;

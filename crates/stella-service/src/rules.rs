@@ -3,6 +3,7 @@
 //! transaction. The answer counts what was read and lists every line that gave no rule, with
 //! its file and line number: nothing is dropped silently.
 
+use crate::history::{Entry, RestContext};
 use crate::{Result, ServiceError, Stella};
 use serde_json::{json, Value};
 use stella_core::catalog::{RULES, RULESETS, RULE_CATEGORIES, RULE_SOURCES};
@@ -24,6 +25,7 @@ impl Stella {
         pk: &str,
         file: Option<&str>,
         bytes: Vec<u8>,
+        cx: RestContext<'_>,
     ) -> Result<Value> {
         self.resource_permits(caller, &RULE_SOURCES, true)?;
         let source = self.resource_get(caller, &RULE_SOURCES, None, pk).await?;
@@ -91,12 +93,26 @@ impl Stella {
             problems: read.problems.len() as i64,
             now_ms: self.now_ms(),
         };
-        if !self.db.replace_source_rules(&up).await? {
+        let Some(replaced) = self.db.replace_source_rules(&up).await? else {
             return Err(ServiceError::NotFound(format!(
                 "no object in {} has the id '{pk}'",
                 RULE_SOURCES.name
             )));
+        };
+        // The replaced categories are gone: their history entries no longer point at them.
+        for old in replaced {
+            self.db
+                .forget_user_action_object("category", &old.to_string())
+                .await?;
         }
+        let entry = Entry {
+            tenant_id: Some(tenant.to_owned()),
+            action_type: "upload_source".into(),
+            description_raw: "{user} has uploaded source {source}".into(),
+            ua_objects: json!({"source": {"type": "source", "pk": id, "value": name_of(&source)}}),
+            filed: ("source", &id.to_string()),
+        };
+        self.record_rest_action(caller, entry, cx).await?;
         let enabled = rules.iter().filter(|r| r.enabled).count();
         Ok(json!({
             "pk": id,
@@ -250,6 +266,31 @@ async fn ruleset_named(s: &Stella, caller: &Principal, body: &Value) -> Result<V
     }
 }
 
+/// `disable` or `enable`, as action types and descriptions spell them.
+fn verb(enable: bool) -> &'static str {
+    if enable {
+        "enable"
+    } else {
+        "disable"
+    }
+}
+
+/// An object's `name`, as the history shows it.
+fn name_of(object: &Value) -> String {
+    object
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn tenant_of(object: &Value) -> Option<String> {
+    object
+        .get("tenant_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
 /// A body's optional `comment`: a string of at most 10,000 characters.
 fn comment_of(body: &Value) -> Result<Option<String>> {
     match body.get("comment") {
@@ -270,6 +311,7 @@ impl Stella {
         rule_pk: &str,
         body: &Value,
         enable: bool,
+        client_ip: Option<&str>,
     ) -> Result<Value> {
         self.resource_permits(caller, &RULESETS, true)?;
         let rule = self.resource_get(caller, &RULES, None, rule_pk).await?;
@@ -301,6 +343,24 @@ impl Stella {
                 now,
             )
             .await?;
+        let entry = Entry {
+            tenant_id: tenant_of(&ruleset),
+            action_type: format!("{}_rule", verb(enable)),
+            description_raw: format!(
+                "{{user}} has {}d rule {{rule}} in ruleset {{ruleset}}",
+                verb(enable)
+            ),
+            ua_objects: json!({
+                "rule": {"type": "rule", "sid": int("sid"), "value": int("sid").to_string()},
+                "ruleset": {"type": "ruleset", "pk": ruleset_id, "value": name_of(&ruleset)},
+            }),
+            filed: ("ruleset", &ruleset_id.to_string()),
+        };
+        let cx = RestContext {
+            comment: comment.as_deref(),
+            client_ip,
+        };
+        self.record_rest_action(caller, entry, cx).await?;
         Ok(json!({"ruleset": ruleset_id, "rule": int("id"), "enabled": enable}))
     }
 
@@ -312,6 +372,7 @@ impl Stella {
         category_pk: &str,
         body: &Value,
         enable: bool,
+        client_ip: Option<&str>,
     ) -> Result<Value> {
         self.resource_permits(caller, &RULESETS, true)?;
         let category = self
@@ -341,6 +402,24 @@ impl Stella {
             )
             .await?;
         let pk = category.get("id").cloned().unwrap_or(Value::Null);
+        let entry = Entry {
+            tenant_id: tenant_of(&ruleset),
+            action_type: format!("{}_category", verb(enable)),
+            description_raw: format!(
+                "{{user}} has {}d category {{category}} in ruleset {{ruleset}}",
+                verb(enable)
+            ),
+            ua_objects: json!({
+                "category": {"type": "category", "pk": pk, "value": name_of(&category)},
+                "ruleset": {"type": "ruleset", "pk": ruleset_id, "value": name_of(&ruleset)},
+            }),
+            filed: ("ruleset", &ruleset_id.to_string()),
+        };
+        let cx = RestContext {
+            comment: comment.as_deref(),
+            client_ip,
+        };
+        self.record_rest_action(caller, entry, cx).await?;
         Ok(json!({"ruleset": ruleset_id, "category": pk, "enabled": enable}))
     }
 

@@ -39,8 +39,9 @@ const ROWS_PER_INSERT: usize = 500;
 
 impl Database {
     /// Replaces the source's categories and rules with the upload's and records its counts,
-    /// in one transaction. `false` when the tenant has no such source.
-    pub async fn replace_source_rules(&self, up: &SourceUpload<'_>) -> Result<bool> {
+    /// in one transaction. Answers the replaced categories' keys (their history entries lose
+    /// them), or `None` when the tenant has no such source.
+    pub async fn replace_source_rules(&self, up: &SourceUpload<'_>) -> Result<Option<Vec<i64>>> {
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(
             "UPDATE rule_sources SET uploaded_file = $1, rules_count = $2, problems_count = $3, \
@@ -55,8 +56,13 @@ impl Database {
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() == 0 {
-            return Ok(false);
+            return Ok(None);
         }
+        let replaced: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM rule_categories WHERE source = $1")
+                .bind(up.source_id)
+                .fetch_all(&mut *tx)
+                .await?;
         sqlx::query("DELETE FROM rules WHERE source = $1")
             .bind(up.source_id)
             .execute(&mut *tx)
@@ -146,7 +152,7 @@ impl Database {
         }
         tx.commit().await?;
         self.rows_changed();
-        Ok(true)
+        Ok(Some(replaced))
     }
 }
 

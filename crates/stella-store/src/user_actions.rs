@@ -18,14 +18,35 @@ pub struct UserAction {
     pub description: String,
     /// `{key: {type, pk | sid, value}}`.
     pub ua_objects: Value,
-    /// The object acted on (its type and pk), to forget its pk once it is deleted.
+    /// The object the entry is filed under (its type and pk).
     pub object_type: String,
     pub object_pk: String,
+}
+
+/// Every `(type, pk)` an entry's `ua_objects` names (the user aside: accounts are not `/rest/`
+/// objects), so each loses its pk once deleted.
+fn named_objects(ua_objects: &Value) -> Vec<(String, String)> {
+    let Some(m) = ua_objects.as_object() else {
+        return Vec::new();
+    };
+    m.values()
+        .filter_map(|o| {
+            let kind = o.get("type")?.as_str()?;
+            let pk = match o.get("pk")? {
+                Value::String(s) => s.clone(),
+                Value::Null => return None,
+                other => other.to_string(),
+            };
+            (kind != "user").then(|| (kind.to_owned(), pk))
+        })
+        .collect()
 }
 
 impl Database {
     pub async fn insert_user_action(&self, a: &UserAction) -> Result<i64> {
         let id = self.next_serial("user_actions").await?;
+        // The entry and its object index together, so a deletion finds every entry it names.
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO user_actions (id, tenant_id, user_id, username, date, action_type, \
              comment, client_ip, description_raw, description, ua_objects, object_type, \
@@ -47,8 +68,20 @@ impl Database {
         .bind(&a.object_pk)
         .bind(a.date)
         .bind(a.date)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        for (kind, pk) in named_objects(&a.ua_objects) {
+            sqlx::query(
+                "INSERT INTO user_action_objects (action_id, object_type, object_pk) \
+                 VALUES ($1, $2, $3)",
+            )
+            .bind(id)
+            .bind(kind)
+            .bind(pk)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         self.rows_changed();
         Ok(id)
     }
@@ -57,7 +90,9 @@ impl Database {
     /// (`pk` removed from their `ua_objects`, as the reference says).
     pub async fn forget_user_action_object(&self, object_type: &str, pk: &str) -> Result<()> {
         let rows: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT id, ua_objects FROM user_actions WHERE object_type = $1 AND object_pk = $2",
+            "SELECT DISTINCT a.id, a.ua_objects FROM user_actions a \
+             JOIN user_action_objects o ON o.action_id = a.id \
+             WHERE o.object_type = $1 AND o.object_pk = $2",
         )
         .bind(object_type)
         .bind(pk)
@@ -87,6 +122,11 @@ impl Database {
                 .execute(&self.pool)
                 .await?;
         }
+        sqlx::query("DELETE FROM user_action_objects WHERE object_type = $1 AND object_pk = $2")
+            .bind(object_type)
+            .bind(pk)
+            .execute(&self.pool)
+            .await?;
         self.rows_changed();
         Ok(())
     }

@@ -70,6 +70,8 @@ pub struct ActionCall {
     pub pk: String,
     pub params: Vec<(String, String)>,
     pub body: Bytes,
+    /// The client's address, for the action history.
+    pub client_ip: String,
 }
 
 pub type ActionFn = fn(ActionCall) -> BoxFuture<'static, ApiResult<Response>>;
@@ -215,6 +217,7 @@ pub fn routes(spec: &'static ResourceSpec) -> Router<AppState> {
                         Auth(principal): Auth,
                         Path(pk): Path<String>,
                         Params(params): Params,
+                        peer: ConnectInfo<SocketAddr>,
                         body: Bytes| {
             handler(ActionCall {
                 app,
@@ -222,6 +225,7 @@ pub fn routes(spec: &'static ResourceSpec) -> Router<AppState> {
                 pk,
                 params,
                 body,
+                client_ip: client_ip(peer),
             })
         };
         let i = match actions.iter().position(|(n, _)| *n == action.name) {

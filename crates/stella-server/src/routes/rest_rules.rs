@@ -22,6 +22,7 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde_json::Value;
 use stella_core::catalog::{RULES, RULESETS, RULE_CATEGORIES, RULE_SOURCES};
+use stella_service::RestContext;
 
 /// The upload route as the router matches it (the gateway gives it a larger body bound).
 pub const UPLOAD_ROUTE: &str = "/rest/rules/source/{pk}/upload/";
@@ -85,15 +86,16 @@ fn toggle(
                 .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))?
         };
         let stella = &call.app.stella;
+        let ip = Some(call.client_ip.as_str());
         let answer = match what {
             Toggled::Rule => {
                 stella
-                    .ruleset_toggle_rule(&call.principal, &call.pk, &body, enable)
+                    .ruleset_toggle_rule(&call.principal, &call.pk, &body, enable, ip)
                     .await?
             }
             Toggled::Category => {
                 stella
-                    .ruleset_toggle_category(&call.principal, &call.pk, &body, enable)
+                    .ruleset_toggle_category(&call.principal, &call.pk, &body, enable, ip)
                     .await?
             }
         };
@@ -127,10 +129,27 @@ fn upload(call: ActionCall) -> BoxFuture<'static, ApiResult<Response>> {
             .rev()
             .find(|(k, _)| k == "filename")
             .map(|(_, v)| v.as_str());
+        // The body is the file, so an upload's comment comes as `?comment=`.
+        let comment = call
+            .params
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "comment")
+            .map(|(_, v)| v.as_str());
+        if comment.is_some_and(|c| c.chars().count() > 10_000) {
+            return Err(ApiError::from(stella_service::ServiceError::invalid(
+                "comment",
+                "must be at most 10000 characters",
+            )));
+        }
+        let cx = RestContext {
+            comment,
+            client_ip: Some(call.client_ip.as_str()),
+        };
         let answer = call
             .app
             .stella
-            .rule_source_upload(&call.principal, &call.pk, file, call.body.to_vec())
+            .rule_source_upload(&call.principal, &call.pk, file, call.body.to_vec(), cx)
             .await?;
         Ok(Json(answer).into_response())
     }

@@ -11,6 +11,8 @@ const SOURCES: &str = "/rest/rules/source/";
 const RULES: &str = "/rest/rules/rule/";
 const CATEGORIES: &str = "/rest/rules/category/";
 const RULESETS: &str = "/rest/rules/ruleset/";
+/// The user `crate::one_tenant` signs in.
+const ADMIN: &str = "admin@acme.test";
 
 /// Two enabled rules, one disabled, one unreadable (line 5, no sid) and prose.
 const LOCAL: &str = "# local rules\n\
@@ -554,5 +556,136 @@ async fn rest_rules_debian_rules_are_all_accounted_for() {
     // One line per rule (continuations joined), on or off.
     assert_eq!(text.lines().filter(|l| l.contains("sid:")).count(), rules);
     suricata_accepts(&text);
+    s.stop().await;
+}
+
+/// The spec's own example of a history entry: "{user} has disabled category {category} in
+/// ruleset {ruleset}", with the body's comment, the client's address and every object named;
+/// an upload leaves one too (its comment as `?comment=`). A re-upload replaces the categories
+/// and a deleted ruleset is gone: their pks leave the entries, their names stay.
+#[tokio::test]
+async fn rest_rule_actions_leave_history_entries_with_their_comments() {
+    let (s, _, (_, admin)) = crate::one_tenant().await;
+    let auth = bearer(&admin);
+    let src = source(&s, &auth, "local").await;
+    let r = s
+        .client
+        .post(s.url(&format!(
+            "{SOURCES}{}/upload/?filename=local.rules&comment=weekly%20update",
+            src["pk"]
+        )))
+        .header("authorization", &auth)
+        .body(LOCAL)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (st, rs) = send(
+        &s,
+        Method::POST,
+        RULESETS,
+        &auth,
+        Some(json!({"name": "prod", "sources": [src["pk"]]})),
+    )
+    .await;
+    assert_eq!(st, 201, "{rs}");
+    let cats = list(&s, &auth, CATEGORIES).await;
+    let cat = cats["results"][0].clone();
+    let (st, done) = send(
+        &s,
+        Method::POST,
+        &format!("{CATEGORIES}{}/disable/", cat["pk"]),
+        &auth,
+        Some(json!({"ruleset": rs["pk"], "comment": "too noisy"})),
+    )
+    .await;
+    assert_eq!(st, 200, "{done}");
+    let rules = list(&s, &auth, &format!("{RULES}?sid=1000002")).await;
+    let rule = rules["results"][0].clone();
+    let (st, done) = send(
+        &s,
+        Method::POST,
+        &format!("{RULES}{}/enable/", rule["pk"]),
+        &auth,
+        Some(json!({"ruleset": rs["pk"]})),
+    )
+    .await;
+    assert_eq!(st, 200, "{done}");
+
+    let history = list(&s, &auth, "/rest/rules/history/").await;
+    let entries = history["results"].as_array().unwrap();
+    let of = |kind: &str| {
+        entries
+            .iter()
+            .find(|e| e["action_type"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} entry in {history}"))
+            .clone()
+    };
+    let disabled = of("disable_category");
+    assert_eq!(
+        disabled["description_raw"],
+        "{user} has disabled category {category} in ruleset {ruleset}"
+    );
+    assert_eq!(
+        disabled["description"],
+        format!(
+            "{} has disabled category {} in ruleset prod",
+            ADMIN,
+            cat["name"].as_str().unwrap()
+        )
+    );
+    assert_eq!(disabled["comment"], "too noisy");
+    assert_eq!(disabled["client_ip"], "127.0.0.1");
+    assert_eq!(
+        disabled["ua_objects"]["category"],
+        json!({"type": "category", "pk": cat["pk"], "value": cat["name"]})
+    );
+    assert_eq!(
+        disabled["ua_objects"]["ruleset"],
+        json!({"type": "ruleset", "pk": rs["pk"], "value": "prod"})
+    );
+    let enabled = of("enable_rule");
+    assert_eq!(enabled["ua_objects"]["rule"]["sid"], 1000002);
+    assert!(enabled["ua_objects"]["rule"].get("pk").is_none());
+    assert_eq!(enabled["comment"], Value::Null);
+    let uploaded = of("upload_source");
+    assert_eq!(uploaded["comment"], "weekly update");
+    assert_eq!(
+        uploaded["description"],
+        format!("{ADMIN} has uploaded source local")
+    );
+    // Newest first: the enable came last.
+    assert_eq!(entries[0]["action_type"], "enable_rule");
+    // Filter by action type and comment, as any /rest/ list.
+    let found = list(&s, &auth, "/rest/rules/history/?comment=too%20noisy").await;
+    assert_eq!(found["count"], 1);
+
+    // A re-upload replaces the categories; deleting the ruleset removes it.
+    let (st, _) = upload(&s, &auth, &src["pk"], "local.rules", LOCAL.into()).await;
+    assert_eq!(st, 200);
+    let (st, _) = send(
+        &s,
+        Method::DELETE,
+        &format!("{RULESETS}{}/", rs["pk"]),
+        &auth,
+        None,
+    )
+    .await;
+    assert_eq!(st, 204);
+    let history = list(
+        &s,
+        &auth,
+        "/rest/rules/history/?action_type=disable_category",
+    )
+    .await;
+    let objects = &history["results"][0]["ua_objects"];
+    assert_eq!(
+        objects["category"],
+        json!({"type": "category", "value": cat["name"]})
+    );
+    assert_eq!(
+        objects["ruleset"],
+        json!({"type": "ruleset", "value": "prod"})
+    );
     s.stop().await;
 }
