@@ -356,10 +356,12 @@ impl Stella {
         Ok(p)
     }
 
-    /// Generates (or replaces) the caller's legacy 40-hex token. Root super admins only, and
-    /// only through a credential that itself carries every permission the token will.
-    pub async fn generate_legacy_token(&self, r: Restricted<'_, UsersWrite>) -> Result<String> {
-        let caller = r.caller();
+    /// Generates (or replaces, revoking the old one at once) the caller's own legacy 40-hex
+    /// token. Any user may: the token acts with the user's profile, as `Authorization: Token`
+    /// under `/rest/` (and, for root super admins, as HTTP Basic under `/connect/api/v1`). It
+    /// is made only through the user's own credential, and only one that itself carries every
+    /// permission the token will (a narrowed API key's JWT mints nothing broader).
+    pub async fn generate_legacy_token(&self, caller: &Principal) -> Result<String> {
         if !matches!(
             caller.credential,
             CredentialKind::AccessToken | CredentialKind::LegacyToken | CredentialKind::Session

@@ -396,7 +396,8 @@ impl Stella {
             }
         };
         self.auth_succeeded(at, &email).await;
-        self.legacy_principal(&user, &stored).await
+        self.legacy_principal(&user, &stored, LegacyUse::Basic)
+            .await
     }
 
     /// The legacy token as `Authorization: Token <token>` (the `/rest/` API).
@@ -408,15 +409,24 @@ impl Stella {
         self.check_blocked(at, None).await?;
         let hash = sha256_hex(token.as_bytes());
         match self.db.get_user_by_legacy_token_hash(&hash).await? {
-            Some(u) => self.legacy_principal(&u, &hash).await,
+            Some(u) => self.legacy_principal(&u, &hash, LegacyUse::Token).await,
             None => Err(self.auth_failed(at, None, "the token is not valid").await),
         }
     }
 
-    async fn legacy_principal(&self, user: &UserRecord, stored_hash: &str) -> Result<Principal> {
+    async fn legacy_principal(
+        &self,
+        user: &UserRecord,
+        stored_hash: &str,
+        used: LegacyUse,
+    ) -> Result<Principal> {
         Self::usable(user).map_err(|m| ServiceError::Unauthorized(m.into()))?;
-        // Legacy tokens belong to root super admins; a demoted account loses them.
-        if user.scope != Scope::Root || user.profile != stella_core::profile::SUPER_ADMIN {
+        // Every user may hold a token for `/rest/` (`Authorization: Token`), where it acts with
+        // the user's profile; the XDR API's HTTP Basic form is, as its reference says, for root
+        // super admins only, and a demoted account loses it at once.
+        if used == LegacyUse::Basic
+            && (user.scope != Scope::Root || user.profile != stella_core::profile::SUPER_ADMIN)
+        {
             return Err(ServiceError::Unauthorized(
                 "legacy tokens are only valid for super admins with root scope".into(),
             ));
@@ -431,6 +441,15 @@ impl Stella {
         )
         .await
     }
+}
+
+/// How a legacy token was presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LegacyUse {
+    /// HTTP Basic (email and token) under `/connect/api/v1`.
+    Basic,
+    /// `Authorization: Token <token>` under `/rest/`.
+    Token,
 }
 
 fn blocked_error(secs: u64) -> ServiceError {

@@ -246,17 +246,19 @@ pub async fn jwks(State(app): State<AppState>) -> Response {
 
 #[derive(Debug, serde::Serialize, ToSchema)]
 pub struct LegacyToken {
-    /// 40 hex characters; use as the HTTP Basic password with your email.
+    /// 40 hex characters: `Authorization: Token <token>` under /rest/; for root super admins
+    /// also the HTTP Basic password with your email under /connect/api/v1.
     pub token: String,
 }
 
-/// Generate (or replace) your legacy API token. Root-scope super admins only.
+/// Generate (or replace) your own legacy API token; the old one stops working at once. Any
+/// user, with a credential carrying all of the user's permissions.
 #[utoipa::path(post, path = "/connect/api/v1/legacy_token", tag = "Authentication",
     responses((status = 201, body = LegacyToken), (status = 403, body = super::Problem)))]
 pub async fn legacy_token(
     State(app): State<AppState>,
     Auth(p): Auth,
 ) -> ApiResult<(StatusCode, Json<LegacyToken>)> {
-    let token = app.stella.generate_legacy_token(p.restricted()?).await?;
+    let token = app.stella.generate_legacy_token(&p).await?;
     Ok((StatusCode::CREATED, Json(LegacyToken { token })))
 }

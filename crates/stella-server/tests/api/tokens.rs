@@ -370,7 +370,7 @@ async fn admins_revoke_keys_of_lower_users_only_within_scope() {
 }
 
 #[tokio::test]
-async fn legacy_token_works_over_basic_and_only_for_root_super_admins() {
+async fn legacy_tokens_belong_to_every_user_and_basic_to_root_super_admins() {
     let s = TestServer::start().await;
     let legacy = s.root.legacy_token.clone();
     assert_eq!(legacy.len(), 40);
@@ -433,7 +433,9 @@ async fn legacy_token_works_over_basic_and_only_for_root_super_admins() {
         .unwrap();
     assert_eq!(r.status(), 200);
 
-    // A tenant super admin cannot have one.
+    // Any user may have one for /rest/ (spec 001: "a user first need to generate a unique
+    // token associated to its account"), acting with that user's tenancy; HTTP Basic under
+    // /connect/api/v1 stays root super admins' (spec 004).
     let (_, _, tenant_admin) =
         tenant_user(&s, &root, "acme", "boss@acme.test", "super_admin").await;
     let (st, body) = s
@@ -444,7 +446,43 @@ async fn legacy_token_works_over_basic_and_only_for_root_super_admins() {
             None,
         )
         .await;
-    assert_problem(st, &body, 403);
+    assert_eq!(st, 201, "{body}");
+    let theirs = body["token"].as_str().unwrap().to_owned();
+    assert_eq!(theirs.len(), 40);
+    let rest = |token: String| {
+        let s = &s;
+        async move {
+            s.client
+                .get(s.url("/rest/appliances/suricata_appliance/"))
+                .header("authorization", format!("Token {token}"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(rest(theirs.clone()).await, 200);
+    let r = s
+        .client
+        .get(s.url("/connect/api/v1/users"))
+        .basic_auth("boss@acme.test", Some(&theirs))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // Regenerating revokes the old one at once.
+    let (st, body) = s
+        .call(
+            "POST",
+            "/connect/api/v1/legacy_token",
+            Some(&tenant_admin),
+            None,
+        )
+        .await;
+    assert_eq!(st, 201, "{body}");
+    let renewed = body["token"].as_str().unwrap().to_owned();
+    assert_eq!(rest(theirs).await, 401);
+    assert_eq!(rest(renewed).await, 200);
     s.stop().await;
 }
 
