@@ -2,21 +2,18 @@
 //! framework habits): what the ingested events say about one address, within the caller's
 //! tenancy. The answer and what belongs to a host are described in `stella_service::host_id`.
 //!
-//! The two refusals of the address itself are answered here, in Django REST framework's shape
-//! (`{"detail": …}`): 400 for an address that is not IPv4 or IPv6, 404 `Not found.` for one
-//! no event names. Authentication and permission refusals are the gateway's and `ApiError`'s,
-//! like every route's. (Local and small on purpose: a DRF error renderer shared by all of
-//! `/rest/` can take these over.)
+//! Its refusals are errors like every route's, rendered by `/rest/`'s one renderer in Django
+//! REST framework's shape (`{"detail": …}`): 400 for an address that is not IPv4 or IPv6,
+//! 404 `Not found.` for one no event names.
 
 use crate::extract::{Auth, Params};
-use crate::problem::ApiResult;
+use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
 use stella_service::host_id::HostAddress;
+use stella_service::ServiceError;
 
 /// Everything the platform's events say about an IPv4 or IPv6 address: first and last seen,
 /// services (port, transport, application protocols) where it was the server, host names,
@@ -39,19 +36,18 @@ pub async fn host_id(
 ) -> ApiResult<Response> {
     let Some(addr) = HostAddress::parse(&ip) else {
         let shown: String = ip.chars().take(64).collect();
-        return Ok(detail(
-            StatusCode::BAD_REQUEST,
-            format!("'{shown}' is not a valid IPv4 or IPv6 address."),
-        ));
+        return Err(ApiError::BadRequest(format!(
+            "'{shown}' is not a valid IPv4 or IPv6 address."
+        )));
     };
     let found = app
         .stella
         .host_id(p.grant()?, &addr, params.get("tenant"))
         .await?;
-    Ok(match found {
-        Some(answer) => Json(answer).into_response(),
-        None => detail(StatusCode::NOT_FOUND, "Not found.".into()),
-    })
+    match found {
+        Some(answer) => Ok(Json(answer).into_response()),
+        None => Err(ServiceError::NotFound("Not found.".into()).into()),
+    }
 }
 
 /// The same, with Django's trailing slash.
@@ -67,8 +63,4 @@ pub async fn host_id_slash(
     params: Params,
 ) -> ApiResult<Response> {
     host_id(state, auth, ip, params).await
-}
-
-fn detail(status: StatusCode, detail: String) -> Response {
-    (status, Json(json!({ "detail": detail }))).into_response()
 }
