@@ -13,6 +13,7 @@ mod offline;
 mod ops;
 mod rest_api;
 mod rest_browsable;
+mod rest_catalog;
 mod rest_history;
 mod rest_probes;
 mod rest_rules;
