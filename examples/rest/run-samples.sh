@@ -8,7 +8,7 @@
 #
 #   bash examples/rest/run-samples.sh
 #
-# Exit 0 when both print the host's record (its services and user agent included).
+# Exit 0 when both print the host's record (its host name and its web service included).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 HERE=examples/rest
@@ -31,7 +31,7 @@ field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.ar
 API_KEY=$(field "$WORK/creds.json" api_key)
 TOKEN=$(field "$WORK/creds.json" legacy_token)
 
-# A probe's EVE events about 10.0.0.101: a web server it runs, a browser on another host.
+# A probe's EVE events about 10.0.0.101: a request to the web server it runs and its flow.
 JWT=$(curl -sf -X POST "$BASE/connect/api/v1/access_token" -H "Authorization: Bearer $API_KEY" \
       | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 TENANT=$(curl -sf -X POST "$BASE/connect/api/v1/tenants" -H "Authorization: Bearer $JWT" \
@@ -43,7 +43,11 @@ curl -sf -X POST "$BASE/connect/api/v1/events?tenant_id=$TENANT" -H "Authorizati
   {\"timestamp\": \"$NOW\", \"event_type\": \"http\", \"src_ip\": \"10.0.0.7\", \"src_port\": 51234,
    \"dest_ip\": \"10.0.0.101\", \"dest_port\": 80, \"proto\": \"TCP\", \"app_proto\": \"http\",
    \"http\": {\"hostname\": \"intranet.example\", \"url\": \"/\", \"http_user_agent\": \"curl/7.88.1\",
-              \"http_method\": \"GET\", \"status\": 200}}
+              \"http_method\": \"GET\", \"status\": 200}},
+  {\"timestamp\": \"$NOW\", \"event_type\": \"flow\", \"src_ip\": \"10.0.0.7\", \"src_port\": 51234,
+   \"dest_ip\": \"10.0.0.101\", \"dest_port\": 80, \"proto\": \"TCP\", \"app_proto\": \"http\",
+   \"flow\": {\"pkts_toserver\": 6, \"pkts_toclient\": 4, \"bytes_toserver\": 520, \"bytes_toclient\": 1830,
+              \"start\": \"$NOW\", \"end\": \"$NOW\", \"state\": \"closed\", \"reason\": \"timeout\"}}
 ]}" > /dev/null
 curl -sf -X POST "$BASE/connect/api/v1/data/aella-ser/_refresh" -H "Authorization: Bearer $JWT" > /dev/null
 
@@ -67,5 +71,6 @@ python3 "$WORK/host_id.py" | tee "$WORK/python.out"
 for out in curl.out python.out; do
   grep -q '10.0.0.101' "$WORK/$out"
   grep -q 'intranet.example' "$WORK/$out"
+  grep -q '"port":80' "$WORK/$out"
 done
 echo "== REST samples OK"
