@@ -12,6 +12,7 @@ mod keys;
 mod ops;
 mod resources;
 pub(crate) mod rest;
+pub(crate) mod rest_openapi;
 pub(crate) mod rest_rules;
 mod retention;
 mod scan;
@@ -200,6 +201,9 @@ pub fn router() -> (Router<AppState>, OpenApiDoc) {
     }
     for spec in rest::RESOURCES {
         router = router.merge(rest::routes(spec));
+        for (path, method, operation) in rest_openapi::operations(spec) {
+            doc.paths.add_path_operation(path, vec![method], operation);
+        }
     }
     router = router.route(rest::REST, axum::routing::any(rest::append_slash));
     (router, doc)

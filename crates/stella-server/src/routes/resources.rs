@@ -187,7 +187,7 @@ pub fn routes(
     (router, operations(spec))
 }
 
-fn field_schema(ty: FieldType) -> Schema {
+pub(crate) fn field_schema(ty: FieldType) -> Schema {
     let b = ObjectBuilder::new();
     let b = match ty {
         FieldType::Text { max_len } => b.schema_type(Type::String).max_length(Some(max_len)),
@@ -264,7 +264,7 @@ fn object_schema(spec: &ResourceSpec, writable_only: bool, with_required: bool) 
     Schema::Object(b.build())
 }
 
-fn json_content(schema: Schema) -> utoipa::openapi::Content {
+pub(crate) fn json_content(schema: Schema) -> utoipa::openapi::Content {
     ContentBuilder::new().schema(Some(schema)).build()
 }
 

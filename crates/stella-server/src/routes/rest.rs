@@ -83,6 +83,8 @@ pub struct Action {
     pub spec: &'static ResourceSpec,
     pub name: &'static str,
     pub method: ActionMethod,
+    /// One line for the OpenAPI document: what the action does and what it takes.
+    pub summary: &'static str,
     pub handler: ActionFn,
 }
 

@@ -88,12 +88,39 @@ async fn openapi_covers_every_route_and_docs_are_served_locally() {
         "/openapi/v1.yaml:",
         "/docs:",
         "/rest/:",
+        "/rest/appliances/stamus_appliance/:",
+        "/rest/appliances/stamus_appliance/{pk}/:",
+        "/rest/rules/source/{pk}/upload/:",
+        "/rest/rules/ruleset/{pk}/export/:",
+        "/rest/rules/history/:",
+        "/rest/appliances/host_id/{ip}:",
     ] {
         assert!(yaml.contains(path), "OpenAPI lacks {path}");
     }
     assert!(
         yaml.contains("operationId: listTenants") && yaml.contains("operationId: deleteTenant")
     );
+    // /rest/ in Django REST framework's terms, every operation the routes serve.
+    for id in [
+        "restListStamusAppliance",
+        "restCreateStamusAppliance",
+        "restRetrieveStamusAppliance",
+        "restUpdateStamusAppliance",
+        "restPartialUpdateStamusAppliance",
+        "restDestroyStamusAppliance",
+        "restDescribeStamusAppliance",
+        "restUploadSource",
+        "restDisableCategory",
+        "restExportRuleset",
+        "restListUserAction",
+    ] {
+        assert!(
+            yaml.contains(&format!("operationId: {id}")),
+            "OpenAPI lacks {id}"
+        );
+    }
+    assert!(!yaml.contains("operationId: restCreateUserAction"));
+    assert!(yaml.contains("name: date__gte"));
     let html = s
         .client
         .get(s.url("/docs"))

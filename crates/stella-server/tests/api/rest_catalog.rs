@@ -47,7 +47,7 @@ fn value_for(name: &str, ty: FieldType, i: usize) -> Option<Value> {
             v.truncate(max_len);
             json!(v)
         }
-        FieldType::Bool => json!(i % 2 == 0),
+        FieldType::Bool => json!(i.is_multiple_of(2)),
         FieldType::Enum(choices) => json!(choices[i % choices.len()]),
         FieldType::IpAddress => json!(format!("10.9.{}.{}", i / 200, i % 200 + 1)),
         _ => return None,
