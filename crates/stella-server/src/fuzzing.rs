@@ -4,7 +4,7 @@
 
 use axum::http::{header, HeaderMap, HeaderValue};
 use serde_json::Value;
-use stella_core::catalog::ALL;
+use stella_core::catalog::{ALL, REST};
 use stella_core::redact::{redact_body, redact_pairs};
 
 use crate::extract::parse_json;
@@ -52,7 +52,8 @@ fn resource_bodies(body: &[u8]) {
     let Ok(v) = parse_json::<Value>(body) else {
         return;
     };
-    for spec in ALL {
+    // Both surfaces' resources: /rest/ bodies are read by the same functions.
+    for spec in ALL.iter().chain(REST) {
         let _ = spec.parse_create(&v);
         let _ = spec.parse_update(&v);
         let _ = spec.parse_create_as(&v, stella_core::resource::ReadOnlyMembers::Ignore);
@@ -64,7 +65,7 @@ fn query_string(q: &[u8]) {
     let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(q) else {
         return;
     };
-    for spec in ALL {
+    for spec in ALL.iter().chain(REST) {
         for dialect in [
             stella_core::dialect::Dialect::Xdr,
             stella_core::dialect::Dialect::Drf,

@@ -266,15 +266,6 @@ async fn ruleset_named(s: &Stella, caller: &Principal, body: &Value) -> Result<V
     }
 }
 
-/// `disable` or `enable`, as action types and descriptions spell them.
-fn verb(enable: bool) -> &'static str {
-    if enable {
-        "enable"
-    } else {
-        "disable"
-    }
-}
-
 /// An object's `name`, as the history shows it.
 fn name_of(object: &Value) -> String {
     object
@@ -284,11 +275,13 @@ fn name_of(object: &Value) -> String {
         .to_owned()
 }
 
-fn tenant_of(object: &Value) -> Option<String> {
-    object
-        .get("tenant_id")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
+/// A ruleset's disable or enable of something, as its history entry tells it.
+struct Toggle<'a> {
+    ruleset: &'a Value,
+    ruleset_id: i64,
+    enable: bool,
+    comment: Option<&'a str>,
+    client_ip: Option<&'a str>,
 }
 
 /// A body's optional `comment`: a string of at most 10,000 characters.
@@ -343,24 +336,15 @@ impl Stella {
                 now,
             )
             .await?;
-        let entry = Entry {
-            tenant_id: tenant_of(&ruleset),
-            action_type: format!("{}_rule", verb(enable)),
-            description_raw: format!(
-                "{{user}} has {}d rule {{rule}} in ruleset {{ruleset}}",
-                verb(enable)
-            ),
-            ua_objects: json!({
-                "rule": {"type": "rule", "sid": int("sid"), "value": int("sid").to_string()},
-                "ruleset": {"type": "ruleset", "pk": ruleset_id, "value": name_of(&ruleset)},
-            }),
-            filed: ("ruleset", &ruleset_id.to_string()),
-        };
-        let cx = RestContext {
+        let rule_ref = json!({"type": "rule", "sid": int("sid"), "value": int("sid").to_string()});
+        let said = Toggle {
+            ruleset: &ruleset,
+            ruleset_id,
+            enable,
             comment: comment.as_deref(),
             client_ip,
         };
-        self.record_rest_action(caller, entry, cx).await?;
+        self.record_toggle(caller, said, "rule", rule_ref).await?;
         Ok(json!({"ruleset": ruleset_id, "rule": int("id"), "enabled": enable}))
     }
 
@@ -402,25 +386,51 @@ impl Stella {
             )
             .await?;
         let pk = category.get("id").cloned().unwrap_or(Value::Null);
-        let entry = Entry {
-            tenant_id: tenant_of(&ruleset),
-            action_type: format!("{}_category", verb(enable)),
-            description_raw: format!(
-                "{{user}} has {}d category {{category}} in ruleset {{ruleset}}",
-                verb(enable)
-            ),
-            ua_objects: json!({
-                "category": {"type": "category", "pk": pk, "value": name_of(&category)},
-                "ruleset": {"type": "ruleset", "pk": ruleset_id, "value": name_of(&ruleset)},
-            }),
-            filed: ("ruleset", &ruleset_id.to_string()),
-        };
-        let cx = RestContext {
+        let category_ref = json!({"type": "category", "pk": pk, "value": name_of(&category)});
+        let said = Toggle {
+            ruleset: &ruleset,
+            ruleset_id,
+            enable,
             comment: comment.as_deref(),
             client_ip,
         };
-        self.record_rest_action(caller, entry, cx).await?;
+        self.record_toggle(caller, said, "category", category_ref)
+            .await?;
         Ok(json!({"ruleset": ruleset_id, "category": pk, "enabled": enable}))
+    }
+
+    /// The history entry of a rule's or category's disable/enable in a ruleset:
+    /// `"{user} has disabled <what> {<what>} in ruleset {ruleset}"`, filed under the ruleset.
+    async fn record_toggle(
+        &self,
+        caller: &Principal,
+        said: Toggle<'_>,
+        what: &str,
+        object: Value,
+    ) -> Result<()> {
+        let verb = if said.enable { "enable" } else { "disable" };
+        let ruleset_pk = said.ruleset_id.to_string();
+        let entry = Entry {
+            tenant_id: said
+                .ruleset
+                .get("tenant_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            action_type: format!("{verb}_{what}"),
+            description_raw: format!(
+                "{{user}} has {verb}d {what} {{{what}}} in ruleset {{ruleset}}"
+            ),
+            ua_objects: json!({
+                what: object,
+                "ruleset": {"type": "ruleset", "pk": said.ruleset_id, "value": name_of(said.ruleset)},
+            }),
+            filed: ("ruleset", &ruleset_pk),
+        };
+        let cx = RestContext {
+            comment: said.comment,
+            client_ip: said.client_ip,
+        };
+        self.record_rest_action(caller, entry, cx).await
     }
 
     /// The ruleset as the `.rules` file a probe is given: the rules of its sources, the ones

@@ -101,6 +101,28 @@ pub async fn one_tenant_with(
 }
 
 /// A server with tenants `acme` and `globex`, each with a security admin.
+/// A `/rest/` request with `Authorization: <auth>` (`Token …` or `Bearer …`): the status and
+/// the JSON answer (`Null` when there is none).
+pub async fn rest_send(
+    s: &TestServer,
+    method: reqwest::Method,
+    path: &str,
+    auth: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = s
+        .client
+        .request(method, s.url(path))
+        .header("authorization", auth);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
 pub async fn two_tenants() -> (TestServer, String, [(String, String); 2]) {
     let (s, root, a) = one_tenant().await;
     let (b, _, b_jwt) =

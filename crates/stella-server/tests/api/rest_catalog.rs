@@ -8,27 +8,8 @@
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 use stella_core::resource::{FieldType, Op, ResourceSpec};
-use stella_testkit::TestServer;
 
-async fn send(
-    s: &TestServer,
-    method: Method,
-    path: &str,
-    auth: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = s
-        .client
-        .request(method, s.url(path))
-        .header("authorization", auth);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
+use crate::rest_send as send;
 
 fn list_path(spec: &ResourceSpec) -> String {
     format!("/rest/{}/", spec.name)

@@ -7,30 +7,12 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use stella_testkit::TestServer;
 
+use crate::rest_send as send;
+
 const TEMPLATES: &str = "/rest/appliances/stamus_appliance_template/";
 const STAMUS: &str = "/rest/appliances/stamus_appliance/";
 const SURICATA: &str = "/rest/appliances/suricata_appliance/";
 const DEVICES: &str = "/rest/appliances/stamus_device/";
-
-async fn send(
-    s: &TestServer,
-    method: Method,
-    path: &str,
-    auth: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = s
-        .client
-        .request(method, s.url(path))
-        .header("authorization", auth);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
 
 async fn post(s: &TestServer, path: &str, auth: &str, body: Value) -> Value {
     let (st, got) = send(s, Method::POST, path, auth, Some(body)).await;

@@ -7,6 +7,8 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use stella_testkit::TestServer;
 
+use crate::rest_send as send;
+
 const SOURCES: &str = "/rest/rules/source/";
 const RULES: &str = "/rest/rules/rule/";
 const CATEGORIES: &str = "/rest/rules/category/";
@@ -20,26 +22,6 @@ alert dns $HOME_NET any -> any any (msg:\"ET DNS Query for .test\"; dns.query; c
 alert tcp any any -> any 23 (msg:\"telnet attempt\"; classtype:attempted-admin; sid:1000002; rev:1;)\n\
 #alert tcp any any -> any 21 (msg:\"ftp attempt\"; sid:1000003; rev:1;)\n\
 alert tcp any any -> any any (msg:\"no sid\";)\n";
-
-async fn send(
-    s: &TestServer,
-    method: Method,
-    path: &str,
-    auth: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = s
-        .client
-        .request(method, s.url(path))
-        .header("authorization", auth);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
 
 /// `POST /rest/rules/source/<pk>/upload/?filename=…` with the bytes as the body.
 async fn upload(
