@@ -578,6 +578,17 @@ impl ResourceSpec {
                 continue;
             }
             match self.field(key) {
+                // Django REST framework's `allow_null`: what a DRF client read (every field,
+                // `null` where unset) it may send back, and `null` clears an optional field.
+                // The XDR contract has no null members; there, `null` is refused by `coerce`.
+                Some(f) if f.writable && value.is_null() && !refuse => {
+                    // A field with a default is never null (a column that may be NOT NULL).
+                    if f.required || f.default.is_some() {
+                        errors.push(FieldError::new(f.name, "may not be null"));
+                    } else {
+                        values.push((f.name, FieldValue::Null));
+                    }
+                }
                 Some(f) if f.writable => match coerce(f, value) {
                     Ok(v) => values.push((f.name, v)),
                     Err(e) => errors.push(e),
@@ -853,6 +864,24 @@ mod tests {
             vec!["$.tenant_id"]
         );
         assert_eq!(SPEC.parse_update(&json!({})).ok(), Some(Vec::new()));
+    }
+
+    #[test]
+    fn null_clears_an_optional_field_in_the_drf_dialect_only() {
+        // DRF: `null` clears an optional field, and may not stand for a required one.
+        let (values, _) = SPEC
+            .parse_update_ignoring_read_only(&json!({"score": null}), false)
+            .unwrap_or_default();
+        assert_eq!(values, vec![("score", FieldValue::Null)]);
+        assert_eq!(
+            errors(SPEC.parse_update_ignoring_read_only(&json!({"name": null}), false)),
+            vec!["$.name"]
+        );
+        // XDR: the contract has no null members.
+        assert_eq!(
+            errors(SPEC.parse_update(&json!({"score": null}))),
+            vec!["$.score"]
+        );
     }
 
     #[test]
