@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 use stella_core::catalog::{
-    NETWORK_INTERFACES, PROBE_PROTOCOLS, STAMUS_APPLIANCES, STAMUS_APPLIANCE_TEMPLATES,
+    NETWORK_INTERFACES, PROBE_PROTOCOLS, RULESETS, STAMUS_APPLIANCES, STAMUS_APPLIANCE_TEMPLATES,
     STAMUS_DEVICES,
 };
 use stella_core::resource::{Columns, FieldValue, ListQuery, Op, ResourceSpec};
@@ -285,6 +285,23 @@ impl Hooks for ProbeHooks {
             };
             if let Err(e) = chain(s, own, tenant, Some(*parent)).await? {
                 return Err(chain_error(&e));
+            }
+        }
+        if let Some(FieldValue::Int(ruleset)) = column(values, "ruleset") {
+            // A ruleset of the object's own tenant: another tenant's answers as a missing one.
+            let found =
+                s.db.resource_get(
+                    &RULESETS,
+                    &TenantFilter::Only(vec![tenant.to_owned()]),
+                    &[],
+                    &ruleset.to_string(),
+                )
+                .await?;
+            if found.is_none() {
+                return Err(ServiceError::invalid(
+                    "ruleset",
+                    format!("Invalid pk \"{ruleset}\" - object does not exist."),
+                ));
             }
         }
         let mut lists = Vec::new();

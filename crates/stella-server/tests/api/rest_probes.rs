@@ -547,3 +547,70 @@ async fn interfaces_and_protocols_are_rows_set_through_the_field_deletable_both_
     assert_eq!(count(&s, PROTOCOLS, &a).await, 0);
     s.stop().await;
 }
+
+/// A probe's or template's `ruleset` names a ruleset of its own tenant: another tenant's
+/// answers exactly as a missing one (400 on `ruleset`, nothing written).
+#[tokio::test]
+async fn a_probe_ruleset_must_be_one_of_its_own_tenant() {
+    let (s, _, [(_, a), (_, b)]) = crate::two_tenants().await;
+    let (a, b) = (format!("Bearer {a}"), format!("Bearer {b}"));
+    let rs = |auth: &str| {
+        let (s, auth) = (&s, auth.to_owned());
+        async move {
+            let (st, made) = send(
+                s,
+                Method::POST,
+                "/rest/rules/ruleset/",
+                &auth,
+                Some(json!({"name": "prod"})),
+            )
+            .await;
+            assert_eq!(st, 201, "{made}");
+            made["pk"].clone()
+        }
+    };
+    let theirs = rs(&b).await;
+    let ours = rs(&a).await;
+    for (pk, want) in [(theirs.clone(), 400), (json!(999_999), 400), (ours, 201)] {
+        let (st, got) = send(
+            &s,
+            Method::POST,
+            TEMPLATES,
+            &a,
+            Some(json!({"name": format!("t{pk}"), "ruleset": pk})),
+        )
+        .await;
+        assert_eq!(st, want, "ruleset {pk}: {got}");
+        if want == 400 {
+            assert!(
+                got["ruleset"][0]
+                    .as_str()
+                    .unwrap()
+                    .contains("does not exist"),
+                "{got}"
+            );
+        }
+    }
+    let (_, all) = send(&s, Method::GET, TEMPLATES, &a, None).await;
+    assert_eq!(all["count"], 1, "only the valid one was written: {all}");
+    // Changing a probe to another tenant's ruleset is refused the same way.
+    let (st, probe) = send(
+        &s,
+        Method::POST,
+        STAMUS,
+        &a,
+        Some(json!({"name": "edge", "ip_address": "10.0.0.1"})),
+    )
+    .await;
+    assert_eq!(st, 201, "{probe}");
+    let (st, got) = send(
+        &s,
+        Method::PATCH,
+        &format!("{STAMUS}{}/", probe["pk"]),
+        &a,
+        Some(json!({"ruleset": theirs})),
+    )
+    .await;
+    assert_eq!(st, 400, "{got}");
+    s.stop().await;
+}
