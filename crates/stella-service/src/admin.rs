@@ -373,11 +373,27 @@ impl Stella {
         }
         let full = self.profile_permissions(&caller.profile).await?;
         caller.mint(&full, "a legacy token")?;
+        // The token ends with the API key it was made through (revoked, expired), as offline
+        // tokens do; one made with the legacy token keeps that one's key; one made at sign-in
+        // ends with the password (every password change clears it).
+        let issuer = match caller.credential {
+            CredentialKind::AccessToken => caller
+                .credential_id
+                .clone()
+                .map(|key| ("api_key".to_owned(), key)),
+            CredentialKind::LegacyToken => self
+                .db
+                .get_user(&caller.user_id)
+                .await?
+                .and_then(|u| u.legacy_token_issuer),
+            _ => None,
+        };
         let token = random_legacy_token();
         self.db
             .set_legacy_token_hash(
                 &caller.user_id,
                 Some(&sha256_hex(token.as_bytes())),
+                issuer.as_ref().map(|(k, id)| (k.as_str(), id.as_str())),
                 self.now_ms(),
             )
             .await?;

@@ -431,6 +431,22 @@ impl Stella {
                 "legacy tokens are only valid for super admins with root scope".into(),
             ));
         }
+        // A token made through an API key ends with the key.
+        if let Some((kind, id)) = &user.legacy_token_issuer {
+            let live = match kind.as_str() {
+                "api_key" => match self.cached_key(id).await? {
+                    Some(k) if k.user_id == user.id => self.api_key_live(&k).await?,
+                    _ => false,
+                },
+                _ => false,
+            };
+            if !live {
+                return Err(ServiceError::Unauthorized(
+                    "the legacy token ended with the API key it was made through; make a new one"
+                        .into(),
+                ));
+            }
+        }
         self.principal_for_user(
             user,
             CredentialKind::LegacyToken,

@@ -46,7 +46,7 @@ impl Stella {
         let (user_id, api_key) = self.insert_root_admin(&email, now).await?;
         let legacy = random_legacy_token();
         self.db
-            .set_legacy_token_hash(&user_id, Some(&sha256_hex(legacy.as_bytes())), now)
+            .set_legacy_token_hash(&user_id, Some(&sha256_hex(legacy.as_bytes())), None, now)
             .await?;
         Ok(InitCredentials {
             email,

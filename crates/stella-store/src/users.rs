@@ -16,6 +16,9 @@ pub struct UserRecord {
     pub tenant_ids: Vec<String>,
     pub profile: String,
     pub has_legacy_token: bool,
+    /// The credential the legacy token was made through (`("api_key", key id)`), when it must
+    /// end with it; `None` for one made at sign-in or at `stella init`.
+    pub legacy_token_issuer: Option<(String, String)>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -43,7 +46,7 @@ pub struct UserPatch {
     pub tenancy: Option<(Scope, Vec<String>)>,
 }
 
-const COLUMNS: &str = "id, email, name, password_hash, sso, disabled, scope, tenant_id, profile, legacy_token_hash, created_at, updated_at";
+const COLUMNS: &str = "id, email, name, password_hash, sso, disabled, scope, tenant_id, profile, legacy_token_hash, legacy_token_issued_by_kind, legacy_token_issued_by, created_at, updated_at";
 
 impl Database {
     async fn user_from_row(&self, row: Row) -> Result<UserRecord> {
@@ -64,6 +67,9 @@ impl Database {
             tenant_ids,
             profile: row.text("profile")?,
             has_legacy_token: row.opt_text("legacy_token_hash")?.is_some(),
+            legacy_token_issuer: row
+                .opt_text("legacy_token_issued_by_kind")?
+                .zip(row.opt_text("legacy_token_issued_by")?),
             created_at: row.int("created_at")?,
             updated_at: row.int("updated_at")?,
             id,
@@ -162,18 +168,26 @@ impl Database {
             .flatten())
     }
 
+    /// Sets (or with `None`, removes) a user's legacy token, with the credential it was made
+    /// through when it must end with it.
     pub async fn set_legacy_token_hash(
         &self,
         user_id: &str,
         hash: Option<&str>,
+        issuer: Option<(&str, &str)>,
         now_ms: i64,
     ) -> Result<()> {
-        sqlx::query("UPDATE users SET legacy_token_hash = $1, updated_at = $2 WHERE id = $3")
-            .bind(hash.map(str::to_owned))
-            .bind(now_ms)
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE users SET legacy_token_hash = $1, legacy_token_issued_by_kind = $2, \
+             legacy_token_issued_by = $3, updated_at = $4 WHERE id = $5",
+        )
+        .bind(hash.map(str::to_owned))
+        .bind(issuer.map(|i| i.0.to_owned()))
+        .bind(issuer.map(|i| i.1.to_owned()))
+        .bind(now_ms)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -239,7 +253,12 @@ impl Database {
             q.push(", name = ").bind(name.as_str());
         }
         if let Some(hash) = &patch.password_hash {
-            q.push(", password_hash = ").bind(hash.as_str());
+            // A new password ends the legacy token too (as it ends every session): the usual
+            // answer to a compromised account must not leave a token behind.
+            q.push(", password_hash = ").bind(hash.as_str()).push(
+                ", legacy_token_hash = NULL, legacy_token_issued_by_kind = NULL, \
+                 legacy_token_issued_by = NULL",
+            );
         }
         if let Some(disabled) = patch.disabled {
             q.push(", disabled = ").bind(i64::from(disabled));

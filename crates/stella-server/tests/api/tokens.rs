@@ -1,7 +1,7 @@
 use crate::{assert_problem, claims, tenant_user};
-use serde_json::json;
+use serde_json::{json, Value};
 use stella_core::Clock;
-use stella_testkit::TestServer;
+use stella_testkit::{TestServer, DEFAULT_PASSWORD};
 
 #[tokio::test]
 async fn jwt_expires_600_seconds_after_issue_on_the_injected_clock() {
@@ -568,5 +568,83 @@ async fn legacy_token_scheme_authenticates_the_rest_api() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
+    s.stop().await;
+}
+
+/// A legacy token made through an API key ends with the key (revoked here), as offline tokens
+/// do; a password reset ends any legacy token of the account, however it was made.
+#[tokio::test]
+async fn a_legacy_token_ends_with_the_key_it_was_made_through_and_with_a_password_reset() {
+    let s = TestServer::start().await;
+    let root = s.root_jwt().await;
+    let t = s.create_tenant(&root, "acme").await;
+    let (uid, key) = s
+        .user_with_key(
+            &root,
+            json!({"email": "ana@acme.test", "privilege_profile": "security_admin", "tenant_id": t}),
+        )
+        .await;
+    let key_id = key.split('_').nth(1).unwrap().to_owned();
+    let jwt = s.jwt(&key).await;
+    let (st, body) = s
+        .call("POST", "/connect/api/v1/legacy_token", Some(&jwt), None)
+        .await;
+    assert_eq!(st, 201, "{body}");
+    let token = body["token"].as_str().unwrap().to_owned();
+    let rest = |token: String| {
+        let s = &s;
+        async move {
+            s.client
+                .get(s.url("/rest/appliances/suricata_appliance/"))
+                .header("authorization", format!("Token {token}"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(rest(token.clone()).await, 200);
+    // Regenerated, it hangs on the key of the JWT that asked.
+    let r = s
+        .client
+        .post(s.url("/connect/api/v1/legacy_token"))
+        .header("authorization", format!("Bearer {jwt}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let token: String = r.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (st, _) = s
+        .call(
+            "DELETE",
+            &format!("/connect/api/v1/api_keys/{key_id}"),
+            Some(&root),
+            None,
+        )
+        .await;
+    assert!(st == 204 || st == 200, "revoking the key: {st}");
+    assert_eq!(rest(token).await, 401);
+
+    // Made at sign-in, it ends with a password reset.
+    let session = s.session("ana@acme.test", DEFAULT_PASSWORD).await;
+    let (st, body) = s
+        .call("POST", "/connect/api/v1/legacy_token", Some(&session), None)
+        .await;
+    assert_eq!(st, 201, "{body}");
+    let token = body["token"].as_str().unwrap().to_owned();
+    assert_eq!(rest(token.clone()).await, 200);
+    let (st, body) = s
+        .call(
+            "POST",
+            "/connect/api/v1/reset_user",
+            Some(&root),
+            Some(json!({"user_id": uid, "password": "a brand new password 42"})),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(rest(token).await, 401);
     s.stop().await;
 }
