@@ -21,7 +21,9 @@ use stella_core::catalog::{
 };
 use stella_core::resource::{Columns, FieldValue, ListQuery, Op, ResourceSpec};
 use stella_core::{Principal, TenantFilter};
-use stella_probe::{ChainError, Node, ObjectType, WriteMode, MAX_CHAIN_DEPTH, MAX_INTERFACES};
+use stella_probe::{
+    ChainError, Node, ObjectType, WriteMode, MAX_CHAIN_DEPTH, MAX_INTERFACES, MAX_PROTOCOLS,
+};
 
 use crate::resources::{Change, Hooks};
 use crate::{Result, ServiceError, Stella};
@@ -61,26 +63,54 @@ async fn entry_rows(
     Ok(s.db.resource_list(list, &TenantFilter::All, &q).await?.0)
 }
 
-/// One owner's lists as its fields show them: `[{"pk", "name", "active"}]`, put into `values`
-/// (left out when the owner has no rows, so a child without its own takes its template's
-/// through `effective` like any other field).
+/// Several owners' lists as their fields show them (`[{"pk", "name", "active"}]` by field),
+/// two queries for the lot; an owner with no rows of a list has no entry for it.
+async fn entries_of(
+    s: &Stella,
+    ty: ObjectType,
+    pks: &[i64],
+) -> Result<HashMap<i64, Map<String, Value>>> {
+    let mut by_owner: HashMap<i64, Map<String, Value>> = HashMap::new();
+    let owner = owner_column(ty);
+    let cap = (pks.len() * MAX_INTERFACES.max(MAX_PROTOCOLS)) as i64;
+    for (field, list) in ENTRY_LISTS {
+        for r in s.db.resource_rows_in(list, owner, pks, cap).await? {
+            let Some(pk) = r[owner].as_i64() else {
+                continue;
+            };
+            let shown =
+                serde_json::json!({"pk": r["id"], "name": r["name"], "active": r["active"]});
+            match by_owner
+                .entry(pk)
+                .or_default()
+                .entry(field.to_owned())
+                .or_insert_with(|| Value::Array(Vec::new()))
+            {
+                Value::Array(items) => items.push(shown),
+                other => *other = Value::Array(vec![shown]),
+            }
+        }
+    }
+    Ok(by_owner)
+}
+
+/// One owner's lists put into `values` (left out when the owner has no rows, so a child
+/// without its own takes its template's through `effective` like any other field).
 async fn fill_entries(
     s: &Stella,
     ty: ObjectType,
     pk: i64,
     values: &mut Map<String, Value>,
 ) -> Result<()> {
-    for (field, list) in ENTRY_LISTS {
-        let shown: Vec<Value> = entry_rows(s, list, owner_column(ty), pk)
-            .await?
-            .into_iter()
-            .map(|r| serde_json::json!({"pk": r["id"], "name": r["name"], "active": r["active"]}))
-            .collect();
-        if shown.is_empty() {
-            values.remove(field);
-        } else {
-            values.insert(field.to_owned(), Value::Array(shown));
-        }
+    let mut found = entries_of(s, ty, &[pk])
+        .await?
+        .remove(&pk)
+        .unwrap_or_default();
+    for (field, _) in ENTRY_LISTS {
+        match found.remove(field) {
+            Some(list) => values.insert(field.to_owned(), list),
+            None => values.remove(field),
+        };
     }
     Ok(())
 }
@@ -182,29 +212,33 @@ fn node_of(row: &Value) -> Option<Node> {
 }
 
 /// `parent`'s chain for an object `pk` (if stored) of `tenant`: the templates are fetched
-/// first (at most one more than a chain may hold, each once), then `resolve_chain` judges it.
+/// first (at most one more than a chain may hold, each once, and once for all the objects a
+/// `templates` memo serves), then `resolve_chain` judges it.
 async fn chain(
     s: &Stella,
+    templates: &mut HashMap<i64, Option<Node>>,
     pk: Option<i64>,
     tenant: &str,
     parent: Option<i64>,
 ) -> Result<std::result::Result<Vec<Node>, ChainError>> {
-    let mut fetched: HashMap<i64, Node> = HashMap::new();
+    let mut seen = 0;
     let mut next = parent;
     while let Some(p) = next {
-        if fetched.contains_key(&p) || Some(p) == pk || fetched.len() > MAX_CHAIN_DEPTH {
+        if Some(p) == pk || seen > MAX_CHAIN_DEPTH {
             break;
         }
-        match load_template(s, p).await? {
-            Some(node) => {
-                next = node.parent_tmpl;
-                fetched.insert(p, node);
-            }
+        seen += 1;
+        if !templates.contains_key(&p) {
+            let node = load_template(s, p).await?;
+            templates.insert(p, node);
+        }
+        match &templates[&p] {
+            Some(node) => next = node.parent_tmpl,
             None => break,
         }
     }
     Ok(stella_probe::resolve_chain(pk, tenant, parent, |p| {
-        fetched.get(&p).cloned()
+        templates.get(&p).cloned().flatten()
     }))
 }
 
@@ -283,7 +317,7 @@ impl Hooks for ProbeHooks {
                 ObjectType::StamusApplianceTemplate => id.and_then(|i| i.parse().ok()),
                 _ => None,
             };
-            if let Err(e) = chain(s, own, tenant, Some(*parent)).await? {
+            if let Err(e) = chain(s, &mut HashMap::new(), own, tenant, Some(*parent)).await? {
                 return Err(chain_error(&e));
             }
         }
@@ -374,11 +408,25 @@ impl Hooks for ProbeHooks {
     }
 
     async fn present(&self, s: &Stella, objects: &mut [Value]) -> Result<()> {
+        // A page costs two queries for every object's lists and one load per distinct
+        // template, not a chain's worth of queries per object.
+        let pks: Vec<i64> = objects
+            .iter()
+            .filter_map(|o| o.get("id").and_then(Value::as_i64))
+            .collect();
+        let mut entries = entries_of(s, self.0, &pks).await?;
+        let mut templates = HashMap::new();
         for object in objects.iter_mut() {
             let Some(mut node) = node_of(object) else {
                 continue;
             };
-            fill_entries(s, self.0, node.pk, &mut node.values).await?;
+            let mut own = entries.remove(&node.pk).unwrap_or_default();
+            for (field, _) in ENTRY_LISTS {
+                match own.remove(field) {
+                    Some(list) => node.values.insert(field.to_owned(), list),
+                    None => node.values.remove(field),
+                };
+            }
             if let Value::Object(m) = object {
                 for (field, _) in ENTRY_LISTS {
                     match node.values.get(field) {
@@ -392,10 +440,11 @@ impl Hooks for ProbeHooks {
             };
             let own_pk = (self.0 == ObjectType::StamusApplianceTemplate).then_some(node.pk);
             // A chain broken since it was written (a template deleted) shows the own values.
-            let Ok(templates) = chain(s, own_pk, &node.tenant, Some(parent)).await? else {
+            let Ok(chain) = chain(s, &mut templates, own_pk, &node.tenant, Some(parent)).await?
+            else {
                 continue;
             };
-            let layers: Vec<_> = templates.iter().map(Node::layer).collect();
+            let layers: Vec<_> = chain.iter().map(Node::layer).collect();
             let shown: Map<String, Value> =
                 stella_probe::effective(self.0, &node.values, &node.overriden_fields, &layers);
             let Value::Object(m) = object else { continue };
