@@ -19,6 +19,40 @@ fn object_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
+/// The action types other than a create, edit or delete, as their entries spell them, with
+/// a title each (`rules.rs` writes them).
+const ACTION_TYPES: &[(&str, &str)] = &[
+    ("upload_source", "Upload source"),
+    ("disable_rule", "Disable rule"),
+    ("enable_rule", "Enable rule"),
+    ("disable_category", "Disable category"),
+    ("enable_category", "Enable category"),
+];
+
+/// Every action type the history can hold, with its title: a create, edit and delete of
+/// each writable `/rest/` object, and the actions. Sorted by type.
+pub fn action_types() -> Vec<(String, String)> {
+    let mut types: Vec<(String, String)> = ACTION_TYPES
+        .iter()
+        .map(|(t, title)| ((*t).to_owned(), (*title).to_owned()))
+        .collect();
+    for spec in stella_core::catalog::REST {
+        let object = object_name(spec.name);
+        let words = object.replace('_', " ");
+        for (op, verb, title) in [
+            (Op::Create, "create", "Create"),
+            (Op::Update, "edit", "Edit"),
+            (Op::Delete, "delete", "Delete"),
+        ] {
+            if spec.ops.contains(&op) {
+                types.push((format!("{verb}_{object}"), format!("{title} {words}")));
+            }
+        }
+    }
+    types.sort();
+    types
+}
+
 /// `description_raw` with each `{key}` replaced by `ua_objects[key].value`.
 pub fn render(raw: &str, objects: &Value) -> String {
     let mut out = String::with_capacity(raw.len());
@@ -70,6 +104,17 @@ pub(crate) struct Entry<'a> {
 }
 
 impl Stella {
+    /// The action types an entry may have, for whoever may read the history:
+    /// `{"action_type_list": {"<type>": "<title>", …}}` (Scirius' `get_action_type_list`).
+    pub fn history_action_types(&self, caller: &Principal) -> Result<Value> {
+        self.resource_permits(caller, &stella_core::catalog::USER_ACTIONS, false)?;
+        let list: serde_json::Map<String, Value> = action_types()
+            .into_iter()
+            .map(|(t, title)| (t, Value::String(title)))
+            .collect();
+        Ok(json!({ "action_type_list": list }))
+    }
+
     /// Records an entry for `caller`: `ua_objects` gains the caller as `user`, and
     /// `description` is `description_raw` rendered. Used for every write through `/rest/` and
     /// for actions other than a create, update or delete (a ruleset's disable/enable, a
@@ -181,5 +226,15 @@ mod tests {
             object_name("appliances/suricata_appliance"),
             "suricata_appliance"
         );
+    }
+
+    #[test]
+    fn action_types_cover_the_writes_and_the_actions() {
+        let types = action_types();
+        let has = |t: &str| types.iter().any(|(k, _)| k == t);
+        assert!(has("create_suricata_appliance") && has("edit_stamus_appliance"));
+        assert!(has("disable_category") && has("upload_source"));
+        // Read-only objects have no write types.
+        assert!(!has("create_rule") && !has("create_history") && !has("edit_appliances"));
     }
 }

@@ -228,9 +228,8 @@ async fn chain(
             break;
         }
         seen += 1;
-        if !templates.contains_key(&p) {
-            let node = load_template(s, p).await?;
-            templates.insert(p, node);
+        if let std::collections::hash_map::Entry::Vacant(slot) = templates.entry(p) {
+            slot.insert(load_template(s, p).await?);
         }
         match &templates[&p] {
             Some(node) => next = node.parent_tmpl,

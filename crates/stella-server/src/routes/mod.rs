@@ -12,6 +12,7 @@ mod keys;
 mod ops;
 mod resources;
 pub(crate) mod rest;
+pub(crate) mod rest_history;
 pub(crate) mod rest_openapi;
 pub(crate) mod rest_rules;
 mod retention;

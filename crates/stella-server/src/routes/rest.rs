@@ -55,6 +55,16 @@ pub fn action_path(spec: &ResourceSpec, action: &str) -> String {
     format!("{REST}/{}/{{pk}}/{action}/", spec.name)
 }
 
+/// Where an action is routed: `/rest/<object>/{pk}/<action>/` on one object, or
+/// `/rest/<object>/<action>/` on the list.
+pub fn path_of(action: &Action) -> String {
+    if action.detail {
+        action_path(action.spec, action.name)
+    } else {
+        format!("{REST}/{}/{}/", action.spec.name, action.name)
+    }
+}
+
 /// The method an [`Action`] answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActionMethod {
@@ -77,19 +87,26 @@ pub struct ActionCall {
 pub type ActionFn = fn(ActionCall) -> BoxFuture<'static, ApiResult<Response>>;
 
 /// An action on one object, `<method> /rest/<object>/<pk>/<action>/` (Django REST framework's
-/// `@action(detail=True)`): registered with its resource in [`ACTIONS`], routed by
-/// [`routes`] with the resource's other routes.
+/// `@action(detail=True)`), or on the list, `<method> /rest/<object>/<action>/`
+/// (`detail=False`; the call's `pk` is empty): registered with its resource in [`actions`],
+/// routed by [`routes`] with the resource's other routes.
 pub struct Action {
     pub spec: &'static ResourceSpec,
     pub name: &'static str,
+    /// On one object (`true`) or on the list.
+    pub detail: bool,
     pub method: ActionMethod,
     /// One line for the OpenAPI document: what the action does and what it takes.
     pub summary: &'static str,
     pub handler: ActionFn,
 }
 
-/// Every action of every `/rest/` resource.
-pub static ACTIONS: &[Action] = super::rest_rules::ACTIONS;
+/// Every action of every `/rest/` resource, from each group's registrations.
+pub fn actions() -> impl Iterator<Item = &'static Action> {
+    super::rest_rules::ACTIONS
+        .iter()
+        .chain(super::rest_history::ACTIONS)
+}
 
 /// Whether `route` is one of the slash-less forms that only redirect (GET) or refuse
 /// (writes): they need no credential, as Django's `APPEND_SLASH` answers before any view.
@@ -103,11 +120,7 @@ pub fn is_slash_redirect(route: &str) -> bool {
                 .flat_map(|spec| [collection_path(spec), item_path(spec)])
                 .map(|path| path.trim_end_matches('/').to_owned())
                 .collect();
-            routes.extend(
-                ACTIONS
-                    .iter()
-                    .map(|a| action_path(a.spec, a.name).trim_end_matches('/').to_owned()),
-            );
+            routes.extend(actions().map(|a| path_of(a).trim_end_matches('/').to_owned()));
             routes.insert(REST.to_owned());
             routes
         })
@@ -211,16 +224,16 @@ pub fn routes(spec: &'static ResourceSpec) -> Router<AppState> {
         .route(&item, one)
         .route(base.trim_end_matches('/'), any(append_slash))
         .route(item.trim_end_matches('/'), any(append_slash));
-    // One route per action name, with every method registered under it.
-    let mut actions: Vec<(&str, MethodRouter<AppState>)> = Vec::new();
-    for action in ACTIONS.iter().filter(|a| std::ptr::eq(a.spec, spec)) {
+    // One route per action path, with every method registered under it.
+    let mut routed: Vec<(String, MethodRouter<AppState>)> = Vec::new();
+    for action in actions().filter(|a| std::ptr::eq(a.spec, spec)) {
         let handler = action.handler;
-        let run = move |State(app): State<AppState>,
-                        Auth(principal): Auth,
-                        Path(pk): Path<String>,
-                        Params(params): Params,
-                        peer: ConnectInfo<SocketAddr>,
-                        body: Bytes| {
+        let on_one = move |State(app): State<AppState>,
+                           Auth(principal): Auth,
+                           Path(pk): Path<String>,
+                           Params(params): Params,
+                           peer: ConnectInfo<SocketAddr>,
+                           body: Bytes| {
             handler(ActionCall {
                 app,
                 principal,
@@ -230,21 +243,38 @@ pub fn routes(spec: &'static ResourceSpec) -> Router<AppState> {
                 client_ip: client_ip(peer),
             })
         };
-        let i = match actions.iter().position(|(n, _)| *n == action.name) {
+        let on_list = move |State(app): State<AppState>,
+                            Auth(principal): Auth,
+                            Params(params): Params,
+                            peer: ConnectInfo<SocketAddr>,
+                            body: Bytes| {
+            handler(ActionCall {
+                app,
+                principal,
+                pk: String::new(),
+                params,
+                body,
+                client_ip: client_ip(peer),
+            })
+        };
+        let path = path_of(action);
+        let i = match routed.iter().position(|(p, _)| *p == path) {
             Some(i) => i,
             None => {
-                actions.push((action.name, MethodRouter::new()));
-                actions.len() - 1
+                routed.push((path, MethodRouter::new()));
+                routed.len() - 1
             }
         };
-        let (_, methods) = &mut actions[i];
-        *methods = match action.method {
-            ActionMethod::Get => std::mem::replace(methods, MethodRouter::new()).get(run),
-            ActionMethod::Post => std::mem::replace(methods, MethodRouter::new()).post(run),
+        let (_, methods) = &mut routed[i];
+        let taken = std::mem::replace(methods, MethodRouter::new());
+        *methods = match (action.method, action.detail) {
+            (ActionMethod::Get, true) => taken.get(on_one),
+            (ActionMethod::Post, true) => taken.post(on_one),
+            (ActionMethod::Get, false) => taken.get(on_list),
+            (ActionMethod::Post, false) => taken.post(on_list),
         };
     }
-    for (name, methods) in actions {
-        let path = action_path(spec, name);
+    for (path, methods) in routed {
         router = router
             .route(path.trim_end_matches('/'), any(append_slash))
             .route(&path, methods);

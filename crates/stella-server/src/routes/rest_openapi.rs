@@ -6,7 +6,7 @@
 //! results}`, objects keyed by an integer `pk`, errors `{"detail": …}` or `{"field": [...]}`.
 
 use super::resources::{field_schema, json_content};
-use super::rest::{action_path, collection_path, item_path, ActionMethod, ACTIONS};
+use super::rest::{actions, collection_path, item_path, path_of, ActionMethod};
 use stella_core::resource::{FieldType, Op, ResourceSpec};
 use utoipa::openapi::path::{
     HttpMethod, Operation, OperationBuilder, ParameterBuilder, ParameterIn,
@@ -256,14 +256,26 @@ pub fn operations(spec: &ResourceSpec) -> Vec<(String, HttpMethod, Operation)> {
             .response("409", response("Still in use", Some(errors())));
         ops.push((item.clone(), HttpMethod::Delete, b.build()));
     }
-    for action in ACTIONS.iter().filter(|a| std::ptr::eq(a.spec, spec)) {
-        let verb = format!("{}{}", action.name[..1].to_uppercase(), &action.name[1..]);
-        let mut b = with_pk(base(&verb, spec, action.summary.to_owned()))
-            .response("200", response("Done", None))
-            .response(
-                "400",
-                response("Invalid input, nothing written", Some(errors())),
-            );
+    for action in actions().filter(|a| std::ptr::eq(a.spec, spec)) {
+        // `get_action_type_list` → `GetActionTypeList`.
+        let verb: String = action
+            .name
+            .split('_')
+            .map(|w| {
+                let mut c = w.chars();
+                c.next()
+                    .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let mut b = base(&verb, spec, action.summary.to_owned());
+        if action.detail {
+            b = with_pk(b);
+        }
+        let mut b = b.response("200", response("Done", None)).response(
+            "400",
+            response("Invalid input, nothing written", Some(errors())),
+        );
         let method = match action.method {
             ActionMethod::Get => HttpMethod::Get,
             ActionMethod::Post => {
@@ -280,7 +292,7 @@ pub fn operations(spec: &ResourceSpec) -> Vec<(String, HttpMethod, Operation)> {
                 HttpMethod::Post
             }
         };
-        ops.push((action_path(spec, action.name), method, b.build()));
+        ops.push((path_of(action), method, b.build()));
     }
     ops
 }

@@ -31,6 +31,7 @@ pub static ACTIONS: &[Action] = &[
     Action {
         spec: &RULE_SOURCES,
         name: "upload",
+        detail: true,
         method: ActionMethod::Post,
         summary: "Replace the source's rules with the body: a .rules file or a .tar.gz of them (?filename=, ?comment=)",
         handler: upload,
@@ -38,6 +39,7 @@ pub static ACTIONS: &[Action] = &[
     Action {
         spec: &RULES,
         name: "disable",
+        detail: true,
         method: ActionMethod::Post,
         summary: "Turn the rule off in a ruleset including its source: {\"ruleset\": pk, \"comment\": \"…\"}",
         handler: |call| toggle(call, Toggled::Rule, false),
@@ -45,6 +47,7 @@ pub static ACTIONS: &[Action] = &[
     Action {
         spec: &RULES,
         name: "enable",
+        detail: true,
         method: ActionMethod::Post,
         summary: "Turn the rule on in a ruleset including its source: {\"ruleset\": pk, \"comment\": \"…\"}",
         handler: |call| toggle(call, Toggled::Rule, true),
@@ -52,6 +55,7 @@ pub static ACTIONS: &[Action] = &[
     Action {
         spec: &RULE_CATEGORIES,
         name: "disable",
+        detail: true,
         method: ActionMethod::Post,
         summary: "Turn every rule of the category off in a ruleset: {\"ruleset\": pk, \"comment\": \"…\"}",
         handler: |call| toggle(call, Toggled::Category, false),
@@ -59,6 +63,7 @@ pub static ACTIONS: &[Action] = &[
     Action {
         spec: &RULE_CATEGORIES,
         name: "enable",
+        detail: true,
         method: ActionMethod::Post,
         summary: "Turn the category back on in a ruleset: {\"ruleset\": pk, \"comment\": \"…\"}",
         handler: |call| toggle(call, Toggled::Category, true),
@@ -66,6 +71,7 @@ pub static ACTIONS: &[Action] = &[
     Action {
         spec: &RULESETS,
         name: "export",
+        detail: true,
         method: ActionMethod::Get,
         summary: "The ruleset as the .rules file a probe is given (text/plain)",
         handler: export,

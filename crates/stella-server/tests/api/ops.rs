@@ -93,6 +93,7 @@ async fn openapi_covers_every_route_and_docs_are_served_locally() {
         "/rest/rules/source/{pk}/upload/:",
         "/rest/rules/ruleset/{pk}/export/:",
         "/rest/rules/history/:",
+        "/rest/rules/history/get_action_type_list/:",
         "/rest/appliances/host_id/{ip}:",
     ] {
         assert!(yaml.contains(path), "OpenAPI lacks {path}");
@@ -113,6 +114,7 @@ async fn openapi_covers_every_route_and_docs_are_served_locally() {
         "restDisableCategory",
         "restExportRuleset",
         "restListUserAction",
+        "restGetActionTypeListUserAction",
     ] {
         assert!(
             yaml.contains(&format!("operationId: {id}")),

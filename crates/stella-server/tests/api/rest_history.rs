@@ -147,3 +147,40 @@ async fn rest_writes_leave_history_entries_that_filter_and_forget_deleted_object
         assert!(o["value"].is_string(), "{e}");
     }
 }
+
+/// A list-level action (DRF's `@action(detail=False)`): the action types an entry may have,
+/// as Scirius lists them, for whoever may read the history; routed, redirected without its
+/// slash and refused without a credential like any `/rest/` path.
+#[tokio::test]
+async fn the_history_lists_its_action_types() {
+    let (s, _, (_, admin)) = crate::one_tenant().await;
+    let path = format!("{HISTORY}get_action_type_list/");
+    let (st, got) = call(&s, "GET", &path, &admin, None).await;
+    assert_eq!(st, 200, "{got}");
+    let list = got["action_type_list"].as_object().expect("an object");
+    assert_eq!(
+        list["create_suricata_appliance"],
+        "Create suricata appliance"
+    );
+    assert_eq!(list["disable_category"], "Disable category", "{got}");
+    assert!(!list.contains_key("create_rule"), "rules are read-only");
+    // The list action does not shadow objects: a pk still finds an entry (here none, 404).
+    assert_eq!(
+        call(&s, "GET", &format!("{HISTORY}7/"), &admin, None)
+            .await
+            .0,
+        404
+    );
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = no_redirects
+        .get(s.url(path.trim_end_matches('/')))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 301);
+    assert_eq!(s.status("GET", &path, None).await, 401);
+    s.stop().await;
+}
