@@ -58,6 +58,15 @@ B="$BIN/stella-bench --base $BASE"
 # Server CPU (user + system clock ticks): steadier than rates when other work shares the machine.
 cpu() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
 jq_() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+# Waits until the server has used no CPU for 5 s (the background merges of idle days after an
+# ingest, which would otherwise be counted against the lookups) and says how long that took.
+wait_idle() {
+  local t0 a b
+  t0=$(date +%s)
+  a=$(cpu)
+  while sleep 5; b=$(cpu); [ $((b - a)) -gt 2 ]; do a=$b; done
+  echo "server idle after $(( $(date +%s) - t0 )) s (background merges done)"
+}
 
 if [ -z "${SKIP_REST:-}" ]; then
   $B rest-fill --tenant "$TENANT" --stamus "$STAMUS" --suricata "$SURICATA" --templates "$TEMPLATES"
@@ -91,7 +100,10 @@ PY
       --data-binary "@$WORK/source.tar.gz" "$BASE/rest/rules/source/$SOURCE/upload/?filename=source.tar.gz"
     python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); print(" s: rules %d (enabled %d), categories %d, problems %d" % (a["rules"], a["enabled"], a["categories"], len(a["problems"])))' "$WORK/answer.json"
   fi
-  $B rest-read --requests "$REQUESTS" --concurrency "$CONC" --server-pid "$PID"
+  wait_idle
+  # As one tenant's user lists (tenant_id = ? in SQL), then as root across tenants.
+  $B rest-read --requests "$REQUESTS" --concurrency "$CONC" --server-pid "$PID" --tenant "$TENANT"
+  [ -n "${SKIP_ROOT:-}" ] || $B rest-read --requests "$REQUESTS" --concurrency "$CONC" --server-pid "$PID"
 fi
 
 if [ -z "${SKIP_HOSTID:-}" ]; then
@@ -110,5 +122,6 @@ print(f"final refresh {t1 - tr:.1f} s; searchable after {t1 - t0:.1f} s = {n / (
   N=$(curl -fs -X POST "$BASE/connect/api/v1/data/aella-ser/_search" -H "$AUTH" -H 'content-type: application/json' \
     -d '{"size":0,"track_total_hits":true,"query":{"match_all":{}}}' | jq_ '["hits"]["total"]["value"]')
   echo "index holds $N events; $(du -sh "$DATA" | cut -f1) on disk"
+  wait_idle
   $B host-id --hosts "$HOSTS" --runs "$LOOKUPS" --server-pid "$PID"
 fi

@@ -108,6 +108,9 @@ enum Cmd {
         concurrency: usize,
         #[arg(long)]
         server_pid: Option<u32>,
+        /// List as this tenant's users do (`tenant_id=` narrows every list to it).
+        #[arg(long)]
+        tenant: Option<String>,
     },
     /// Ingests synthetic Suricata EVE records (flow, dns, http, tls, smb, krb5, fileinfo,
     /// alert) of `hosts` hosts for host ID.
@@ -573,7 +576,8 @@ async fn main() -> Result<()> {
             requests,
             concurrency,
             server_pid,
-        } => rest::read(&c, requests, concurrency, server_pid).await,
+            tenant,
+        } => rest::read(&c, requests, concurrency, server_pid, tenant.as_deref()).await,
         Cmd::HostIdIngest {
             tenant,
             events,

@@ -227,7 +227,13 @@ fn pages(rng: &mut StdRng, n: usize, total: u64, per_page: u64) -> Vec<u64> {
 }
 
 /// Lists and retrieves of probes, appliances and rules, `requests` of each kind.
-pub async fn read(c: &Client, requests: usize, concurrency: usize, pid: Option<u32>) -> Result<()> {
+pub async fn read(
+    c: &Client,
+    requests: usize,
+    concurrency: usize,
+    pid: Option<u32>,
+    tenant: Option<&str>,
+) -> Result<()> {
     let mut rng = StdRng::seed_from_u64(14);
     let n_stamus = count(c, STAMUS).await?;
     let n_app = count(c, APPLIANCES).await?;
@@ -237,10 +243,12 @@ pub async fn read(c: &Client, requests: usize, concurrency: usize, pid: Option<u
     let suricata_pks = pks(c, SURICATA).await?;
     let app_pks: Vec<i64> = stamus_pks.iter().chain(&suricata_pks).copied().collect();
     let (tl, _) = c.get(&format!("{TEMPLATES}?page_size=1000")).await?;
-    let template_pks: Vec<i64> = tl["results"]
-        .as_array()
-        .context("no templates")?
+    let templates = tl["results"].as_array().context("no templates")?;
+    let template_pks: Vec<i64> = templates.iter().filter_map(|t| t["pk"].as_i64()).collect();
+    // The templates probes name (`rest-fill` points them at templates with a parent).
+    let child_pks: Vec<i64> = templates
         .iter()
+        .filter(|t| !t["parent_tmpl"].is_null())
         .filter_map(|t| t["pk"].as_i64())
         .collect();
     // Rules: pks, sids and classtypes from a few pages (walking 50,000 rules is not needed).
@@ -370,7 +378,7 @@ pub async fn read(c: &Client, requests: usize, concurrency: usize, pid: Option<u
     ));
     let ct = classtypes.clone();
     kinds.push(search(
-        "list rules/rule ?classtype=<classtype>&page=N",
+        "list rules/rule ?classtype=<classtype>&page=1..50",
         &|r| {
             format!(
                 "{RULES}?classtype={}&page={}",
@@ -380,14 +388,14 @@ pub async fn read(c: &Client, requests: usize, concurrency: usize, pid: Option<u
         },
         &mut rng,
     ));
-    let tp = template_pks.clone();
+    let tp = child_pks.clone();
     kinds.push(search(
-        "list stamus_appliance ?parent_tmpl=<template>",
+        "list stamus_appliance ?parent_tmpl=<template>&page=1..3",
         &|r| {
             format!(
                 "{STAMUS}?parent_tmpl={}&page={}",
                 tp[r.gen_range(0..tp.len())],
-                r.gen_range(1..=5)
+                r.gen_range(1..=3)
             )
         },
         &mut rng,
@@ -411,6 +419,16 @@ pub async fn read(c: &Client, requests: usize, concurrency: usize, pid: Option<u
             .map(|_| format!("{path}{}/", pick(&mut rng, ids)))
             .collect();
         kinds.push((name.to_owned(), paths));
+    }
+    // As one tenant's user lists (the lists narrowed to the tenant: `tenant_id = ?` in SQL),
+    // rather than as root across tenants.
+    if let Some(t) = tenant {
+        for (name, paths) in kinds.iter_mut().filter(|(n, _)| n.starts_with("list")) {
+            name.push_str(" [tenant_id=T]");
+            for p in paths.iter_mut() {
+                p.push_str(&format!("&tenant_id={t}"));
+            }
+        }
     }
     let mut answers_checked = 0;
     for (name, paths) in kinds {
