@@ -390,14 +390,8 @@ pub async fn read(
     ));
     let tp = child_pks.clone();
     kinds.push(search(
-        "list stamus_appliance ?parent_tmpl=<template>&page=1..3",
-        &|r| {
-            format!(
-                "{STAMUS}?parent_tmpl={}&page={}",
-                tp[r.gen_range(0..tp.len())],
-                r.gen_range(1..=3)
-            )
-        },
+        "list stamus_appliance ?parent_tmpl=<template>",
+        &|r| format!("{STAMUS}?parent_tmpl={}", tp[r.gen_range(0..tp.len())]),
         &mut rng,
     ));
     for (name, path, ids) in [
