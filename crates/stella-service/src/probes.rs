@@ -189,35 +189,13 @@ async fn chain(
     tenant: &str,
     parent: Option<i64>,
 ) -> Result<std::result::Result<Vec<Node>, ChainError>> {
-    chain_with(s, pk, tenant, parent, &mut HashMap::new()).await
-}
-
-/// [`chain`] with the templates already loaded for this read in `loaded` (`None`: no such
-/// template), adding those it loads: a page of probes naming the same few templates reads
-/// each of them once instead of once a probe (a 30-probe page with two-level chains made
-/// some 300 template reads).
-async fn chain_with(
-    s: &Stella,
-    pk: Option<i64>,
-    tenant: &str,
-    parent: Option<i64>,
-    loaded: &mut HashMap<i64, Option<Node>>,
-) -> Result<std::result::Result<Vec<Node>, ChainError>> {
     let mut fetched: HashMap<i64, Node> = HashMap::new();
     let mut next = parent;
     while let Some(p) = next {
         if fetched.contains_key(&p) || Some(p) == pk || fetched.len() > MAX_CHAIN_DEPTH {
             break;
         }
-        let node = match loaded.get(&p) {
-            Some(known) => known.clone(),
-            None => {
-                let node = load_template(s, p).await?;
-                loaded.insert(p, node.clone());
-                node
-            }
-        };
-        match node {
+        match load_template(s, p).await? {
             Some(node) => {
                 next = node.parent_tmpl;
                 fetched.insert(p, node);
@@ -379,8 +357,6 @@ impl Hooks for ProbeHooks {
     }
 
     async fn present(&self, s: &Stella, objects: &mut [Value]) -> Result<()> {
-        // Templates read once for all the objects shown (a list page names a few).
-        let mut loaded = HashMap::new();
         for object in objects.iter_mut() {
             let Some(mut node) = node_of(object) else {
                 continue;
@@ -399,9 +375,7 @@ impl Hooks for ProbeHooks {
             };
             let own_pk = (self.0 == ObjectType::StamusApplianceTemplate).then_some(node.pk);
             // A chain broken since it was written (a template deleted) shows the own values.
-            let Ok(templates) =
-                chain_with(s, own_pk, &node.tenant, Some(parent), &mut loaded).await?
-            else {
+            let Ok(templates) = chain(s, own_pk, &node.tenant, Some(parent)).await? else {
                 continue;
             };
             let layers: Vec<_> = templates.iter().map(Node::layer).collect();
