@@ -582,7 +582,7 @@ fn eve(net: &Net, rng: &mut StdRng, us: i64, flow_id: u64) -> String {
             rng.gen_range(100..100_000)
         ),
         57..=84 if kind == "tls" => {
-            let v13 = j % 3 == 0;
+            let v13 = j.is_multiple_of(3);
             let subject = if v13 {
                 String::new()
             } else {
