@@ -57,11 +57,15 @@ TENANT=$(curl -fs -X POST "$BASE/connect/api/v1/tenants" -H "Authorization: Bear
 SOURCE=$(curl -fs -X POST "$BASE/rest/rules/source/" -H "$AUTH" -H 'Content-Type: application/json' \
   -d "{\"name\":\"et\",\"tenant_id\":\"$TENANT\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pk"])')
 
-upload() { # file name → seconds and the answer's counts
+# Server CPU (user + system clock ticks): what the import costs when other work shares the cores.
+cpu() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
+upload() { # file name → seconds, the server's CPU seconds, and the answer's counts
+  local c0
+  c0=$(cpu)
   curl -fs -o "$WORK/answer.json" -w '%{time_total}' -X POST -H "$AUTH" \
     -H 'Content-Type: application/octet-stream' --data-binary "@$1" \
     "$BASE/rest/rules/source/$SOURCE/upload/?filename=$2"
-  echo -n " s  "
+  echo -n " s (server CPU $(python3 -c 'import sys; print((int(sys.argv[2]) - int(sys.argv[1])) / 100)' "$c0" "$(cpu)") s)  "
   python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); print("rules %d (enabled %d), categories %d, problems %d" % (a["rules"], a["enabled"], a["categories"], len(a["problems"])))' "$WORK/answer.json"
 }
 echo -n "== .tar.gz, first import:  "; upload "$WORK/source.tar.gz" source.tar.gz

@@ -1,5 +1,5 @@
 //! `stella-bench`: drives a running Stella Ops server over HTTP and prints the figures
-//! BENCHMARKS.md records. Each run is bounded in requests and time; it refuses non-loopback
+//! BENCHMARKS.md records (the Open XDR API's here, the probe-management REST API's in `rest`). Each run is bounded in requests and time; it refuses non-loopback
 //! servers so a load run never leaves the machine.
 
 use anyhow::{bail, Context, Result};
@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
+
+mod rest;
 
 #[derive(Parser)]
 struct Cli {
@@ -82,6 +84,63 @@ enum Cmd {
         count: usize,
         #[arg(long, default_value_t = 100)]
         page: usize,
+    },
+    /// Creates probe templates, Stamus probes (two thirds inheriting from a template) and
+    /// Suricata probes at `/rest/appliances/` in a tenant, up to the given counts.
+    RestFill {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, default_value_t = 8000)]
+        stamus: usize,
+        #[arg(long, default_value_t = 2000)]
+        suricata: usize,
+        #[arg(long, default_value_t = 20)]
+        templates: usize,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+    /// Times `/rest/` list pages (plain, `ordering`, `search`, filters) and retrieves,
+    /// `requests` of each kind; prints p50/p95/p99 and, with `server_pid`, server CPU a request.
+    RestRead {
+        #[arg(long, default_value_t = 1000)]
+        requests: usize,
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        #[arg(long)]
+        server_pid: Option<u32>,
+        /// List as this tenant's users do (`tenant_id=` narrows every list to it).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Ingests synthetic Suricata EVE records (flow, dns, http, tls, smb, krb5, fileinfo,
+    /// alert) of `hosts` hosts for host ID.
+    HostIdIngest {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, default_value_t = 5_000_000)]
+        events: usize,
+        #[arg(long, default_value_t = 3000)]
+        hosts: usize,
+        /// Timestamps run from this many days ago to now.
+        #[arg(long, default_value_t = 3)]
+        days: i64,
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 1800)]
+        seconds: u64,
+    },
+    /// Host ID lookups of hosts `host-id-ingest` made (and unknown ones); p50/p95/p99.
+    HostId {
+        #[arg(long, default_value_t = 3000)]
+        hosts: usize,
+        #[arg(long, default_value_t = 300)]
+        runs: usize,
+        #[arg(long, default_value_t = 1)]
+        concurrency: usize,
+        #[arg(long)]
+        server_pid: Option<u32>,
     },
 }
 
@@ -506,5 +565,45 @@ async fn main() -> Result<()> {
             count,
             page,
         } => list_cases(&c, &tenant, count, page).await,
+        Cmd::RestFill {
+            tenant,
+            stamus,
+            suricata,
+            templates,
+            concurrency,
+        } => rest::fill(&c, &tenant, stamus, suricata, templates, concurrency).await,
+        Cmd::RestRead {
+            requests,
+            concurrency,
+            server_pid,
+            tenant,
+        } => rest::read(&c, requests, concurrency, server_pid, tenant.as_deref()).await,
+        Cmd::HostIdIngest {
+            tenant,
+            events,
+            hosts,
+            days,
+            batch,
+            concurrency,
+            seconds,
+        } => {
+            rest::host_id_ingest(
+                &c,
+                &tenant,
+                events,
+                hosts,
+                days,
+                batch,
+                concurrency,
+                seconds,
+            )
+            .await
+        }
+        Cmd::HostId {
+            hosts,
+            runs,
+            concurrency,
+            server_pid,
+        } => rest::host_id(&c, hosts, runs, concurrency, server_pid).await,
     }
 }

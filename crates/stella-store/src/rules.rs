@@ -33,9 +33,12 @@ pub struct SourceUpload<'a> {
     pub now_ms: i64,
 }
 
-/// Rows per multi-row `INSERT`: 12 parameters a rule, well under SQLite's and PostgreSQL's
-/// bounds on parameters per statement.
-const ROWS_PER_INSERT: usize = 500;
+/// Rows per multi-row `INSERT`: 12 parameters a rule, 480 a statement. Kept small on purpose:
+/// binding looks each `$N` up by name in SQLite (`sqlite3_bind_parameter_name`, a scan of the
+/// statement's parameter list), so a statement's bind time grows with the square of its
+/// parameters: at 500 rows (6,000 parameters) that lookup was 85% of a 30,000-rule import's
+/// ~3.9 s of server CPU.
+const ROWS_PER_INSERT: usize = 40;
 
 impl Database {
     /// Replaces the source's categories and rules with the upload's and records its counts,
