@@ -147,3 +147,94 @@ async fn rest_writes_leave_history_entries_that_filter_and_forget_deleted_object
         assert!(o["value"].is_string(), "{e}");
     }
 }
+
+/// A tenant's history goes with it: entries reference their tenant and are never purged, so
+/// they must not hold it once its objects and users are gone; and while objects remain, the 409
+/// names the /rest/ ones among them.
+#[tokio::test]
+async fn a_deleted_tenant_takes_its_history_and_the_409_names_what_holds_it() {
+    let s = TestServer::start().await;
+    let root = s.root_jwt().await;
+    let (t, uid, admin) =
+        crate::tenant_user(&s, &root, "acme", "admin@acme.test", "security_admin").await;
+    let (_, _, other) =
+        crate::tenant_user(&s, &root, "globex", "admin@globex.test", "security_admin").await;
+    let made = |path: &'static str, body: Value, jwt: String| {
+        let s = &s;
+        async move {
+            let (st, made) = call(s, "POST", path, &jwt, Some(body)).await;
+            assert_eq!(st, 201, "{path}: {made}");
+            format!("{path}{}/", made["pk"])
+        }
+    };
+    let probe = made(
+        PROBES,
+        json!({"name": "edge", "ipaddress": "10.0.0.1"}),
+        admin.clone(),
+    )
+    .await;
+    let template = made(
+        "/rest/appliances/stamus_appliance_template/",
+        json!({"name": "t", "interfaces": [{"name": "eth0", "active": true}]}),
+        admin.clone(),
+    )
+    .await;
+    let source = made(
+        "/rest/rules/source/",
+        json!({"name": "local"}),
+        admin.clone(),
+    )
+    .await;
+    let ruleset = made(
+        "/rest/rules/ruleset/",
+        json!({"name": "prod"}),
+        admin.clone(),
+    )
+    .await;
+    made(
+        PROBES,
+        json!({"name": "theirs", "ipaddress": "10.0.0.2"}),
+        other.clone(),
+    )
+    .await;
+
+    let tenant = format!("/connect/api/v1/tenants/{t}");
+    let (st, problem) = s.call("DELETE", &tenant, Some(&root), None).await;
+    crate::assert_problem(st, &problem, 409);
+    let detail = problem["detail"].as_str().unwrap();
+    for what in [
+        "users",
+        "Suricata probes",
+        "probe templates",
+        "probe interfaces",
+        "rule sources",
+        "rulesets",
+    ] {
+        assert!(detail.contains(what), "{what}: {detail}");
+    }
+
+    for path in [&probe, &template, &source, &ruleset] {
+        let (st, body) = call(&s, "DELETE", path, &admin, None).await;
+        assert_eq!(st, 204, "{path}: {body}");
+    }
+    let (_, h) = call(&s, "GET", HISTORY, &root, None).await;
+    assert_eq!(h["count"], 9, "{h}");
+    let (st, body) = s
+        .call(
+            "DELETE",
+            &format!("/connect/api/v1/users/{uid}"),
+            Some(&root),
+            None,
+        )
+        .await;
+    assert_eq!(st, 204, "{body}");
+    let (st, body) = s.call("DELETE", &tenant, Some(&root), None).await;
+    assert_eq!(st, 204, "{body}");
+    // Only the other tenant's entry is left.
+    let (_, h) = call(&s, "GET", HISTORY, &root, None).await;
+    assert_eq!(h["count"], 1, "{h}");
+    assert_eq!(
+        h["results"][0]["ua_objects"]["suricata_appliance"]["value"],
+        "theirs"
+    );
+}
