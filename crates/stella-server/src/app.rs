@@ -256,12 +256,30 @@ pub fn build_router(state: AppState) -> Router {
         })
         .layer(axum::middleware::from_fn_with_state(state.clone(), gateway))
         // Outside the gateway, so its refusals (401, 429) are shown as pages too.
-        .layer(axum::middleware::from_fn(crate::browsable::browsable))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::browsable::browsable,
+        ))
         .layer(DefaultBodyLimit::max(
             state
                 .config
                 .max_body_bytes
                 .max(state.config.max_ingest_body_bytes),
         ))
+        .layer(axum::middleware::from_fn(nosniff))
         .with_state(state)
+}
+
+/// Every answer is what its `Content-Type` says: a browser must not sniff a tenant's text (an
+/// exported ruleset, an uploaded name echoed in JSON) into HTML or script.
+async fn nosniff(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut r = next.run(req).await;
+    r.headers_mut().insert(
+        axum::http::header::X_CONTENT_TYPE_OPTIONS,
+        axum::http::HeaderValue::from_static("nosniff"),
+    );
+    r
 }

@@ -8,8 +8,12 @@
 use crate::resources::{Change, Write};
 use crate::{Result, Stella};
 use serde_json::{json, Value};
+use stella_core::catalog::{
+    NETWORK_INTERFACES, PROBE_PROTOCOLS, RULE_CATEGORIES, RULE_SOURCES, STAMUS_APPLIANCES,
+    STAMUS_APPLIANCE_TEMPLATES,
+};
 use stella_core::dialect::Dialect;
-use stella_core::resource::Op;
+use stella_core::resource::{Op, ResourceSpec};
 use stella_core::Principal;
 use stella_store::UserAction;
 
@@ -52,6 +56,21 @@ pub fn action_types() -> Vec<(String, String)> {
     types.sort();
     types
 }
+
+/// Objects deleted along with their owner, which entries may name by pk: (owner, owned
+/// resource, the owned rows' column naming the owner). A source's categories go by cascade, a
+/// probe's or template's interfaces and protocols with it or when a write of its list drops
+/// them. Rules are not here: entries name them by sid, which outlives any one row.
+const OWNED: &[(&ResourceSpec, &ResourceSpec, &str)] = &[
+    (&RULE_SOURCES, &RULE_CATEGORIES, "source"),
+    (&STAMUS_APPLIANCES, &NETWORK_INTERFACES, "appliance"),
+    (&STAMUS_APPLIANCES, &PROBE_PROTOCOLS, "appliance"),
+    (&STAMUS_APPLIANCE_TEMPLATES, &NETWORK_INTERFACES, "template"),
+    (&STAMUS_APPLIANCE_TEMPLATES, &PROBE_PROTOCOLS, "template"),
+];
+
+/// The objects one owner holds, as history names them: (object name, pk).
+pub(crate) type OwnedObjects = Vec<(&'static str, i64)>;
 
 /// `description_raw` with each `{key}` replaced by `ua_objects[key].value`.
 pub fn render(raw: &str, objects: &Value) -> String {
@@ -113,6 +132,47 @@ impl Stella {
             .map(|(t, title)| (t, Value::String(title)))
             .collect();
         Ok(json!({ "action_type_list": list }))
+    }
+
+    /// What `spec`'s object `id` owns (nothing for a resource that owns nothing, without a
+    /// query), read before a write that may delete some of it so that
+    /// [`Stella::forget_dropped`] can tell what went.
+    pub(crate) async fn owned_objects(
+        &self,
+        spec: &ResourceSpec,
+        id: &str,
+    ) -> Result<OwnedObjects> {
+        let mut found = Vec::new();
+        let Ok(owner) = id.parse::<i64>() else {
+            return Ok(found);
+        };
+        for (_, owned, column) in OWNED.iter().filter(|(o, _, _)| std::ptr::eq(*o, spec)) {
+            for pk in self.db.owned_pks(owned.table, column, owner).await? {
+                found.push((object_name(owned.name), pk));
+            }
+        }
+        Ok(found)
+    }
+
+    /// After a write to `spec`'s object `id`: the objects of `before` it no longer owns (all of
+    /// them once it is deleted) are gone, and every entry naming them loses their pk, as the
+    /// object's own entries do on its delete.
+    pub(crate) async fn forget_dropped(
+        &self,
+        spec: &ResourceSpec,
+        id: &str,
+        before: OwnedObjects,
+    ) -> Result<()> {
+        if before.is_empty() {
+            return Ok(());
+        }
+        let now = self.owned_objects(spec, id).await?;
+        for (kind, pk) in before.into_iter().filter(|o| !now.contains(o)) {
+            self.db
+                .forget_user_action_object(kind, &pk.to_string())
+                .await?;
+        }
+        Ok(())
     }
 
     /// Records an entry for `caller`: `ua_objects` gains the caller as `user`, and
@@ -206,6 +266,17 @@ impl Stella {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each owned resource has the column naming its owner, and its object name is the one
+    /// its entries use.
+    #[test]
+    fn owned_objects_name_their_owner_by_a_field() {
+        for (owner, owned, column) in OWNED {
+            assert!(owned.field(column).is_some(), "{}.{column}", owned.name);
+            assert_ne!(owner.name, owned.name);
+        }
+        assert_eq!(object_name(RULE_CATEGORIES.name), "category");
+    }
 
     #[test]
     fn descriptions_render_their_objects_and_keep_unknown_keys() {

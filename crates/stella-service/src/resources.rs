@@ -464,6 +464,8 @@ impl Stella {
         };
         let current = self.find(&grant, spec, parent_id, id).await?;
         let hooks = hooks_for(spec)?;
+        // A write of a probe's interfaces may delete some: their entries forget them after.
+        let owned = self.owned_objects(spec, id).await?;
         let mut rest = map.clone();
         let extras = hooks.update_extras(self, caller, &mut rest, &current)?;
         let tenant = current.get("tenant_id").and_then(Value::as_str);
@@ -516,6 +518,7 @@ impl Stella {
         };
         hooks.after_write(self, caller, &change).await?;
         self.record_rest_write(caller, &change, &write).await?;
+        self.forget_dropped(spec, id, owned).await?;
         present_one(spec, self, updated).await
     }
 
@@ -544,6 +547,8 @@ impl Stella {
         let current = self.find(&grant, spec, parent_id, id).await?;
         let hooks = hooks_for(spec)?;
         hooks.before_delete(self, caller, id).await?;
+        // What goes with the object (by cascade or its hooks): its entries forget it after.
+        let owned = self.owned_objects(spec, id).await?;
         let target = Target {
             spec,
             filter: caller.tenant_filter(),
@@ -560,7 +565,8 @@ impl Stella {
             comment: write.comment,
         };
         hooks.after_write(self, caller, &change).await?;
-        self.record_rest_write(caller, &change, &write).await
+        self.record_rest_write(caller, &change, &write).await?;
+        self.forget_dropped(spec, id, owned).await
     }
 }
 

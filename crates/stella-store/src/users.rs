@@ -316,21 +316,81 @@ impl Database {
             .is_some())
     }
 
-    /// Users still placed in a tenant (a tenant with users cannot be deleted).
-    pub async fn tenant_in_use(&self, id: &str) -> Result<bool> {
-        let q = Sql::with(
-            "SELECT 1 AS one FROM users WHERE tenant_id = $1 UNION ALL SELECT 1 AS one FROM user_tenants WHERE tenant_id = $1 \
-             UNION ALL SELECT 1 AS one FROM cases WHERE tenant_id = $1 UNION ALL SELECT 1 AS one FROM alerts WHERE tenant_id = $1 \
-             UNION ALL SELECT 1 AS one FROM connectors WHERE tenant_id = $1 UNION ALL SELECT 1 AS one FROM queries WHERE tenant_id = $1 \
-             UNION ALL SELECT 1 AS one FROM watchlists WHERE tenant_id = $1 UNION ALL SELECT 1 AS one FROM sensors WHERE tenant_id = $1 \
-             UNION ALL SELECT 1 AS one FROM reports WHERE tenant_id = $1 UNION ALL SELECT 1 AS one FROM playbooks WHERE tenant_id = $1 \
-             UNION ALL SELECT 1 AS one FROM lookup_tables WHERE tenant_id = $1 UNION ALL SELECT 1 AS one FROM event_filters WHERE tenant_id = $1 \
-             UNION ALL SELECT 1 AS one FROM ingestion_stats WHERE tenant_id = $1 \
-             UNION ALL SELECT 1 AS one FROM stamus_devices WHERE tenant_id = $1 \
-             UNION ALL SELECT 1 AS one FROM suricata_appliances WHERE tenant_id = $1 \
-             UNION ALL SELECT 1 AS one FROM profile_tenants WHERE tenant_id = $1",
-            [id.into()],
-        );
-        Ok(self.fetch_optional(&q).await?.is_some())
+    /// What still holds a tenant, by the names [`TENANT_HOLDERS`] gives them (empty when
+    /// nothing does): a tenant is deleted only once its users and data are gone, and the 409
+    /// says which kinds are left.
+    pub async fn tenant_holders(&self, id: &str) -> Result<Vec<String>> {
+        // One EXISTS per table, so each stops at its first row.
+        let sql = TENANT_HOLDERS
+            .iter()
+            .map(|(table, what)| {
+                format!("SELECT '{what}' AS what WHERE EXISTS (SELECT 1 FROM {table} WHERE tenant_id = $1)")
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        self.fetch_all(&Sql::with(&sql, [id.into()]))
+            .await?
+            .iter()
+            .map(|r| r.text("what"))
+            .collect()
+    }
+
+    /// Deletes a tenant (`false` when there is none) together with its own `/rest/` history:
+    /// the entries record objects of the tenant, which are gone once it is, and nothing else
+    /// reads them. One transaction, so a failed delete (a row still naming the tenant: 409)
+    /// keeps the history too.
+    pub async fn delete_tenant(&self, id: &str) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "DELETE FROM user_action_objects WHERE action_id IN \
+             (SELECT id FROM user_actions WHERE tenant_id = $1)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM user_actions WHERE tenant_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let done = sqlx::query("DELETE FROM tenants WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.rows_changed();
+        Ok(done.rows_affected() > 0)
     }
 }
+
+/// Every table whose rows keep their tenant from being deleted, with what the 409 calls them:
+/// each table with a `tenant_id` referencing `tenants`, except rows deleted with their owner
+/// (`case_observables`, `playbook_runs`, by cascade) and the tenant's `/rest/` history
+/// (`user_actions`, deleted with the tenant by [`Database::delete_tenant`]). A table added with
+/// a `tenant_id` belongs here, or the tenant's deletion answers the foreign key's bare 409.
+const TENANT_HOLDERS: &[(&str, &str)] = &[
+    ("users", "users"),
+    ("user_tenants", "partner users"),
+    ("profile_tenants", "privilege profiles"),
+    ("cases", "cases"),
+    ("alerts", "alerts"),
+    ("connectors", "connectors"),
+    ("queries", "queries"),
+    ("watchlists", "watchlists"),
+    ("sensors", "sensors"),
+    ("reports", "reports"),
+    ("playbooks", "playbooks"),
+    ("lookup_tables", "lookup tables"),
+    ("event_filters", "event filters"),
+    ("ingestion_stats", "ingestion statistics"),
+    // The probe-management API at /rest/ (issue 14).
+    ("stamus_devices", "Stamus devices"),
+    ("suricata_appliances", "Suricata probes"),
+    ("stamus_appliances", "Stamus probes"),
+    ("stamus_appliance_templates", "probe templates"),
+    ("network_interfaces", "probe interfaces"),
+    ("probe_protocols", "probe protocols"),
+    ("rule_sources", "rule sources"),
+    ("rule_categories", "rule categories"),
+    ("rules", "rules"),
+    ("rulesets", "rulesets"),
+];

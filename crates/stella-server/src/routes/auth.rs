@@ -258,7 +258,16 @@ pub struct LegacyToken {
 pub async fn legacy_token(
     State(app): State<AppState>,
     Auth(p): Auth,
-) -> ApiResult<(StatusCode, Json<LegacyToken>)> {
+) -> ApiResult<(
+    StatusCode,
+    [(header::HeaderName, &'static str); 1],
+    Json<LegacyToken>,
+)> {
     let token = app.stella.generate_legacy_token(&p).await?;
-    Ok((StatusCode::CREATED, Json(LegacyToken { token })))
+    // A credential, like access_token's answer: no cache may keep it.
+    Ok((
+        StatusCode::CREATED,
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(LegacyToken { token }),
+    ))
 }

@@ -370,9 +370,15 @@ async fn list(
     })))
 }
 
-/// The request's own URL, absolute and without its query: this server's scheme, the `Host`
-/// the client used (or, over HTTP/2, the request's authority), and the path.
+/// The request's own URL, absolute and without its query: [`origin`] and the path.
 pub fn absolute_url(app: &AppState, headers: &HeaderMap, uri: &Uri) -> String {
+    format!("{}{}", origin(app, headers, uri), uri.path())
+}
+
+/// `scheme://host` as this server's links are written: its scheme (`https` when it serves
+/// TLS; a request's URI carries none over HTTP/1), the `Host` the client used (or, over
+/// HTTP/2, the request's authority). The browsable page tells this server's links by it.
+pub fn origin(app: &AppState, headers: &HeaderMap, uri: &Uri) -> String {
     let scheme = if app.config.tls_enabled() {
         "https"
     } else {
@@ -389,7 +395,7 @@ pub fn absolute_url(app: &AppState, headers: &HeaderMap, uri: &Uri) -> String {
                     .all(|b| b.is_ascii_alphanumeric() || b".-:[]_".contains(&b))
         })
         .unwrap_or("localhost");
-    format!("{scheme}://{host}{}", uri.path())
+    format!("{scheme}://{host}")
 }
 
 /// `base` with the request's parameters, `page` replaced (or left out for `None`), sorted by

@@ -99,6 +99,12 @@ async fn browsers_get_pages_of_the_json_with_links_and_a_form() {
     let dom = String::from_utf8_lossy(&dom.stdout);
     assert!(dom.contains("HTTP 200"), "{dom}");
     assert!(dom.contains("&lt;probe-00&gt;"), "{dom}");
+    // The answer was redrawn by the script (plain text, no server markup): the page's
+    // Content-Security-Policy lets its own script run.
+    assert!(
+        !dom.contains("<span class=\"k\">"),
+        "the script did not run: {dom}"
+    );
     let shot = dir.path().join("rest.png");
     run(vec![
         format!("--screenshot={}", shot.display()),
@@ -110,6 +116,224 @@ async fn browsers_get_pages_of_the_json_with_links_and_a_form() {
     let keep = std::env::temp_dir().join("stella-rest-browsable.png");
     let _ = std::fs::copy(&shot, &keep);
     eprintln!("screenshot of the browsable API: {}", keep.display());
+}
+
+fn header(r: &reqwest::Response, name: &str) -> String {
+    r.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+/// Pages allow only their own script and style, reach only this server and are never framed;
+/// every answer of the server, JSON, text and pages alike, says not to sniff its type.
+#[tokio::test]
+async fn pages_and_answers_carry_the_hardening_headers() {
+    let (s, _, (_, admin)) = crate::one_tenant().await;
+    let auth = format!("Bearer {admin}");
+    let page = s
+        .client
+        .get(s.url(PROBES))
+        .header("accept", "text/html")
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let csp = header(&page, "content-security-policy");
+    for part in [
+        "default-src 'none'",
+        "script-src 'sha256-",
+        "style-src 'sha256-",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    ] {
+        assert!(csp.contains(part), "{part}: {csp}");
+    }
+    assert_eq!(header(&page, "x-frame-options"), "DENY");
+    assert_eq!(header(&page, "x-content-type-options"), "nosniff");
+
+    // The export is tenant-written text: served as text/plain, never sniffed into HTML.
+    let (st, src) = crate::rest_send(
+        &s,
+        reqwest::Method::POST,
+        "/rest/rules/source/",
+        &auth,
+        Some(json!({"name": "local"})),
+    )
+    .await;
+    assert_eq!(st, 201, "{src}");
+    let r = s
+        .client
+        .post(s.url(&format!("/rest/rules/source/{}/upload/?filename=x.rules", src["pk"])))
+        .header("authorization", &auth)
+        .body("alert tcp any any -> any any (msg:\"<html><script>alert(1)</script>\"; sid:1; rev:1;)\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (st, rs) = crate::rest_send(
+        &s,
+        reqwest::Method::POST,
+        "/rest/rules/ruleset/",
+        &auth,
+        Some(json!({"name": "prod", "sources": [src["pk"]]})),
+    )
+    .await;
+    assert_eq!(st, 201, "{rs}");
+    let export = s
+        .client
+        .get(s.url(&format!("/rest/rules/ruleset/{}/export/", rs["pk"])))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), 200);
+    assert!(header(&export, "content-type").starts_with("text/plain"));
+    assert_eq!(header(&export, "x-content-type-options"), "nosniff");
+    // JSON, refusals, unknown routes and the health check too.
+    for (path, auth) in [
+        (PROBES, Some(&auth)),
+        (PROBES, None),
+        ("/no/such/route", None),
+        ("/healthz", None),
+    ] {
+        let mut req = s.client.get(s.url(path));
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(header(&r, "x-content-type-options"), "nosniff", "{path}");
+    }
+}
+
+/// An answer too large to show as a page is a page saying so, linking to the same URL as JSON
+/// (`?format=json`, which answers the JSON whatever the `Accept`), never a bare 500.
+#[tokio::test]
+async fn answers_too_large_for_a_page_link_to_their_json() {
+    let (s, _, (_, admin)) = crate::one_tenant().await;
+    let auth = format!("Bearer {admin}");
+    let (st, src) = crate::rest_send(
+        &s,
+        reqwest::Method::POST,
+        "/rest/rules/source/",
+        &auth,
+        Some(json!({"name": "big"})),
+    )
+    .await;
+    assert_eq!(st, 201, "{src}");
+    // 700 rules of nearly 8 KiB (Suricata's largest): over 4 MiB of JSON on one page.
+    let filler = "A".repeat(7900);
+    let text: String = (1..=700)
+        .map(|sid| {
+            format!("alert tcp any any -> any any (msg:\"r{sid}\"; content:\"{filler}\"; sid:{sid}; rev:1;)\n")
+        })
+        .collect();
+    let r = s
+        .client
+        .post(s.url(&format!(
+            "/rest/rules/source/{}/upload/?filename=big.rules",
+            src["pk"]
+        )))
+        .header("authorization", &auth)
+        .body(text)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let path = "/rest/rules/rule/?page_size=1000";
+    let r = s
+        .client
+        .get(s.url(path))
+        .header("accept", "text/html")
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(header(&r, "content-type").starts_with("text/html"));
+    assert!(header(&r, "content-security-policy").contains("default-src 'none'"));
+    let page = r.text().await.unwrap();
+    assert!(page.contains("too large to show as a page"), "{page}");
+    let json_url = "/rest/rules/rule/?page_size=1000&amp;format=json";
+    assert!(page.contains(&format!("<a href=\"{json_url}\">")), "{page}");
+    // The link answers the JSON, even to a browser.
+    let r = s
+        .client
+        .get(s.url(&json_url.replace("&amp;", "&")))
+        .header("accept", "text/html")
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(header(&r, "content-type").contains("json"));
+    let all: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(all["count"], 700);
+    assert_eq!(all["results"].as_array().unwrap().len(), 700);
+}
+
+/// Over TLS the JSON writes its links `https://…`; the page tells this server's links by the
+/// same origin, so `next` is still a link to follow.
+#[tokio::test]
+async fn pages_over_tls_link_the_next_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let pki = crate::security_signin::pki();
+    std::fs::write(&cert_path, &pki.cert).unwrap();
+    std::fs::write(&key_path, &pki.key).unwrap();
+    let s = TestServer::start_with(|c| {
+        c.tls_cert = Some(cert_path.clone());
+        c.tls_key = Some(key_path.clone());
+    })
+    .await;
+    let base = format!("https://localhost:{}", s.base.rsplit(':').next().unwrap());
+    let tls = crate::security_signin::trusting(&pki.ca);
+    let jwt: serde_json::Value = tls
+        .post(format!("{base}/connect/api/v1/access_token"))
+        .bearer_auth(&s.root.api_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let jwt = jwt["access_token"].as_str().unwrap().to_owned();
+    let t: serde_json::Value = tls
+        .post(format!("{base}/connect/api/v1/tenants"))
+        .bearer_auth(&jwt)
+        .json(&json!({"name": "acme"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for i in 0..2 {
+        let r = tls
+            .post(format!("{base}{PROBES}"))
+            .bearer_auth(&jwt)
+            .json(&json!({"name": format!("p{i}"), "ipaddress": "10.0.0.1", "tenant_id": t["id"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    let page = tls
+        .get(format!("{base}{PROBES}?page_size=1"))
+        .header("accept", "text/html")
+        .bearer_auth(&jwt)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let next = format!("<a href=\"{base}{PROBES}?page=2&amp;page_size=1\">");
+    assert!(page.contains(&next), "{next} in {page}");
+    s.stop().await;
 }
 
 fn which(name: &str) -> Result<std::path::PathBuf, ()> {

@@ -184,3 +184,218 @@ async fn the_history_lists_its_action_types() {
     assert_eq!(s.status("GET", &path, None).await, 401);
     s.stop().await;
 }
+
+/// A tenant's history goes with it: entries reference their tenant and are never purged, so
+/// they must not hold it once its objects and users are gone; and while objects remain, the 409
+/// names the /rest/ ones among them.
+#[tokio::test]
+async fn a_deleted_tenant_takes_its_history_and_the_409_names_what_holds_it() {
+    let s = TestServer::start().await;
+    let root = s.root_jwt().await;
+    let (t, uid, admin) =
+        crate::tenant_user(&s, &root, "acme", "admin@acme.test", "security_admin").await;
+    let (_, _, other) =
+        crate::tenant_user(&s, &root, "globex", "admin@globex.test", "security_admin").await;
+    let made = |path: &'static str, body: Value, jwt: String| {
+        let s = &s;
+        async move {
+            let (st, made) = call(s, "POST", path, &jwt, Some(body)).await;
+            assert_eq!(st, 201, "{path}: {made}");
+            format!("{path}{}/", made["pk"])
+        }
+    };
+    let probe = made(
+        PROBES,
+        json!({"name": "edge", "ipaddress": "10.0.0.1"}),
+        admin.clone(),
+    )
+    .await;
+    let template = made(
+        "/rest/appliances/stamus_appliance_template/",
+        json!({"name": "t", "interfaces": [{"name": "eth0", "active": true}]}),
+        admin.clone(),
+    )
+    .await;
+    let source = made(
+        "/rest/rules/source/",
+        json!({"name": "local"}),
+        admin.clone(),
+    )
+    .await;
+    let ruleset = made(
+        "/rest/rules/ruleset/",
+        json!({"name": "prod"}),
+        admin.clone(),
+    )
+    .await;
+    made(
+        PROBES,
+        json!({"name": "theirs", "ipaddress": "10.0.0.2"}),
+        other.clone(),
+    )
+    .await;
+
+    let tenant = format!("/connect/api/v1/tenants/{t}");
+    let (st, problem) = s.call("DELETE", &tenant, Some(&root), None).await;
+    crate::assert_problem(st, &problem, 409);
+    let detail = problem["detail"].as_str().unwrap();
+    for what in [
+        "users",
+        "Suricata probes",
+        "probe templates",
+        "probe interfaces",
+        "rule sources",
+        "rulesets",
+    ] {
+        assert!(detail.contains(what), "{what}: {detail}");
+    }
+
+    for path in [&probe, &template, &source, &ruleset] {
+        let (st, body) = call(&s, "DELETE", path, &admin, None).await;
+        assert_eq!(st, 204, "{path}: {body}");
+    }
+    let (_, h) = call(&s, "GET", HISTORY, &root, None).await;
+    assert_eq!(h["count"], 9, "{h}");
+    let (st, body) = s
+        .call(
+            "DELETE",
+            &format!("/connect/api/v1/users/{uid}"),
+            Some(&root),
+            None,
+        )
+        .await;
+    assert_eq!(st, 204, "{body}");
+    let (st, body) = s.call("DELETE", &tenant, Some(&root), None).await;
+    assert_eq!(st, 204, "{body}");
+    // Only the other tenant's entry is left.
+    let (_, h) = call(&s, "GET", HISTORY, &root, None).await;
+    assert_eq!(h["count"], 1, "{h}");
+    assert_eq!(
+        h["results"][0]["ua_objects"]["suricata_appliance"]["value"],
+        "theirs"
+    );
+}
+
+/// The pks of `kind` objects that entries still name.
+async fn named_pks(s: &TestServer, jwt: &str, kind: &str) -> Vec<Value> {
+    let (st, h) = call(s, "GET", &format!("{HISTORY}?page_size=100"), jwt, None).await;
+    assert_eq!(st, 200, "{h}");
+    h["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["ua_objects"].as_object().unwrap().values().cloned())
+        .filter(|o| o["type"] == kind)
+        .filter_map(|o| o.get("pk").cloned())
+        .collect()
+}
+
+/// Objects deleted along with their owner lose their pk from every entry too: a source's
+/// categories, a probe's or template's interfaces and protocols (with it, or when a write of
+/// its list drops them).
+#[tokio::test]
+async fn entries_forget_objects_deleted_with_their_owner() {
+    let (s, _, (_, admin)) = crate::one_tenant().await;
+    let (st, src) = call(
+        &s,
+        "POST",
+        "/rest/rules/source/",
+        &admin,
+        Some(json!({"name": "local"})),
+    )
+    .await;
+    assert_eq!(st, 201, "{src}");
+    let r = s
+        .client
+        .post(s.url(&format!(
+            "/rest/rules/source/{}/upload/?filename=local.rules",
+            src["pk"]
+        )))
+        .bearer_auth(&admin)
+        .header("content-type", "application/octet-stream")
+        .body("alert tcp any any -> any 23 (msg:\"telnet\"; sid:1000002; rev:1;)\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (st, rs) = call(
+        &s,
+        "POST",
+        "/rest/rules/ruleset/",
+        &admin,
+        Some(json!({"name": "prod", "sources": [src["pk"]]})),
+    )
+    .await;
+    assert_eq!(st, 201, "{rs}");
+    let (_, cats) = call(&s, "GET", "/rest/rules/category/", &admin, None).await;
+    let cat = cats["results"][0]["pk"].clone();
+    let (st, done) = call(
+        &s,
+        "POST",
+        &format!("/rest/rules/category/{cat}/disable/"),
+        &admin,
+        Some(json!({"ruleset": rs["pk"]})),
+    )
+    .await;
+    assert_eq!(st, 200, "{done}");
+    assert_eq!(named_pks(&s, &admin, "category").await, vec![cat]);
+    let (st, _) = call(
+        &s,
+        "DELETE",
+        &format!("/rest/rules/source/{}/", src["pk"]),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(st, 204);
+    assert!(named_pks(&s, &admin, "category").await.is_empty());
+
+    // A template's interface and protocol, each written on its own (an entry naming it), then
+    // the protocol dropped by a write of the template's list and the interface with the template.
+    const TEMPLATES: &str = "/rest/appliances/stamus_appliance_template/";
+    let (st, t) = call(
+        &s,
+        "POST",
+        TEMPLATES,
+        &admin,
+        Some(
+            json!({"name": "t", "interfaces": [{"name": "eth0", "active": true}],
+                    "protocols": [{"name": "dns", "active": true}]}),
+        ),
+    )
+    .await;
+    assert_eq!(st, 201, "{t}");
+    let template = format!("{TEMPLATES}{}/", t["pk"]);
+    let (_, t) = call(&s, "GET", &template, &admin, None).await;
+    let iface = t["interfaces"][0]["pk"].clone();
+    let proto = t["protocols"][0]["pk"].clone();
+    for path in [
+        format!("/rest/appliances/network_interface/{iface}/"),
+        format!("/rest/appliances/protocol/{proto}/"),
+    ] {
+        let (st, body) = call(&s, "PATCH", &path, &admin, Some(json!({"active": false}))).await;
+        assert_eq!(st, 200, "{path}: {body}");
+    }
+    assert_eq!(
+        named_pks(&s, &admin, "network_interface").await,
+        vec![iface.clone()]
+    );
+    assert_eq!(named_pks(&s, &admin, "protocol").await, vec![proto]);
+    let (st, body) = call(
+        &s,
+        "PATCH",
+        &template,
+        &admin,
+        Some(json!({"protocols": []})),
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+    assert!(named_pks(&s, &admin, "protocol").await.is_empty());
+    assert_eq!(
+        named_pks(&s, &admin, "network_interface").await,
+        vec![iface]
+    );
+    let (st, _) = call(&s, "DELETE", &template, &admin, None).await;
+    assert_eq!(st, 204);
+    assert!(named_pks(&s, &admin, "network_interface").await.is_empty());
+}

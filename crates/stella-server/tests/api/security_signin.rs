@@ -172,14 +172,14 @@ async fn the_session_cookie_needs_the_servers_own_origin_to_change_things() {
     s.stop().await;
 }
 
-struct Pki {
-    ca: String,
-    cert: String,
-    key: String,
+pub(crate) struct Pki {
+    pub ca: String,
+    pub cert: String,
+    pub key: String,
 }
 
 /// A CA and a certificate for localhost signed by it.
-fn pki() -> Pki {
+pub(crate) fn pki() -> Pki {
     let ca_key = rcgen::KeyPair::generate().unwrap();
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
@@ -196,7 +196,7 @@ fn pki() -> Pki {
     }
 }
 
-fn trusting(ca: &str) -> reqwest::Client {
+pub(crate) fn trusting(ca: &str) -> reqwest::Client {
     reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes()).unwrap())
         .build()

@@ -411,10 +411,17 @@ async fn legacy_tokens_belong_to_every_user_and_basic_to_root_super_admins() {
 
     // Regenerating replaces the old token.
     let root = s.root_jwt().await;
-    let (st, body) = s
-        .call("POST", "/connect/api/v1/legacy_token", Some(&root), None)
-        .await;
-    assert_eq!(st, 201);
+    let r = s
+        .client
+        .post(s.url("/connect/api/v1/legacy_token"))
+        .bearer_auth(&root)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    // A credential in the answer: no cache may keep it.
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let body: serde_json::Value = r.json().await.unwrap();
     let fresh = body["token"].as_str().unwrap().to_owned();
     let r = s
         .client

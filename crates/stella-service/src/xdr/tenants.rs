@@ -1,4 +1,4 @@
-use crate::resources::Hooks;
+use crate::resources::{Hooks, Target};
 use crate::{Result, ServiceError, Stella};
 use stella_core::{Principal, Scope};
 
@@ -21,11 +21,24 @@ impl Hooks for TenantHooks {
 
     async fn before_delete(&self, s: &Stella, caller: &Principal, id: &str) -> Result<()> {
         root_only(caller, "delete")?;
-        if s.db().tenant_in_use(id).await? {
-            return Err(ServiceError::Conflict(
-                "the tenant still has users or data; move or delete them first".into(),
-            ));
+        let holders = s.db().tenant_holders(id).await?;
+        if !holders.is_empty() {
+            return Err(ServiceError::Conflict(format!(
+                "the tenant still has {}; move or delete them first",
+                holders.join(", ")
+            )));
         }
         Ok(())
+    }
+
+    /// The tenant goes with its own `/rest/` history, which would otherwise hold it forever
+    /// (entries reference their tenant and are never purged).
+    async fn delete(
+        &self,
+        s: &Stella,
+        target: &Target<'_>,
+        _params: &[(String, String)],
+    ) -> Result<bool> {
+        Ok(s.db().delete_tenant(target.id).await?)
     }
 }
