@@ -29,14 +29,7 @@ impl Stella {
     ) -> Result<Value> {
         self.resource_permits(caller, &RULE_SOURCES, true)?;
         let source = self.resource_get(caller, &RULE_SOURCES, None, pk).await?;
-        let (Some(id), Some(tenant)) = (
-            source.get("id").and_then(Value::as_i64),
-            source.get("tenant_id").and_then(Value::as_str),
-        ) else {
-            return Err(ServiceError::Internal(format!(
-                "rule source {pk} has no key or tenant"
-            )));
-        };
+        let (id, tenant) = key_and_tenant(&source, "rule source", pk)?;
         // A single file's name gives its category; by default, the source's name.
         let default_name = format!(
             "{}.rules",
@@ -266,6 +259,19 @@ async fn ruleset_named(s: &Stella, caller: &Principal, body: &Value) -> Result<V
     }
 }
 
+/// A stored object's integer key and tenant (every rules object has both).
+fn key_and_tenant<'a>(object: &'a Value, what: &str, pk: &str) -> Result<(i64, &'a str)> {
+    match (
+        object.get("id").and_then(Value::as_i64),
+        object.get("tenant_id").and_then(Value::as_str),
+    ) {
+        (Some(id), Some(tenant)) => Ok((id, tenant)),
+        _ => Err(ServiceError::Internal(format!(
+            "{what} {pk} has no key or tenant"
+        ))),
+    }
+}
+
 /// An object's `name`, as the history shows it.
 fn name_of(object: &Value) -> String {
     object
@@ -441,14 +447,7 @@ impl Stella {
         pk: &str,
     ) -> Result<stella_suricata::Export> {
         let ruleset = self.resource_get(caller, &RULESETS, None, pk).await?;
-        let (Some(id), Some(tenant)) = (
-            ruleset.get("id").and_then(Value::as_i64),
-            ruleset.get("tenant_id").and_then(Value::as_str),
-        ) else {
-            return Err(ServiceError::Internal(format!(
-                "ruleset {pk} has no key or tenant"
-            )));
-        };
+        let (id, tenant) = key_and_tenant(&ruleset, "ruleset", pk)?;
         let rules = self
             .db
             .rules_of_sources(tenant, &sources_of(&ruleset))

@@ -456,19 +456,7 @@ async fn legacy_tokens_belong_to_every_user_and_basic_to_root_super_admins() {
     assert_eq!(st, 201, "{body}");
     let theirs = body["token"].as_str().unwrap().to_owned();
     assert_eq!(theirs.len(), 40);
-    let rest = |token: String| {
-        let s = &s;
-        async move {
-            s.client
-                .get(s.url("/rest/appliances/suricata_appliance/"))
-                .header("authorization", format!("Token {token}"))
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
-    };
-    assert_eq!(rest(theirs.clone()).await, 200);
+    assert_eq!(rest_status(&s, &theirs).await, 200);
     let r = s
         .client
         .get(s.url("/connect/api/v1/users"))
@@ -488,8 +476,8 @@ async fn legacy_tokens_belong_to_every_user_and_basic_to_root_super_admins() {
         .await;
     assert_eq!(st, 201, "{body}");
     let renewed = body["token"].as_str().unwrap().to_owned();
-    assert_eq!(rest(theirs).await, 401);
-    assert_eq!(rest(renewed).await, 200);
+    assert_eq!(rest_status(&s, &theirs).await, 401);
+    assert_eq!(rest_status(&s, &renewed).await, 200);
     s.stop().await;
 }
 
@@ -598,19 +586,7 @@ async fn a_legacy_token_ends_with_the_key_it_was_made_through_and_with_a_passwor
         .await;
     assert_eq!(st, 201, "{body}");
     let token = body["token"].as_str().unwrap().to_owned();
-    let rest = |token: String| {
-        let s = &s;
-        async move {
-            s.client
-                .get(s.url("/rest/appliances/suricata_appliance/"))
-                .header("authorization", format!("Token {token}"))
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
-    };
-    assert_eq!(rest(token.clone()).await, 200);
+    assert_eq!(rest_status(&s, &token).await, 200);
     // Regenerated, it hangs on the key of the JWT that asked.
     let r = s
         .client
@@ -633,7 +609,7 @@ async fn a_legacy_token_ends_with_the_key_it_was_made_through_and_with_a_passwor
         )
         .await;
     assert!(st == 204 || st == 200, "revoking the key: {st}");
-    assert_eq!(rest(token).await, 401);
+    assert_eq!(rest_status(&s, &token).await, 401);
 
     // Made at sign-in, it ends with a password reset.
     let session = s.session("ana@acme.test", DEFAULT_PASSWORD).await;
@@ -642,7 +618,7 @@ async fn a_legacy_token_ends_with_the_key_it_was_made_through_and_with_a_passwor
         .await;
     assert_eq!(st, 201, "{body}");
     let token = body["token"].as_str().unwrap().to_owned();
-    assert_eq!(rest(token.clone()).await, 200);
+    assert_eq!(rest_status(&s, &token).await, 200);
     let (st, body) = s
         .call(
             "POST",
@@ -652,6 +628,17 @@ async fn a_legacy_token_ends_with_the_key_it_was_made_through_and_with_a_passwor
         )
         .await;
     assert_eq!(st, 200, "{body}");
-    assert_eq!(rest(token).await, 401);
+    assert_eq!(rest_status(&s, &token).await, 401);
     s.stop().await;
+}
+
+/// The status of a `/rest/` list asked with `Authorization: Token <token>`.
+async fn rest_status(s: &TestServer, token: &str) -> reqwest::StatusCode {
+    s.client
+        .get(s.url("/rest/appliances/suricata_appliance/"))
+        .header("authorization", format!("Token {token}"))
+        .send()
+        .await
+        .unwrap()
+        .status()
 }
