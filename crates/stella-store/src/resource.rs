@@ -193,10 +193,15 @@ fn page_key(spec: &ResourceSpec, sort: &str, row: &Row) -> Result<Option<Bind>> 
 /// `ORDER BY` for a list: its keys, then `id` in the last key's direction.
 fn order_by(q: &ListQuery) -> String {
     let last = q.ordering.last().map_or(Order::Desc, |(_, o)| *o);
+    // `id` breaks ties, unless the list is already ordered by it: SQLite cannot walk an index
+    // for `ORDER BY id, id` and sorts every matching row instead (issue 14's plain rule pages
+    // cost 4 ms of CPU a page at 50,000 rules, against 1 ms ordered by sid).
+    let tie =
+        (q.ordering.last().map(|(c, _)| *c) != Some("id")).then(|| format!("id {}", last.sql()));
     q.ordering
         .iter()
         .map(|(column, o)| format!("{column} {}", o.sql()))
-        .chain([format!("id {}", last.sql())])
+        .chain(tie)
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -239,11 +244,16 @@ fn page_query(
             let mut page = Sql::new(&format!("SELECT {columns} FROM {}", spec.table));
             page.push(&wher.text);
             page.binds = wher.binds;
-            page.push(&format!(" AND ({sort}, id) {after} ("))
-                .bind(sort_key)
-                .push(", ")
-                .bind(id)
-                .push(&format!(") ORDER BY {order} LIMIT "))
+            if sort == "id" {
+                page.push(&format!(" AND id {after} ")).bind(id);
+            } else {
+                page.push(&format!(" AND ({sort}, id) {after} ("))
+                    .bind(sort_key)
+                    .push(", ")
+                    .bind(id)
+                    .push(")");
+            }
+            page.push(&format!(" ORDER BY {order} LIMIT "))
                 .bind(q.limit);
             page
         }
@@ -536,5 +546,21 @@ impl Database {
             .iter()
             .map(|r| row_to_json_without(spec, r, omit))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stella_core::catalog::RULES;
+
+    #[test]
+    fn id_breaks_ties_unless_the_list_is_ordered_by_it() {
+        let mut q = ListQuery::new(&RULES, 30);
+        q.ordering = vec![("sid", Order::Desc)];
+        assert_eq!(order_by(&q), "sid DESC, id DESC");
+        // Twice would make SQLite sort every row rather than walk the index.
+        q.ordering = vec![("id", Order::Asc)];
+        assert_eq!(order_by(&q), "id ASC");
     }
 }
