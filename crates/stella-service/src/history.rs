@@ -147,8 +147,14 @@ impl Stella {
             return Ok(found);
         };
         for (_, owned, column) in OWNED.iter().filter(|(o, _, _)| std::ptr::eq(*o, spec)) {
-            for pk in self.db.owned_pks(owned.table, column, owner).await? {
-                found.push((object_name(owned.name), pk));
+            for row in self
+                .db
+                .resource_rows_in(owned, column, &[owner], i64::MAX)
+                .await?
+            {
+                if let Some(pk) = row.get("id").and_then(Value::as_i64) {
+                    found.push((object_name(owned.name), pk));
+                }
             }
         }
         Ok(found)

@@ -58,9 +58,8 @@ async fn entry_rows(
     owner: &'static str,
     pk: i64,
 ) -> Result<Vec<Value>> {
-    let mut q = ListQuery::new(list, MAX_INTERFACES as i64);
-    q.filters.push((owner, FieldValue::Int(pk)));
-    Ok(s.db.resource_list(list, &TenantFilter::All, &q).await?.0)
+    let cap = MAX_INTERFACES.max(MAX_PROTOCOLS) as i64;
+    Ok(s.db.resource_rows_in(list, owner, &[pk], cap).await?)
 }
 
 /// Several owners' lists as their fields show them (`[{"pk", "name", "active"}]` by field),

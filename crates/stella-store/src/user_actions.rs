@@ -86,18 +86,6 @@ impl Database {
         Ok(id)
     }
 
-    /// The pks of `table`'s rows whose `column` is `owner`: the objects an owner takes with it
-    /// when it is deleted (a source's categories, a probe's interfaces), whose entries must then
-    /// forget them. `table` and `column` come from the resource specs, never from a client.
-    pub async fn owned_pks(&self, table: &str, column: &str, owner: i64) -> Result<Vec<i64>> {
-        let rows: Vec<(i64,)> =
-            sqlx::query_as(&format!("SELECT id FROM {table} WHERE {column} = $1"))
-                .bind(owner)
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows.into_iter().map(|(id,)| id).collect())
-    }
-
     /// An object was deleted: its earlier entries keep its name but no longer point at it
     /// (`pk` removed from their `ua_objects`, as the reference says).
     pub async fn forget_user_action_object(&self, object_type: &str, pk: &str) -> Result<()> {
