@@ -318,6 +318,7 @@ pub static SURICATA_APPLIANCES: ResourceSpec = ResourceSpec::owned(
 )
 .describe("Suricata probes, with their parameters writable.")
 .table("suricata_appliances")
+.search_index("suricata_appliances_search")
 .serial("appliances")
 .default_sort("id", Order::Asc);
 
@@ -475,6 +476,7 @@ pub static STAMUS_APPLIANCES: ResourceSpec = ResourceSpec::owned(
      overriden_fields; each has its stamus_device.",
 )
 .table("stamus_appliances")
+.search_index("stamus_appliances_search")
 .serial("appliances")
 .default_sort("id", Order::Asc)
 .hooked();
@@ -484,8 +486,8 @@ pub const APPLIANCE_TYPES: &[&str] = &["Stamus", "Suricata"];
 
 /// Every probe of either kind, read-only: the fields Stamus and Suricata probes share plus
 /// `type`, with the probe's own pk (both kinds draw from the `appliances` counter). Served from
-/// the SQL view `appliances` (migration 0009), so the engine's paging, ordering, search and
-/// filters work on the union as on any table.
+/// the table `appliances`, kept by triggers on both probe tables (migration 0015), so the
+/// engine's paging, ordering, search and filters work on the union as on any table.
 pub static APPLIANCES: ResourceSpec = ResourceSpec::owned(
     "appliances/appliances",
     "Appliance",
@@ -507,6 +509,7 @@ pub static APPLIANCES: ResourceSpec = ResourceSpec::owned(
      stamus_appliance or suricata_appliance. Read-only.",
 )
 .table("appliances")
+.search_index("appliances_search")
 .ops(&[Op::List, Op::Get])
 .serial("appliances")
 .default_sort("id", Order::Asc);
@@ -638,6 +641,7 @@ pub static RULES: ResourceSpec = ResourceSpec::owned(
      signature as written (content) and whether the source enables it.",
 )
 .table("rules")
+.search_index("rules_search")
 .ops(&[Op::List, Op::Get])
 .serial("rules")
 .default_sort("id", Order::Asc);

@@ -249,6 +249,11 @@ pub struct ResourceSpec {
     /// registration (and a registration of a spec that does not say so), so a forgotten one
     /// cannot silently skip a hook.
     pub hooked: bool,
+    /// A full-text table over the searchable fields, for resources too large to scan per
+    /// search: on SQLite an FTS5 trigram table of that name (rowid = `id`, kept by triggers in
+    /// the migration that makes it), in which keywords of three characters or more are looked
+    /// up instead of tested with `LIKE` on every row (see `stella_store`'s `search`).
+    pub search_index: Option<&'static str>,
 }
 
 pub const IMPLICIT_FIELDS: &[&str] = &["id", "tenant_id", "created_at", "updated_at"];
@@ -397,6 +402,7 @@ impl ResourceSpec {
             ops: CRUD,
             parent: None,
             hooked: false,
+            search_index: None,
         }
     }
     pub const fn describe(mut self, description: &'static str) -> Self {
@@ -422,6 +428,11 @@ impl ResourceSpec {
     /// Declares hooks (see [`ResourceSpec::hooked`]).
     pub const fn hooked(mut self) -> Self {
         self.hooked = true;
+        self
+    }
+    /// Searches go through the full-text table `table` (see [`ResourceSpec::search_index`]).
+    pub const fn search_index(mut self, table: &'static str) -> Self {
+        self.search_index = Some(table);
         self
     }
     /// Integer keys from the counter `sequence` (see [`Key::Serial`]).
@@ -803,6 +814,7 @@ mod tests {
         ops: CRUD,
         parent: None,
         hooked: false,
+        search_index: None,
     };
 
     fn errors(r: Result<impl std::fmt::Debug, CoreError>) -> Vec<String> {

@@ -57,14 +57,32 @@ fn key_condition(sql: &mut Sql, spec: &ResourceSpec, id: &str) {
 }
 
 /// Each keyword must occur, ignoring case, in one of the resource's searchable fields:
-/// `AND (LOWER(a) LIKE '%kw%' OR LOWER(b) LIKE '%kw%')` per keyword. `LIKE`'s wildcards in a
-/// keyword are escaped, so they match themselves. SQLite's `LOWER` folds ASCII letters only.
-fn search(sql: &mut Sql, spec: &ResourceSpec, keywords: &[String]) {
+/// `AND (LOWER(a) LIKE '%kw%' OR LOWER(b) LIKE '%kw%')` per keyword (keywords arrive lower
+/// case). `LIKE`'s wildcards in a keyword are escaped, so they match themselves.
+///
+/// On SQLite, a resource with a [`ResourceSpec::search_index`] looks its keywords of three
+/// characters or more up in that trigram table instead (see [`trigram_query`]): a `LIKE` per
+/// row read every row of the tenant (13 ms for 50,000 rules), the table finds the few that
+/// match. The two agree on what matches except in case folding beyond ASCII, where the
+/// trigram table folds as PostgreSQL's `LOWER` does (`É` finds `é`) and SQLite's `LOWER`, which
+/// shorter keywords still go through, folds ASCII letters only.
+fn search(sql: &mut Sql, spec: &ResourceSpec, keywords: &[String], sqlite: bool) {
     let fields: Vec<&str> = spec.search_fields().map(|f| f.name).collect();
     if fields.is_empty() {
         return;
     }
-    for keyword in keywords {
+    let indexed = |k: &String| sqlite && spec.search_index.is_some() && trigram_len(k);
+    if let Some(index) = spec.search_index.filter(|_| sqlite) {
+        let long: Vec<String> = keywords.iter().filter(|k| indexed(k)).cloned().collect();
+        if let Some(query) = trigram_query(&long) {
+            sql.push(&format!(
+                " AND id IN (SELECT rowid FROM {index} WHERE {index} MATCH "
+            ))
+            .bind(query)
+            .push(")");
+        }
+    }
+    for keyword in keywords.iter().filter(|k| !indexed(k)) {
         let mut pattern = String::with_capacity(keyword.len() + 2);
         pattern.push('%');
         for c in keyword.chars() {
@@ -85,6 +103,25 @@ fn search(sql: &mut Sql, spec: &ResourceSpec, keywords: &[String]) {
         }
         sql.push(")");
     }
+}
+
+/// A trigram table can look a keyword up when it has three characters or more.
+fn trigram_len(keyword: &str) -> bool {
+    keyword.chars().nth(2).is_some()
+}
+
+/// The FTS5 query for rows holding every keyword of three characters or more (shorter ones are
+/// left out: a trigram table cannot look them up), each as a quoted phrase, so nothing in a
+/// keyword is FTS5 syntax: `"kw1" AND "kw2"`. A phrase of a trigram table matches where the
+/// text holds it as a substring, in any column, ignoring case. `None` when no keyword is long
+/// enough.
+fn trigram_query(keywords: &[String]) -> Option<String> {
+    let phrases: Vec<String> = keywords
+        .iter()
+        .filter(|k| trigram_len(k))
+        .map(|k| format!("\"{}\"", k.replace('"', "\"\"")))
+        .collect();
+    (!phrases.is_empty()).then(|| phrases.join(" AND "))
 }
 
 fn select_list(spec: &ResourceSpec) -> String {
@@ -299,7 +336,12 @@ impl Database {
                 .push(" ")
                 .bind(value);
         }
-        search(&mut wher, spec, &q.search);
+        search(
+            &mut wher,
+            spec,
+            &q.search,
+            self.backend() == crate::Backend::Sqlite,
+        );
         let key = format!(
             "{}|{}|{:?}|{}",
             spec.table,
@@ -562,5 +604,17 @@ mod tests {
         // Twice would make SQLite sort every row rather than walk the index.
         q.ordering = vec![("id", Order::Asc)];
         assert_eq!(order_by(&q), "id ASC");
+    }
+
+    #[test]
+    fn trigram_queries_quote_every_keyword_and_leave_out_short_ones() {
+        let kw = |k: &[&str]| k.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(trigram_query(&kw(&["ab", "é1"])), None);
+        assert_eq!(
+            trigram_query(&kw(&["ab", "lyon", "say \"hi\"", "NOT", "a*b"])).as_deref(),
+            Some(r#""lyon" AND "say ""hi""" AND "NOT" AND "a*b""#)
+        );
+        // Characters, not bytes: three accented letters are enough.
+        assert_eq!(trigram_query(&kw(&["éàü"])).as_deref(), Some(r#""éàü""#));
     }
 }

@@ -391,25 +391,28 @@ async fn rest_ordering_takes_several_fields_descending_with_a_dash_and_ignores_u
 async fn rest_search_needs_every_keyword_ignoring_case_split_on_commas_or_spaces() {
     let (s, _, (_, admin)) = crate::one_tenant().await;
     let admin = bearer(&admin);
+    let mut made = Vec::new();
     for (name, description, ip) in [
         ("Edge-Paris", "DMZ sensor", "192.0.2.10"),
         ("edge-lyon", "Core uplink", "192.0.2.11"),
         ("CORE-LYON", "backbone", "198.51.100.7"),
         ("lab_100%", "test bench", "203.0.113.5"),
+        ("say \"hi\" AND NOT", "Zürich ÉTAGE", "203.0.113.6"),
     ] {
-        probe(
+        let p = probe(
             &s,
             &admin,
             json!({"name": name, "description": description, "ipaddress": ip}),
         )
         .await;
+        made.push(p["pk"].as_i64().unwrap());
     }
-    let search = |q: &'static str| {
+    let search_in = |path: &'static str, q: &'static str| {
         let (s, admin) = (&s, &admin);
         async move {
             let r = s
                 .client
-                .get(s.url(PROBES))
+                .get(s.url(path))
                 .query(&[("search", q)])
                 .header("authorization", admin)
                 .send()
@@ -422,6 +425,7 @@ async fn rest_search_needs_every_keyword_ignoring_case_split_on_commas_or_spaces
             n
         }
     };
+    let search = |q: &'static str| search_in(PROBES, q);
     assert_eq!(search("lyon").await, ["CORE-LYON", "edge-lyon"]);
     assert_eq!(search("EDGE,lyon").await, ["edge-lyon"]);
     assert_eq!(search("edge lyon").await, ["edge-lyon"]);
@@ -433,7 +437,44 @@ async fn rest_search_needs_every_keyword_ignoring_case_split_on_commas_or_spaces
     assert_eq!(search("100%").await, ["lab_100%"]);
     assert_eq!(search("b_1").await, ["lab_100%"]);
     assert_eq!(search("e_g").await, Vec::<String>::new());
-    assert_eq!(search(" , ").await.len(), 4);
+    assert_eq!(search(" , ").await.len(), 5);
+    // On SQLite keywords of three characters or more go through a trigram table first
+    // (ResourceSpec::search_index): nothing in a keyword is its query syntax, shorter keywords
+    // are checked by LIKE alone, and LIKE has the last word on case (SQLite folds ASCII only).
+    assert_eq!(search("\"hi\"").await, ["say \"hi\" AND NOT"]);
+    assert_eq!(search("AND").await, ["say \"hi\" AND NOT"]);
+    assert_eq!(search("y \"h").await, ["say \"hi\" AND NOT"]);
+    assert_eq!(search("ed lyon").await, ["edge-lyon"]);
+    assert_eq!(search("ri").await, ["Edge-Paris", "say \"hi\" AND NOT"]);
+    assert_eq!(search("zürich").await, ["say \"hi\" AND NOT"]);
+    // The index follows renames and deletes, on the probes and on their union (a table kept
+    // by triggers), which is searched the same way.
+    let (st, _, _) = send(
+        &s,
+        Method::PATCH,
+        &format!("{PROBES}{}/", made[2]),
+        Some(&admin),
+        Some(json!({"name": "core-nice"})),
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(search("lyon").await, ["edge-lyon"]);
+    assert_eq!(search("NICE").await, ["core-nice"]);
+    const UNION: &str = "/rest/appliances/appliances/";
+    assert_eq!(search_in(UNION, "nice").await, ["core-nice"]);
+    assert_eq!(search_in(UNION, "lyon").await, ["edge-lyon"]);
+    let (st, _, _) = send(
+        &s,
+        Method::DELETE,
+        &format!("{PROBES}{}/", made[1]),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(st, 204);
+    assert_eq!(search("lyon").await, Vec::<String>::new());
+    assert_eq!(search_in(UNION, "lyon").await, Vec::<String>::new());
+    assert_eq!(search_in(UNION, "192.0.2").await, ["Edge-Paris"]);
     s.stop().await;
 }
 
