@@ -103,6 +103,9 @@ fn sqlite_err(e: rusqlite::Error) -> StoreError {
     StoreError::Database(sqlx::Error::Protocol(format!("sqlite read: {e}")))
 }
 
+/// The most of a database file a reader maps (address space, not memory).
+const MMAP_BYTES: i64 = 1 << 30;
+
 fn open_reader(path: &Path) -> std::result::Result<rusqlite::Connection, rusqlite::Error> {
     use rusqlite::OpenFlags;
     let conn = rusqlite::Connection::open_with_flags(
@@ -110,6 +113,10 @@ fn open_reader(path: &Path) -> std::result::Result<rusqlite::Connection, rusqlit
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // Reads map the file rather than copy it page by page into each connection's own 2 MiB
+    // cache: a list walking a large index (a deep page of 50,000 rules sorted by msg) spent
+    // more time in read(2) than in SQLite. Pages still in the WAL are read as before.
+    conn.pragma_update(None, "mmap_size", MMAP_BYTES)?;
     conn.set_prepared_statement_cache_capacity(256);
     Ok(conn)
 }
