@@ -70,6 +70,14 @@ impl Weight for KeywordWeight {
         if ords.is_empty() {
             return Ok(Box::new(EmptyScorer));
         }
+        let key = cache::Key {
+            segment: reader.segment_id(),
+            column: self.column.clone(),
+            values: self.values.clone(),
+        };
+        if let Some(bits) = cache::get(&key) {
+            return Ok(Box::new(ConstScorer::new(BitsDocSet::new(bits), boost)));
+        }
         let docs: Box<dyn DocSet> = match &self.candidates {
             Some(w) => Box::new(w.scorer(reader, 1.0)?),
             None => Box::new(tantivy::query::AllScorer::new(reader.max_doc())),
@@ -79,10 +87,15 @@ impl Weight for KeywordWeight {
         } else {
             Wanted::Few(ords)
         };
-        Ok(Box::new(ConstScorer::new(
-            Filtered::new(docs, col.ords().clone(), wanted),
-            boost,
-        )))
+        let large = docs.size_hint() >= cache::MIN_CANDIDATES;
+        let mut filtered = Filtered::new(docs, col.ords().clone(), wanted);
+        if large && reader.max_doc() >= cache::MIN_SEGMENT_DOCS {
+            // Confirmed once, for every question after this one that asks the same.
+            let bits = std::sync::Arc::new(Bits::collect(&mut filtered, reader.max_doc()));
+            cache::put(key, bits.clone());
+            return Ok(Box::new(ConstScorer::new(BitsDocSet::new(bits), boost)));
+        }
+        Ok(Box::new(ConstScorer::new(filtered, boost)))
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
@@ -165,5 +178,213 @@ impl DocSet for Filtered {
 
     fn size_hint(&self) -> u32 {
         self.inner.size_hint()
+    }
+}
+
+/// The documents of one segment a keyword query matched, one bit each.
+pub(crate) struct Bits {
+    words: Vec<u64>,
+    count: u32,
+    max_doc: DocId,
+}
+
+impl Bits {
+    /// Every document `docs` has left, from where it stands.
+    fn collect(docs: &mut dyn DocSet, max_doc: DocId) -> Bits {
+        let mut words = vec![0u64; (max_doc as usize).div_ceil(64)];
+        let mut count = 0;
+        let mut d = docs.doc();
+        while d != TERMINATED && d < max_doc {
+            words[(d / 64) as usize] |= 1 << (d % 64);
+            count += 1;
+            d = docs.advance();
+        }
+        Bits {
+            words,
+            count,
+            max_doc,
+        }
+    }
+
+    /// The first document at or after `from`.
+    fn next_from(&self, from: DocId) -> DocId {
+        if from >= self.max_doc {
+            return TERMINATED;
+        }
+        let mut w = (from / 64) as usize;
+        let mut word = self.words[w] & (u64::MAX << (from % 64));
+        loop {
+            if word != 0 {
+                return w as DocId * 64 + word.trailing_zeros();
+            }
+            w += 1;
+            match self.words.get(w) {
+                Some(next) => word = *next,
+                None => return TERMINATED,
+            }
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        self.words.len() * 8
+    }
+}
+
+/// [`Bits`] as a `DocSet`, shared with the cache.
+struct BitsDocSet {
+    bits: std::sync::Arc<Bits>,
+    doc: DocId,
+}
+
+impl BitsDocSet {
+    fn new(bits: std::sync::Arc<Bits>) -> BitsDocSet {
+        let doc = bits.next_from(0);
+        BitsDocSet { bits, doc }
+    }
+}
+
+impl DocSet for BitsDocSet {
+    fn advance(&mut self) -> DocId {
+        if self.doc != TERMINATED {
+            self.doc = self.bits.next_from(self.doc + 1);
+        }
+        self.doc
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        if self.doc < target {
+            self.doc = self.bits.next_from(target);
+        }
+        self.doc
+    }
+
+    fn doc(&self) -> DocId {
+        self.doc
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.bits.count
+    }
+}
+
+/// Confirmed matches of large keyword queries, per segment: Elasticsearch's query cache for
+/// filters. Host ID asks for one address's events in five of its eight questions, and a busy
+/// host is named by hundreds of thousands of events, each confirmed against the column once a
+/// question (a third of such a lookup's CPU); the event-type filters (`alert`, `flow`) are
+/// the same for every lookup. A segment never changes once written, so an entry is right for
+/// as long as its segment lives; the least recently used go past [`MAX_BYTES`]. Small
+/// segments (the ones live ingest is writing, soon merged away) and small sets (cheap to
+/// confirm anyway) are not kept.
+mod cache {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+
+    use tantivy::index::SegmentId;
+
+    use super::Bits;
+
+    /// Segments smaller than this are not cached (every segment in tests, so the whole suite
+    /// goes through the cache).
+    pub const MIN_SEGMENT_DOCS: u32 = if cfg!(test) { 0 } else { 65_536 };
+    /// Candidate sets (before confirmation) smaller than this are not cached.
+    pub const MIN_CANDIDATES: u32 = if cfg!(test) { 0 } else { 4_096 };
+    /// The most the cache holds: 512 bitsets of a 1M-document segment.
+    const MAX_BYTES: usize = 64 << 20;
+
+    #[derive(Clone, PartialEq, Eq, Hash)]
+    pub struct Key {
+        pub segment: SegmentId,
+        pub column: String,
+        pub values: Vec<String>,
+    }
+
+    #[derive(Default)]
+    struct Cache {
+        entries: HashMap<Key, (Arc<Bits>, u64)>,
+        bytes: usize,
+        clock: u64,
+    }
+
+    fn cache() -> &'static Mutex<Cache> {
+        static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
+        CACHE.get_or_init(|| Mutex::new(Cache::default()))
+    }
+
+    pub fn get(key: &Key) -> Option<Arc<Bits>> {
+        let mut c = cache().lock().unwrap_or_else(|e| e.into_inner());
+        c.clock += 1;
+        let now = c.clock;
+        c.entries.get_mut(key).map(|(bits, used)| {
+            *used = now;
+            bits.clone()
+        })
+    }
+
+    pub fn put(key: Key, bits: Arc<Bits>) {
+        let mut c = cache().lock().unwrap_or_else(|e| e.into_inner());
+        c.clock += 1;
+        let now = c.clock;
+        c.bytes += bits.bytes();
+        if let Some((old, _)) = c.entries.insert(key, (bits, now)) {
+            c.bytes -= old.bytes();
+        }
+        while c.bytes > MAX_BYTES {
+            let Some(oldest) = c
+                .entries
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            if let Some((gone, _)) = c.entries.remove(&oldest) {
+                c.bytes -= gone.bytes();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod bits_tests {
+    use super::*;
+
+    struct Listed(Vec<DocId>, usize);
+    impl DocSet for Listed {
+        fn advance(&mut self) -> DocId {
+            self.1 += 1;
+            self.doc()
+        }
+        fn doc(&self) -> DocId {
+            self.0.get(self.1).copied().unwrap_or(TERMINATED)
+        }
+        fn size_hint(&self) -> u32 {
+            self.0.len() as u32
+        }
+    }
+
+    #[test]
+    fn bits_iterate_and_seek_as_the_documents_they_hold() {
+        let docs = vec![0, 1, 63, 64, 65, 127, 128, 1000, 4095];
+        let bits = std::sync::Arc::new(Bits::collect(&mut Listed(docs.clone(), 0), 4096));
+        assert_eq!(bits.count, docs.len() as u32);
+        let mut set = BitsDocSet::new(bits.clone());
+        let mut seen = vec![set.doc()];
+        while set.advance() != TERMINATED {
+            seen.push(set.doc());
+        }
+        assert_eq!(seen, docs);
+        assert_eq!(set.advance(), TERMINATED);
+        let mut set = BitsDocSet::new(bits);
+        assert_eq!(set.seek(2), 63);
+        assert_eq!(set.seek(63), 63);
+        assert_eq!(set.seek(66), 127);
+        assert_eq!(set.seek(129), 1000);
+        assert_eq!(set.seek(4095), 4095);
+        assert_eq!(set.seek(4096), TERMINATED);
+        let empty = Bits::collect(&mut Listed(vec![], 0), 0);
+        assert_eq!(
+            BitsDocSet::new(std::sync::Arc::new(empty)).doc(),
+            TERMINATED
+        );
     }
 }
