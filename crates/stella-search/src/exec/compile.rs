@@ -4,8 +4,8 @@
 use std::ops::Bound;
 
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, ExistsQuery, Occur,
-    PhraseQuery, Query as TQuery, RangeQuery, TermQuery, TermSetQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, Occur, PhraseQuery,
+    Query as TQuery, RangeQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DateTime, Term};
@@ -76,7 +76,9 @@ impl Compiler<'_> {
                 let t = |s: &String| self.kw_typed(path, |t| t.append_type_and_str(s));
                 range(map_bound(lower, t), map_bound(upper, t))
             }
-            Query::Exists { path } => Box::new(ExistsQuery::new(format!("{EVENT}.{path}"), true)),
+            Query::Exists { path } => {
+                Box::new(super::keyword::CachedExists::new(format!("{EVENT}.{path}")))
+            }
             Query::Match {
                 path,
                 text,

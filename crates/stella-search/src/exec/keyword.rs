@@ -72,8 +72,7 @@ impl Weight for KeywordWeight {
         }
         let key = cache::Key {
             segment: reader.segment_id(),
-            column: self.column.clone(),
-            values: self.values.clone(),
+            what: format!("term\0{}\0{}", self.column, self.values.join("\0")),
         };
         if let Some(bits) = cache::get(&key) {
             return Ok(Box::new(ConstScorer::new(BitsDocSet::new(bits), boost)));
@@ -291,11 +290,12 @@ mod cache {
     /// The most the cache holds: 512 bitsets of a 1M-document segment.
     const MAX_BYTES: usize = 64 << 20;
 
+    /// A segment and what was asked of it, spelt out in full (`term`, column and values;
+    /// `exists` and path): never a hash, which two questions could share.
     #[derive(Clone, PartialEq, Eq, Hash)]
     pub struct Key {
         pub segment: SegmentId,
-        pub column: String,
-        pub values: Vec<String>,
+        pub what: String,
     }
 
     #[derive(Default)]
@@ -386,5 +386,66 @@ mod bits_tests {
             BitsDocSet::new(std::sync::Arc::new(empty)).doc(),
             TERMINATED
         );
+    }
+}
+
+/// `exists` on a path through the same cache: the question walks every column under the path
+/// for each candidate (host ID's services ask it of every flow naming the host), and its
+/// answer is the same for every lookup.
+#[derive(Debug)]
+pub(crate) struct CachedExists {
+    path: String,
+    inner: tantivy::query::ExistsQuery,
+}
+
+impl CachedExists {
+    pub(crate) fn new(path: String) -> CachedExists {
+        CachedExists {
+            inner: tantivy::query::ExistsQuery::new(path.clone(), true),
+            path,
+        }
+    }
+}
+
+impl Clone for CachedExists {
+    fn clone(&self) -> Self {
+        CachedExists::new(self.path.clone())
+    }
+}
+
+impl Query for CachedExists {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(CachedExistsWeight {
+            path: self.path.clone(),
+            inner: self.inner.weight(scoring)?,
+        }))
+    }
+}
+
+struct CachedExistsWeight {
+    path: String,
+    inner: Box<dyn Weight>,
+}
+
+impl Weight for CachedExistsWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let key = cache::Key {
+            segment: reader.segment_id(),
+            what: format!("exists\0{}", self.path),
+        };
+        if let Some(bits) = cache::get(&key) {
+            return Ok(Box::new(ConstScorer::new(BitsDocSet::new(bits), boost)));
+        }
+        let mut docs = self.inner.scorer(reader, boost)?;
+        if reader.max_doc() < cache::MIN_SEGMENT_DOCS || docs.size_hint() < cache::MIN_CANDIDATES {
+            return Ok(docs);
+        }
+        let bits = std::sync::Arc::new(Bits::collect(docs.as_mut(), reader.max_doc()));
+        cache::put(key, bits.clone());
+        Ok(Box::new(ConstScorer::new(BitsDocSet::new(bits), boost)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        self.inner.explain(reader, doc)
     }
 }
