@@ -1,12 +1,16 @@
 //! Host ID (Stamus' "Host Insights"): what the ingested events say about one IP address,
 //! within the caller's tenancy, for `GET /rest/appliances/host_id/<ip>`.
 //!
-//! Nothing is stored for it: each lookup asks the event index seven aggregation-only
+//! Nothing is stored for it: each lookup asks the event index nine aggregation-only
 //! questions in one [`msearch`](stella_search::EventIndex::msearch) (one time budget, one
 //! search slot), each an exact term query on the address narrowing the events to the few that
-//! name it, with terms aggregations for the distinct values (at most [`MAX_VALUES`] each,
-//! newest first) and min/max of `timestamp` for when each was first and last seen. No event
-//! is read into memory; the cost follows the number of events naming the address.
+//! name it, and to the record types that carry the fields it aggregates (a server's TLS
+//! subjects from its `tls` records, not from every record naming it), with terms aggregations
+//! for the distinct values (at most [`MAX_VALUES`] each, newest first) and min/max of
+//! `timestamp` for when each was first and last seen. No event is read into memory; the cost
+//! follows the number of events naming the address (the index keeps, per segment, which
+//! events a large exact match found, so the questions after the first that ask for the same
+//! address, or for the same record type, do not confirm them again).
 //!
 //! # What belongs to the host
 //!
@@ -84,8 +88,10 @@ pub const MAX_VALUES: usize = 100;
 const MAX_PROTOS: usize = 4;
 const MAX_APP_PROTOS: usize = 8;
 
-/// Records whose `src_ip`/`dest_ip` follow one packet rather than the connection.
-const DIRECTIONLESS: [&str; 5] = ["alert", "fileinfo", "anomaly", "netflow", "drop"];
+/// The records that carry what a client sends (agents, TLS names and fingerprints, user
+/// names): `alert`, `fileinfo`, `anomaly`, `netflow` and `drop` records, which follow one
+/// packet rather than the connection, never decide a role.
+const CLIENT_RECORDS: [&str; 5] = ["http", "tls", "smb", "krb5", "rdp"];
 
 /// An address as asked for: its canonical text and every spelling events may use for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,7 +148,7 @@ impl HostAddress {
     }
 }
 
-/// The seven questions, in the order [`answer`] reads them.
+/// The nine questions, in the order [`answer`] reads them.
 const SEEN: usize = 0;
 const SERVICES: usize = 1;
 const SERVER: usize = 2;
@@ -150,6 +156,9 @@ const CLIENT: usize = 3;
 const DNS: usize = 4;
 const PTR: usize = 5;
 const ALERTS: usize = 6;
+const SERVER_TLS: usize = 7;
+const CLIENT_FLOWS: usize = 8;
+const QUESTIONS: usize = 9;
 
 /// `first_seen`/`last_seen` of a bucket, and ordering by the latter (newest values first).
 fn dated() -> Value {
@@ -169,7 +178,7 @@ fn values(field: &str, size: usize) -> Value {
 /// The search requests answering host ID for `addr`.
 pub fn requests(addr: &HostAddress) -> Vec<Value> {
     let at = |field: &str| json!({"terms": {field: addr.spellings}});
-    let not_directionless = json!({"terms": {"event_type": DIRECTIONLESS}});
+    let of_type = |types: &[&str]| json!({"terms": {"event_type": types}});
     let answers_it = [
         at("dns.answers.rdata"),
         at("dns.grouped.A"),
@@ -178,7 +187,7 @@ pub fn requests(addr: &HostAddress) -> Vec<Value> {
     let names_it = json!({"term": {"dns.answers.rrname": addr.reverse}});
     let mut seen_by = vec![at("src_ip"), at("dest_ip"), names_it.clone()];
     seen_by.extend(answers_it.iter().cloned());
-    let mut out = vec![Value::Null; 7];
+    let mut out = vec![Value::Null; QUESTIONS];
     out[SEEN] = json!({
         "size": 0,
         "query": {"bool": {"should": seen_by, "minimum_should_match": 1}},
@@ -190,7 +199,6 @@ pub fn requests(addr: &HostAddress) -> Vec<Value> {
             at("dest_ip"),
             {"term": {"event_type": "flow"}},
             {"exists": {"field": "app_proto"}},
-            {"exists": {"field": "dest_port"}},
         ]}},
         "aggs": {"ports": {
             "terms": {"field": "dest_port", "size": MAX_VALUES, "order": {"last_seen": "desc"}},
@@ -205,9 +213,13 @@ pub fn requests(addr: &HostAddress) -> Vec<Value> {
     });
     out[SERVER] = json!({
         "size": 0,
-        "query": {"bool": {"filter": [at("dest_ip")], "must_not": [not_directionless]}},
+        "query": {"bool": {"filter": [at("dest_ip"), of_type(&["http"])]}},
+        "aggs": {"http_hostname": values("http.hostname", MAX_VALUES)},
+    });
+    out[SERVER_TLS] = json!({
+        "size": 0,
+        "query": {"bool": {"filter": [at("dest_ip"), of_type(&["tls"])]}},
         "aggs": {
-            "http_hostname": values("http.hostname", MAX_VALUES),
             "tls_sni": values("tls.sni", MAX_VALUES),
             "tls_subject": values("tls.subject", MAX_VALUES),
             "tls_ja3s": values("tls.ja3s.hash", MAX_VALUES),
@@ -215,17 +227,21 @@ pub fn requests(addr: &HostAddress) -> Vec<Value> {
     });
     out[CLIENT] = json!({
         "size": 0,
-        "query": {"bool": {"filter": [at("src_ip")], "must_not": [not_directionless]}},
+        "query": {"bool": {"filter": [at("src_ip"), of_type(&CLIENT_RECORDS)]}},
         "aggs": {
             "user_agent": values("http.http_user_agent", MAX_VALUES),
             "tls_sni": values("tls.sni", MAX_VALUES),
             "tls_ja3": values("tls.ja3.hash", MAX_VALUES),
             "tls_ja4": values("tls.ja4", MAX_VALUES),
-            "app_proto": values("app_proto", MAX_VALUES),
             "smb_user": values("smb.ntlmssp.user", MAX_VALUES),
             "krb5_cname": values("krb5.cname", MAX_VALUES),
             "rdp_cookie": values("rdp.cookie", MAX_VALUES),
         },
+    });
+    out[CLIENT_FLOWS] = json!({
+        "size": 0,
+        "query": {"bool": {"filter": [at("src_ip"), of_type(&["flow"])]}},
+        "aggs": {"app_proto": values("app_proto", MAX_VALUES)},
     });
     out[DNS] = json!({
         "size": 0,
@@ -458,6 +474,7 @@ pub fn answer(addr: &HostAddress, found: &[Value]) -> Option<Value> {
     host.insert("services".into(), Value::Array(services));
 
     let (server, client, dns, ptr) = (aggs(SERVER), aggs(CLIENT), aggs(DNS), aggs(PTR));
+    let (server_tls, client_flows) = (aggs(SERVER_TLS), aggs(CLIENT_FLOWS));
     let t = &mut truncated;
     let hostnames = merged(
         vec![
@@ -465,7 +482,7 @@ pub fn answer(addr: &HostAddress, found: &[Value]) -> Option<Value> {
                 seen_values(server, "http_hostname", "hostname", t),
                 "http.hostname",
             ),
-            (seen_values(server, "tls_sni", "hostname", t), "tls.sni"),
+            (seen_values(server_tls, "tls_sni", "hostname", t), "tls.sni"),
             (seen_values(dns, "answer_names", "hostname", t), "dns"),
             (seen_values(dns, "query_name", "hostname", t), "dns"),
             (seen_values(dns, "query_names", "hostname", t), "dns"),
@@ -490,11 +507,11 @@ pub fn answer(addr: &HostAddress, found: &[Value]) -> Option<Value> {
     for (list, item, aggs, name) in [
         ("http.user_agent", "agent", client, "user_agent"),
         ("tls.sni", "sni", client, "tls_sni"),
-        ("tls.subject", "subject", server, "tls_subject"),
+        ("tls.subject", "subject", server_tls, "tls_subject"),
         ("tls.ja3", "hash", client, "tls_ja3"),
-        ("tls.ja3s", "hash", server, "tls_ja3s"),
+        ("tls.ja3s", "hash", server_tls, "tls_ja3s"),
         ("tls.ja4", "hash", client, "tls_ja4"),
-        ("client_service", "name", client, "app_proto"),
+        ("client_service", "name", client_flows, "app_proto"),
     ] {
         let one = merged(
             vec![(seen_values(aggs, name, list, t), "")],
@@ -645,7 +662,7 @@ mod tests {
     fn nothing_found_is_none() {
         let addr = HostAddress::parse("192.0.2.1").unwrap();
         let empty = json!({"hits": {"total": {"value": 0}}, "aggregations": {}});
-        assert!(answer(&addr, &vec![empty; 7]).is_none());
-        assert_eq!(requests(&addr).len(), 7);
+        assert!(answer(&addr, &vec![empty; QUESTIONS]).is_none());
+        assert_eq!(requests(&addr).len(), QUESTIONS);
     }
 }
