@@ -447,6 +447,11 @@ async fn rest_search_needs_every_keyword_ignoring_case_split_on_commas_or_spaces
     assert_eq!(search("ed lyon").await, ["edge-lyon"]);
     assert_eq!(search("ri").await, ["Edge-Paris", "say \"hi\" AND NOT"]);
     assert_eq!(search("zürich").await, ["say \"hi\" AND NOT"]);
+    if stella_testkit::backend() == "sqlite" {
+        // The trigram table folds case beyond ASCII (as PostgreSQL's LOWER does under a
+        // UTF-8 locale, which the test database may not have).
+        assert_eq!(search("étage").await, ["say \"hi\" AND NOT"]);
+    }
     // The index follows renames and deletes, on the probes and on their union (a table kept
     // by triggers), which is searched the same way.
     let (st, _, _) = send(
