@@ -288,7 +288,7 @@ mod cache {
     /// Candidate sets (before confirmation) smaller than this are not cached.
     pub const MIN_CANDIDATES: u32 = if cfg!(test) { 0 } else { 4_096 };
     /// The most the cache holds: 512 bitsets of a 1M-document segment.
-    const MAX_BYTES: usize = 64 << 20;
+    pub(super) const MAX_BYTES: usize = 64 << 20;
 
     /// A segment and what was asked of it, spelt out in full (`term`, column and values;
     /// `exists` and path): never a hash, which two questions could share.
@@ -386,6 +386,35 @@ mod bits_tests {
             BitsDocSet::new(std::sync::Arc::new(empty)).doc(),
             TERMINATED
         );
+    }
+
+    #[test]
+    fn the_cache_forgets_the_least_recently_used_past_its_bound() {
+        use std::sync::Arc;
+        // Five entries of a little under a quarter of the bound: the fifth pushes out one,
+        // the least recently used (the second: the first was read since). Other tests' entries
+        // are a few bytes, too small to change which.
+        let words = (cache::MAX_BYTES / 4 - 64 * 1024) / 8;
+        let key = |n: usize| cache::Key {
+            segment: tantivy::index::SegmentId::generate_random(),
+            what: format!("test {n}"),
+        };
+        let keys: Vec<cache::Key> = (0..5).map(key).collect();
+        let bits = || {
+            Arc::new(Bits {
+                words: vec![0; words],
+                count: 0,
+                max_doc: (words * 64) as DocId,
+            })
+        };
+        for k in &keys[..3] {
+            cache::put(k.clone(), bits());
+        }
+        assert!(cache::get(&keys[0]).is_some());
+        cache::put(keys[3].clone(), bits());
+        cache::put(keys[4].clone(), bits());
+        let kept: Vec<bool> = keys.iter().map(|k| cache::get(k).is_some()).collect();
+        assert_eq!(kept, [true, false, true, true, true]);
     }
 }
 
