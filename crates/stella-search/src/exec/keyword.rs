@@ -86,9 +86,9 @@ impl Weight for KeywordWeight {
         } else {
             Wanted::Few(ords)
         };
-        let large = docs.size_hint() >= cache::MIN_CANDIDATES;
+        let keep = cache::worth_keeping(reader.max_doc(), docs.size_hint());
         let mut filtered = Filtered::new(docs, col.ords().clone(), wanted);
-        if large && reader.max_doc() >= cache::MIN_SEGMENT_DOCS {
+        if keep {
             // Confirmed once, for every question after this one that asks the same.
             let bits = std::sync::Arc::new(Bits::collect(&mut filtered, reader.max_doc()));
             cache::put(key, bits.clone());
@@ -282,11 +282,16 @@ mod cache {
 
     use super::Bits;
 
-    /// Segments smaller than this are not cached (every segment in tests, so the whole suite
-    /// goes through the cache).
-    pub const MIN_SEGMENT_DOCS: u32 = if cfg!(test) { 0 } else { 65_536 };
+    /// Segments smaller than this are not cached.
+    const MIN_SEGMENT_DOCS: u32 = 65_536;
     /// Candidate sets (before confirmation) smaller than this are not cached.
-    pub const MIN_CANDIDATES: u32 = if cfg!(test) { 0 } else { 4_096 };
+    const MIN_CANDIDATES: u32 = 4_096;
+
+    /// Whether a segment's match of `candidates` documents is kept: always in this crate's
+    /// tests, so its whole suite goes through the cache.
+    pub fn worth_keeping(segment_docs: u32, candidates: u32) -> bool {
+        cfg!(test) || (segment_docs >= MIN_SEGMENT_DOCS && candidates >= MIN_CANDIDATES)
+    }
     /// The most the cache holds: 512 bitsets of a 1M-document segment.
     pub(super) const MAX_BYTES: usize = 64 << 20;
 
@@ -466,7 +471,7 @@ impl Weight for CachedExistsWeight {
             return Ok(Box::new(ConstScorer::new(BitsDocSet::new(bits), boost)));
         }
         let mut docs = self.inner.scorer(reader, boost)?;
-        if reader.max_doc() < cache::MIN_SEGMENT_DOCS || docs.size_hint() < cache::MIN_CANDIDATES {
+        if !cache::worth_keeping(reader.max_doc(), docs.size_hint()) {
             return Ok(docs);
         }
         let bits = std::sync::Arc::new(Bits::collect(docs.as_mut(), reader.max_doc()));
