@@ -148,16 +148,17 @@ impl HostAddress {
     }
 }
 
-/// The nine questions, in the order [`answer`] reads them.
-const SEEN: usize = 0;
-const SERVICES: usize = 1;
-const SERVER: usize = 2;
-const CLIENT: usize = 3;
+/// The nine questions, in the order they are asked: the costliest for a busy host first
+/// (they run two at a time), so none of them starts last.
+const SERVICES: usize = 0;
+const SERVER_TLS: usize = 1;
+const SEEN: usize = 2;
+const SERVER: usize = 3;
 const DNS: usize = 4;
-const PTR: usize = 5;
-const ALERTS: usize = 6;
-const SERVER_TLS: usize = 7;
-const CLIENT_FLOWS: usize = 8;
+const ALERTS: usize = 5;
+const CLIENT: usize = 6;
+const CLIENT_FLOWS: usize = 7;
+const PTR: usize = 8;
 const QUESTIONS: usize = 9;
 
 /// `first_seen`/`last_seen` of a bucket, and ordering by the latter (newest values first).
