@@ -71,10 +71,11 @@ fn search(sql: &mut Sql, spec: &ResourceSpec, keywords: &[String], sqlite: bool)
     if fields.is_empty() {
         return;
     }
-    let indexed = |k: &String| sqlite && spec.search_index.is_some() && trigram_len(k);
-    if let Some(index) = spec.search_index.filter(|_| sqlite) {
-        let long: Vec<String> = keywords.iter().filter(|k| indexed(k)).cloned().collect();
-        if let Some(query) = trigram_query(&long) {
+    let index = spec.search_index.filter(|_| sqlite);
+    let indexed = |k: &String| index.is_some() && trigram_len(k);
+    if let Some(index) = index {
+        // The query leaves out the keywords too short to look up; LIKE takes those below.
+        if let Some(query) = trigram_query(keywords) {
             sql.push(&format!(
                 " AND id IN (SELECT rowid FROM {index} WHERE {index} MATCH "
             ))

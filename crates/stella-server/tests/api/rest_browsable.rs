@@ -22,6 +22,17 @@ async fn html(s: &TestServer, path: &str, auth: Option<&str>) -> (u16, String, S
     (status, ct, r.text().await.unwrap())
 }
 
+/// A browser's `GET` of `path` (`Accept: text/html`) with `auth`, answered whole.
+async fn get_page(s: &TestServer, path: &str, auth: &str) -> reqwest::Response {
+    s.client
+        .get(s.url(path))
+        .header("accept", "text/html")
+        .header("authorization", auth)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn browsers_get_pages_of_the_json_with_links_and_a_form() {
     let s = TestServer::start().await;
@@ -131,14 +142,7 @@ fn header(r: &reqwest::Response, name: &str) -> String {
 async fn pages_and_answers_carry_the_hardening_headers() {
     let (s, _, (_, admin)) = crate::one_tenant().await;
     let auth = format!("Bearer {admin}");
-    let page = s
-        .client
-        .get(s.url(PROBES))
-        .header("accept", "text/html")
-        .header("authorization", &auth)
-        .send()
-        .await
-        .unwrap();
+    let page = get_page(&s, PROBES, &auth).await;
     assert_eq!(page.status(), 200);
     let csp = header(&page, "content-security-policy");
     for part in [
@@ -244,14 +248,7 @@ async fn answers_too_large_for_a_page_link_to_their_json() {
         .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
     let path = "/rest/rules/rule/?page_size=1000";
-    let r = s
-        .client
-        .get(s.url(path))
-        .header("accept", "text/html")
-        .header("authorization", &auth)
-        .send()
-        .await
-        .unwrap();
+    let r = get_page(&s, path, &auth).await;
     assert_eq!(r.status(), 200);
     assert!(header(&r, "content-type").starts_with("text/html"));
     assert!(header(&r, "content-security-policy").contains("default-src 'none'"));
@@ -260,14 +257,7 @@ async fn answers_too_large_for_a_page_link_to_their_json() {
     let json_url = "/rest/rules/rule/?page_size=1000&amp;format=json";
     assert!(page.contains(&format!("<a href=\"{json_url}\">")), "{page}");
     // The link answers the JSON, even to a browser.
-    let r = s
-        .client
-        .get(s.url(&json_url.replace("&amp;", "&")))
-        .header("accept", "text/html")
-        .header("authorization", &auth)
-        .send()
-        .await
-        .unwrap();
+    let r = get_page(&s, &json_url.replace("&amp;", "&"), &auth).await;
     assert_eq!(r.status(), 200);
     assert!(header(&r, "content-type").contains("json"));
     let all: serde_json::Value = r.json().await.unwrap();
