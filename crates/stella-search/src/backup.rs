@@ -272,6 +272,18 @@ fn copy_index(src: &Path, dst: &Path) -> Result<(u64, Vec<PathBuf>), SearchError
         if gone {
             continue;
         }
+        // The rollup, after the commit it goes with was read: it holds that commit's frames
+        // (each is written before its commit), and later ones the restored index does not read.
+        // A compaction since that commit folded later facts in: copy again from a newer commit.
+        let rollup = crate::rollup::FILE;
+        let has_rollup = match fs::copy(src.join(rollup), dst.join(rollup)) {
+            Ok(_) => true,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+            Err(e) => return Err(SearchError::io(format!("copying {rollup}"), e)),
+        };
+        if has_rollup && crate::rollup::first_lsn(&dst.join(rollup)).is_some_and(|l| l > lsn) {
+            continue;
+        }
         fs::write(dst.join("meta.json"), &meta)
             .map_err(|e| SearchError::io("writing meta.json", e))?;
         // tantivy's list of the files it manages: so the restored index deletes these once
@@ -282,6 +294,9 @@ fn copy_index(src: &Path, dst: &Path) -> Result<(u64, Vec<PathBuf>), SearchError
         fs::write(dst.join(".managed.json"), managed_json)
             .map_err(|e| SearchError::io("writing .managed.json", e))?;
         let mut files: Vec<PathBuf> = names.into_iter().map(PathBuf::from).collect();
+        if has_rollup {
+            files.push(PathBuf::from(rollup));
+        }
         files.push(PathBuf::from("meta.json"));
         files.push(PathBuf::from(".managed.json"));
         return Ok((lsn, files));

@@ -134,6 +134,7 @@ impl EventIndex {
             dir.join("tenants"),
             schema,
             opts.search_threads,
+            opts.rollup.as_ref().map(|h| h.0.version()),
         )?);
         let reads = Arc::new(Reads::new());
         let mut indexer = Indexer::new(
@@ -441,6 +442,32 @@ impl EventIndex {
             budget,
             self.inner.opts.max_hits_source_bytes,
         )
+    }
+
+    /// What the rollups (see `rollup.rs`) of every partition of the tenants `filter` allows
+    /// hold about `entity`, folded together; `Ok(None)` when no rollup hook is registered or
+    /// one of those partitions has no complete rollup (the caller then asks the events).
+    /// Like a search, it first commits what is waiting, so it sees every acknowledged event.
+    pub fn rollup(
+        &self,
+        filter: &TenantFilter,
+        entity: &str,
+    ) -> Result<Option<crate::rollup::EntityFacts>, SearchError> {
+        let Some(hook) = &self.inner.opts.rollup else {
+            return Ok(None);
+        };
+        let version = hook.0.version();
+        self.catch_up();
+        let mut out = crate::rollup::EntityFacts::default();
+        for p in self.inner.tenants.partitions(filter, &|_| true)? {
+            let committed = p.committed()?.wal_lsn;
+            match p.rollup.lock().lookup(&p.dir, version, committed, entity)? {
+                None => return Ok(None),
+                Some(Some(facts)) => out.merge(&facts),
+                Some(None) => {}
+            }
+        }
+        Ok(Some(out))
     }
 
     /// Stops every running search at its next budget check (they answer "shutting down");

@@ -27,6 +27,7 @@ use crate::log::record::Kind;
 use crate::log::{Committed, IndexOp, Msg, Replay};
 use crate::options::IndexOptions;
 use crate::reads::Reads;
+use crate::rollup::{EventView, Fact, Pending};
 use crate::schema::Fields;
 use crate::tenants::{day_of, CommitPayload, Day, PartKey, TenantIndex, Tenants};
 
@@ -46,6 +47,9 @@ struct TenantWriter {
     /// When it was last written, in the indexer's count of writes: the order in which
     /// writers close when too many are open (instants tie within one record).
     written: u64,
+    /// The facts of the events added since the last commit, when the partition keeps a
+    /// complete rollup (see `rollup.rs`).
+    rollup: Option<Pending>,
 }
 
 /// A partition's final merge in progress (see `IndexOptions::final_merge_max_docs`). The
@@ -92,6 +96,8 @@ pub(crate) struct Indexer {
     /// Set when a record could not be applied: the WAL is then kept (nothing released) until a
     /// restart replays it.
     failed: Option<String>,
+    /// One event's facts, reused.
+    facts: Vec<Fact>,
 }
 
 impl Indexer {
@@ -116,6 +122,7 @@ impl Indexer {
             committed_lsn: 0,
             writes: 0,
             failed: None,
+            facts: Vec::new(),
         }
     }
 
@@ -265,6 +272,8 @@ impl Indexer {
             }
             self.writes += 1;
             let written = self.writes;
+            let hook = self.opts.rollup.clone();
+            let facts = &mut std::mem::take(&mut self.facts);
             let tw = self.writer(&key)?;
             // Handed to tantivy in groups, not one document at a time: each hand-over is a
             // channel send that may wake an indexing thread, and a group stays together in
@@ -279,6 +288,10 @@ impl Indexer {
                     }
                     let (text, tape) = d.source.parts();
                     tw.paths.add(tape, text);
+                    if let (Some(hook), Some(pending)) = (&hook, tw.rollup.as_mut()) {
+                        hook.0.facts(&EventView::new(tape, text, d.ts_ms), facts);
+                        pending.fold.add_event(facts, d.ts_ms);
+                    }
                     ops.push(UserOperation::Add(EventDoc {
                         fields,
                         id: d.id.clone(),
@@ -291,6 +304,7 @@ impl Indexer {
             tw.dirty = true;
             tw.last_write = now;
             tw.written = written;
+            self.facts = std::mem::take(facts);
             self.uncommitted_since.get_or_insert(now);
         }
         Ok(())
@@ -792,6 +806,10 @@ fn open_writer(
     budget: usize,
 ) -> Result<TenantWriter, SearchError> {
     let committed = index.committed()?;
+    let rollup = match &opts.rollup {
+        Some(hook) => Pending::open(&index.dir, hook.0.version(), committed.wal_lsn)?,
+        None => None,
+    };
     let options = IndexWriterOptions::builder()
         .num_worker_threads(threads)
         .memory_budget_per_thread(budget / threads)
@@ -807,6 +825,7 @@ fn open_writer(
         paths: TextPaths::from_paths(committed.text_paths),
         last_write: Instant::now(),
         written: 0,
+        rollup,
     })
 }
 
@@ -818,9 +837,20 @@ fn commit_one(tw: &mut TenantWriter, lsn: u64) -> Result<(), SearchError> {
         text_paths: paths.clone(),
     })
     .map_err(|e| SearchError::invalid(format!("commit payload: {e}")))?;
+    // The rollup's frame first: one past the partition's commit is never read (see
+    // `rollup.rs`), one missing would lose facts of committed events.
+    if let Some(r) = tw.rollup.as_mut() {
+        r.write(&tw.index.dir, lsn)?;
+    }
     let mut prepared = tw.writer.prepare_commit()?;
     prepared.set_payload(&payload);
     prepared.commit()?;
+    if let Some(r) = tw.rollup.as_mut() {
+        // The commit stands either way; an uncompacted rollup is only larger.
+        if let Err(e) = r.maybe_compact(&tw.index.dir, lsn) {
+            tracing::warn!("compacting the rollup of {}: {e}", tw.index.name());
+        }
+    }
     tw.committed_lsn = lsn;
     tw.dirty = false;
     tw.index.reader.reload()?;

@@ -41,6 +41,7 @@ pub mod nats;
 mod options;
 mod pattern;
 mod reads;
+pub mod rollup;
 mod schema;
 mod tape;
 mod tenants;
@@ -56,6 +57,7 @@ pub use error::SearchError;
 pub use event::{valid_event_id, valid_tenant_id};
 pub use index::{AcceptedEvent, Dropped, EventIndex, IngestOutcome, TenantUsage};
 pub use options::IndexOptions;
+pub use rollup::{EntityFacts, EventView, Fact, Leaf, Rollup, RollupHook, Stat};
 
 /// Stellar Cyber's name for the security-event index.
 pub const INDEX_NAME: &str = "aella-ser";

@@ -62,6 +62,9 @@ pub struct IndexOptions {
     /// Most bytes of stored `_source` one search answer may carry: 10,000 hits of 1 MiB
     /// events would otherwise be a 10 GB answer.
     pub max_hits_source_bytes: usize,
+    /// What each event says about the entities it names, kept per partition as events are
+    /// indexed (see `rollup.rs`); `None` keeps no rollups.
+    pub rollup: Option<crate::rollup::RollupHook>,
 }
 
 impl Default for IndexOptions {
@@ -86,6 +89,7 @@ impl Default for IndexOptions {
             idle_commit_interval_ms: 30_000,
             search_budget_ms: 10_000,
             max_hits_source_bytes: 64 * 1024 * 1024,
+            rollup: None,
         }
     }
 }
@@ -121,6 +125,7 @@ impl IndexOptions {
             search_budget_ms: self.search_budget_ms.max(1),
             // One hit of the largest event always fits.
             max_hits_source_bytes: self.max_hits_source_bytes.max(self.max_doc_bytes.max(64)),
+            rollup: self.rollup.clone(),
         }
     }
 }

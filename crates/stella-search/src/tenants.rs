@@ -107,6 +107,10 @@ pub(crate) struct TenantIndex {
     pub reader: IndexReader,
     /// As of the last commit the reader was reloaded to.
     pub text_paths: RwLock<Arc<Vec<String>>>,
+    /// The partition's directory.
+    pub dir: PathBuf,
+    /// Its rollup as folded so far by readers (see `rollup.rs`).
+    pub rollup: parking_lot::Mutex<crate::rollup::Folded>,
 }
 
 impl TenantIndex {
@@ -163,6 +167,9 @@ pub(crate) struct Tenants {
     dropped: RwLock<HashMap<String, Vec<Dropped>>>,
     /// Tenants with a format-2 index to migrate (`<root>/<tenant>/meta.json`).
     pub legacy: Vec<String>,
+    /// The rollup hook's version, when one is registered: a partition created now starts
+    /// its `ROLLUP` (see `rollup.rs`).
+    rollup_version: Option<u32>,
 }
 
 impl Tenants {
@@ -170,6 +177,7 @@ impl Tenants {
         root: PathBuf,
         schema: Schema,
         search_threads: usize,
+        rollup_version: Option<u32>,
     ) -> Result<Tenants, SearchError> {
         let executor = if search_threads > 1 {
             Executor::multi_thread(search_threads, "stella-search-q")?
@@ -226,6 +234,7 @@ impl Tenants {
             known: RwLock::new(known),
             dropped: RwLock::new(dropped),
             legacy,
+            rollup_version,
         })
     }
 
@@ -332,6 +341,14 @@ impl Tenants {
         if tenant_created {
             crate::wal::segment::sync_dir(&self.root)
                 .map_err(|e| SearchError::io("syncing the tenants directory", e))?;
+        }
+        // A partition with no index yet holds no events: its rollup starts with it. One that
+        // has events and no rollup (written before rollups, or by a server without the hook)
+        // never gets one, and its rollup is incomplete.
+        if let Some(version) = self.rollup_version {
+            if !dir.join("meta.json").exists() && !dir.join(crate::rollup::FILE).exists() {
+                crate::rollup::create(&dir, version)?;
+            }
         }
         let t = Arc::new(open_index(
             &key.tenant,
@@ -495,6 +512,8 @@ fn open_index(
         index,
         reader,
         text_paths: RwLock::new(Arc::new(Vec::new())),
+        dir: dir.to_path_buf(),
+        rollup: parking_lot::Mutex::new(crate::rollup::Folded::default()),
     };
     *t.text_paths.write() = Arc::new(t.committed()?.text_paths);
     Ok(t)

@@ -122,6 +122,10 @@ impl Server {
             search_budget_ms: config.search_budget_ms,
             idle_writer_ms: config.events_idle_writer_secs.saturating_mul(1000),
             final_merge_max_docs: config.events_final_merge_max_docs,
+            // Host ID's facts, kept per day as events are indexed.
+            rollup: Some(stella_search::RollupHook(Arc::new(
+                stella_service::host_facts::HostFacts,
+            ))),
             ..stella_search::IndexOptions::default()
         };
         let events = match stream {

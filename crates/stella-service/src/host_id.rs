@@ -1,16 +1,17 @@
 //! Host ID (Stamus' "Host Insights"): what the ingested events say about one IP address,
 //! within the caller's tenancy, for `GET /rest/appliances/host_id/<ip>`.
 //!
-//! Nothing is stored for it: each lookup asks the event index nine aggregation-only
-//! questions in one [`msearch`](stella_search::EventIndex::msearch) (one time budget, one
-//! search slot), each an exact term query on the address narrowing the events to the few that
-//! name it, and to the record types that carry the fields it aggregates (a server's TLS
-//! subjects from its `tls` records, not from every record naming it), with terms aggregations
-//! for the distinct values (at most [`MAX_VALUES`] each, newest first) and min/max of
-//! `timestamp` for when each was first and last seen. No event is read into memory; the cost
-//! follows the number of events naming the address (the index keeps, per segment, which
-//! events a large exact match found, so the questions after the first that ask for the same
-//! address, or for the same record type, do not confirm them again).
+//! Each lookup answers from the rollups the event index keeps per day as it indexes
+//! (`host_facts.rs`: what each record states about the addresses it names), a lookup per day
+//! whatever the host's traffic. When a day in reach has no complete rollup (indexed before
+//! rollups existed, or past a rollup's bounds), it asks the events instead: nine
+//! aggregation-only questions ([`requests`]) in one [`msearch`](stella_search::EventIndex::msearch)
+//! (one time budget, one search slot), each an exact term query on the address narrowing the
+//! events to the few that name it, and to the record types that carry the fields it
+//! aggregates, with terms aggregations for the distinct values (at most [`MAX_VALUES`] each,
+//! newest first) and min/max of `timestamp` for when each was first and last seen. Both
+//! paths give the same answer (a test holds them to it); the second costs in proportion to
+//! the events naming the address.
 //!
 //! # What belongs to the host
 //!
@@ -85,13 +86,13 @@ use crate::{Result, ServiceError, Stella};
 /// Most values of one list (ports for `services`).
 pub const MAX_VALUES: usize = 100;
 /// Transport protocols per port, application protocols per port and transport.
-const MAX_PROTOS: usize = 4;
-const MAX_APP_PROTOS: usize = 8;
+pub(crate) const MAX_PROTOS: usize = 4;
+pub(crate) const MAX_APP_PROTOS: usize = 8;
 
 /// The records that carry what a client sends (agents, TLS names and fingerprints, user
 /// names): `alert`, `fileinfo`, `anomaly`, `netflow` and `drop` records, which follow one
 /// packet rather than the connection, never decide a role.
-const CLIENT_RECORDS: [&str; 5] = ["http", "tls", "smb", "krb5", "rdp"];
+pub(crate) const CLIENT_RECORDS: [&str; 5] = ["http", "tls", "smb", "krb5", "rdp"];
 
 /// An address as asked for: its canonical text and every spelling events may use for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,20 +147,51 @@ impl HostAddress {
             reverse,
         })
     }
+
+    /// Whether events spelling an address as `text` name this one (as host ID looks them up).
+    pub fn spelled(&self, text: &str) -> bool {
+        self.spellings.iter().any(|s| s == text)
+    }
+}
+
+/// The address a reverse-lookup name is exactly the PTR question for (`101.0.0.10.in-addr.arpa`
+/// for 10.0.0.101), as host ID asks it.
+pub fn reverse_name_host(name: &str) -> Option<HostAddress> {
+    let text = if let Some(v4) = name.strip_suffix(".in-addr.arpa") {
+        let mut octets: Vec<&str> = v4.split('.').collect();
+        if octets.len() != 4 {
+            return None;
+        }
+        octets.reverse();
+        octets.join(".")
+    } else {
+        let v6 = name.strip_suffix(".ip6.arpa")?;
+        let mut nibbles: Vec<&str> = v6.split('.').collect();
+        if nibbles.len() != 32 || nibbles.iter().any(|n| n.len() != 1) {
+            return None;
+        }
+        nibbles.reverse();
+        nibbles
+            .chunks(4)
+            .map(|c| c.concat())
+            .collect::<Vec<_>>()
+            .join(":")
+    };
+    HostAddress::parse(&text).filter(|a| a.reverse == name)
 }
 
 /// The nine questions, in the order they are asked: the costliest for a busy host first
 /// (they run two at a time), so none of them starts last.
-const SERVICES: usize = 0;
-const SERVER_TLS: usize = 1;
-const SEEN: usize = 2;
-const SERVER: usize = 3;
-const DNS: usize = 4;
-const ALERTS: usize = 5;
-const CLIENT: usize = 6;
-const CLIENT_FLOWS: usize = 7;
-const PTR: usize = 8;
-const QUESTIONS: usize = 9;
+pub(crate) const SERVICES: usize = 0;
+pub(crate) const SERVER_TLS: usize = 1;
+pub(crate) const SEEN: usize = 2;
+pub(crate) const SERVER: usize = 3;
+pub(crate) const DNS: usize = 4;
+pub(crate) const ALERTS: usize = 5;
+pub(crate) const CLIENT: usize = 6;
+pub(crate) const CLIENT_FLOWS: usize = 7;
+pub(crate) const PTR: usize = 8;
+pub(crate) const QUESTIONS: usize = 9;
 
 /// `first_seen`/`last_seen` of a bucket, and ordering by the latter (newest values first).
 fn dated() -> Value {
@@ -441,8 +473,10 @@ pub fn answer(addr: &HostAddress, found: &[Value]) -> Option<Value> {
         );
     }
 
-    // services: port → transport → application protocols.
-    let mut services = Vec::new();
+    // services: port → transport → application protocols. Transports are named in lower
+    // case (Suricata writes `TCP`, other sensors `tcp`): one service per port and transport,
+    // its protocols merged, newest first.
+    let mut services: BTreeMap<(u64, String), BTreeMap<String, (f64, f64)>> = BTreeMap::new();
     for port in buckets(aggs(SERVICES), "ports", "services", &mut truncated) {
         let Some(number) = port["key"]
             .as_f64()
@@ -454,22 +488,32 @@ pub fn answer(addr: &HostAddress, found: &[Value]) -> Option<Value> {
             let Some(name) = key_text(&proto["key"]) else {
                 continue;
             };
-            let apps: Vec<Value> = seen_values(proto, "apps", "services", &mut truncated)
-                .into_iter()
-                .map(|s| {
-                    json!({"app_proto": s.value, "first_seen": rfc3339(s.first_ms),
-                           "last_seen": rfc3339(s.last_ms)})
-                })
-                .collect();
-            if !apps.is_empty() {
-                services.push((number as u64, name.to_ascii_lowercase(), apps));
+            let apps = seen_values(proto, "apps", "services", &mut truncated);
+            if apps.is_empty() {
+                continue;
+            }
+            let service = services
+                .entry((number as u64, name.to_ascii_lowercase()))
+                .or_default();
+            for s in apps {
+                let e = service.entry(s.value).or_insert((s.first_ms, s.last_ms));
+                *e = (e.0.min(s.first_ms), e.1.max(s.last_ms));
             }
         }
     }
-    services.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     let services: Vec<Value> = services
         .into_iter()
-        .map(|(port, proto, values)| json!({"proto": proto, "port": port, "values": values}))
+        .map(|((port, proto), apps)| {
+            let mut apps: Vec<(String, (f64, f64))> = apps.into_iter().collect();
+            apps.sort_by(|a, b| b.1 .1.total_cmp(&a.1 .1).then_with(|| a.0.cmp(&b.0)));
+            let values: Vec<Value> = apps
+                .into_iter()
+                .map(|(app, (first, last))| {
+                    json!({"app_proto": app, "first_seen": rfc3339(first), "last_seen": rfc3339(last)})
+                })
+                .collect();
+            json!({"proto": proto, "port": port, "values": values})
+        })
         .collect();
     host.insert("services_count".into(), json!(services.len()));
     host.insert("services".into(), Value::Array(services));
@@ -568,11 +612,18 @@ impl Stella {
         }
         let events = self.events().clone();
         let now = self.now_ms();
+        let canonical = addr.canonical.clone();
         let bodies = requests(addr);
         let _slot = self.search_slot().await?;
-        let found = tokio::task::spawn_blocking(move || events.msearch(&filter, &bodies, now))
-            .await
-            .map_err(|e| ServiceError::Internal(format!("host id task: {e}")))??;
+        // From the rollups when every partition in reach has a complete one (see
+        // `host_facts.rs`); otherwise from the events.
+        let found = tokio::task::spawn_blocking(move || match events.rollup(&filter, &canonical) {
+            Ok(Some(facts)) => Ok(crate::host_facts::answers(&facts)),
+            Ok(None) => events.msearch(&filter, &bodies, now),
+            Err(e) => Err(e),
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("host id task: {e}")))??;
         Ok(answer(addr, &found))
     }
 }

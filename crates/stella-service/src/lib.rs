@@ -15,6 +15,7 @@ mod events;
 pub mod guard;
 mod history;
 pub use history::RestContext;
+pub mod host_facts;
 pub mod host_id;
 pub mod jobs;
 pub mod keyring;

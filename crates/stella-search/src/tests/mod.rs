@@ -11,6 +11,7 @@ mod partitions;
 mod proptests;
 mod queries;
 mod replace;
+mod rollup;
 mod tenancy;
 
 use std::path::Path;
