@@ -500,8 +500,14 @@ impl Indexer {
             .map(|(k, _)| k.clone())
             .collect();
         for key in quiet {
-            if let Some(tw) = self.writers.remove(&key) {
+            if let Some(mut tw) = self.writers.remove(&key) {
                 self.committed.remove(&key);
+                // Its day is likely done: readers then search its rollup in place.
+                if let Some(r) = tw.rollup.as_mut() {
+                    if let Err(e) = r.compact_if_appended(&tw.index.dir, tw.committed_lsn) {
+                        tracing::warn!("compacting the rollup of {}: {e}", tw.index.name());
+                    }
+                }
                 self.park(key, tw);
             }
         }

@@ -55,6 +55,8 @@ const HEADER: usize = 12;
 const FRAME_HEADER: usize = 4 + 4 + 8 + 1;
 const KIND_FACTS: u8 = 0;
 const KIND_OVERFLOW: u8 = 1;
+/// A compaction's frame (always the first): sorted, with an index (`Fold::encode_indexed`).
+const KIND_INDEXED: u8 = 2;
 const COMPACT_SLACK: u64 = 4 * 1024 * 1024;
 
 /// The hook that says which facts an event states. `version` changes whenever the facts an
@@ -285,22 +287,12 @@ impl Fold {
         }
     }
 
+    /// A delta frame's body: the entities in any order.
     fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
         out.extend((self.entities.len() as u32).to_le_bytes());
         for (name, e) in &self.entities {
-            put_str(&mut out, name);
-            out.extend(e.full.to_le_bytes());
-            out.extend((e.value_count() as u32).to_le_bytes());
-            for (list, values) in &e.lists {
-                for (value, s) in values {
-                    out.push(*list);
-                    put_str(&mut out, value);
-                    out.extend(s.first_ms.to_le_bytes());
-                    out.extend(s.last_ms.to_le_bytes());
-                    out.extend(s.count.to_le_bytes());
-                }
-            }
+            put_entity(&mut out, name, e);
         }
         out
     }
@@ -309,21 +301,7 @@ impl Fold {
         let mut r = Reader(body);
         let mut fold = Fold::default();
         for _ in 0..r.u32()? {
-            let name = r.str()?;
-            let mut e = EntityFacts {
-                full: r.u32()?,
-                ..EntityFacts::default()
-            };
-            for _ in 0..r.u32()? {
-                let list = r.u8()?;
-                let value = r.str()?;
-                let stat = Stat {
-                    first_ms: r.i64()?,
-                    last_ms: r.i64()?,
-                    count: r.u64()?,
-                };
-                e.add(list, value, &stat);
-            }
+            let (name, e) = take_entity(&mut r)?;
             match fold.entity(name) {
                 Some(slot) => slot.merge(&e),
                 None => break,
@@ -331,6 +309,80 @@ impl Fold {
         }
         r.0.is_empty().then_some(fold)
     }
+
+    /// A compacted frame's body: the entities sorted by name, then each one's offset in the
+    /// body (u64), their number and where the offsets start (u64 each), so a reader finds one
+    /// entity by binary search without reading the others.
+    fn encode_indexed(&self) -> Vec<u8> {
+        let mut names: Vec<&str> = self.entities.keys().map(|k| &**k).collect();
+        names.sort_unstable();
+        let mut out = Vec::new();
+        let mut offsets = Vec::with_capacity(names.len());
+        for name in &names {
+            offsets.push(out.len() as u64);
+            put_entity(&mut out, name, &self.entities[*name]);
+        }
+        let records = out.len() as u64;
+        for o in offsets {
+            out.extend(o.to_le_bytes());
+        }
+        out.extend((names.len() as u64).to_le_bytes());
+        out.extend(records.to_le_bytes());
+        out
+    }
+
+    fn decode_indexed(body: &[u8]) -> Option<Fold> {
+        let (_, records) = indexed_trailer(body)?;
+        let mut r = Reader(body.get(..records as usize)?);
+        let mut fold = Fold::default();
+        while !r.0.is_empty() {
+            let (name, e) = take_entity(&mut r)?;
+            fold.entity(name)?.merge(&e);
+        }
+        Some(fold)
+    }
+}
+
+/// (entities, bytes of records) from an indexed body's last 16 bytes.
+fn indexed_trailer(body: &[u8]) -> Option<(u64, u64)> {
+    let t = body.len().checked_sub(16)?;
+    let n = u64::from_le_bytes(body[t..t + 8].try_into().ok()?);
+    let records = u64::from_le_bytes(body[t + 8..].try_into().ok()?);
+    (records.checked_add(n.checked_mul(8)?)? == t as u64).then_some((n, records))
+}
+
+fn put_entity(out: &mut Vec<u8>, name: &str, e: &EntityFacts) {
+    put_str(out, name);
+    out.extend(e.full.to_le_bytes());
+    out.extend((e.value_count() as u32).to_le_bytes());
+    for (list, values) in &e.lists {
+        for (value, s) in values {
+            out.push(*list);
+            put_str(out, value);
+            out.extend(s.first_ms.to_le_bytes());
+            out.extend(s.last_ms.to_le_bytes());
+            out.extend(s.count.to_le_bytes());
+        }
+    }
+}
+
+fn take_entity<'a>(r: &mut Reader<'a>) -> Option<(&'a str, EntityFacts)> {
+    let name = r.str()?;
+    let mut e = EntityFacts {
+        full: r.u32()?,
+        ..EntityFacts::default()
+    };
+    for _ in 0..r.u32()? {
+        let list = r.u8()?;
+        let value = r.str()?;
+        let stat = Stat {
+            first_ms: r.i64()?,
+            last_ms: r.i64()?,
+            count: r.u64()?,
+        };
+        e.add(list, value, &stat);
+    }
+    Some((name, e))
 }
 
 fn put_str(out: &mut Vec<u8>, s: &str) {
@@ -506,14 +558,29 @@ impl Pending {
         Ok(())
     }
 
-    /// After the commit at `lsn`: folds the file into one frame when it has grown enough.
+    /// After the commit at `lsn`: folds the file into one indexed frame when what was
+    /// appended since the last compaction passes half of it (plus 4 MiB), so readers hold at
+    /// most that much in memory.
     pub fn maybe_compact(&mut self, dir: &Path, lsn: u64) -> Result<(), SearchError> {
-        let version = self.version;
-        if self.len <= self.compacted.saturating_mul(2) + COMPACT_SLACK {
+        if self.len - self.compacted <= self.compacted / 2 + COMPACT_SLACK {
             return Ok(());
         }
+        self.compact(dir, lsn)
+    }
+
+    /// Folds the file into one indexed frame now, if anything was appended since the last
+    /// compaction (a writer closing for idleness: its day is likely done).
+    pub fn compact_if_appended(&mut self, dir: &Path, lsn: u64) -> Result<(), SearchError> {
+        if self.len == self.compacted {
+            return Ok(());
+        }
+        self.compact(dir, lsn)
+    }
+
+    fn compact(&mut self, dir: &Path, lsn: u64) -> Result<(), SearchError> {
+        let version = self.version;
         let path = dir.join(FILE);
-        let Some(fold) = load(&path, version, lsn)?.1 else {
+        let Some(fold) = load_full(&path, version, lsn)? else {
             return Ok(());
         };
         let mut bytes = MAGIC.to_vec();
@@ -521,7 +588,7 @@ impl Pending {
         if fold.overflowed {
             bytes.extend(frame_bytes(lsn, KIND_OVERFLOW, &[]));
         } else {
-            bytes.extend(frame_bytes(lsn, KIND_FACTS, &fold.encode()));
+            bytes.extend(frame_bytes(lsn, KIND_INDEXED, &fold.encode_indexed()));
         }
         let tmp = dir.join(format!("{FILE}.tmp"));
         let mut f = File::create(&tmp).map_err(|e| io("creating", &tmp, e))?;
@@ -543,37 +610,164 @@ pub(crate) fn first_lsn(path: &Path) -> Option<u64> {
     read_frame(&mut r).map(|f| f.lsn)
 }
 
-/// The whole file folded up to `committed`: (bytes read, the fold), `None` for the fold when
-/// the file is missing, of another version, or overflowed.
-fn load(path: &Path, version: u32, committed: u64) -> Result<(u64, Option<Fold>), SearchError> {
+/// The whole file folded up to `committed` (compaction); `None` when the file is missing,
+/// of another version, or overflowed.
+fn load_full(path: &Path, version: u32, committed: u64) -> Result<Option<Fold>, SearchError> {
     let f = match File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, None)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io("opening", path, e)),
     };
+    let size = f.metadata().map_err(|e| io("reading", path, e))?.len();
     let mut r = std::io::BufReader::new(f);
     if read_header(&mut r) != Some(version) {
-        return Ok((0, None));
+        return Ok(None);
     }
     let mut fold = Fold::default();
     let mut at = HEADER as u64;
-    fold_frames(&mut r, committed, &mut fold, &mut at);
-    Ok((at, (!fold.overflowed).then_some(fold)))
+    loop {
+        let Some(frame) = read_frame(&mut r) else {
+            // Not the end of the file: a damaged frame, and nothing after it can be read.
+            if at != size {
+                return Ok(None);
+            }
+            break;
+        };
+        at += frame.len;
+        if frame.lsn > committed {
+            break;
+        }
+        let part = match frame.kind {
+            KIND_FACTS => Fold::decode(&frame.body),
+            KIND_INDEXED => Fold::decode_indexed(&frame.body),
+            _ => None,
+        };
+        match part {
+            Some(part) => fold.merge(part),
+            None => return Ok(None),
+        }
+        if fold.overflowed {
+            return Ok(None);
+        }
+    }
+    Ok(Some(fold))
 }
 
-/// Folds the frames at the reader's position up to `committed` into `fold`, advancing `at`
-/// past each one folded.
+/// A compacted frame in the file, searched in place.
+#[derive(Debug, Clone, Copy)]
+struct Indexed {
+    /// Where its body starts in the file, its entities, the bytes of their records.
+    body: u64,
+    n: u64,
+    records: u64,
+}
+
+impl Indexed {
+    /// Checks the frame at the reader's position (its checksum, over the whole body, once).
+    fn check(r: &mut impl Read, at: u64, committed: u64) -> Option<(Indexed, u64)> {
+        let mut h = [0u8; FRAME_HEADER];
+        r.read_exact(&mut h).ok()?;
+        let len = u32::from_le_bytes(h[0..4].try_into().ok()?) as u64;
+        let crc = u32::from_le_bytes(h[4..8].try_into().ok()?);
+        let lsn = u64::from_le_bytes(h[8..16].try_into().ok()?);
+        if h[16] != KIND_INDEXED || lsn > committed || len < 16 {
+            return None;
+        }
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(&h[8..]);
+        let mut left = len;
+        let mut buf = vec![0u8; 1 << 16];
+        let mut tail = [0u8; 16];
+        while left > 0 {
+            let n = left.min(buf.len() as u64) as usize;
+            r.read_exact(&mut buf[..n]).ok()?;
+            hasher.update(&buf[..n]);
+            // The last 16 bytes of the body are its trailer.
+            let got = &buf[..n];
+            if n >= 16 {
+                tail.copy_from_slice(&got[n - 16..]);
+            } else {
+                tail.copy_within(n.., 0);
+                tail[16 - n..].copy_from_slice(got);
+            }
+            left -= n as u64;
+        }
+        if hasher.finalize() != crc {
+            return None;
+        }
+        let n = u64::from_le_bytes(tail[..8].try_into().ok()?);
+        let records = u64::from_le_bytes(tail[8..].try_into().ok()?);
+        if records.checked_add(n.checked_mul(8)?)?.checked_add(16)? != len {
+            return None;
+        }
+        let body = at + FRAME_HEADER as u64;
+        Some((Indexed { body, n, records }, FRAME_HEADER as u64 + len))
+    }
+
+    fn u64_at(f: &File, at: u64) -> std::io::Result<u64> {
+        use std::os::unix::fs::FileExt;
+        let mut b = [0u8; 8];
+        f.read_exact_at(&mut b, at)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    /// The record of `entity`, by binary search over the sorted offsets.
+    fn find(&self, f: &File, entity: &str) -> std::io::Result<Option<EntityFacts>> {
+        use std::os::unix::fs::FileExt;
+        let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "rollup index");
+        let offset = |i: u64| Self::u64_at(f, self.body + self.records + 8 * i);
+        let name_at = |off: u64| -> std::io::Result<Vec<u8>> {
+            let mut len = [0u8; 4];
+            f.read_exact_at(&mut len, self.body + off)?;
+            let len = u32::from_le_bytes(len) as usize;
+            if off + 4 + len as u64 > self.records {
+                return Err(bad());
+            }
+            let mut name = vec![0u8; len];
+            f.read_exact_at(&mut name, self.body + off + 4)?;
+            Ok(name)
+        };
+        let (mut lo, mut hi) = (0u64, self.n);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let off = offset(mid)?;
+            match name_at(off)?.as_slice().cmp(entity.as_bytes()) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => {
+                    let end = if mid + 1 < self.n {
+                        offset(mid + 1)?
+                    } else {
+                        self.records
+                    };
+                    if end < off || end > self.records {
+                        return Err(bad());
+                    }
+                    let mut rec = vec![0u8; (end - off) as usize];
+                    f.read_exact_at(&mut rec, self.body + off)?;
+                    let mut r = Reader(&rec);
+                    return match take_entity(&mut r) {
+                        Some((_, e)) if r.0.is_empty() => Ok(Some(e)),
+                        _ => Err(bad()),
+                    };
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Folds the delta frames at the reader's position up to `committed` into `fold`,
+/// advancing `at` past each one folded. An indexed frame here (not first) or one that does
+/// not decode marks the fold overflowed: not trusted.
 fn fold_frames(r: &mut impl Read, committed: u64, fold: &mut Fold, at: &mut u64) {
     while let Some(frame) = read_frame(r) {
         if frame.lsn > committed {
             break;
         }
-        if frame.kind == KIND_OVERFLOW {
-            fold.overflowed = true;
-        } else if let Some(part) = Fold::decode(&frame.body) {
-            fold.merge(part);
-        } else {
-            fold.overflowed = true; // a frame that checks but does not decode: not trusted
+        match (frame.kind, Fold::decode(&frame.body)) {
+            (KIND_FACTS, Some(part)) => fold.merge(part),
+            _ => fold.overflowed = true,
         }
         *at += frame.len;
         if fold.overflowed {
@@ -583,19 +777,63 @@ fn fold_frames(r: &mut impl Read, committed: u64, fold: &mut Fold, at: &mut u64)
     }
 }
 
-/// The readers' side of one partition's rollup: the file folded so far.
+/// The readers' side of one partition's rollup: the compacted frame searched in place, and
+/// the frames after it folded in memory.
 #[derive(Default)]
 pub(crate) struct Folded {
-    /// The file (device, inode) folded; a compaction replaces it.
+    /// The file (device, inode) read; a compaction replaces it.
     file: Option<(u64, u64)>,
     at: u64,
+    indexed: Option<Indexed>,
+    /// `None`: incomplete.
     fold: Option<Fold>,
 }
 
 impl Folded {
+    /// Reads the file afresh: its compacted frame (checked, not loaded) and the frames after.
+    fn open(
+        path: &Path,
+        id: (u64, u64),
+        version: u32,
+        committed: u64,
+    ) -> Result<Folded, SearchError> {
+        let mut out = Folded {
+            file: Some(id),
+            ..Folded::default()
+        };
+        let f = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(io("opening", path, e)),
+        };
+        let mut r = std::io::BufReader::new(f);
+        if read_header(&mut r) != Some(version) {
+            return Ok(out);
+        }
+        out.at = HEADER as u64;
+        let starts_indexed = {
+            use std::io::BufRead;
+            let buf = r.fill_buf().map_err(|e| io("reading", path, e))?;
+            buf.len() >= FRAME_HEADER && buf[FRAME_HEADER - 1] == KIND_INDEXED
+        };
+        if starts_indexed {
+            match Indexed::check(&mut r, out.at, committed) {
+                Some((ix, len)) => {
+                    out.indexed = Some(ix);
+                    out.at += len;
+                }
+                None => return Ok(out), // damaged, or past the commit: incomplete
+            }
+        }
+        let mut fold = Fold::default();
+        fold_frames(&mut r, committed, &mut fold, &mut out.at);
+        out.fold = (!fold.overflowed).then_some(fold);
+        Ok(out)
+    }
+
     /// The facts of `entity` in this partition's committed events (`committed` is the
-    /// partition's commit position), `Err(())`-like `None` when the partition's rollup is
-    /// incomplete; `Some(None)` when the entity is not in it.
+    /// partition's commit position): `None` when the partition's rollup is incomplete,
+    /// `Some(None)` when the entity is not in it.
     pub fn lookup(
         &mut self,
         dir: &Path,
@@ -611,29 +849,39 @@ impl Folded {
         };
         let id = (meta.dev(), meta.ino());
         if self.file != Some(id) {
-            let (at, fold) = load(&path, version, committed)?;
-            *self = Folded {
-                file: Some(id),
-                at,
-                fold,
-            };
+            *self = Folded::open(&path, id, version, committed)?;
         } else if meta.len() > self.at {
             if let Some(fold) = self.fold.as_mut() {
                 let mut f = File::open(&path).map_err(|e| io("opening", &path, e))?;
                 f.seek(SeekFrom::Start(self.at))
                     .map_err(|e| io("reading", &path, e))?;
-                fold_frames(
-                    &mut std::io::BufReader::new(f),
-                    committed,
-                    fold,
-                    &mut self.at,
-                );
+                let mut r = std::io::BufReader::new(f);
+                fold_frames(&mut r, committed, fold, &mut self.at);
                 if fold.overflowed {
                     self.fold = None;
                 }
             }
         }
-        Ok(self.fold.as_ref().map(|f| f.entities.get(entity).cloned()))
+        let Some(fold) = self.fold.as_ref() else {
+            return Ok(None);
+        };
+        let mut found = match &self.indexed {
+            Some(ix) => {
+                let f = File::open(&path).map_err(|e| io("opening", &path, e))?;
+                match ix.find(&f, entity) {
+                    Ok(found) => found,
+                    Err(e) => {
+                        tracing::warn!("rollup {}: {e}; asking the events", path.display());
+                        return Ok(None);
+                    }
+                }
+            }
+            None => None,
+        };
+        if let Some(more) = fold.entities.get(entity) {
+            found.get_or_insert_with(EntityFacts::default).merge(more);
+        }
+        Ok(Some(found))
     }
 }
 
@@ -749,6 +997,76 @@ mod tests {
             .unwrap();
         assert_eq!(h.value_count(), 7);
         assert_eq!(get(&h, 2, "v0"), stat(0, 49, 8));
+    }
+
+    fn flat(e: &EntityFacts) -> std::collections::BTreeMap<(u8, String), Stat> {
+        let mut out = std::collections::BTreeMap::new();
+        for list in 0..MAX_LISTS {
+            for (v, s) in e.list(list) {
+                out.insert((list, v.to_owned()), *s);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_compacted_rollup_is_searched_in_place_with_later_frames_on_top() {
+        let dir = tempfile::tempdir().unwrap();
+        create(dir.path(), 1).unwrap();
+        let mut p = Pending::open(dir.path(), 1, 0).unwrap().unwrap();
+        let mut all = Fold::default();
+        let mut lsn = 0;
+        let mut frame = |p: &mut Pending, all: &mut Fold, names: std::ops::Range<u32>, ts: i64| {
+            for i in names {
+                let mut facts = vec![
+                    fact(&format!("e{i:03}"), (i % 3) as u8, &format!("v{}", i % 5)),
+                    fact(&format!("e{i:03}"), 7, ""),
+                ];
+                all.add_event(&mut facts.clone(), ts + i64::from(i));
+                p.fold.add_event(&mut facts, ts + i64::from(i));
+            }
+            lsn += 1;
+            p.write(dir.path(), lsn).unwrap();
+            lsn
+        };
+        for k in 0..5 {
+            frame(&mut p, &mut all, k * 40..k * 40 + 120, i64::from(k) * 1000);
+        }
+        let at = frame(&mut p, &mut all, 0..1, 0);
+        p.compact_if_appended(dir.path(), at).unwrap();
+        let mut r = Folded::default();
+        let check = |r: &mut Folded, all: &Fold, committed: u64| {
+            for i in 0..400 {
+                let name = format!("e{i:03}");
+                let got = r.lookup(dir.path(), 1, committed, &name).unwrap().unwrap();
+                match all.entities.get(name.as_str()) {
+                    Some(want) => assert_eq!(flat(&got.unwrap()), flat(want), "{name}"),
+                    None => assert!(got.is_none(), "{name}"),
+                }
+            }
+            for absent in ["", "a", "e", "e0", "e1000", "zzz"] {
+                assert_eq!(
+                    r.lookup(dir.path(), 1, committed, absent).unwrap(),
+                    Some(None)
+                );
+            }
+        };
+        check(&mut r, &all, at);
+        assert!(r.indexed.is_some() && r.fold.as_ref().unwrap().entities.is_empty());
+        // Later frames: known entities and new ones, folded on top of the compacted frame.
+        let at = frame(&mut p, &mut all, 150..300, 9000);
+        check(&mut r, &all, at);
+        // A damaged compacted frame is not trusted: the partition is then incomplete.
+        let path = dir.path().join(FILE);
+        let mut bytes = fs::read(&path).unwrap();
+        bytes[HEADER + FRAME_HEADER + 10] ^= 1;
+        fs::write(dir.path().join("copy"), &bytes).unwrap();
+        fs::rename(dir.path().join("copy"), &path).unwrap();
+        assert_eq!(r.lookup(dir.path(), 1, at, "e001").unwrap(), None);
+        // Nor compacted: what follows the damage would be lost.
+        p.len += 1;
+        p.compact_if_appended(dir.path(), at).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), bytes);
     }
 
     #[test]
