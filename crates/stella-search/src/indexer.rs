@@ -288,7 +288,12 @@ impl Indexer {
                     }
                     let (text, tape) = d.source.parts();
                     tw.paths.add(tape, text);
-                    if let (Some(hook), Some(pending)) = (&hook, tw.rollup.as_mut()) {
+                    // A replacement (an analyst's tags, status, comments) states nothing new
+                    // about the entities: its facts were collected when it was first indexed.
+                    let replaced = op.kind == Kind::Replace;
+                    if let (Some(hook), Some(pending), false) =
+                        (&hook, tw.rollup.as_mut(), replaced)
+                    {
                         hook.0.facts(&EventView::new(tape, text, d.ts_ms), facts);
                         pending.fold.add_event(facts, d.ts_ms);
                     }

@@ -7,7 +7,8 @@
 //! <dir>/LOCK                      advisory lock: one process at a time
 //! <dir>/wal/<first lsn>.wal       write-ahead log segments (see wal/record.rs for the format)
 //! <dir>/tenants/FORMAT           on-disk format version; another version is refused at open
-//! <dir>/tenants/<tenant_id>/      one tantivy index per tenant (SSTable term dictionaries)
+//! <dir>/tenants/<tenant_id>/<YYYY.MM.DD>/  one tantivy index per tenant and day (SSTable term
+//!                                          dictionaries), and its `ROLLUP` (see `rollup.rs`)
 //! ```
 //!
 //! Write path: `parse_bulk` splits a request body into events, each parsed once into a flat

@@ -25,8 +25,8 @@
 //!   4 MiB), the writer folds them into one frame in a new file, renamed over the old one.
 //!
 //! Facts add up (the first time is the earliest, the last the latest, counts sum), so frames
-//! are folded in any grouping. A replaced event (`replace`) adds the facts of its new version;
-//! those of the old one stay, as the events it stated them in did happen.
+//! are folded in any grouping. An event's facts are those of its first version: a replaced
+//! event (`replace`: an analyst's tags, status or comments on it) is not counted again.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};

@@ -37,14 +37,19 @@ pub(crate) struct CommitPayload {
 
 /// Version of the on-disk index format, in `<dir>/tenants/FORMAT`. 2: tantivy's SSTable term
 /// dictionary (the FST one of format 1 cost a seventh of ingest CPU to build). 3: daily
-/// partitions per tenant (format 2 is migrated on open). Bump it whenever the layout, the
+/// partitions per tenant (format 2 is migrated on open). 4: a `ROLLUP` beside each partition
+/// (`rollup.rs`); format 3 is read as it is, its days having none (so they are incomplete),
+/// and marked 4, so that a build of format 3, which would index events without adding their
+/// facts to a day's rollup, refuses the directory instead. Bump it whenever the layout, the
 /// schema or tantivy's file formats change incompatibly.
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 /// The older format this build migrates from.
 const MIGRATES_FROM: u32 = 2;
+/// The older format this build reads as it is.
+const READS_AS_IS: u32 = 3;
 
-/// Refuses, with what to do, an index written in another format; marks a new one. Format 2 is
-/// accepted (the indexer migrates it, then `mark_current` records format 3).
+/// Refuses, with what to do, an index written in another format; marks a new one. Formats 2
+/// and 3 are accepted (the indexer migrates format 2, then `mark_current` records format 4).
 fn check_format(root: &Path, has_indexes: bool) -> Result<(), SearchError> {
     let path = root.join("FORMAT");
     let found = match fs::read_to_string(&path) {
@@ -56,7 +61,7 @@ fn check_format(root: &Path, has_indexes: bool) -> Result<(), SearchError> {
         Err(e) => return Err(SearchError::io(format!("reading {}", path.display()), e)),
     };
     match found {
-        Some(FORMAT) | Some(MIGRATES_FROM) => Ok(()),
+        Some(FORMAT) | Some(READS_AS_IS) | Some(MIGRATES_FROM) => Ok(()),
         None if !has_indexes => fs::write(&path, format!("{FORMAT}\n"))
             .map_err(|e| SearchError::io(format!("writing {}", path.display()), e)),
         other => Err(SearchError::Incompatible(format!(

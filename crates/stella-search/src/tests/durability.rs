@@ -287,7 +287,7 @@ fn an_index_in_another_format_is_refused_with_what_to_do() {
     f.index.close().unwrap();
     drop(f.index);
     let marker = f.dir.path().join("tenants").join("FORMAT");
-    assert_eq!(std::fs::read_to_string(&marker).unwrap().trim(), "3");
+    assert_eq!(std::fs::read_to_string(&marker).unwrap().trim(), "4");
     // An index from before the marker (tenants, no FORMAT) was format 1; so is an old marker.
     // (Format 2, one index per tenant, is migrated: see the release fixture's test.)
     for old in [None, Some("1\n")] {
@@ -298,18 +298,20 @@ fn an_index_in_another_format_is_refused_with_what_to_do() {
         match open_fails(f.dir.path(), opts()) {
             SearchError::Incompatible(msg) => {
                 assert!(
-                    msg.contains("format 1") && msg.contains("reads format 3"),
+                    msg.contains("format 1") && msg.contains("reads format 4"),
                     "{msg}"
                 );
             }
             e => panic!("expected Incompatible, got {e:?}"),
         }
     }
-    std::fs::write(&marker, "4\n").unwrap();
+    std::fs::write(&marker, "5\n").unwrap();
     assert!(matches!(
         open_fails(f.dir.path(), opts()),
         SearchError::Incompatible(_)
     ));
+    // Format 3 (days without rollups) is read as it is, and marked 4.
     std::fs::write(&marker, "3\n").unwrap();
     assert_eq!(all_ns(&reopen(f.dir.path())), [0, 1]);
+    assert_eq!(std::fs::read_to_string(&marker).unwrap().trim(), "4");
 }

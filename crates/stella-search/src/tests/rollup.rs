@@ -156,6 +156,20 @@ fn a_dropped_day_leaves_the_rollup_and_a_copy_keeps_it() {
         .unwrap();
     assert_eq!(b.unwrap().list(0).next().unwrap().1.count, 10);
 
+    // Replacing an event (tags, status) states nothing new: it is not counted again.
+    let hit = search(
+        &ix,
+        &TenantFilter::All,
+        json!({"query": {"term": {"srcip": "10.0.0.1"}}, "size": 1}),
+    );
+    let id = hit["hits"]["hits"][0]["_id"].as_str().unwrap().to_owned();
+    let mut source = hit["hits"]["hits"][0]["_source"].clone();
+    source["status"] = json!("closed");
+    ix.replace("a", &id, source).unwrap();
+    ix.refresh().unwrap();
+    assert_eq!(rolled(&ix, "10.0.0.1"), Some(after));
+    assert_eq!(searched(&ix, "10.0.0.1"), after);
+
     ix.ingest("a", events("10.0.0.1", 1000, 10), NOW).unwrap();
     let copy = tempfile::tempdir().unwrap();
     crate::backup::copy_live(dir.path(), copy.path()).unwrap();
