@@ -27,7 +27,7 @@ use crate::log::record::Kind;
 use crate::log::{Committed, IndexOp, Msg, Replay};
 use crate::options::IndexOptions;
 use crate::reads::Reads;
-use crate::rollup::{EventView, Fact, Pending};
+use crate::rollup::{EventView, Pending};
 use crate::schema::Fields;
 use crate::tenants::{day_of, CommitPayload, Day, PartKey, TenantIndex, Tenants};
 
@@ -96,8 +96,6 @@ pub(crate) struct Indexer {
     /// Set when a record could not be applied: the WAL is then kept (nothing released) until a
     /// restart replays it.
     failed: Option<String>,
-    /// One event's facts, reused.
-    facts: Vec<Fact>,
 }
 
 impl Indexer {
@@ -122,7 +120,6 @@ impl Indexer {
             committed_lsn: 0,
             writes: 0,
             failed: None,
-            facts: Vec::new(),
         }
     }
 
@@ -273,7 +270,6 @@ impl Indexer {
             self.writes += 1;
             let written = self.writes;
             let hook = self.opts.rollup.clone();
-            let facts = &mut std::mem::take(&mut self.facts);
             let tw = self.writer(&key)?;
             // Handed to tantivy in groups, not one document at a time: each hand-over is a
             // channel send that may wake an indexing thread, and a group stays together in
@@ -294,8 +290,10 @@ impl Indexer {
                     if let (Some(hook), Some(pending), false) =
                         (&hook, tw.rollup.as_mut(), replaced)
                     {
-                        hook.0.facts(&EventView::new(tape, text, d.ts_ms), facts);
-                        pending.fold.add_event(facts, d.ts_ms);
+                        let mut facts = Vec::with_capacity(16);
+                        hook.0
+                            .facts(&EventView::new(tape, text, d.ts_ms), &mut facts);
+                        pending.fold.add_event(&mut facts, d.ts_ms);
                     }
                     ops.push(UserOperation::Add(EventDoc {
                         fields,
@@ -309,7 +307,6 @@ impl Indexer {
             tw.dirty = true;
             tw.last_write = now;
             tw.written = written;
-            self.facts = std::mem::take(facts);
             self.uncommitted_since.get_or_insert(now);
         }
         Ok(())

@@ -28,6 +28,7 @@
 //! are folded in any grouping. An event's facts are those of its first version: a replaced
 //! event (`replace`: an analyst's tags, status or comments on it) is not counted again.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -37,6 +38,10 @@ use std::sync::Arc;
 
 use crate::error::SearchError;
 use crate::tape::{Node, Tape};
+
+/// Maps keyed by event text: foldhash, seeded at random per map (so crafted values cannot be
+/// made to collide), several times cheaper than SipHash on these short keys.
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Most values kept for one entity and list in one partition; past it the list is full.
 pub const MAX_VALUES: usize = 1000;
@@ -64,7 +69,7 @@ const COMPACT_SLACK: u64 = 4 * 1024 * 1024;
 pub trait Rollup: Send + Sync + 'static {
     fn version(&self) -> u32;
     /// The facts `event` states, pushed to `out` (duplicates are removed by the caller).
-    fn facts(&self, event: &EventView<'_>, out: &mut Vec<Fact>);
+    fn facts<'a>(&self, event: &EventView<'a>, out: &mut Vec<Fact<'a>>);
 }
 
 /// The hook as [`IndexOptions`] holds it.
@@ -78,11 +83,13 @@ impl std::fmt::Debug for RollupHook {
 }
 
 /// One fact: `entity` (say, an address) has `value` in `list` (say, a user agent it sent).
+/// Borrowed from the event's text where it can be: most facts repeat what the rollup has, and
+/// are then counted without copying anything.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Fact {
-    pub entity: String,
+pub struct Fact<'a> {
+    pub entity: Cow<'a, str>,
     pub list: u8,
-    pub value: String,
+    pub value: Cow<'a, str>,
 }
 
 /// When a fact was first and last stated, and by how many events.
@@ -131,8 +138,7 @@ impl<'a> EventView<'a> {
     /// Every scalar at the dotted `path`, arrays flattened at any level (as the index sees a
     /// path: `dns.answers.rrname` is the `rrname` of every answer).
     pub fn each(&self, path: &str, f: &mut dyn FnMut(Leaf<'a>)) {
-        let keys: Vec<&str> = path.split('.').collect();
-        self.walk(0, &keys, f);
+        self.walk(0, Some(path), f);
     }
 
     /// The first string at `path`.
@@ -146,22 +152,27 @@ impl<'a> EventView<'a> {
         out
     }
 
-    fn walk(&self, i: usize, keys: &[&str], f: &mut dyn FnMut(Leaf<'a>)) {
+    /// `path`: the keys still to follow (`None` once followed).
+    fn walk(&self, i: usize, path: Option<&str>, f: &mut dyn FnMut(Leaf<'a>)) {
         let (tape, text) = (self.tape, self.text);
         match tape.node(i) {
             Node::Array { .. } => {
                 for e in tape.elements(i) {
-                    self.walk(e, keys, f);
+                    self.walk(e, path, f);
                 }
             }
             Node::Object { .. } => {
-                if let Some((first, rest)) = keys.split_first() {
+                if let Some(path) = path {
+                    let (first, rest) = match path.split_once('.') {
+                        Some((first, rest)) => (first, Some(rest)),
+                        None => (path, None),
+                    };
                     if let Some(v) = tape.get(text, i, first) {
                         self.walk(v, rest, f);
                     }
                 }
             }
-            _ if !keys.is_empty() => {}
+            _ if path.is_some() => {}
             Node::Null => {}
             Node::Bool(b) => f(Leaf::Bool(b)),
             Node::I64(n) => f(Leaf::I64(n)),
@@ -181,7 +192,7 @@ impl<'a> EventView<'a> {
 /// [`Stat`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct EntityFacts {
-    lists: Vec<(u8, HashMap<Box<str>, Stat>)>,
+    lists: Vec<(u8, Map<Box<str>, Stat>)>,
     /// Lists that reached [`MAX_VALUES`] (a bit per list id).
     full: u32,
 }
@@ -194,7 +205,7 @@ impl EntityFacts {
         let at = match self.lists.iter().position(|(id, _)| *id == list) {
             Some(at) => at,
             None => {
-                self.lists.push((list, HashMap::new()));
+                self.lists.push((list, Map::default()));
                 self.lists.len() - 1
             }
         };
@@ -239,7 +250,7 @@ impl EntityFacts {
 /// Facts by entity: a partition's rollup, or the facts collected since its last commit.
 #[derive(Debug, Default)]
 pub(crate) struct Fold {
-    pub entities: HashMap<Box<str>, EntityFacts>,
+    pub entities: Map<Box<str>, EntityFacts>,
     /// Past [`MAX_ENTITIES`]: no longer a full account.
     pub overflowed: bool,
 }
@@ -263,7 +274,7 @@ impl Fold {
 
     /// The facts of one event at `ts_ms` (sorted and deduplicated here: each event counts
     /// once per fact).
-    pub fn add_event(&mut self, facts: &mut Vec<Fact>, ts_ms: i64) {
+    pub fn add_event(&mut self, facts: &mut Vec<Fact<'_>>, ts_ms: i64) {
         facts.sort_unstable();
         facts.dedup();
         let stat = Stat {
@@ -271,11 +282,15 @@ impl Fold {
             last_ms: ts_ms,
             count: 1,
         };
-        for f in facts.drain(..) {
-            if let Some(e) = self.entity(&f.entity) {
-                e.add(f.list, &f.value, &stat);
+        // Sorted by entity: each entity is looked up once.
+        for group in facts.chunk_by(|a, b| a.entity == b.entity) {
+            if let Some(e) = self.entity(&group[0].entity) {
+                for f in group {
+                    e.add(f.list, &f.value, &stat);
+                }
             }
         }
+        facts.clear();
     }
 
     fn merge(&mut self, other: Fold) {
@@ -894,7 +909,7 @@ pub(crate) fn append_for_test(dir: &Path, lsn: u64, entity: &str, count: u64) {
             &mut vec![Fact {
                 entity: entity.into(),
                 list: 0,
-                value: String::new(),
+                value: "".into(),
             }],
             0,
         );
@@ -911,11 +926,11 @@ pub(crate) fn append_for_test(dir: &Path, lsn: u64, entity: &str, count: u64) {
 mod tests {
     use super::*;
 
-    fn fact(entity: &str, list: u8, value: &str) -> Fact {
+    fn fact(entity: &str, list: u8, value: &str) -> Fact<'static> {
         Fact {
-            entity: entity.into(),
+            entity: entity.to_owned().into(),
             list,
-            value: value.into(),
+            value: value.to_owned().into(),
         }
     }
 

@@ -10,6 +10,7 @@
 //! one, change the other, and bump [`VERSION`] (rollups of another version are not used:
 //! host ID then asks the events, as it does for days indexed before rollups existed).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
@@ -49,14 +50,15 @@ const L_SEVERITY: u8 = 19;
 /// The hook registered with the event index.
 pub struct HostFacts;
 
-/// A value as the index's columns hold it, as text (numbers as JSON writes them).
-fn text(l: Leaf<'_>) -> Option<String> {
+/// A value as the index's columns hold it, as text (numbers as JSON writes them), borrowed
+/// from the event where it is a string.
+fn text(l: Leaf<'_>) -> Option<Cow<'_, str>> {
     match l {
-        Leaf::Str(s) => Some(s.to_owned()),
-        Leaf::I64(n) => Some(n.to_string()),
-        Leaf::U64(n) => Some(n.to_string()),
-        Leaf::F64(n) => serde_json::Number::from_f64(n).map(|n| n.to_string()),
-        Leaf::Bool(b) => Some(b.to_string()),
+        Leaf::Str(s) => Some(Cow::Borrowed(s)),
+        Leaf::I64(n) => Some(Cow::Owned(n.to_string())),
+        Leaf::U64(n) => Some(Cow::Owned(n.to_string())),
+        Leaf::F64(n) => serde_json::Number::from_f64(n).map(|n| Cow::Owned(n.to_string())),
+        Leaf::Bool(b) => Some(Cow::Owned(b.to_string())),
     }
 }
 
@@ -70,39 +72,65 @@ fn strings<'a>(ev: &EventView<'a>, path: &str) -> Vec<&'a str> {
     out
 }
 
-fn texts(ev: &EventView<'_>, path: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    ev.each(path, &mut |l| out.extend(text(l)));
-    out
-}
-
 /// The hosts an address field names: values spelled as a lookup of the address would spell
 /// them (its canonical text, or Suricata's uncompressed IPv6), as canonical text.
-fn hosts_at(ev: &EventView<'_>, path: &str, out: &mut Vec<String>) {
+fn hosts_at<'a>(ev: &EventView<'a>, path: &str, out: &mut Vec<Cow<'a, str>>) {
     ev.each(path, &mut |l| {
-        if let Leaf::Str(s) = l {
-            let looks = s
-                .bytes()
-                .next()
-                .is_some_and(|b| b.is_ascii_hexdigit() || b == b':');
-            if let Some(a) = looks.then(|| HostAddress::parse(s)).flatten() {
-                if a.spelled(s) {
-                    out.push(a.canonical);
-                }
+        let Leaf::Str(s) = l else { return };
+        // IPv4 as Rust reads it (four decimal octets, no leading zeros) is its own canonical
+        // text; anything else that could be an address has a colon.
+        if s.len() <= 15 && s.parse::<std::net::Ipv4Addr>().is_ok() {
+            out.push(Cow::Borrowed(s));
+        } else if s.contains(':') {
+            if let Some(a) = HostAddress::parse(s).filter(|a| a.spelled(s)) {
+                out.push(Cow::Owned(a.canonical));
             }
         }
     });
 }
 
 /// The hosts PTR answers name as their subject (`…in-addr.arpa`, `…ip6.arpa`).
-fn ptr_subjects(ev: &EventView<'_>) -> Vec<String> {
+fn ptr_subjects<'a>(ev: &EventView<'a>) -> Vec<Cow<'a, str>> {
     let mut out = Vec::new();
-    for name in strings(ev, "dns.answers.rrname") {
-        if let Some(a) = crate::host_id::reverse_name_host(name) {
-            out.push(a.canonical);
+    ev.each("dns.answers.rrname", &mut |l| {
+        if let Leaf::Str(name) = l {
+            if name.ends_with(".arpa") {
+                if let Some(a) = crate::host_id::reverse_name_host(name) {
+                    out.push(Cow::Owned(a.canonical));
+                }
+            }
         }
-    }
+    });
     out
+}
+
+/// Pushes `(host, list, value)` for every host.
+fn put<'a>(out: &mut Vec<Fact<'a>>, hosts: &[Cow<'a, str>], list: u8, value: Cow<'a, str>) {
+    for h in hosts {
+        out.push(Fact {
+            entity: h.clone(),
+            list,
+            value: value.clone(),
+        });
+    }
+}
+
+/// Pushes a fact in `list` for every host and every value at `path`.
+fn each<'a>(
+    ev: &EventView<'a>,
+    out: &mut Vec<Fact<'a>>,
+    hosts: &[Cow<'a, str>],
+    list: u8,
+    path: &str,
+) {
+    if hosts.is_empty() {
+        return;
+    }
+    ev.each(path, &mut |l| {
+        if let Some(v) = text(l) {
+            put(out, hosts, list, v);
+        }
+    });
 }
 
 impl Rollup for HostFacts {
@@ -110,7 +138,7 @@ impl Rollup for HostFacts {
         VERSION
     }
 
-    fn facts(&self, ev: &EventView<'_>, out: &mut Vec<Fact>) {
+    fn facts<'a>(&self, ev: &EventView<'a>, out: &mut Vec<Fact<'a>>) {
         let (mut src, mut dest, mut answered) = (Vec::new(), Vec::new(), Vec::new());
         hosts_at(ev, "src_ip", &mut src);
         hosts_at(ev, "dest_ip", &mut dest);
@@ -118,32 +146,16 @@ impl Rollup for HostFacts {
         hosts_at(ev, "dns.grouped.A", &mut answered);
         hosts_at(ev, "dns.grouped.AAAA", &mut answered);
         let ptr = ptr_subjects(ev);
-        let mut put = |hosts: &[String], list: u8, value: &str| {
-            for h in hosts {
-                out.push(Fact {
-                    entity: h.clone(),
-                    list,
-                    value: value.to_owned(),
-                });
-            }
-        };
+        let none = Cow::Borrowed("");
         for hosts in [&src, &dest, &answered, &ptr] {
-            put(hosts, L_SEEN, "");
+            put(out, hosts, L_SEEN, none.clone());
         }
         let kind = ev.str("event_type").unwrap_or("");
-        let each =
-            |put: &mut dyn FnMut(&[String], u8, &str), hosts: &[String], list: u8, path: &str| {
-                if !hosts.is_empty() {
-                    for v in texts(ev, path) {
-                        put(hosts, list, &v);
-                    }
-                }
-            };
         match kind {
             "flow" => {
-                let mut apps = Vec::new();
-                ev.each("app_proto", &mut |l| apps.extend(text(l)));
-                if !apps.is_empty() && !dest.is_empty() {
+                let mut app = false;
+                ev.each("app_proto", &mut |_| app = true);
+                if app && !dest.is_empty() {
                     let mut ports = Vec::new();
                     ev.each("dest_port", &mut |l| {
                         if !matches!(l, Leaf::Str(_) | Leaf::Bool(_)) {
@@ -153,23 +165,24 @@ impl Rollup for HostFacts {
                     for port in &ports {
                         for proto in strings(ev, "proto") {
                             for app in strings(ev, "app_proto") {
-                                put(&dest, L_SERVICE, &format!("{port}\0{proto}\0{app}"));
+                                let service = Cow::Owned(format!("{port}\0{proto}\0{app}"));
+                                put(out, &dest, L_SERVICE, service);
                             }
                         }
                     }
                 }
-                each(&mut put, &src, L_CLIENT_APP, "app_proto");
+                each(ev, out, &src, L_CLIENT_APP, "app_proto");
             }
-            "http" => each(&mut put, &dest, L_HTTP_HOSTNAME, "http.hostname"),
+            "http" => each(ev, out, &dest, L_HTTP_HOSTNAME, "http.hostname"),
             "tls" => {
-                each(&mut put, &dest, L_SERVER_SNI, "tls.sni");
-                each(&mut put, &dest, L_SUBJECT, "tls.subject");
-                each(&mut put, &dest, L_JA3S, "tls.ja3s.hash");
+                each(ev, out, &dest, L_SERVER_SNI, "tls.sni");
+                each(ev, out, &dest, L_SUBJECT, "tls.subject");
+                each(ev, out, &dest, L_JA3S, "tls.ja3s.hash");
             }
             "alert" => {
                 for hosts in [&src, &dest] {
-                    put(hosts, L_ALERT, "");
-                    each(&mut put, hosts, L_SEVERITY, "alert.severity");
+                    put(out, hosts, L_ALERT, none.clone());
+                    each(ev, out, hosts, L_SEVERITY, "alert.severity");
                 }
             }
             _ => {}
@@ -184,13 +197,13 @@ impl Rollup for HostFacts {
                 (L_KRB5, "krb5.cname"),
                 (L_RDP, "rdp.cookie"),
             ] {
-                each(&mut put, &src, list, path);
+                each(ev, out, &src, list, path);
             }
         }
-        each(&mut put, &answered, L_DNS_ANSWER, "dns.answers.rrname");
-        each(&mut put, &answered, L_DNS_QUERY, "dns.rrname");
-        each(&mut put, &answered, L_DNS_QUERIES, "dns.queries.rrname");
-        each(&mut put, &ptr, L_PTR, "dns.answers.rdata");
+        each(ev, out, &answered, L_DNS_ANSWER, "dns.answers.rrname");
+        each(ev, out, &answered, L_DNS_QUERY, "dns.rrname");
+        each(ev, out, &answered, L_DNS_QUERIES, "dns.queries.rrname");
+        each(ev, out, &ptr, L_PTR, "dns.answers.rdata");
     }
 }
 

@@ -17,24 +17,24 @@ impl Rollup for BySource {
     fn version(&self) -> u32 {
         1
     }
-    fn facts(&self, ev: &EventView<'_>, out: &mut Vec<Fact>) {
+    fn facts<'a>(&self, ev: &EventView<'a>, out: &mut Vec<Fact<'a>>) {
         let Some(src) = ev.str("srcip") else { return };
         let mut kinds = Vec::new();
         ev.each("event_type", &mut |l| {
             if let Leaf::Str(s) = l {
-                kinds.push(s.to_owned())
+                kinds.push(s)
             }
         });
         out.push(Fact {
-            entity: src.to_owned(),
+            entity: src.into(),
             list: 0,
-            value: String::new(),
+            value: "".into(),
         });
         for k in kinds {
             out.push(Fact {
-                entity: src.to_owned(),
+                entity: src.into(),
                 list: 1,
-                value: k,
+                value: k.into(),
             });
         }
     }
