@@ -807,6 +807,7 @@ pub(crate) struct Folded {
 impl Folded {
     /// Reads the file afresh: its compacted frame (checked, not loaded) and the frames after.
     fn open(
+        f: &File,
         path: &Path,
         id: (u64, u64),
         version: u32,
@@ -815,11 +816,6 @@ impl Folded {
         let mut out = Folded {
             file: Some(id),
             ..Folded::default()
-        };
-        let f = match File::open(path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(io("opening", path, e)),
         };
         let mut r = std::io::BufReader::new(f);
         if read_header(&mut r) != Some(version) {
@@ -857,20 +853,22 @@ impl Folded {
         entity: &str,
     ) -> Result<Option<Option<EntityFacts>>, SearchError> {
         let path = dir.join(FILE);
-        let meta = match fs::metadata(&path) {
-            Ok(m) => m,
+        // One handle for everything below: a compaction may rename a new file over this one
+        // meanwhile, and offsets into one file must not be used in the other.
+        let mut f = match File::open(&path) {
+            Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io("reading", &path, e)),
+            Err(e) => return Err(io("opening", &path, e)),
         };
+        let meta = f.metadata().map_err(|e| io("reading", &path, e))?;
         let id = (meta.dev(), meta.ino());
         if self.file != Some(id) {
-            *self = Folded::open(&path, id, version, committed)?;
+            *self = Folded::open(&f, &path, id, version, committed)?;
         } else if meta.len() > self.at {
             if let Some(fold) = self.fold.as_mut() {
-                let mut f = File::open(&path).map_err(|e| io("opening", &path, e))?;
                 f.seek(SeekFrom::Start(self.at))
                     .map_err(|e| io("reading", &path, e))?;
-                let mut r = std::io::BufReader::new(f);
+                let mut r = std::io::BufReader::new(&f);
                 fold_frames(&mut r, committed, fold, &mut self.at);
                 if fold.overflowed {
                     self.fold = None;
@@ -881,16 +879,13 @@ impl Folded {
             return Ok(None);
         };
         let mut found = match &self.indexed {
-            Some(ix) => {
-                let f = File::open(&path).map_err(|e| io("opening", &path, e))?;
-                match ix.find(&f, entity) {
-                    Ok(found) => found,
-                    Err(e) => {
-                        tracing::warn!("rollup {}: {e}; asking the events", path.display());
-                        return Ok(None);
-                    }
+            Some(ix) => match ix.find(&f, entity) {
+                Ok(found) => found,
+                Err(e) => {
+                    tracing::warn!("rollup {}: {e}; asking the events", path.display());
+                    return Ok(None);
                 }
-            }
+            },
             None => None,
         };
         if let Some(more) = fold.entities.get(entity) {
