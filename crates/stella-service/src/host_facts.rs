@@ -47,6 +47,27 @@ const L_PTR: u8 = 17;
 const L_ALERT: u8 = 18;
 const L_SEVERITY: u8 = 19;
 
+/// Which aggregation of which of [`crate::host_id::requests`]' questions each plain list
+/// answers.
+const LISTS: [(usize, &str, u8); 16] = [
+    (SERVER, "http_hostname", L_HTTP_HOSTNAME),
+    (SERVER_TLS, "tls_sni", L_SERVER_SNI),
+    (SERVER_TLS, "tls_subject", L_SUBJECT),
+    (SERVER_TLS, "tls_ja3s", L_JA3S),
+    (CLIENT, "user_agent", L_AGENT),
+    (CLIENT, "tls_sni", L_CLIENT_SNI),
+    (CLIENT, "tls_ja3", L_JA3),
+    (CLIENT, "tls_ja4", L_JA4),
+    (CLIENT, "smb_user", L_SMB_USER),
+    (CLIENT, "krb5_cname", L_KRB5),
+    (CLIENT, "rdp_cookie", L_RDP),
+    (CLIENT_FLOWS, "app_proto", L_CLIENT_APP),
+    (DNS, "answer_names", L_DNS_ANSWER),
+    (DNS, "query_name", L_DNS_QUERY),
+    (DNS, "query_names", L_DNS_QUERIES),
+    (PTR, "names", L_PTR),
+];
+
 /// The hook registered with the event index.
 pub struct HostFacts;
 
@@ -317,37 +338,12 @@ pub fn answers(facts: &EntityFacts) -> Vec<Value> {
         json!({"ports": {"buckets": buckets, "sum_other_doc_count": u64::from(other)}}),
     );
 
-    out[SERVER] = searched(0, json!({"http_hostname": list(facts, L_HTTP_HOSTNAME)}));
-    out[SERVER_TLS] = searched(
-        0,
-        json!({
-            "tls_sni": list(facts, L_SERVER_SNI),
-            "tls_subject": list(facts, L_SUBJECT),
-            "tls_ja3s": list(facts, L_JA3S),
-        }),
-    );
-    out[CLIENT] = searched(
-        0,
-        json!({
-            "user_agent": list(facts, L_AGENT),
-            "tls_sni": list(facts, L_CLIENT_SNI),
-            "tls_ja3": list(facts, L_JA3),
-            "tls_ja4": list(facts, L_JA4),
-            "smb_user": list(facts, L_SMB_USER),
-            "krb5_cname": list(facts, L_KRB5),
-            "rdp_cookie": list(facts, L_RDP),
-        }),
-    );
-    out[CLIENT_FLOWS] = searched(0, json!({"app_proto": list(facts, L_CLIENT_APP)}));
-    out[DNS] = searched(
-        0,
-        json!({
-            "answer_names": list(facts, L_DNS_ANSWER),
-            "query_name": list(facts, L_DNS_QUERY),
-            "query_names": list(facts, L_DNS_QUERIES),
-        }),
-    );
-    out[PTR] = searched(0, json!({"names": list(facts, L_PTR)}));
+    for (question, _, _) in LISTS {
+        out[question] = searched(0, json!({}));
+    }
+    for (question, agg, id) in LISTS {
+        out[question]["aggregations"][agg] = list(facts, id);
+    }
     let alert = facts.list(L_ALERT).next().map(|(_, s)| *s);
     out[ALERTS] = searched(
         alert.map_or(0, |s| s.count),
