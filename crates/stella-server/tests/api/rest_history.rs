@@ -488,3 +488,45 @@ async fn a_write_whose_history_entry_fails_leaves_nothing_written() {
     let (_, ifaces) = call(&s, "GET", INTERFACES, &a_admin, None).await;
     assert_eq!(ifaces["count"], 1, "{ifaces}");
 }
+
+/// `OPTIONS` on an action's path, on the list (`get_action_type_list`) and on one object
+/// (`upload`), as DRF answers it for any view.
+#[tokio::test]
+async fn actions_answer_options_with_their_metadata_and_allow() {
+    let (s, _, [(_, a_admin), _]) = crate::two_tenants().await;
+    let client = reqwest::Client::new();
+    let options = |path: &str| {
+        client
+            .request(reqwest::Method::OPTIONS, s.url(path))
+            .bearer_auth(&a_admin)
+            .send()
+    };
+    let r = options("/rest/rules/history/get_action_type_list/")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["allow"], "GET, HEAD, OPTIONS");
+    let meta: Value = r.json().await.unwrap();
+    assert_eq!(meta["name"], "Get action type list", "{meta}");
+    assert_eq!(meta["renders"], json!(["application/json"]));
+    assert!(meta["description"].as_str().is_some_and(|d| !d.is_empty()));
+    assert!(meta.get("actions").is_none(), "{meta}");
+
+    let r = options("/rest/rules/source/1/upload/").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["allow"], "POST, OPTIONS");
+    let meta: Value = r.json().await.unwrap();
+    assert_eq!(meta["name"], "Upload", "{meta}");
+    assert_eq!(meta["actions"], json!({"POST": {}}), "{meta}");
+
+    // Still a credential first.
+    let r = client
+        .request(
+            reqwest::Method::OPTIONS,
+            s.url("/rest/rules/source/1/upload/"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
