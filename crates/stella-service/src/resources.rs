@@ -32,7 +32,8 @@ pub trait Hooks: Send + Sync {
     /// Checks and completes a create's or an update's columns once `validate` has passed,
     /// knowing the object's id on an update (`None` on a create, before its key exists): a
     /// probe template refuses a `parent_tmpl` that would close a cycle, a new Stamus probe
-    /// gets its `stamus_device`.
+    /// gets its `stamus_device`. It runs in the write's transaction: what it writes (a probe's
+    /// interface rows) commits or rolls back with the write.
     async fn prepare_write(
         &self,
         _s: &Stella,
@@ -377,30 +378,39 @@ impl Stella {
         hooks
             .validate(self, caller, tenant.as_deref(), &values)
             .await?;
-        hooks
-            .prepare_write(self, tenant.as_deref(), None, &mut values)
-            .await?;
-        let id = match spec.key {
-            Key::Generated => new_id(),
-            Key::Serial { sequence } => self.db.next_serial(sequence).await?.to_string(),
-        };
+        // The row, what its hooks write before and after it (a Stamus probe's device, its
+        // interface rows) and its history entry: all or nothing.
         let created = self
             .db
-            .resource_insert(spec, &id, tenant.as_deref(), &values, self.now_ms())
+            .atomically(async {
+                hooks
+                    .prepare_write(self, tenant.as_deref(), None, &mut values)
+                    .await?;
+                let id = match spec.key {
+                    Key::Generated => new_id(),
+                    Key::Serial { sequence } => self.db.next_serial(sequence).await?.to_string(),
+                };
+                let created = self
+                    .db
+                    .resource_insert(spec, &id, tenant.as_deref(), &values, self.now_ms())
+                    .await?;
+                hooks.after_create(self, &created).await?;
+                let change = Change {
+                    spec,
+                    op: Op::Create,
+                    object: &created,
+                    comment: write.comment,
+                };
+                hooks.after_write(self, caller, &change).await?;
+                self.record_rest_write(caller, &change, &write).await?;
+                Ok::<_, ServiceError>(created)
+            })
             .await?;
         if spec.tenancy == Tenancy::IsTenant {
             self.users.clear();
             self.identity_changed();
         }
-        hooks.after_create(self, &created).await?;
-        let change = Change {
-            spec,
-            op: Op::Create,
-            object: &created,
-            comment: write.comment,
-        };
-        hooks.after_write(self, caller, &change).await?;
-        self.record_rest_write(caller, &change, &write).await?;
+        self.committed();
         present_one(spec, self, created).await
     }
 
@@ -485,40 +495,49 @@ impl Stella {
             }
         };
         hooks.validate(self, caller, tenant, &values).await?;
-        hooks
-            .prepare_write(self, tenant, Some(id), &mut values)
-            .await?;
-        values.extend(extras);
-        let updated = if values.is_empty() {
-            current
-        } else {
-            let target = Target {
-                spec,
-                filter: caller.tenant_filter(),
-                parent_id,
-                id,
-            };
-            self.db
-                .resource_update(
+        // The row, what its hooks write before and after it (a probe's interface rows) and its
+        // history entry: all or nothing.
+        let updated = self
+            .db
+            .atomically(async {
+                hooks
+                    .prepare_write(self, tenant, Some(id), &mut values)
+                    .await?;
+                values.extend(extras);
+                let updated = if values.is_empty() {
+                    current.clone()
+                } else {
+                    let target = Target {
+                        spec,
+                        filter: caller.tenant_filter(),
+                        parent_id,
+                        id,
+                    };
+                    self.db
+                        .resource_update(
+                            spec,
+                            &target.filter,
+                            &target.parent_condition(),
+                            id,
+                            &values,
+                            self.now_ms(),
+                        )
+                        .await?
+                        .ok_or_else(|| shared_or_missing(spec, id, &current))?
+                };
+                let change = Change {
                     spec,
-                    &target.filter,
-                    &target.parent_condition(),
-                    id,
-                    &values,
-                    self.now_ms(),
-                )
-                .await?
-                .ok_or_else(|| shared_or_missing(spec, id, &current))?
-        };
-        let change = Change {
-            spec,
-            op: Op::Update,
-            object: &updated,
-            comment: write.comment,
-        };
-        hooks.after_write(self, caller, &change).await?;
-        self.record_rest_write(caller, &change, &write).await?;
-        self.forget_dropped(spec, id, owned).await?;
+                    op: Op::Update,
+                    object: &updated,
+                    comment: write.comment,
+                };
+                hooks.after_write(self, caller, &change).await?;
+                self.record_rest_write(caller, &change, &write).await?;
+                self.forget_dropped(spec, id, owned).await?;
+                Ok::<_, ServiceError>(updated)
+            })
+            .await?;
+        self.committed();
         present_one(spec, self, updated).await
     }
 
@@ -555,18 +574,31 @@ impl Stella {
             parent_id,
             id,
         };
-        if !hooks.delete(self, &target, params).await? {
-            return Err(shared_or_missing(spec, id, &current));
-        }
-        let change = Change {
-            spec,
-            op: Op::Delete,
-            object: &current,
-            comment: write.comment,
-        };
-        hooks.after_write(self, caller, &change).await?;
-        self.record_rest_write(caller, &change, &write).await?;
-        self.forget_dropped(spec, id, owned).await
+        // The removal, what its hooks write after it and its history entry: all or nothing.
+        self.db
+            .atomically(async {
+                if !hooks.delete(self, &target, params).await? {
+                    return Err(shared_or_missing(spec, id, &current));
+                }
+                let change = Change {
+                    spec,
+                    op: Op::Delete,
+                    object: &current,
+                    comment: write.comment,
+                };
+                hooks.after_write(self, caller, &change).await?;
+                self.record_rest_write(caller, &change, &write).await?;
+                self.forget_dropped(spec, id, owned).await
+            })
+            .await?;
+        self.committed();
+        Ok(())
+    }
+
+    /// A unit of work has committed: jobs its hooks queued can be claimed now (the runner,
+    /// woken while it was open, could not see them yet).
+    fn committed(&self) {
+        self.job_wake.notify_one();
     }
 }
 

@@ -86,26 +86,33 @@ impl Stella {
             problems: read.problems.len() as i64,
             now_ms: self.now_ms(),
         };
-        let Some(replaced) = self.db.replace_source_rules(&up).await? else {
-            return Err(ServiceError::NotFound(format!(
-                "no object in {} has the id '{pk}'",
-                RULE_SOURCES.name
-            )));
-        };
-        // The replaced categories are gone: their history entries no longer point at them.
-        for old in replaced {
-            self.db
-                .forget_user_action_object("category", &old.to_string())
-                .await?;
-        }
-        let entry = Entry {
-            tenant_id: Some(tenant.to_owned()),
-            action_type: "upload_source".into(),
-            description_raw: "{user} has uploaded source {source}".into(),
-            ua_objects: json!({"source": {"type": "source", "pk": id, "value": name_of(&source)}}),
-            filed: ("source", &id.to_string()),
-        };
-        self.record_rest_action(caller, entry, cx).await?;
+        // The rules, the history's forgetting of the replaced categories and the upload's
+        // entry: all or nothing.
+        self.db
+            .atomically(async {
+                let Some(replaced) = self.db.replace_source_rules(&up).await? else {
+                    return Err(ServiceError::NotFound(format!(
+                        "no object in {} has the id '{pk}'",
+                        RULE_SOURCES.name
+                    )));
+                };
+                // The replaced categories are gone: their history entries no longer point at
+                // them.
+                for old in replaced {
+                    self.db
+                        .forget_user_action_object("category", &old.to_string())
+                        .await?;
+                }
+                let entry = Entry {
+                    tenant_id: Some(tenant.to_owned()),
+                    action_type: "upload_source".into(),
+                    description_raw: "{user} has uploaded source {source}".into(),
+                    ua_objects: json!({"source": {"type": "source", "pk": id, "value": name_of(&source)}}),
+                    filed: ("source", &id.to_string()),
+                };
+                self.record_rest_action(caller, entry, cx).await
+            })
+            .await?;
         let enabled = rules.iter().filter(|r| r.enabled).count();
         Ok(json!({
             "pk": id,
@@ -330,18 +337,6 @@ impl Stella {
             .and_then(Value::as_bool)
             .unwrap_or(false);
         let now = self.now_ms();
-        self.db
-            .set_ruleset_mark(ruleset_id, &mark("rule"), !enable, comment.as_deref(), now)
-            .await?;
-        self.db
-            .set_ruleset_mark(
-                ruleset_id,
-                &mark("rule-enabled"),
-                enable && !by_default,
-                comment.as_deref(),
-                now,
-            )
-            .await?;
         let rule_ref = json!({"type": "rule", "sid": int("sid"), "value": int("sid").to_string()});
         let said = Toggle {
             ruleset: &ruleset,
@@ -350,7 +345,24 @@ impl Stella {
             comment: comment.as_deref(),
             client_ip,
         };
-        self.record_toggle(caller, said, "rule", rule_ref).await?;
+        // Both marks and the history entry: all or nothing.
+        self.db
+            .atomically(async {
+                self.db
+                    .set_ruleset_mark(ruleset_id, &mark("rule"), !enable, comment.as_deref(), now)
+                    .await?;
+                self.db
+                    .set_ruleset_mark(
+                        ruleset_id,
+                        &mark("rule-enabled"),
+                        enable && !by_default,
+                        comment.as_deref(),
+                        now,
+                    )
+                    .await?;
+                self.record_toggle(caller, said, "rule", rule_ref).await
+            })
+            .await?;
         Ok(json!({"ruleset": ruleset_id, "rule": int("id"), "enabled": enable}))
     }
 
@@ -382,15 +394,6 @@ impl Stella {
                 .unwrap_or_default()
                 .to_owned(),
         };
-        self.db
-            .set_ruleset_mark(
-                ruleset_id,
-                &mark,
-                !enable,
-                comment.as_deref(),
-                self.now_ms(),
-            )
-            .await?;
         let pk = category.get("id").cloned().unwrap_or(Value::Null);
         let category_ref = json!({"type": "category", "pk": pk, "value": name_of(&category)});
         let said = Toggle {
@@ -400,7 +403,21 @@ impl Stella {
             comment: comment.as_deref(),
             client_ip,
         };
-        self.record_toggle(caller, said, "category", category_ref)
+        // The mark and the history entry: all or nothing.
+        self.db
+            .atomically(async {
+                self.db
+                    .set_ruleset_mark(
+                        ruleset_id,
+                        &mark,
+                        !enable,
+                        comment.as_deref(),
+                        self.now_ms(),
+                    )
+                    .await?;
+                self.record_toggle(caller, said, "category", category_ref)
+                    .await
+            })
             .await?;
         Ok(json!({"ruleset": ruleset_id, "category": pk, "enabled": enable}))
     }

@@ -64,7 +64,7 @@ impl Database {
         .bind(payload)
         .bind(now)
         .bind(now)
-        .execute(&self.pool)
+        .execute(self.conn().await?.conn()?)
         .await?;
         self.announce(crate::Topic::Jobs);
         Ok(())

@@ -24,6 +24,7 @@ mod resource;
 mod retention;
 mod rules;
 mod scans;
+mod scope;
 mod sessions;
 mod signing_keys;
 mod sql;

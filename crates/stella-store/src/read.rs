@@ -8,7 +8,7 @@
 use crate::sql::{Bind, Sql};
 use crate::{Result, StoreError};
 use sqlx::any::AnyTypeInfoKind;
-use sqlx::{AnyPool, Column, Row as _};
+use sqlx::{Column, Row as _};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -168,8 +168,11 @@ fn sqlite_fetch(path: &Path, q: &Sql, limit: Option<usize>) -> Result<Vec<Row>> 
     })
 }
 
-async fn any_fetch(pool: &AnyPool, q: &Sql) -> Result<Vec<Row>> {
-    let rows = q.query().fetch_all(pool).await?;
+async fn any_fetch<'e, E>(on: E, q: &Sql) -> Result<Vec<Row>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let rows = q.query().fetch_all(on).await?;
     let Some(first) = rows.first() else {
         return Ok(Vec::new());
     };
@@ -232,15 +235,28 @@ impl crate::Database {
     }
 
     pub(crate) async fn fetch_all(&self, q: &Sql) -> Result<Vec<Row>> {
+        if self.in_unit() {
+            return self.fetch_in_unit(q).await;
+        }
         self.fetch_in(&self.reader, q, None).await
     }
 
     pub(crate) async fn fetch_optional(&self, q: &Sql) -> Result<Option<Row>> {
+        if self.in_unit() {
+            return Ok(self.fetch_in_unit(q).await?.into_iter().next());
+        }
         Ok(self
             .fetch_in(&self.reader, q, Some(1))
             .await?
             .into_iter()
             .next())
+    }
+
+    /// Rows of `q` read through the open unit of work's transaction, which sees what it wrote
+    /// (SQLite's read-only connections would not until it commits).
+    async fn fetch_in_unit(&self, q: &Sql) -> Result<Vec<Row>> {
+        let mut unit = self.conn().await?;
+        any_fetch(unit.conn()?, q).await
     }
 
     pub(crate) async fn fetch_one(&self, q: &Sql) -> Result<Row> {

@@ -452,7 +452,7 @@ impl Database {
             "UPDATE resource_sequences SET last_id = last_id + 1 WHERE name = $1 RETURNING last_id",
         )
         .bind(sequence)
-        .fetch_one(&self.pool)
+        .fetch_one(self.conn().await?.conn()?)
         .await?;
         Ok(id)
     }
@@ -498,7 +498,7 @@ impl Database {
         .push(&placeholders.text)
         .push(")");
         q.binds = placeholders.binds;
-        q.query().execute(&self.pool).await?;
+        q.query().execute(self.conn().await?.conn()?).await?;
         self.rows_changed();
         self.resource_get(spec, &TenantFilter::All, &[], id)
             .await?
@@ -524,7 +524,7 @@ impl Database {
         key_condition(&mut q, spec, id);
         tenancy(&mut q, spec, filter, false);
         conditions(&mut q, extra);
-        let done = q.query().execute(&self.pool).await?;
+        let done = q.query().execute(self.conn().await?.conn()?).await?;
         self.rows_changed();
         if done.rows_affected() == 0 {
             return Ok(None);
@@ -544,7 +544,7 @@ impl Database {
         key_condition(&mut q, spec, id);
         tenancy(&mut q, spec, filter, false);
         conditions(&mut q, extra);
-        let done = q.query().execute(&self.pool).await?;
+        let done = q.query().execute(self.conn().await?.conn()?).await?;
         self.rows_changed();
         Ok(done.rows_affected() > 0)
     }

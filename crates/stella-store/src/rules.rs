@@ -45,7 +45,7 @@ impl Database {
     /// in one transaction. Answers the replaced categories' keys (their history entries lose
     /// them), or `None` when the tenant has no such source.
     pub async fn replace_source_rules(&self, up: &SourceUpload<'_>) -> Result<Option<Vec<i64>>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.unit().await?;
         let updated = sqlx::query(
             "UPDATE rule_sources SET uploaded_file = $1, rules_count = $2, problems_count = $3, \
              uploaded_at = $4, updated_at = $4 WHERE id = $5 AND tenant_id = $6",
@@ -56,7 +56,7 @@ impl Database {
         .bind(up.now_ms)
         .bind(up.source_id)
         .bind(up.tenant_id)
-        .execute(&mut *tx)
+        .execute(tx.conn()?)
         .await?;
         if updated.rows_affected() == 0 {
             return Ok(None);
@@ -64,15 +64,15 @@ impl Database {
         let replaced: Vec<i64> =
             sqlx::query_scalar("SELECT id FROM rule_categories WHERE source = $1")
                 .bind(up.source_id)
-                .fetch_all(&mut *tx)
+                .fetch_all(tx.conn()?)
                 .await?;
         sqlx::query("DELETE FROM rules WHERE source = $1")
             .bind(up.source_id)
-            .execute(&mut *tx)
+            .execute(tx.conn()?)
             .await?;
         sqlx::query("DELETE FROM rule_categories WHERE source = $1")
             .bind(up.source_id)
-            .execute(&mut *tx)
+            .execute(tx.conn()?)
             .await?;
 
         let category_ids = reserve(&mut tx, "rule_categories", up.categories.len()).await?;
@@ -101,7 +101,7 @@ impl Database {
                     .bind(up.now_ms)
                     .push(")");
             }
-            q.query().execute(&mut *tx).await?;
+            q.query().execute(tx.conn()?).await?;
         }
 
         let rule_ids = reserve(&mut tx, "rules", up.rules.len()).await?;
@@ -151,7 +151,7 @@ impl Database {
                     .bind(up.now_ms)
                     .push(")");
             }
-            q.query().execute(&mut *tx).await?;
+            q.query().execute(tx.conn()?).await?;
         }
         tx.commit().await?;
         self.rows_changed();
@@ -160,17 +160,13 @@ impl Database {
 }
 
 /// Takes `n` keys from a counter at once: the first of them (the rest follow it).
-async fn reserve(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    sequence: &str,
-    n: usize,
-) -> Result<i64> {
+async fn reserve(tx: &mut crate::scope::Unit, sequence: &str, n: usize) -> Result<i64> {
     let (last,): (i64,) = sqlx::query_as(
         "UPDATE resource_sequences SET last_id = last_id + $1 WHERE name = $2 RETURNING last_id",
     )
     .bind(n as i64)
     .bind(sequence)
-    .fetch_one(&mut **tx)
+    .fetch_one(tx.conn()?)
     .await?;
     Ok(last - n as i64 + 1)
 }
@@ -224,7 +220,7 @@ impl Database {
             .bind(&mark.category)
             .bind(comment.map(str::to_owned))
             .bind(now_ms)
-            .execute(&self.pool)
+            .execute(self.conn().await?.conn()?)
             .await?;
         } else {
             sqlx::query(
@@ -237,7 +233,7 @@ impl Database {
             .bind(mark.gid)
             .bind(mark.sid)
             .bind(&mark.category)
-            .execute(&self.pool)
+            .execute(self.conn().await?.conn()?)
             .await?;
         }
         Ok(())

@@ -46,7 +46,7 @@ impl Database {
     pub async fn insert_user_action(&self, a: &UserAction) -> Result<i64> {
         let id = self.next_serial("user_actions").await?;
         // The entry and its object index together, so a deletion finds every entry it names.
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.unit().await?;
         sqlx::query(
             "INSERT INTO user_actions (id, tenant_id, user_id, username, date, action_type, \
              comment, client_ip, description_raw, description, ua_objects, object_type, \
@@ -68,7 +68,7 @@ impl Database {
         .bind(&a.object_pk)
         .bind(a.date)
         .bind(a.date)
-        .execute(&mut *tx)
+        .execute(tx.conn()?)
         .await?;
         for (kind, pk) in named_objects(&a.ua_objects) {
             sqlx::query(
@@ -78,7 +78,7 @@ impl Database {
             .bind(id)
             .bind(kind)
             .bind(pk)
-            .execute(&mut *tx)
+            .execute(tx.conn()?)
             .await?;
         }
         tx.commit().await?;
@@ -96,7 +96,7 @@ impl Database {
         )
         .bind(object_type)
         .bind(pk)
-        .fetch_all(&self.pool)
+        .fetch_all(self.conn().await?.conn()?)
         .await?;
         for (id, text) in rows {
             let Ok(mut objects) = serde_json::from_str::<Value>(&text) else {
@@ -119,13 +119,13 @@ impl Database {
             sqlx::query("UPDATE user_actions SET ua_objects = $1 WHERE id = $2")
                 .bind(objects.to_string())
                 .bind(id)
-                .execute(&self.pool)
+                .execute(self.conn().await?.conn()?)
                 .await?;
         }
         sqlx::query("DELETE FROM user_action_objects WHERE object_type = $1 AND object_pk = $2")
             .bind(object_type)
             .bind(pk)
-            .execute(&self.pool)
+            .execute(self.conn().await?.conn()?)
             .await?;
         self.rows_changed();
         Ok(())

@@ -340,21 +340,21 @@ impl Database {
     /// reads them. One transaction, so a failed delete (a row still naming the tenant: 409)
     /// keeps the history too.
     pub async fn delete_tenant(&self, id: &str) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.unit().await?;
         sqlx::query(
             "DELETE FROM user_action_objects WHERE action_id IN \
              (SELECT id FROM user_actions WHERE tenant_id = $1)",
         )
         .bind(id)
-        .execute(&mut *tx)
+        .execute(tx.conn()?)
         .await?;
         sqlx::query("DELETE FROM user_actions WHERE tenant_id = $1")
             .bind(id)
-            .execute(&mut *tx)
+            .execute(tx.conn()?)
             .await?;
         let done = sqlx::query("DELETE FROM tenants WHERE id = $1")
             .bind(id)
-            .execute(&mut *tx)
+            .execute(tx.conn()?)
             .await?;
         tx.commit().await?;
         self.rows_changed();

@@ -32,11 +32,11 @@ impl Database {
         update_alerts: bool,
         now_ms: i64,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.unit().await?;
         let mut q = Sql::new("UPDATE cases SET status = 'closed', updated_at = ");
         q.bind(now_ms).push(" WHERE id = ").bind(id);
         q.tenant_filter("tenant_id", filter);
-        if q.query().execute(&mut *tx).await?.rows_affected() == 0 {
+        if q.query().execute(tx.conn()?).await?.rows_affected() == 0 {
             return Ok(false);
         }
         if update_alerts {
@@ -45,7 +45,7 @@ impl Database {
                 [now_ms.into(), id.into()],
             )
             .query()
-            .execute(&mut *tx)
+            .execute(tx.conn()?)
             .await?;
         }
         tx.commit().await?;

@@ -226,7 +226,12 @@ pub fn routes(spec: &'static ResourceSpec) -> Router<AppState> {
         .route(item.trim_end_matches('/'), any(append_slash));
     // One route per action path, with every method registered under it.
     let mut routed: Vec<(String, MethodRouter<AppState>)> = Vec::new();
+    let mut served: Vec<(String, Vec<&'static Action>)> = Vec::new();
     for action in actions().filter(|a| std::ptr::eq(a.spec, spec)) {
+        match served.iter_mut().find(|(p, _)| *p == path_of(action)) {
+            Some((_, list)) => list.push(action),
+            None => served.push((path_of(action), vec![action])),
+        }
         let handler = action.handler;
         let on_one = move |State(app): State<AppState>,
                            Auth(principal): Auth,
@@ -275,6 +280,14 @@ pub fn routes(spec: &'static ResourceSpec) -> Router<AppState> {
         };
     }
     for (path, methods) in routed {
+        let here = served
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, list)| list.clone())
+            .unwrap_or_default();
+        let methods = methods.options(move |State(app): State<AppState>, Auth(p): Auth| {
+            action_options(here.clone(), app, p)
+        });
         router = router
             .route(path.trim_end_matches('/'), any(append_slash))
             .route(&path, methods);
@@ -528,6 +541,54 @@ async fn options(
     let allowed = allowed_methods(spec, pk.is_some());
     let mut response = Json(metadata).into_response();
     if let Ok(v) = HeaderValue::from_str(&allowed) {
+        response.headers_mut().insert(header::ALLOW, v);
+    }
+    Ok(response)
+}
+
+/// DRF's `SimpleMetadata` for an `@action` view: its name (the function's, as DRF's
+/// `pretty_name` spaces it), description, what it renders and parses, and `actions` with the
+/// POST it takes when the caller may write (an action's body is not a serializer's fields, so
+/// its description is empty), with `Allow` listing the path's methods.
+async fn action_options(
+    here: Vec<&'static Action>,
+    app: AppState,
+    p: Arc<Principal>,
+) -> ApiResult<Response> {
+    let Some(first) = here.first() else {
+        return Err(ApiError::RouteNotFound);
+    };
+    app.stella.resource_permits(&p, first.spec, false)?;
+    let may_write = app.stella.resource_permits(&p, first.spec, true).is_ok();
+    let mut methods = Vec::new();
+    let mut actions = Map::new();
+    for a in &here {
+        match a.method {
+            ActionMethod::Get => methods.extend(["GET", "HEAD"]),
+            ActionMethod::Post => {
+                methods.push("POST");
+                if may_write {
+                    actions.insert("POST".into(), json!({}));
+                }
+            }
+        }
+    }
+    methods.push("OPTIONS");
+    let mut name = first.name.replace('_', " ");
+    if let Some(c) = name.get(..1).map(str::to_uppercase) {
+        name.replace_range(..1, &c);
+    }
+    let mut metadata = json!({
+        "name": name,
+        "description": first.summary,
+        "renders": ["application/json"],
+        "parses": ["application/json"],
+    });
+    if !actions.is_empty() {
+        metadata["actions"] = Value::Object(actions);
+    }
+    let mut response = Json(metadata).into_response();
+    if let Ok(v) = HeaderValue::from_str(&methods.join(", ")) {
         response.headers_mut().insert(header::ALLOW, v);
     }
     Ok(response)

@@ -399,3 +399,134 @@ async fn entries_forget_objects_deleted_with_their_owner() {
     assert_eq!(st, 204);
     assert!(named_pks(&s, &admin, "network_interface").await.is_empty());
 }
+
+/// Makes every insert into the action history fail, through a trigger the test adds to the
+/// server's database: the last follow-up of a `/rest/` write fails after the object's row
+/// and its interface rows were written.
+async fn break_history(s: &TestServer) {
+    if stella_testkit::backend() == "postgres" {
+        s.execute_sql(
+            "CREATE FUNCTION stella_test_refuse() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$",
+        )
+        .await;
+        s.execute_sql(
+            "CREATE TRIGGER stella_test_refuse BEFORE INSERT ON user_actions \
+             FOR EACH ROW EXECUTE FUNCTION stella_test_refuse()",
+        )
+        .await;
+    } else {
+        s.execute_sql(
+            "CREATE TRIGGER stella_test_refuse BEFORE INSERT ON user_actions \
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_write_whose_history_entry_fails_leaves_nothing_written() {
+    const STAMUS: &str = "/rest/appliances/stamus_appliance/";
+    const INTERFACES: &str = "/rest/appliances/network_interface/";
+    let (s, _, [(_, a_admin), _]) = crate::two_tenants().await;
+    let (st, kept) = call(
+        &s,
+        "POST",
+        STAMUS,
+        &a_admin,
+        Some(json!({"name": "kept", "ip_address": "10.0.0.1",
+            "interfaces": [{"name": "eth0", "active": true}]})),
+    )
+    .await;
+    assert_eq!(st, 201, "{kept}");
+    let item = format!("{STAMUS}{}/", kept["pk"]);
+    const DEVICES: &str = "/rest/appliances/stamus_device/";
+    let (_, devices) = call(&s, "GET", DEVICES, &a_admin, None).await;
+    let devices_before = devices["count"].clone();
+    break_history(&s).await;
+
+    // A create: neither the probe nor its interface rows.
+    let (st, body) = call(
+        &s,
+        "POST",
+        STAMUS,
+        &a_admin,
+        Some(json!({"name": "lost", "ip_address": "10.0.0.2",
+            "interfaces": [{"name": "eth5", "active": true}]})),
+    )
+    .await;
+    assert!(st >= 500, "{st} {body}");
+    let (_, list) = call(&s, "GET", STAMUS, &a_admin, None).await;
+    assert_eq!(list["count"], 1, "{list}");
+    let (_, ifaces) = call(&s, "GET", INTERFACES, &a_admin, None).await;
+    assert_eq!(ifaces["count"], 1, "{ifaces}");
+    // Nor the Stamus device made for it before its row.
+    let (_, devices) = call(&s, "GET", DEVICES, &a_admin, None).await;
+    assert_eq!(devices["count"], devices_before, "{devices}");
+
+    // An update: neither the new name nor the new interface list.
+    let (st, body) = call(
+        &s,
+        "PATCH",
+        &item,
+        &a_admin,
+        Some(json!({"name": "renamed", "interfaces": [{"name": "eth7", "active": false}]})),
+    )
+    .await;
+    assert!(st >= 500, "{st} {body}");
+    let (_, now) = call(&s, "GET", &item, &a_admin, None).await;
+    assert_eq!(now["name"], "kept", "{now}");
+    assert_eq!(now["interfaces"][0]["name"], "eth0", "{now}");
+    let (_, ifaces) = call(&s, "GET", INTERFACES, &a_admin, None).await;
+    assert_eq!(ifaces["count"], 1, "{ifaces}");
+
+    // A delete: the probe and its interfaces stay.
+    let (st, body) = call(&s, "DELETE", &item, &a_admin, None).await;
+    assert!(st >= 500, "{st} {body}");
+    let (st, now) = call(&s, "GET", &item, &a_admin, None).await;
+    assert_eq!((st, &now["name"]), (200, &json!("kept")), "{now}");
+    let (_, ifaces) = call(&s, "GET", INTERFACES, &a_admin, None).await;
+    assert_eq!(ifaces["count"], 1, "{ifaces}");
+}
+
+/// `OPTIONS` on an action's path, on the list (`get_action_type_list`) and on one object
+/// (`upload`), as DRF answers it for any view.
+#[tokio::test]
+async fn actions_answer_options_with_their_metadata_and_allow() {
+    let (s, _, [(_, a_admin), _]) = crate::two_tenants().await;
+    let client = reqwest::Client::new();
+    let options = |path: &str| {
+        client
+            .request(reqwest::Method::OPTIONS, s.url(path))
+            .bearer_auth(&a_admin)
+            .send()
+    };
+    let r = options("/rest/rules/history/get_action_type_list/")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["allow"], "GET, HEAD, OPTIONS");
+    let meta: Value = r.json().await.unwrap();
+    assert_eq!(meta["name"], "Get action type list", "{meta}");
+    assert_eq!(meta["renders"], json!(["application/json"]));
+    assert!(meta["description"].as_str().is_some_and(|d| !d.is_empty()));
+    assert!(meta.get("actions").is_none(), "{meta}");
+
+    let r = options("/rest/rules/source/1/upload/").await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["allow"], "POST, OPTIONS");
+    let meta: Value = r.json().await.unwrap();
+    assert_eq!(meta["name"], "Upload", "{meta}");
+    assert_eq!(meta["actions"], json!({"POST": {}}), "{meta}");
+
+    // Still a credential first.
+    let r = client
+        .request(
+            reqwest::Method::OPTIONS,
+            s.url("/rest/rules/source/1/upload/"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
