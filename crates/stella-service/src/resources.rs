@@ -395,14 +395,8 @@ impl Stella {
                     .resource_insert(spec, &id, tenant.as_deref(), &values, self.now_ms())
                     .await?;
                 hooks.after_create(self, &created).await?;
-                let change = Change {
-                    spec,
-                    op: Op::Create,
-                    object: &created,
-                    comment: write.comment,
-                };
-                hooks.after_write(self, caller, &change).await?;
-                self.record_rest_write(caller, &change, &write).await?;
+                self.after_write(hooks, caller, spec, Op::Create, &created, &write)
+                    .await?;
                 Ok::<_, ServiceError>(created)
             })
             .await?;
@@ -525,20 +519,35 @@ impl Stella {
                         .await?
                         .ok_or_else(|| shared_or_missing(spec, id, &current))?
                 };
-                let change = Change {
-                    spec,
-                    op: Op::Update,
-                    object: &updated,
-                    comment: write.comment,
-                };
-                hooks.after_write(self, caller, &change).await?;
-                self.record_rest_write(caller, &change, &write).await?;
+                self.after_write(hooks, caller, spec, Op::Update, &updated, &write)
+                    .await?;
                 self.forget_dropped(spec, id, owned).await?;
                 Ok::<_, ServiceError>(updated)
             })
             .await?;
         self.committed();
         present_one(spec, self, updated).await
+    }
+
+    /// What follows every write, in its transaction: the resource's `after_write` hook, then
+    /// the `/rest/` action history's entry.
+    async fn after_write(
+        &self,
+        hooks: &dyn Hooks,
+        caller: &Principal,
+        spec: &'static ResourceSpec,
+        op: Op,
+        object: &Value,
+        write: &Write<'_>,
+    ) -> Result<()> {
+        let change = Change {
+            spec,
+            op,
+            object,
+            comment: write.comment,
+        };
+        hooks.after_write(self, caller, &change).await?;
+        self.record_rest_write(caller, &change, write).await
     }
 
     pub async fn resource_delete(
@@ -580,14 +589,8 @@ impl Stella {
                 if !hooks.delete(self, &target, params).await? {
                     return Err(shared_or_missing(spec, id, &current));
                 }
-                let change = Change {
-                    spec,
-                    op: Op::Delete,
-                    object: &current,
-                    comment: write.comment,
-                };
-                hooks.after_write(self, caller, &change).await?;
-                self.record_rest_write(caller, &change, &write).await?;
+                self.after_write(hooks, caller, spec, Op::Delete, &current, &write)
+                    .await?;
                 self.forget_dropped(spec, id, owned).await
             })
             .await?;
