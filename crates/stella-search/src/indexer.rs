@@ -58,18 +58,21 @@ struct Finishing {
     key: PartKey,
     tw: TenantWriter,
     merge: FutureResult<Option<SegmentMeta>>,
+    /// Final merges of this partition that failed before this one.
+    tries: u32,
 }
 
 /// A writer closed for idleness, waiting for its final merge.
 struct Parked {
     key: PartKey,
     tw: TenantWriter,
-    /// Merges refused so far (its segments were still in a merge of tantivy's own policy).
+    /// Final merges refused or failed so far: its segments were still in another merge
+    /// (tantivy's own policy, or an earlier final merge the day's writes took back).
     tries: u32,
 }
 
-/// Ticks (about a second apart) a parked partition waits for tantivy's own merges to end
-/// before its final merge is given up.
+/// Ticks (about a second apart) a parked partition waits for other merges of its segments to
+/// end before its final merge is given up.
 const FINAL_MERGE_TRIES: u32 = 120;
 
 pub(crate) struct Indexer {
@@ -368,7 +371,11 @@ impl Indexer {
             // one; its final merge, at most.)
             if self.finishing.as_ref().is_some_and(|f| f.key == key) {
                 if let Some(f) = self.finishing.take() {
-                    end_final_merge(&f.key, f.tw, block_on(f.merge));
+                    if let Some(tw) = end_final_merge(&f.key, f.tw, block_on(f.merge)) {
+                        if let Err(e) = tw.writer.wait_merging_threads() {
+                            tracing::warn!(tenant = %key.tenant, day = %key.day, error = %e, "closing a dropped day's writer");
+                        }
+                    }
                 }
             }
             for tw in [self.writers.remove(&key), self.unpark(&key)]
@@ -545,16 +552,40 @@ impl Indexer {
         self.parked.remove(at).map(|p| p.tw)
     }
 
+    /// A final merge that was refused or failed (another merge held its segments) is tried
+    /// again on a later tick, with the segments as they are then; the writer is kept, so the
+    /// other merge still publishes. Answers whether it will be.
+    fn retry_later(&mut self, key: PartKey, tw: TenantWriter, tries: u32) -> bool {
+        if tries < FINAL_MERGE_TRIES {
+            self.parked.push_back(Parked {
+                key,
+                tw,
+                tries: tries + 1,
+            });
+            return true;
+        }
+        // Dropped, not waited for: a merge of tantivy's own policy may still run in it, and
+        // dropping stops it from publishing anything. The day answers the same, in more
+        // segments; a restart's pass over past days tries again.
+        tracing::warn!(tenant = %key.tenant, day = %key.day, "final merge not done; the partition keeps its segments");
+        false
+    }
+
     /// One step of the final merges, called about once a second while any wait: ends the
     /// merge that finished (its readers see the one segment) and starts the next. One at a
-    /// time, so this background work takes one core at most.
-    fn finish_step(&mut self) {
+    /// time, so this background work takes one core at most. Answers whether a merge was
+    /// refused and waits for a later step.
+    fn finish_step(&mut self) -> bool {
         if let Some(f) = self.finishing.as_mut() {
             let Some(res) = poll_now(&mut f.merge) else {
-                return;
+                return false;
             };
             if let Some(f) = self.finishing.take() {
-                end_final_merge(&f.key, f.tw, res);
+                if let Some(tw) = end_final_merge(&f.key, f.tw, res) {
+                    let waits = self.retry_later(f.key, tw, f.tries);
+                    self.report_open();
+                    return waits;
+                }
             }
         }
         while let Some(mut p) = self.parked.pop_front().or_else(|| self.next_past_day()) {
@@ -577,21 +608,21 @@ impl Indexer {
                         key: p.key,
                         tw: p.tw,
                         merge,
+                        tries: p.tries,
                     });
                     break;
                 }
-                // Refused at once: some of its segments are in a merge of tantivy's policy,
-                // still running. Tried again on a later tick.
-                Some(Err(e)) if p.tries < FINAL_MERGE_TRIES => {
-                    tracing::debug!(error = %e, "final merge deferred");
-                    p.tries += 1;
-                    self.parked.push_back(p);
-                    break;
+                Some(res) => {
+                    if let Some(tw) = end_final_merge(&p.key, p.tw, res) {
+                        let waits = self.retry_later(p.key, tw, p.tries);
+                        self.report_open();
+                        return waits;
+                    }
                 }
-                Some(res) => end_final_merge(&p.key, p.tw, res),
             }
         }
         self.report_open();
+        false
     }
 
     /// Whether final merges wait to be started or ended (the thread then wakes every second).
@@ -604,7 +635,8 @@ impl Indexer {
     fn finish_for_close(&mut self) {
         if let Some(f) = self.finishing.take() {
             tracing::info!(tenant = %f.key.tenant, day = %f.key.day, "waiting for a partition's final merge before closing");
-            end_final_merge(&f.key, f.tw, block_on(f.merge));
+            // Not done: dropped with the others, its day merged after the next start.
+            let _ = end_final_merge(&f.key, f.tw, block_on(f.merge));
         }
         self.parked.clear();
         self.past_days.clear();
@@ -683,17 +715,25 @@ impl Indexer {
                 Ok(Msg::FinishMerges(reply)) => {
                     self.close_idle();
                     while self.finishing_work() {
+                        let mut waits = false;
                         if let Some(f) = self.finishing.take() {
-                            end_final_merge(&f.key, f.tw, block_on(f.merge));
+                            if let Some(tw) = end_final_merge(&f.key, f.tw, block_on(f.merge)) {
+                                waits = self.retry_later(f.key, tw, f.tries);
+                            }
                         }
-                        self.finish_step();
+                        // A refused merge waits for the merge holding its segments: the
+                        // housekeeping tick's second is a short wait here, not a spin that
+                        // uses up its tries before that merge can end on a loaded machine.
+                        if waits || self.finish_step() {
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
                     }
                     let _ = reply.send(Ok(()));
                 }
                 #[cfg(test)]
                 Ok(Msg::StartMerges(reply)) => {
                     self.close_idle();
-                    self.finish_step();
+                    let _ = self.finish_step();
                     let _ = reply.send(Ok(()));
                 }
                 Err(RecvTimeoutError::Timeout) => {}
@@ -720,7 +760,7 @@ impl Indexer {
             }
             if Instant::now() >= tick {
                 self.close_idle();
-                self.finish_step();
+                let _ = self.finish_step();
                 tick = Instant::now() + HOUSEKEEPING;
             }
         }
@@ -760,24 +800,26 @@ fn writer_budget(opts: &IndexOptions, open: usize) -> usize {
 
 /// Ends a final merge: the partition's reader moves to the merged segment, and the writer
 /// goes (nothing is running in it any more).
-fn end_final_merge(key: &PartKey, tw: TenantWriter, res: tantivy::Result<Option<SegmentMeta>>) {
-    match res {
-        Ok(_) => {
-            if let Err(e) = tw.index.reader.reload() {
-                tracing::warn!(tenant = %key.tenant, day = %key.day, error = %e, "reload after final merge");
-            }
-            tracing::debug!(tenant = %key.tenant, day = %key.day, "partition merged to one segment");
-        }
-        Err(e) => {
-            // Dropped, not waited for: a merge of tantivy's own policy may still run in it,
-            // and dropping stops it from publishing anything.
-            tracing::warn!(tenant = %key.tenant, day = %key.day, error = %e, "final merge not done; the partition keeps its segments");
-            return;
-        }
+/// Ends a final merge: done, the readers see the one segment and the writer closes; not done
+/// (another merge held some of its segments, or ended first and merged them away), the
+/// writer is handed back for the caller to retry, wait for or drop.
+fn end_final_merge(
+    key: &PartKey,
+    tw: TenantWriter,
+    res: tantivy::Result<Option<SegmentMeta>>,
+) -> Option<TenantWriter> {
+    if let Err(e) = res {
+        tracing::debug!(tenant = %key.tenant, day = %key.day, error = %e, "final merge not done");
+        return Some(tw);
     }
+    if let Err(e) = tw.index.reader.reload() {
+        tracing::warn!(tenant = %key.tenant, day = %key.day, error = %e, "reload after final merge");
+    }
+    tracing::debug!(tenant = %key.tenant, day = %key.day, "partition merged to one segment");
     if let Err(e) = tw.writer.wait_merging_threads() {
         tracing::warn!(tenant = %key.tenant, day = %key.day, error = %e, "closing a merged partition's writer");
     }
+    None
 }
 
 /// Waits for a tantivy merge. (`FutureResult::wait` may not follow a poll: the future is

@@ -286,6 +286,34 @@ fn a_day_merging_in_the_background_can_be_written_or_dropped() {
 }
 
 #[test]
+fn a_final_merge_taken_back_by_a_write_is_waited_for_not_given_up() {
+    // A day big enough that its final merge is still running when the day is written again
+    // and closed: the next final merge is refused while that one holds the segments, and
+    // must wait for it (CI once saw it given up after spinning through its tries, leaving
+    // the day in four segments).
+    let o = IndexOptions {
+        idle_writer_ms: 0,
+        ..opts()
+    };
+    const N: i64 = 20_000;
+    let dir = tempfile::tempdir().unwrap();
+    let ix = EventIndex::open(dir.path(), o).unwrap();
+    for round in 0..3 {
+        for half in 0..2 {
+            let from = round * N + half * N / 2;
+            ix.ingest("a", at_hour(1, from, N / 2), NOW).unwrap();
+        }
+        ix.refresh().unwrap();
+    }
+    ix.start_merges().unwrap();
+    ix.ingest("a", at_hour(2, 3 * N, 10), NOW).unwrap();
+    ix.refresh().unwrap();
+    ix.finish_merges().unwrap();
+    assert_eq!(ix.segments("a"), [1]);
+    assert_eq!(ix.committed_docs("a"), 3 * N as u64 + 10);
+}
+
+#[test]
 fn past_days_left_unmerged_by_a_restart_are_merged_after_it() {
     // Writers never idle here: the days are still in several segments when the index closes.
     let dir = tempfile::tempdir().unwrap();
