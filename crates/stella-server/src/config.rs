@@ -54,6 +54,8 @@ pub struct Config {
     pub max_outbound_calls: usize,
     /// Internal webhook destinations allowed anyway: `host`, `host:port`, an IP or a CIDR.
     pub webhook_allow: Vec<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (addresses or CIDR blocks).
+    pub trusted_proxies: Vec<String>,
     /// TLS: a PEM certificate chain and its private key. Both set: `serve` speaks HTTPS only,
     /// reloading the pair when the files change. Neither: plain HTTP.
     pub tls_cert: Option<PathBuf>,
@@ -188,6 +190,7 @@ impl Default for Config {
             playbook_runs_per_minute: 60,
             max_outbound_calls: 8,
             webhook_allow: Vec::new(),
+            trusted_proxies: Vec::new(),
             tls_cert: None,
             tls_key: None,
             deployment_secret: None,
@@ -417,6 +420,9 @@ impl Config {
         if let Err(e) = stella_service::outbound::AllowList::parse(&self.webhook_allow) {
             bad.push(e);
         }
+        if let Err(e) = crate::client_addr::TrustedProxies::parse(&self.trusted_proxies) {
+            bad.push(e);
+        }
         if bad.is_empty() {
             Ok(())
         } else {
@@ -528,6 +534,12 @@ max_outbound_calls = 8
 # addresses. Allow some anyway: "host", "host:port", an IP or a CIDR block
 # (STELLA_WEBHOOK_ALLOW, comma-separated).
 webhook_allow = []
+
+# Behind a reverse proxy or load balancer: the proxies (IP addresses or CIDR blocks) whose
+# X-Forwarded-For header names the client, for the activity log, the abuse limits and the
+# action history (STELLA_TRUSTED_PROXIES, comma-separated). The header is read from the right,
+# past every trusted hop; from any other peer it is ignored. Empty: the client is the TCP peer.
+trusted_proxies = []
 
 # HTTPS: a PEM certificate chain and its private key (STELLA_TLS_CERT, STELLA_TLS_KEY). With
 # both set the server speaks TLS only, and reloads them when the files change.

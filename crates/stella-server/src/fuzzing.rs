@@ -1,6 +1,6 @@
 //! Entry point for the `request_bodies` fuzz target (`fuzz/`): request bodies, query strings,
-//! forms and credentials as the server reads them, through the same functions. The first
-//! input byte picks the reader. Not part of the API.
+//! forms (urlencoded and multipart) and credentials as the server reads them, through the
+//! same functions. The first input byte picks the reader. Not part of the API.
 
 use axum::http::{header, HeaderMap, HeaderValue};
 use serde_json::Value;
@@ -13,7 +13,7 @@ pub fn request(data: &[u8]) {
     let Some((&selector, rest)) = data.split_first() else {
         return;
     };
-    match selector % 6 {
+    match selector % 7 {
         0 => typed_bodies(rest),
         1 => resource_bodies(rest),
         2 => query_string(rest),
@@ -32,7 +32,22 @@ pub fn request(data: &[u8]) {
                 }
             }
         }
-        _ => redaction(rest),
+        5 => redaction(rest),
+        _ => multipart(rest),
+    }
+}
+
+/// A rule source upload's `multipart/form-data` body, under the boundary `X-BOUNDARY`.
+fn multipart(body: &[u8]) {
+    let body = bytes::Bytes::copy_from_slice(body);
+    if let Ok(form) = futures::executor::block_on(crate::form::read(body, "X-BOUNDARY")) {
+        assert!(form.fields.len() + form.files.len() <= crate::form::MAX_PARTS);
+        for (_, text) in &form.fields {
+            assert!(text.len() as u64 <= crate::form::MAX_TEXT_BYTES);
+        }
+        for f in &form.files {
+            assert!(!f.file_name.contains(['/', '\\']), "{:?}", f.file_name);
+        }
     }
 }
 

@@ -18,6 +18,7 @@
 //! is authenticated by default.
 
 use crate::activity::PendingActivity;
+use crate::client_addr::ClientAddr;
 use crate::extract::AuthState;
 use crate::problem::{ApiError, Surface, SURFACE, TRACE_ID};
 use crate::routes::session::SESSION_COOKIE;
@@ -237,7 +238,7 @@ enum LoggedBody {
     Oversized(usize),
 }
 
-async fn handle(app: AppState, req: Request, next: Next, trace_id: String) -> Response {
+async fn handle(app: AppState, mut req: Request, next: Next, trace_id: String) -> Response {
     let started = Instant::now();
     let now_ms = app.stella.now_ms();
     let method = req.method().clone();
@@ -247,10 +248,14 @@ async fn handle(app: AppState, req: Request, next: Next, trace_id: String) -> Re
         .extensions()
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned());
+    // The client, behind trusted proxies if any; kept for the handlers (sign-in, history).
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+        .map(|c| app.proxies.client(c.0.ip(), req.headers()));
+    if let Some(client) = peer {
+        req.extensions_mut().insert(ClientAddr(client));
+    }
     let ip = peer.map_or_else(|| "unknown".into(), |ip| ip.to_string());
     // What the abuse limits count (an IPv6 address's /64).
     let client = peer.map_or_else(|| "unknown".into(), stella_service::address_key);

@@ -4,9 +4,11 @@
 pub mod activity;
 mod app;
 mod browsable;
+pub mod client_addr;
 pub mod config;
 pub mod datadir;
 pub mod extract;
+pub mod form;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod gateway;

@@ -20,6 +20,8 @@ pub struct AppInner {
     pub openapi_yaml: OnceLock<String>,
     /// Request bodies being read at once, in KiB (`max_inflight_body_bytes`).
     pub body_budget: tokio::sync::Semaphore,
+    /// Whose `X-Forwarded-For` is believed (`trusted_proxies`, checked by `Config::validate`).
+    pub proxies: crate::client_addr::TrustedProxies,
 }
 
 impl std::ops::Deref for AppState {
@@ -39,6 +41,8 @@ impl AppState {
         Self(Arc::new(AppInner {
             limiter: RateLimiter::new(config.rate_limit_per_second),
             body_budget: tokio::sync::Semaphore::new(config.max_inflight_body_bytes.div_ceil(1024)),
+            proxies: crate::client_addr::TrustedProxies::parse(&config.trusted_proxies)
+                .unwrap_or_default(),
             stella,
             config,
             metrics,

@@ -103,6 +103,9 @@ pub struct CommonArgs {
     /// Internal webhook destinations to allow (comma-separated hosts, host:port, IPs or CIDRs).
     #[arg(long, env = "STELLA_WEBHOOK_ALLOW", value_delimiter = ',')]
     pub webhook_allow: Option<Vec<String>>,
+    /// Reverse proxies whose X-Forwarded-For names the client (comma-separated IPs or CIDRs).
+    #[arg(long, env = "STELLA_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Option<Vec<String>>,
     /// Several servers, one deployment: the secret sealing the signing keys in the shared
     /// database (at least 32 bytes). Prefer the environment or the file form to the flag.
     #[arg(
@@ -183,6 +186,9 @@ impl CommonArgs {
         }
         if let Some(v) = &self.webhook_allow {
             c.webhook_allow = v.clone();
+        }
+        if let Some(v) = &self.trusted_proxies {
+            c.trusted_proxies = v.clone();
         }
     }
 }

@@ -1,18 +1,18 @@
 //! Token endpoints: API key → JWT, OAuth 2.0 client credentials, offline tokens, JWKS and the
 //! legacy token.
 
+use crate::client_addr::ClientAddr;
 use crate::extract::{Auth, OptionalJsonBody};
 use crate::gateway::{decode_basic, ActivityUser};
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::json;
-use std::net::SocketAddr;
 use stella_service::{AccessToken, AuthAttempt, OAuthGrant, OAuthTokenResponse, OfflineToken};
 use utoipa::ToSchema;
 
@@ -28,7 +28,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     responses((status = 200, body = AccessToken), (status = 401, body = super::Problem), (status = 429, body = super::Problem)))]
 pub async fn access_token(
     State(app): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientAddr(addr): ClientAddr,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let Some(key) = bearer(&headers) else {
@@ -36,7 +36,7 @@ pub async fn access_token(
             "send your API key as 'Authorization: Bearer <API key>'",
         ));
     };
-    let ip = stella_service::address_key(addr.ip());
+    let ip = stella_service::address_key(addr);
     let (token, user) = app
         .stella
         .exchange_api_key(key, AuthAttempt { client_ip: &ip })
@@ -168,7 +168,7 @@ pub(crate) fn grant_from(
     responses((status = 200, body = OAuthTokenResponse), (status = 400, description = "RFC 6749 §5.2 error"), (status = 401, description = "invalid_client")))]
 pub async fn oauth_token(
     State(app): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientAddr(addr): ClientAddr,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -181,7 +181,7 @@ pub async fn oauth_token(
     };
     let basic = grant.used_basic;
     let client_id = grant.client_id.clone();
-    let ip = stella_service::address_key(addr.ip());
+    let ip = stella_service::address_key(addr);
     match app
         .stella
         .oauth_token(grant, AuthAttempt { client_ip: &ip })

@@ -16,10 +16,11 @@
 //!   with 301, as Django's `APPEND_SLASH` does; any other method is answered 404 saying where
 //!   to send it (its body would be lost on a redirect).
 
+use crate::client_addr::ClientAddr;
 use crate::extract::{Auth, JsonBody, OptionalJsonBody, Params};
 use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, MethodRouter};
@@ -27,7 +28,6 @@ use axum::{Json, Router};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use stella_core::dialect::Dialect;
 use stella_core::resource::{FieldSpec, FieldType, Key, Op, ResourceSpec};
@@ -80,6 +80,8 @@ pub struct ActionCall {
     pub pk: String,
     pub params: Vec<(String, String)>,
     pub body: Bytes,
+    /// The body's `Content-Type`, when it says one (an upload may be a multipart form).
+    pub content_type: Option<String>,
     /// The client's address, for the action history.
     pub client_ip: String,
 }
@@ -98,7 +100,20 @@ pub struct Action {
     pub method: ActionMethod,
     /// One line for the OpenAPI document: what the action does and what it takes.
     pub summary: &'static str,
+    /// What its body is, for the OpenAPI document.
+    pub body: ActionBody,
     pub handler: ActionFn,
+}
+
+/// The body an [`Action`] takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionBody {
+    None,
+    /// A JSON object.
+    Json,
+    /// A file: a `multipart/form-data` part named `file` (with `comment` and `filename`
+    /// fields), or the whole body.
+    File,
 }
 
 /// Every action of every `/rest/` resource, from each group's registrations.
@@ -163,7 +178,7 @@ pub fn routes(spec: &'static ResourceSpec) -> Router<AppState> {
         collection = collection.post(
             move |State(app): State<AppState>,
                   Auth(p): Auth,
-                  peer: ConnectInfo<SocketAddr>,
+                  peer: ClientAddr,
                   JsonBody(body): JsonBody<Value>| { create(spec, app, p, peer, body) },
         );
     }
@@ -185,7 +200,7 @@ pub fn routes(spec: &'static ResourceSpec) -> Router<AppState> {
                 move |State(app): State<AppState>,
                       Auth(p): Auth,
                       Path(pk): Path<String>,
-                      peer: ConnectInfo<SocketAddr>,
+                      peer: ClientAddr,
                       JsonBody(body): JsonBody<Value>| {
                     update(spec, app, p, pk, peer, body, true)
                 },
@@ -194,7 +209,7 @@ pub fn routes(spec: &'static ResourceSpec) -> Router<AppState> {
                 move |State(app): State<AppState>,
                       Auth(p): Auth,
                       Path(pk): Path<String>,
-                      peer: ConnectInfo<SocketAddr>,
+                      peer: ClientAddr,
                       JsonBody(body): JsonBody<Value>| {
                     update(spec, app, p, pk, peer, body, false)
                 },
@@ -205,7 +220,7 @@ pub fn routes(spec: &'static ResourceSpec) -> Router<AppState> {
             move |State(app): State<AppState>,
                   Auth(p): Auth,
                   Path(pk): Path<String>,
-                  peer: ConnectInfo<SocketAddr>,
+                  peer: ClientAddr,
                   OptionalJsonBody(body): OptionalJsonBody<Value>| {
                 delete(spec, app, p, pk, peer, body)
             },
@@ -237,7 +252,8 @@ pub fn routes(spec: &'static ResourceSpec) -> Router<AppState> {
                            Auth(principal): Auth,
                            Path(pk): Path<String>,
                            Params(params): Params,
-                           peer: ConnectInfo<SocketAddr>,
+                           peer: ClientAddr,
+                           headers: HeaderMap,
                            body: Bytes| {
             handler(ActionCall {
                 app,
@@ -245,13 +261,15 @@ pub fn routes(spec: &'static ResourceSpec) -> Router<AppState> {
                 pk,
                 params,
                 body,
+                content_type: content_type(&headers),
                 client_ip: client_ip(peer),
             })
         };
         let on_list = move |State(app): State<AppState>,
                             Auth(principal): Auth,
                             Params(params): Params,
-                            peer: ConnectInfo<SocketAddr>,
+                            peer: ClientAddr,
+                            headers: HeaderMap,
                             body: Bytes| {
             handler(ActionCall {
                 app,
@@ -259,6 +277,7 @@ pub fn routes(spec: &'static ResourceSpec) -> Router<AppState> {
                 pk: String::new(),
                 params,
                 body,
+                content_type: content_type(&headers),
                 client_ip: client_ip(peer),
             })
         };
@@ -345,9 +364,17 @@ fn drf_write<'a>(comment: Option<&'a str>, replace: bool, client_ip: &'a str) ->
     }
 }
 
-/// The client's address as this server saw it (for the action history).
-fn client_ip(ConnectInfo(peer): ConnectInfo<SocketAddr>) -> String {
-    peer.ip().to_string()
+/// The client's address, behind trusted proxies if any (for the action history).
+fn client_ip(ClientAddr(client): ClientAddr) -> String {
+    client.to_string()
+}
+
+/// The request's `Content-Type`, when it is one and readable.
+fn content_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 async fn list(
@@ -435,7 +462,7 @@ async fn create(
     spec: &'static ResourceSpec,
     app: AppState,
     p: Arc<Principal>,
-    peer: ConnectInfo<SocketAddr>,
+    peer: ClientAddr,
     mut body: Value,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let comment = take_comment(spec, &mut body)?;
@@ -458,7 +485,7 @@ async fn update(
     app: AppState,
     p: Arc<Principal>,
     pk: String,
-    peer: ConnectInfo<SocketAddr>,
+    peer: ClientAddr,
     mut body: Value,
     replace: bool,
 ) -> ApiResult<Json<Value>> {
@@ -483,7 +510,7 @@ async fn delete(
     app: AppState,
     p: Arc<Principal>,
     pk: String,
-    peer: ConnectInfo<SocketAddr>,
+    peer: ClientAddr,
     body: Option<Value>,
 ) -> ApiResult<StatusCode> {
     let mut body = body.unwrap_or(Value::Null);

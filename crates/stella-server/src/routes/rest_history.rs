@@ -5,7 +5,7 @@
 //!   with a title, as Scirius answers it (`{"action_type_list": {"<type>": "<title>"}}`), for
 //!   a client building an `action_type` filter.
 
-use super::rest::{Action, ActionCall, ActionMethod};
+use super::rest::{Action, ActionBody, ActionCall, ActionMethod};
 use crate::problem::ApiResult;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -19,6 +19,7 @@ pub static ACTIONS: &[Action] = &[Action {
     detail: false,
     method: ActionMethod::Get,
     summary: "Every action type a history entry may have, with its title",
+    body: ActionBody::None,
     handler: action_types,
 }];
 

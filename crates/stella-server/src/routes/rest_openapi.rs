@@ -6,7 +6,7 @@
 //! results}`, objects keyed by an integer `pk`, errors `{"detail": …}` or `{"field": [...]}`.
 
 use super::resources::{field_schema, json_content};
-use super::rest::{actions, collection_path, item_path, path_of, ActionMethod};
+use super::rest::{actions, collection_path, item_path, path_of, ActionBody, ActionMethod};
 use stella_core::resource::{FieldType, Op, ResourceSpec};
 use utoipa::openapi::path::{
     HttpMethod, Operation, OperationBuilder, ParameterBuilder, ParameterIn,
@@ -276,23 +276,56 @@ pub fn operations(spec: &ResourceSpec) -> Vec<(String, HttpMethod, Operation)> {
             "400",
             response("Invalid input, nothing written", Some(errors())),
         );
+        let body = match action.body {
+            ActionBody::None => None,
+            ActionBody::Json => Some(RequestBodyBuilder::new().content(
+                "application/json",
+                json_content(Schema::Object(
+                    ObjectBuilder::new().schema_type(Type::Object).build(),
+                )),
+            )),
+            ActionBody::File => Some(file_body()),
+        };
+        if let Some(body) = body {
+            b = b.request_body(Some(body.build()));
+        }
         let method = match action.method {
             ActionMethod::Get => HttpMethod::Get,
-            ActionMethod::Post => {
-                b = b.request_body(Some(
-                    RequestBodyBuilder::new()
-                        .content(
-                            "application/json",
-                            json_content(Schema::Object(
-                                ObjectBuilder::new().schema_type(Type::Object).build(),
-                            )),
-                        )
-                        .build(),
-                ));
-                HttpMethod::Post
-            }
+            ActionMethod::Post => HttpMethod::Post,
         };
         ops.push((path_of(action), method, b.build()));
     }
     ops
+}
+
+/// A file upload's body: the multipart form DRF clients send (`-F file=@…`), or the file as
+/// the whole body.
+fn file_body() -> RequestBodyBuilder {
+    let binary = || {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::Custom("binary".into())))
+    };
+    let text = |why: &str| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(why))
+    };
+    let form = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property("file", binary())
+        .required("file")
+        .property(
+            "comment",
+            text("Kept with this action in /rest/rules/history/"),
+        )
+        .property("filename", text("The file's name, if not the part's own"))
+        .build();
+    RequestBodyBuilder::new()
+        .content("multipart/form-data", json_content(Schema::Object(form)))
+        .content(
+            "application/octet-stream",
+            json_content(Schema::Object(binary().build())),
+        )
+        .required(Some(Required::True))
 }

@@ -1,19 +1,23 @@
 //! The actions of the Suricata rules resources at `/rest/rules/…` (issue 14), registered with
 //! their resources in [`ACTIONS`] and routed by the engine (`rest::routes`).
 //!
-//! - `POST /rest/rules/source/<pk>/upload/?filename=<name>`: the body is the source itself, a
-//!   `.rules` file or a `.tar.gz` (or `.tar`) of them, in any content type (`curl
-//!   --data-binary @emerging.rules.tar.gz`); the bytes say which it is. `filename` names a
-//!   single file (its category); by default `<source name>.rules`. The source's rules and
-//!   categories are replaced in one transaction; the answer counts them and lists every line
-//!   that gave no rule with its file and line number.
+//! - `POST /rest/rules/source/<pk>/upload/`: the source itself, a `.rules` file or a `.tar.gz`
+//!   (or `.tar`) of them; the bytes say which it is. Sent either as DRF clients send files, a
+//!   `multipart/form-data` part named `file` (`curl -F file=@emerging.rules.tar.gz`, with
+//!   `comment` and `filename` as form fields if wanted), or as the whole body in any other
+//!   content type (`curl --data-binary @emerging.rules.tar.gz`, with `?comment=` and
+//!   `?filename=`). The file name names a single file (its category): `?filename=`, else the
+//!   form's `filename` field, else the part's own file name, else `<source name>.rules`. The
+//!   source's rules and categories are replaced in one transaction; the answer counts them
+//!   and lists every line that gave no rule with its file and line number.
 //! - `POST /rest/rules/rule/<pk>/disable/` and `/enable/`, and the same on
 //!   `/rest/rules/category/<pk>/`, with `{"ruleset": <pk>, "comment": "…"}`: the ruleset
 //!   (which must include the rule's source) turns the rule or category off or on.
 //! - `GET /rest/rules/ruleset/<pk>/export/`: the ruleset's `.rules` file (text/plain), its
 //!   sources' rules with the ones turned off commented out.
 
-use super::rest::{Action, ActionCall, ActionMethod};
+use super::rest::{Action, ActionBody, ActionCall, ActionMethod};
+use crate::form;
 use crate::problem::{ApiError, ApiResult};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -33,7 +37,8 @@ pub static ACTIONS: &[Action] = &[
         name: "upload",
         detail: true,
         method: ActionMethod::Post,
-        summary: "Replace the source's rules with the body: a .rules file or a .tar.gz of them (?filename=, ?comment=)",
+        summary: "Replace the source's rules with a .rules file or a .tar.gz of them: a multipart part named file (fields comment, filename), or the whole body (?filename=, ?comment=)",
+        body: ActionBody::File,
         handler: upload,
     },
     Action {
@@ -42,6 +47,7 @@ pub static ACTIONS: &[Action] = &[
         detail: true,
         method: ActionMethod::Post,
         summary: "Turn the rule off in a ruleset including its source: {\"ruleset\": pk, \"comment\": \"…\"}",
+        body: ActionBody::Json,
         handler: |call| toggle(call, Toggled::Rule, false),
     },
     Action {
@@ -50,6 +56,7 @@ pub static ACTIONS: &[Action] = &[
         detail: true,
         method: ActionMethod::Post,
         summary: "Turn the rule on in a ruleset including its source: {\"ruleset\": pk, \"comment\": \"…\"}",
+        body: ActionBody::Json,
         handler: |call| toggle(call, Toggled::Rule, true),
     },
     Action {
@@ -58,6 +65,7 @@ pub static ACTIONS: &[Action] = &[
         detail: true,
         method: ActionMethod::Post,
         summary: "Turn every rule of the category off in a ruleset: {\"ruleset\": pk, \"comment\": \"…\"}",
+        body: ActionBody::Json,
         handler: |call| toggle(call, Toggled::Category, false),
     },
     Action {
@@ -66,6 +74,7 @@ pub static ACTIONS: &[Action] = &[
         detail: true,
         method: ActionMethod::Post,
         summary: "Turn the category back on in a ruleset: {\"ruleset\": pk, \"comment\": \"…\"}",
+        body: ActionBody::Json,
         handler: |call| toggle(call, Toggled::Category, true),
     },
     Action {
@@ -74,6 +83,7 @@ pub static ACTIONS: &[Action] = &[
         detail: true,
         method: ActionMethod::Get,
         summary: "The ruleset as the .rules file a probe is given (text/plain)",
+        body: ActionBody::None,
         handler: export,
     },
 ];
@@ -135,37 +145,60 @@ fn export(call: ActionCall) -> BoxFuture<'static, ApiResult<Response>> {
 
 fn upload(call: ActionCall) -> BoxFuture<'static, ApiResult<Response>> {
     async move {
-        let file = call
-            .params
-            .iter()
-            .rev()
-            .find(|(k, _)| k == "filename")
-            .map(|(_, v)| v.as_str());
-        // The body is the file, so an upload's comment comes as `?comment=`.
-        let comment = call
-            .params
-            .iter()
-            .rev()
-            .find(|(k, _)| k == "comment")
-            .map(|(_, v)| v.as_str());
-        if comment.is_some_and(|c| c.chars().count() > 10_000) {
-            return Err(ApiError::from(stella_service::ServiceError::invalid(
-                "comment",
-                "must be at most 10000 characters",
-            )));
+        let query = |name: &str| {
+            call.params
+                .iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        let (bytes, file, comment) = match form::boundary(call.content_type.as_deref()) {
+            None => (call.body.to_vec(), query("filename"), query("comment")),
+            Some(boundary) => {
+                let boundary = boundary.map_err(|e| ApiError::BadRequest(e.0))?;
+                let form = form::read(call.body.clone(), &boundary)
+                    .await
+                    .map_err(|e| ApiError::BadRequest(e.0))?;
+                let mut files = form.files.iter().filter(|f| f.name == "file");
+                let Some(part) = files.next() else {
+                    return Err(invalid(
+                        "file",
+                        "required: the rules file as the form's part named file \
+                         (curl -F file=@emerging.rules)",
+                    ));
+                };
+                if files.next().is_some() {
+                    return Err(invalid("file", "one file an upload: the form has several"));
+                }
+                let file = query("filename")
+                    .or_else(|| form.field("filename").map(str::to_owned))
+                    .or_else(|| Some(part.file_name.clone()).filter(|n| !n.is_empty()));
+                let comment = form
+                    .field("comment")
+                    .map(str::to_owned)
+                    .or_else(|| query("comment"));
+                (part.bytes.to_vec(), file, comment)
+            }
+        };
+        if comment.as_ref().is_some_and(|c| c.chars().count() > 10_000) {
+            return Err(invalid("comment", "must be at most 10000 characters"));
         }
         let cx = RestContext {
-            comment,
+            comment: comment.as_deref(),
             client_ip: Some(call.client_ip.as_str()),
         };
         let answer = call
             .app
             .stella
-            .rule_source_upload(&call.principal, &call.pk, file, call.body.to_vec(), cx)
+            .rule_source_upload(&call.principal, &call.pk, file.as_deref(), bytes, cx)
             .await?;
         Ok(Json(answer).into_response())
     }
     .boxed()
+}
+
+fn invalid(field: &str, why: &str) -> ApiError {
+    ApiError::from(stella_service::ServiceError::invalid(field, why))
 }
 
 #[cfg(test)]

@@ -1,14 +1,14 @@
 //! Password sign-in and sign-out.
 
+use crate::client_addr::ClientAddr;
 use crate::extract::{Auth, JsonBody};
 use crate::gateway::ActivityUser;
 use crate::problem::ApiResult;
 use crate::state::AppState;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use std::net::SocketAddr;
 use stella_service::{AuthAttempt, SessionToken, SignIn};
 
 /// The cookie a browser keeps its session in.
@@ -22,17 +22,13 @@ pub const SESSION_COOKIE: &str = "stella_session";
     responses((status = 200, body = SessionToken), (status = 401, body = super::Problem), (status = 429, body = super::Problem)))]
 pub async fn sign_in(
     State(app): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientAddr(addr): ClientAddr,
     JsonBody(body): JsonBody<SignIn>,
 ) -> ApiResult<Response> {
-    let ip = stella_service::address_key(addr.ip());
+    let ip = stella_service::address_key(addr);
     let (token, user) = app
         .stella
-        .sign_in(
-            body,
-            AuthAttempt { client_ip: &ip },
-            Some(addr.ip().to_string()),
-        )
+        .sign_in(body, AuthAttempt { client_ip: &ip }, Some(addr.to_string()))
         .await?;
     let cookie = format!(
         "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",

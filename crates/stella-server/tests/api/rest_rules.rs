@@ -244,6 +244,157 @@ async fn rest_rules_bad_uploads_are_refused_naming_the_field_with_nothing_writte
     s.stop().await;
 }
 
+/// `POST …/upload/` with a multipart body built by `reqwest` (as `requests`' `files=` does).
+async fn upload_form(
+    s: &TestServer,
+    auth: &str,
+    pk: &Value,
+    form: reqwest::multipart::Form,
+) -> (u16, Value) {
+    let r = s
+        .client
+        .post(s.url(&format!("{SOURCES}{pk}/upload/")))
+        .header("authorization", auth)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// DRF clients upload files as `multipart/form-data`: `curl -F file=@…` and `requests`'
+/// `files=` work as the raw body does, with the comment as a form field and the part's file
+/// name naming the category. A form without its file, with two, or malformed is a 400 that
+/// says so, and writes nothing.
+#[tokio::test]
+async fn rest_rules_multipart_uploads_work_as_drf_clients_send_them() {
+    use reqwest::multipart::{Form, Part};
+    let (s, _, (_, admin)) = crate::one_tenant().await;
+    let auth = bearer(&admin);
+    let src = source(&s, &auth, "et").await;
+    let pk = &src["pk"];
+
+    // requests-style: the file part (a Windows path as some clients send it) and a comment.
+    let form = Form::new().text("comment", "from the form").part(
+        "file",
+        Part::bytes(LOCAL.as_bytes().to_vec()).file_name("C:\\rules\\local.rules"),
+    );
+    let (st, got) = upload_form(&s, &auth, pk, form).await;
+    assert_eq!(st, 200, "{got}");
+    assert_eq!(
+        (got["rules"].as_i64(), got["categories"].as_i64()),
+        (Some(3), Some(1))
+    );
+    assert_eq!(got["problems"][0]["file"], "local.rules", "{got}");
+    assert_eq!(
+        list(&s, &auth, CATEGORIES).await["results"][0]["name"],
+        "local"
+    );
+    let history = list(&s, &auth, "/rest/rules/history/?action_type=upload_source").await;
+    assert_eq!(
+        history["results"][0]["comment"], "from the form",
+        "{history}"
+    );
+
+    // curl -F, the real one, with a .tar.gz: the bytes say what it is.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("emerging.rules.tar.gz");
+    std::fs::write(
+        &path,
+        tar_gz(&[
+            (
+                "rules/emerging-dns.rules",
+                "alert dns any any -> any any (msg:\"dns\"; sid:2000001; rev:1;)\n",
+            ),
+            (
+                "rules/emerging-scan.rules",
+                "alert tcp any any -> any any (msg:\"scan\"; sid:2000003; rev:4;)\n",
+            ),
+        ]),
+    )
+    .unwrap();
+    // tokio's: the server answers on this test's runtime, which a blocking wait would stall.
+    let out = tokio::process::Command::new("curl")
+        .args(["-sS", "-X", "POST", "-H"])
+        .arg(format!("Authorization: {auth}"))
+        .arg("-F")
+        .arg(format!("file=@{}", path.display()))
+        .args(["-F", "comment=weekly update"])
+        .arg(s.url(&format!("{SOURCES}{pk}/upload/")))
+        .output()
+        .await
+        .expect("curl runs");
+    let got: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    assert_eq!(
+        (got["rules"].as_i64(), got["categories"].as_i64()),
+        (Some(2), Some(2)),
+        "{got}"
+    );
+    let cats = list(&s, &auth, &format!("{CATEGORIES}?ordering=name")).await;
+    assert_eq!(cats["results"][0]["name"], "emerging-dns");
+    let history = list(&s, &auth, "/rest/rules/history/?action_type=upload_source").await;
+    assert_eq!(
+        history["results"][0]["comment"], "weekly update",
+        "{history}"
+    );
+    let entries = history["count"].clone();
+
+    // Bad forms: each a 400 saying what to fix; nothing written.
+    let no_file = Form::new().text("comment", "where is it");
+    let (st, got) = upload_form(&s, &auth, pk, no_file).await;
+    assert_eq!(st, 400, "{got}");
+    assert!(
+        got["file"][0].as_str().unwrap().contains("part named file"),
+        "{got}"
+    );
+    let two = Form::new()
+        .part(
+            "file",
+            Part::bytes(LOCAL.as_bytes().to_vec()).file_name("a.rules"),
+        )
+        .part(
+            "file",
+            Part::bytes(LOCAL.as_bytes().to_vec()).file_name("b.rules"),
+        );
+    let (st, got) = upload_form(&s, &auth, pk, two).await;
+    assert_eq!(st, 400, "{got}");
+    assert!(
+        got["file"][0].as_str().unwrap().contains("several"),
+        "{got}"
+    );
+    let no_rules = Form::new().part("file", Part::bytes(b"hello".to_vec()).file_name("x.rules"));
+    let (st, got) = upload_form(&s, &auth, pk, no_rules).await;
+    assert_eq!(st, 400, "{got}");
+    assert!(got["file"].is_array(), "{got}");
+    for (content_type, body) in [
+        ("multipart/form-data; boundary=zz", &b"--zz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\ncut short"[..]),
+        ("multipart/form-data", &b"--zz\r\n"[..]),
+    ] {
+        let r = s
+            .client
+            .post(s.url(&format!("{SOURCES}{pk}/upload/")))
+            .header("authorization", &auth)
+            .header("content-type", content_type)
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{content_type}");
+        let problem: Value = r.json().await.unwrap();
+        assert!(problem["detail"].as_str().unwrap().contains("multipart/form-data"), "{problem}");
+    }
+    assert_eq!(
+        sids(&list(&s, &auth, &format!("{RULES}?ordering=sid")).await),
+        [2000001, 2000003]
+    );
+    let history = list(&s, &auth, "/rest/rules/history/?action_type=upload_source").await;
+    assert_eq!(history["count"], entries);
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn rest_rulesets_turn_rules_and_categories_off_and_the_export_follows() {
     let (s, _, [(_, admin), (_, other)]) = crate::two_tenants().await;

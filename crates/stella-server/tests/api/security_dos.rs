@@ -655,6 +655,100 @@ async fn guesses_from_elsewhere_do_not_lock_the_owner_out() {
     s.stop().await;
 }
 
+/// Behind a load balancer every request comes from the balancer. With the balancer listed in
+/// `trusted_proxies`, the client its `X-Forwarded-For` names is the one limited, logged and
+/// written in the action history, so one client's guesses do not lock out everyone behind it;
+/// the same header from any other peer is ignored, so a client cannot pick its own address.
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_client_is_the_one_limited_and_logged() {
+    let (s, root, (_, admin)) = one_tenant_with(|c| {
+        c.max_auth_failures = 5;
+        c.trusted_proxies = vec!["127.0.0.10".into()];
+    })
+    .await;
+    let proxy = s.client_from("127.0.0.10");
+    let sign_in = |client: &reqwest::Client, forwarded: &str| {
+        client
+            .post(s.url(&format!("{API}/sign_in")))
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({"email": "admin@acme.test", "password": "not the password"}))
+            .send()
+    };
+    // One client behind the proxy guesses: it is made to wait…
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        // What a client writes itself is left of what the proxy appends.
+        let r = sign_in(&proxy, "10.9.9.9, 198.51.100.66").await.unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429, 429]);
+    // …and another behind the same proxy is not.
+    let r = sign_in(&proxy, "198.51.100.77").await.unwrap();
+    assert_eq!(r.status(), 401);
+    // A peer that is not a listed proxy: its header is ignored, its own address counts.
+    let spoofer = s.client_from("127.0.0.11");
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let r = sign_in(&spoofer, "198.51.100.88").await.unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429]);
+    let r = sign_in(&proxy, "198.51.100.88").await.unwrap();
+    assert_eq!(
+        r.status(),
+        401,
+        "the spoofer's guesses were counted against the address it named"
+    );
+
+    // The activity log and the /rest/ action history name the forwarded client.
+    let r = proxy
+        .post(s.url("/rest/rules/source/"))
+        .header("authorization", format!("Bearer {admin}"))
+        .header("x-forwarded-for", "203.0.113.5")
+        .json(&json!({"name": "et"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let (_, history) = s
+        .call("GET", "/rest/rules/history/", Some(&admin), None)
+        .await;
+    assert_eq!(
+        history["results"][0]["client_ip"], "203.0.113.5",
+        "{history}"
+    );
+    s.flush_activity().await;
+    let (_, log) = s
+        .call(
+            "GET",
+            "/connect/api/v1/user_activity_log?path=/rest/rules/source/",
+            Some(&root),
+            None,
+        )
+        .await;
+    assert_eq!(log["data"][0]["client_ip"], "203.0.113.5", "{log}");
+    let (_, log) = s
+        .call(
+            "GET",
+            "/connect/api/v1/user_activity_log?status=429",
+            Some(&root),
+            None,
+        )
+        .await;
+    let ips: std::collections::BTreeSet<&str> = log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["client_ip"].as_str())
+        .collect();
+    assert_eq!(
+        ips,
+        ["127.0.0.11", "198.51.100.66"].into_iter().collect(),
+        "{log}"
+    );
+    s.stop().await;
+}
+
 /// Found by the `event_tape` fuzz target: serde_json reads an object whose first key is
 /// `$serde_json::private::RawValue` as the raw JSON in its string. Such an event was accepted
 /// (indexed as one thing), then every search that returned it failed reading its `_source` back.
