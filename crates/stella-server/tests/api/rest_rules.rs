@@ -31,15 +31,17 @@ async fn upload(
     file: &str,
     bytes: Vec<u8>,
 ) -> (u16, Value) {
-    let r = s
+    let to = s.url(&format!("{SOURCES}{pk}/upload/?filename={file}"));
+    let request = s
         .client
-        .post(s.url(&format!("{SOURCES}{pk}/upload/?filename={file}")))
-        .header("authorization", auth)
-        .header("content-type", "application/octet-stream")
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
+        .post(to)
+        .header("content-type", "application/octet-stream");
+    answer(request.header("authorization", auth).body(bytes)).await
+}
+
+/// Sends an upload; its status and JSON answer (null when not JSON).
+async fn answer(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let r = request.send().await.unwrap();
     let status = r.status().as_u16();
     let text = r.text().await.unwrap_or_default();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
@@ -251,17 +253,14 @@ async fn upload_form(
     pk: &Value,
     form: reqwest::multipart::Form,
 ) -> (u16, Value) {
-    let r = s
-        .client
-        .post(s.url(&format!("{SOURCES}{pk}/upload/")))
-        .header("authorization", auth)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    let to = s.url(&format!("{SOURCES}{pk}/upload/"));
+    answer(
+        s.client
+            .post(to)
+            .header("authorization", auth)
+            .multipart(form),
+    )
+    .await
 }
 
 /// DRF clients upload files as `multipart/form-data`: `curl -F file=@…` and `requests`'
