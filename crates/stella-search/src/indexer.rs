@@ -50,6 +50,11 @@ struct TenantWriter {
     /// The facts of the events added since the last commit, when the partition keeps a
     /// complete rollup (see `rollup.rs`).
     rollup: Option<Pending>,
+    /// A final merge this writer was taken back with (its day was written again), still
+    /// running inside it. Waited for before the day's next final merge: tantivy would start
+    /// that one over the same segments alongside it, and one of the two would fail at its end
+    /// after rewriting them all.
+    carried: Option<FutureResult<Option<SegmentMeta>>>,
 }
 
 /// A partition's final merge in progress (see `IndexOptions::final_merge_max_docs`). The
@@ -60,14 +65,17 @@ struct Finishing {
     merge: FutureResult<Option<SegmentMeta>>,
     /// Final merges of this partition that failed before this one.
     tries: u32,
+    /// `merge` is a merge the writer carried back ([`TenantWriter::carried`]): when it ends,
+    /// the day is merged again with what was written since.
+    carried: bool,
 }
 
 /// A writer closed for idleness, waiting for its final merge.
 struct Parked {
     key: PartKey,
     tw: TenantWriter,
-    /// Final merges refused or failed so far: its segments were still in another merge
-    /// (tantivy's own policy, or an earlier final merge the day's writes took back).
+    /// Final merges that failed so far because another merge of tantivy's own policy had
+    /// merged their segments away first.
     tries: u32,
 }
 
@@ -370,11 +378,10 @@ impl Indexer {
             // writing files into the directory being removed. (An old day's writer rarely has
             // one; its final merge, at most.)
             if self.finishing.as_ref().is_some_and(|f| f.key == key) {
-                if let Some(f) = self.finishing.take() {
-                    if let Some(tw) = end_final_merge(&f.key, f.tw, block_on(f.merge)) {
-                        if let Err(e) = tw.writer.wait_merging_threads() {
-                            tracing::warn!(tenant = %key.tenant, day = %key.day, error = %e, "closing a dropped day's writer");
-                        }
+                if let Some(mut f) = self.finishing.take() {
+                    let _ = block_on(&mut f.merge);
+                    if let Err(e) = f.tw.writer.wait_merging_threads() {
+                        tracing::warn!(tenant = %key.tenant, day = %key.day, error = %e, "closing a dropped day's writer");
                     }
                 }
             }
@@ -543,20 +550,49 @@ impl Indexer {
     }
 
     /// Takes a parked or merging writer back (its day is written again). A merge under way
-    /// goes on inside that writer, whose commits tantivy keeps consistent with it.
+    /// goes on inside that writer, whose commits tantivy keeps consistent with it; the writer
+    /// carries it, to be waited for before the day's next final merge.
     fn unpark(&mut self, key: &PartKey) -> Option<TenantWriter> {
         if self.finishing.as_ref().is_some_and(|f| &f.key == key) {
-            return self.finishing.take().map(|f| f.tw);
+            return self.finishing.take().map(|f| {
+                let mut tw = f.tw;
+                tw.carried = Some(f.merge);
+                tw
+            });
         }
         let at = self.parked.iter().position(|p| &p.key == key)?;
         self.parked.remove(at).map(|p| p.tw)
     }
 
-    /// A final merge that was refused or failed (another merge held its segments) is tried
-    /// again on a later tick, with the segments as they are then; the writer is kept, so the
-    /// other merge still publishes. Answers whether it will be.
-    fn retry_later(&mut self, key: PartKey, tw: TenantWriter, tries: u32) -> bool {
-        if tries < FINAL_MERGE_TRIES {
+    /// Ends the merge in `finishing` with its outcome. A carried merge hands the day back for
+    /// its real final merge, first in line; a final merge that failed because another merge
+    /// (tantivy's own policy) merged its segments away first is tried again on a later tick,
+    /// with the segments as they are then. Answers whether a retry waits for a later tick.
+    fn end_finishing(&mut self, f: Finishing, res: tantivy::Result<Option<SegmentMeta>>) -> bool {
+        let Finishing {
+            key,
+            tw,
+            tries,
+            carried,
+            ..
+        } = f;
+        if carried {
+            if let Err(e) = &res {
+                tracing::debug!(tenant = %key.tenant, day = %key.day, error = %e, "a carried merge did not end");
+            }
+            if let Err(e) = tw.index.reader.reload() {
+                tracing::warn!(tenant = %key.tenant, day = %key.day, error = %e, "reload after a merge");
+            }
+            self.parked.push_front(Parked { key, tw, tries });
+            return false;
+        }
+        let Some((tw, e)) = end_final_merge(&key, tw, res) else {
+            return false;
+        };
+        // Only "the segments merged could not be found" is another merge's doing; anything
+        // else (a full disk, an I/O error) would fail again after rewriting the day again.
+        let raced = matches!(e, tantivy::TantivyError::InvalidArgument(_));
+        if raced && tries < FINAL_MERGE_TRIES {
             self.parked.push_back(Parked {
                 key,
                 tw,
@@ -567,28 +603,39 @@ impl Indexer {
         // Dropped, not waited for: a merge of tantivy's own policy may still run in it, and
         // dropping stops it from publishing anything. The day answers the same, in more
         // segments; a restart's pass over past days tries again.
-        tracing::warn!(tenant = %key.tenant, day = %key.day, "final merge not done; the partition keeps its segments");
+        tracing::warn!(tenant = %key.tenant, day = %key.day, error = %e, "final merge not done; the partition keeps its segments");
         false
     }
 
     /// One step of the final merges, called about once a second while any wait: ends the
     /// merge that finished (its readers see the one segment) and starts the next. One at a
-    /// time, so this background work takes one core at most. Answers whether a merge was
-    /// refused and waits for a later step.
+    /// time, so this background work takes one core at most. Answers whether a failed merge
+    /// waits for a later step.
     fn finish_step(&mut self) -> bool {
         if let Some(f) = self.finishing.as_mut() {
             let Some(res) = poll_now(&mut f.merge) else {
                 return false;
             };
             if let Some(f) = self.finishing.take() {
-                if let Some(tw) = end_final_merge(&f.key, f.tw, res) {
-                    let waits = self.retry_later(f.key, tw, f.tries);
+                if self.end_finishing(f, res) {
                     self.report_open();
-                    return waits;
+                    return true;
                 }
             }
         }
         while let Some(mut p) = self.parked.pop_front().or_else(|| self.next_past_day()) {
+            // A merge the writer carried back is still the day's merge under way: it is the
+            // one waited for, and the day merged again once it ends.
+            if let Some(merge) = p.tw.carried.take() {
+                self.finishing = Some(Finishing {
+                    key: p.key,
+                    tw: p.tw,
+                    merge,
+                    tries: p.tries,
+                    carried: true,
+                });
+                break;
+            }
             let metas = match p.tw.index.index.searchable_segment_metas() {
                 Ok(m) => m,
                 Err(e) => {
@@ -601,25 +648,16 @@ impl Indexer {
                 continue; // nothing to gain, or too big to rewrite at once
             }
             let ids: Vec<_> = metas.iter().map(|m| m.id()).collect();
-            let mut merge = p.tw.writer.merge(&ids);
-            match poll_now(&mut merge) {
-                None => {
-                    self.finishing = Some(Finishing {
-                        key: p.key,
-                        tw: p.tw,
-                        merge,
-                        tries: p.tries,
-                    });
-                    break;
-                }
-                Some(res) => {
-                    if let Some(tw) = end_final_merge(&p.key, p.tw, res) {
-                        let waits = self.retry_later(p.key, tw, p.tries);
-                        self.report_open();
-                        return waits;
-                    }
-                }
-            }
+            let merge = p.tw.writer.merge(&ids);
+            // Ended (or failed) on a later step: one merge at a time.
+            self.finishing = Some(Finishing {
+                key: p.key,
+                tw: p.tw,
+                merge,
+                tries: p.tries,
+                carried: false,
+            });
+            break;
         }
         self.report_open();
         false
@@ -633,10 +671,14 @@ impl Indexer {
     /// At shutdown: the merge under way is waited for (a day of events at most), so no merge
     /// is left running inside a dropped writer; parked ones are not started.
     fn finish_for_close(&mut self) {
-        if let Some(f) = self.finishing.take() {
+        if let Some(mut f) = self.finishing.take() {
             tracing::info!(tenant = %f.key.tenant, day = %f.key.day, "waiting for a partition's final merge before closing");
-            // Not done: dropped with the others, its day merged after the next start.
-            let _ = end_final_merge(&f.key, f.tw, block_on(f.merge));
+            // Not done, or carried: dropped with the others, the day merged after the next
+            // start.
+            let res = block_on(&mut f.merge);
+            if !f.carried {
+                let _ = end_final_merge(&f.key, f.tw, res);
+            }
         }
         self.parked.clear();
         self.past_days.clear();
@@ -716,14 +758,12 @@ impl Indexer {
                     self.close_idle();
                     while self.finishing_work() {
                         let mut waits = false;
-                        if let Some(f) = self.finishing.take() {
-                            if let Some(tw) = end_final_merge(&f.key, f.tw, block_on(f.merge)) {
-                                waits = self.retry_later(f.key, tw, f.tries);
-                            }
+                        if let Some(mut f) = self.finishing.take() {
+                            let res = block_on(&mut f.merge);
+                            waits = self.end_finishing(f, res);
                         }
-                        // A refused merge waits for the merge holding its segments: the
-                        // housekeeping tick's second is a short wait here, not a spin that
-                        // uses up its tries before that merge can end on a loaded machine.
+                        // A failed merge is tried again on the next tick; here the tick is a
+                        // short wait, not a spin through its tries.
                         if waits || self.finish_step() {
                             std::thread::sleep(Duration::from_millis(20));
                         }
@@ -798,19 +838,17 @@ fn writer_budget(opts: &IndexOptions, open: usize) -> usize {
         .max(floor)
 }
 
-/// Ends a final merge: the partition's reader moves to the merged segment, and the writer
-/// goes (nothing is running in it any more).
-/// Ends a final merge: done, the readers see the one segment and the writer closes; not done
-/// (another merge held some of its segments, or ended first and merged them away), the
-/// writer is handed back for the caller to retry, wait for or drop.
+/// Ends a final merge: done, the readers see the one segment and the writer closes (nothing
+/// runs in it any more); not done, the writer is handed back with the error, for the caller
+/// to retry or drop.
 fn end_final_merge(
     key: &PartKey,
     tw: TenantWriter,
     res: tantivy::Result<Option<SegmentMeta>>,
-) -> Option<TenantWriter> {
+) -> Option<(TenantWriter, tantivy::TantivyError)> {
     if let Err(e) = res {
         tracing::debug!(tenant = %key.tenant, day = %key.day, error = %e, "final merge not done");
-        return Some(tw);
+        return Some((tw, e));
     }
     if let Err(e) = tw.index.reader.reload() {
         tracing::warn!(tenant = %key.tenant, day = %key.day, error = %e, "reload after final merge");
@@ -824,7 +862,7 @@ fn end_final_merge(
 
 /// Waits for a tantivy merge. (`FutureResult::wait` may not follow a poll: the future is
 /// polled here until ready, the thread parked between polls.)
-fn block_on<T>(mut fut: FutureResult<T>) -> tantivy::Result<T> {
+fn block_on<T>(fut: &mut FutureResult<T>) -> tantivy::Result<T> {
     struct Unpark(std::thread::Thread);
     impl std::task::Wake for Unpark {
         fn wake(self: Arc<Self>) {
@@ -833,7 +871,7 @@ fn block_on<T>(mut fut: FutureResult<T>) -> tantivy::Result<T> {
     }
     let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
     loop {
-        if let Poll::Ready(r) = Pin::new(&mut fut).poll(&mut Context::from_waker(&waker)) {
+        if let Poll::Ready(r) = Pin::new(&mut *fut).poll(&mut Context::from_waker(&waker)) {
             return r;
         }
         std::thread::park();
@@ -876,6 +914,7 @@ fn open_writer(
         last_write: Instant::now(),
         written: 0,
         rollup,
+        carried: None,
     })
 }
 

@@ -288,9 +288,10 @@ fn a_day_merging_in_the_background_can_be_written_or_dropped() {
 #[test]
 fn a_final_merge_taken_back_by_a_write_is_waited_for_not_given_up() {
     // A day big enough that its final merge is still running when the day is written again
-    // and closed: the next final merge is refused while that one holds the segments, and
-    // must wait for it (CI once saw it given up after spinning through its tries, leaving
-    // the day in four segments).
+    // and closed. That merge goes on inside the writer; the day's next final merge waits for
+    // it and then merges what is there. (Before, the next one ran alongside it over the same
+    // segments, one of the two failed at its end, and the writer was dropped: CI once saw the
+    // day left in four segments.)
     let o = IndexOptions {
         idle_writer_ms: 0,
         ..opts()
