@@ -51,17 +51,21 @@ impl TrustedProxies {
         if !self.trusts(peer) {
             return peer;
         }
-        // Several headers are one list, in order (RFC 9110 §5.3).
-        let mut hops: Vec<&str> = Vec::new();
-        for value in headers.get_all("x-forwarded-for") {
-            let Ok(text) = value.to_str() else {
-                return peer; // not text: no proxy wrote that
-            };
-            hops.extend(text.split(',').map(str::trim));
-        }
+        // Several headers are one list, in order (RFC 9110 §5.3): read from the last header's
+        // last entry leftwards, lazily, so a long header costs no more than MAX_HOPS entries.
+        // Entries are decoded one at a time: bytes a client wrote that are not text make its
+        // own entry garbage, never the proxy's entry to its right.
+        let hops = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .rev()
+            .flat_map(|v| v.as_bytes().rsplit(|b| *b == b','));
         let mut client = peer;
-        for hop in hops.iter().rev().take(MAX_HOPS) {
-            let Some(ip) = parse_hop(hop) else {
+        for hop in hops.take(MAX_HOPS) {
+            let Some(ip) = std::str::from_utf8(hop)
+                .ok()
+                .and_then(|h| parse_hop(h.trim()))
+            else {
                 // Not an address (`unknown`, a name, garbage): the last good hop is as far as
                 // the chain can be followed.
                 return client;
@@ -170,6 +174,22 @@ mod tests {
         // Garbage stops the walk at the last good hop.
         let h = xff(&["203.0.113.7, unknown, 10.0.0.9"]);
         assert_eq!(t.client(ip("10.0.0.5"), &h), ip("10.0.0.9"));
+        // Bytes that are not text in a client's entry spoil that entry only: the proxy's
+        // entry to its right still names the client (not the proxy, whose address the client
+        // would otherwise take).
+        let mut h = HeaderMap::new();
+        h.append(
+            "x-forwarded-for",
+            HeaderValue::from_bytes(b"1.2.3.4\xff, 198.51.100.66").unwrap(),
+        );
+        assert_eq!(t.client(ip("10.0.0.5"), &h), ip("198.51.100.66"));
+        let mut h = HeaderMap::new();
+        h.append(
+            "x-forwarded-for",
+            HeaderValue::from_bytes(b"\xff\xfe").unwrap(),
+        );
+        h.append("x-forwarded-for", HeaderValue::from_static("198.51.100.67"));
+        assert_eq!(t.client(ip("10.0.0.5"), &h), ip("198.51.100.67"));
     }
 
     #[test]

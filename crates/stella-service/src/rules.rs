@@ -24,7 +24,7 @@ impl Stella {
         caller: &Principal,
         pk: &str,
         file: Option<&str>,
-        bytes: Vec<u8>,
+        bytes: bytes::Bytes,
         cx: RestContext<'_>,
     ) -> Result<Value> {
         self.resource_permits(caller, &RULE_SOURCES, true)?;

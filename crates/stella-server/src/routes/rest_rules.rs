@@ -153,10 +153,12 @@ fn upload(call: ActionCall) -> BoxFuture<'static, ApiResult<Response>> {
                 .map(|(_, v)| v.clone())
         };
         let (bytes, file, comment) = match form::boundary(call.content_type.as_deref()) {
-            None => (call.body.to_vec(), query("filename"), query("comment")),
+            None => (call.body, query("filename"), query("comment")),
             Some(boundary) => {
                 let boundary = boundary.map_err(|e| ApiError::BadRequest(e.0))?;
-                let form = form::read(call.body.clone(), &boundary)
+                // The body moves into the reader, and the file is a view of what it read: the
+                // upload is held about once, not once per step.
+                let form = form::read(call.body, &boundary)
                     .await
                     .map_err(|e| ApiError::BadRequest(e.0))?;
                 let mut files = form.files.iter().filter(|f| f.name == "file");
@@ -177,7 +179,7 @@ fn upload(call: ActionCall) -> BoxFuture<'static, ApiResult<Response>> {
                     .field("comment")
                     .map(str::to_owned)
                     .or_else(|| query("comment"));
-                (part.bytes.to_vec(), file, comment)
+                (part.bytes.clone(), file, comment)
             }
         };
         if comment.as_ref().is_some_and(|c| c.chars().count() > 10_000) {
