@@ -59,18 +59,30 @@ SOURCE=$(curl -fs -X POST "$BASE/rest/rules/source/" -H "$AUTH" -H 'Content-Type
 
 # Server CPU (user + system clock ticks): what the import costs when other work shares the cores.
 cpu() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
-upload() { # file name → seconds, the server's CPU seconds, and the answer's counts
+report() { # after an upload begun at server CPU ticks $1: the server's CPU seconds and the counts
+  echo -n " s (server CPU $(python3 -c 'import sys; print((int(sys.argv[2]) - int(sys.argv[1])) / 100)' "$1" "$(cpu)") s)  "
+  python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); print("rules %d (enabled %d), categories %d, problems %d" % (a["rules"], a["enabled"], a["categories"], len(a["problems"])))' "$WORK/answer.json"
+}
+upload() { # file, name → the file as the body; seconds, server CPU, counts
   local c0
   c0=$(cpu)
   curl -fs -o "$WORK/answer.json" -w '%{time_total}' -X POST -H "$AUTH" \
     -H 'Content-Type: application/octet-stream' --data-binary "@$1" \
     "$BASE/rest/rules/source/$SOURCE/upload/?filename=$2"
-  echo -n " s (server CPU $(python3 -c 'import sys; print((int(sys.argv[2]) - int(sys.argv[1])) / 100)' "$c0" "$(cpu)") s)  "
-  python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); print("rules %d (enabled %d), categories %d, problems %d" % (a["rules"], a["enabled"], a["categories"], len(a["problems"])))' "$WORK/answer.json"
+  report "$c0"
+}
+upload_form() { # file → the same as DRF clients send it, a multipart part named file
+  local c0
+  c0=$(cpu)
+  curl -fs -o "$WORK/answer.json" -w '%{time_total}' -X POST -H "$AUTH" -F "file=@$1" \
+    -F 'comment=bench' "$BASE/rest/rules/source/$SOURCE/upload/"
+  report "$c0"
 }
 echo -n "== .tar.gz, first import:  "; upload "$WORK/source.tar.gz" source.tar.gz
 echo -n "== .tar.gz, re-import:     "; upload "$WORK/source.tar.gz" source.tar.gz
 echo -n "== plain .rules, re-import: "; upload "$WORK/all.rules" all.rules
+echo -n "== .tar.gz, multipart re-import: "; upload_form "$WORK/source.tar.gz"
+echo -n "== plain .rules, multipart re-import: "; upload_form "$WORK/all.rules"
 RS=$(curl -fs -X POST "$BASE/rest/rules/ruleset/" -H "$AUTH" -H 'Content-Type: application/json' \
   -d "{\"name\":\"prod\",\"sources\":[$SOURCE],\"tenant_id\":\"$TENANT\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["pk"])')
 echo -n "== export of a ruleset of them: "
